@@ -1,0 +1,796 @@
+/* stache-document-index-provider.c: the document index provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "stache-document.h"
+#include "stache-document-index-provider.h"
+#include "stache-error.h"
+#include "stache-namespace-provider.h"
+#include "stache-private.h"
+#include "stache-task-private.h"
+
+/**
+ * StacheDocumentIndexProvider:
+ *
+ * Keeps the record of every ingested document.
+ *
+ * The vector database stores chunks; the document index stores the
+ * documents they were cut from: id, namespace, source, title, media type,
+ * content hash, size, chunk count, timestamps and metadata. Stache uses it
+ * to list what a namespace holds, to notice that a file has not changed
+ * since it was ingested (by its content hash), and to delete a document
+ * together with its chunks.
+ *
+ * Documents are keyed by id. Indexing a document whose id is already
+ * present replaces the stored one. Looking up or deleting an id that is
+ * not present fails with %STACHE_ERROR_NOT_FOUND; setting that error is the
+ * provider's job.
+ *
+ * The extension point name is `document_index`; the setting
+ * `document_index_provider` (environment variable
+ * `DOCUMENT_INDEX_PROVIDER`) selects the provider.
+ *
+ * A plugin written in Python or Lua implements `do_index_document`,
+ * `do_get_document`, `do_list_documents` and `do_delete_document`; the
+ * asynchronous methods then run them in a worker thread.
+ */
+
+G_DEFINE_INTERFACE (StacheDocumentIndexProvider, stache_document_index_provider, STACHE_TYPE_PROVIDER)
+
+/* ---- checking what a provider returns ---- */
+
+/* Takes @local_error. Returns whether the call succeeded; a provider that
+ * failed without setting an error gets one that says so. */
+static gboolean
+check_outcome (StacheDocumentIndexProvider  *self,
+               const char                   *method,
+               gboolean                      succeeded,
+               GError                       *local_error,
+               GError                      **error)
+{
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (!succeeded)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Document index provider %s failed in %s() without giving a reason"),
+                   G_OBJECT_TYPE_NAME (self), method);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ---- default async implementations: the sync vfunc in a thread ---- */
+
+typedef struct
+{
+  StacheDocument *document;
+  char           *id;
+  char           *namespace_;
+} CallData;
+
+static void
+call_data_free (gpointer p)
+{
+  CallData *data = p;
+
+  g_clear_object (&data->document);
+  g_free (data->id);
+  g_free (data->namespace_);
+  g_free (data);
+}
+
+static CallData *
+call_data_new (StacheDocument *document,
+               const char     *id,
+               const char     *namespace_)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->document = document != NULL ? g_object_ref (document) : NULL;
+  data->id = g_strdup (id);
+  data->namespace_ = g_strdup (namespace_);
+
+  return data;
+}
+
+static gpointer
+index_document_work (gpointer       source,
+                     gpointer       task_data,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  CallData *data = task_data;
+
+  if (!STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->index_document (source, data->document,
+                                                                          cancellable, error))
+    return NULL;
+
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+real_index_document_async (StacheDocumentIndexProvider *self,
+                           StacheDocument              *document,
+                           GCancellable                *cancellable,
+                           GAsyncReadyCallback          callback,
+                           gpointer                     user_data)
+{
+  _stache_task_run_in_thread (self, real_index_document_async, index_document_work,
+                              call_data_new (document, NULL, NULL), call_data_free, NULL,
+                              cancellable, callback, user_data);
+}
+
+static gboolean
+real_index_document_finish (StacheDocumentIndexProvider  *self,
+                            GAsyncResult                 *result,
+                            GError                      **error)
+{
+  return _stache_task_finish_boolean (self, result, real_index_document_async, error);
+}
+
+static gpointer
+get_document_work (gpointer       source,
+                   gpointer       task_data,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  CallData *data = task_data;
+
+  return STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->get_document (source, data->id,
+                                                                          cancellable, error);
+}
+
+static void
+real_get_document_async (StacheDocumentIndexProvider *self,
+                         const char                  *id,
+                         GCancellable                *cancellable,
+                         GAsyncReadyCallback          callback,
+                         gpointer                     user_data)
+{
+  _stache_task_run_in_thread (self, real_get_document_async, get_document_work,
+                              call_data_new (NULL, id, NULL), call_data_free, g_object_unref,
+                              cancellable, callback, user_data);
+}
+
+static StacheDocument *
+real_get_document_finish (StacheDocumentIndexProvider  *self,
+                          GAsyncResult                 *result,
+                          GError                      **error)
+{
+  return _stache_task_finish_pointer (self, result, real_get_document_async, error);
+}
+
+static gpointer
+list_documents_work (gpointer       source,
+                     gpointer       task_data,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  CallData *data = task_data;
+
+  return STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->list_documents (source,
+                                                                            data->namespace_,
+                                                                            cancellable, error);
+}
+
+static void
+real_list_documents_async (StacheDocumentIndexProvider *self,
+                           const char                  *namespace_,
+                           GCancellable                *cancellable,
+                           GAsyncReadyCallback          callback,
+                           gpointer                     user_data)
+{
+  _stache_task_run_in_thread (self, real_list_documents_async, list_documents_work,
+                              call_data_new (NULL, NULL, namespace_), call_data_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
+}
+
+static GPtrArray *
+real_list_documents_finish (StacheDocumentIndexProvider  *self,
+                            GAsyncResult                 *result,
+                            GError                      **error)
+{
+  return _stache_task_finish_pointer (self, result, real_list_documents_async, error);
+}
+
+static gpointer
+delete_document_work (gpointer       source,
+                      gpointer       task_data,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  CallData *data = task_data;
+
+  if (!STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->delete_document (source, data->id,
+                                                                           cancellable, error))
+    return NULL;
+
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+real_delete_document_async (StacheDocumentIndexProvider *self,
+                            const char                  *id,
+                            GCancellable                *cancellable,
+                            GAsyncReadyCallback          callback,
+                            gpointer                     user_data)
+{
+  _stache_task_run_in_thread (self, real_delete_document_async, delete_document_work,
+                              call_data_new (NULL, id, NULL), call_data_free, NULL,
+                              cancellable, callback, user_data);
+}
+
+static gboolean
+real_delete_document_finish (StacheDocumentIndexProvider  *self,
+                             GAsyncResult                 *result,
+                             GError                      **error)
+{
+  return _stache_task_finish_boolean (self, result, real_delete_document_async, error);
+}
+
+static void
+stache_document_index_provider_default_init (StacheDocumentIndexProviderInterface *iface)
+{
+  _stache_i18n_init ();
+
+  iface->index_document_async = real_index_document_async;
+  iface->index_document_finish = real_index_document_finish;
+  iface->get_document_async = real_get_document_async;
+  iface->get_document_finish = real_get_document_finish;
+  iface->list_documents_async = real_list_documents_async;
+  iface->list_documents_finish = real_list_documents_finish;
+  iface->delete_document_async = real_delete_document_async;
+  iface->delete_document_finish = real_delete_document_finish;
+}
+
+/* ---- argument checks shared by the sync and async entry points ---- */
+
+static gboolean
+validate_id (const char  *id,
+             GError     **error)
+{
+  if (id == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("No document id was given"));
+      return FALSE;
+    }
+
+  if (*id == '\0')
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("The document id is empty"));
+      return FALSE;
+    }
+
+  if (!g_utf8_validate (id, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("The document id is not valid UTF-8"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_index_args (StacheDocumentIndexProvider  *self,
+                  StacheDocument               *document,
+                  GError                      **error)
+{
+  const char *namespace_ = stache_document_get_namespace (document);
+
+  if (!validate_id (stache_document_get_id (document), error) ||
+      (namespace_ != NULL && !stache_namespace_name_validate (namespace_, error)))
+    {
+      g_prefix_error (error, _("Index document in %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_get_args (StacheDocumentIndexProvider  *self,
+                const char                   *id,
+                GError                      **error)
+{
+  if (!validate_id (id, error))
+    {
+      g_prefix_error (error, _("Get document from %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_list_args (StacheDocumentIndexProvider  *self,
+                 const char                   *namespace_,
+                 GError                      **error)
+{
+  if (namespace_ != NULL && !stache_namespace_name_validate (namespace_, error))
+    {
+      g_prefix_error (error, _("List documents in %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_delete_args (StacheDocumentIndexProvider  *self,
+                   const char                   *id,
+                   GError                      **error)
+{
+  if (!validate_id (id, error))
+    {
+      g_prefix_error (error, _("Delete document from %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ---- public entry points ---- */
+
+/**
+ * stache_document_index_provider_index_document: (virtual index_document)
+ * @self: a #StacheDocumentIndexProvider
+ * @document: the document to store; it needs an id
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Stores @document, replacing the stored document with the same id if
+ * there is one.
+ *
+ * A document without an id, or whose namespace is not a valid namespace
+ * name, fails with %STACHE_ERROR_INVALID_ARGUMENT before the provider is
+ * called.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_document_index_provider_index_document (StacheDocumentIndexProvider  *self,
+                                               StacheDocument               *document,
+                                               GCancellable                 *cancellable,
+                                               GError                      **error)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *local_error = NULL;
+  gboolean indexed;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), FALSE);
+  g_return_val_if_fail (STACHE_IS_DOCUMENT (document), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_index_args (self, document, error))
+    return FALSE;
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (iface->index_document == NULL)
+    return _stache_set_not_supported (error, self, "index_document");
+
+  indexed = iface->index_document (self, document, cancellable, &local_error);
+
+  return check_outcome (self, "index_document", indexed, local_error, error);
+}
+
+/**
+ * stache_document_index_provider_index_document_async:
+ * @self: a #StacheDocumentIndexProvider
+ * @document: the document to store; it needs an id
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the document is stored
+ * @user_data: data for @callback
+ *
+ * Asynchronously stores @document; see
+ * stache_document_index_provider_index_document(). The interface keeps a
+ * reference to @document rather than a copy, so the caller should not
+ * change it until @callback runs.
+ */
+void
+stache_document_index_provider_index_document_async (StacheDocumentIndexProvider *self,
+                                                     StacheDocument              *document,
+                                                     GCancellable                *cancellable,
+                                                     GAsyncReadyCallback          callback,
+                                                     gpointer                     user_data)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
+  g_return_if_fail (STACHE_IS_DOCUMENT (document));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (!check_index_args (self, document, &error) ||
+      (iface->index_document == NULL &&
+       iface->index_document_async == real_index_document_async &&
+       !_stache_set_not_supported (&error, self, "index_document")))
+    {
+      g_task_report_error (self, callback, user_data, real_index_document_async, error);
+      return;
+    }
+
+  iface->index_document_async (self, document, cancellable, callback, user_data);
+}
+
+/**
+ * stache_document_index_provider_index_document_finish:
+ * @self: a #StacheDocumentIndexProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_document_index_provider_index_document_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_document_index_provider_index_document_finish (StacheDocumentIndexProvider  *self,
+                                                      GAsyncResult                 *result,
+                                                      GError                      **error)
+{
+  GError *local_error = NULL;
+  gboolean indexed;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_async_result_is_tagged (result, real_index_document_async))
+    return _stache_task_finish_boolean (self, result, real_index_document_async, error);
+
+  indexed = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->index_document_finish (self, result,
+                                                                                    &local_error);
+
+  return check_outcome (self, "index_document", indexed, local_error, error);
+}
+
+/**
+ * stache_document_index_provider_get_document: (virtual get_document)
+ * @self: a #StacheDocumentIndexProvider
+ * @id: the id of the document
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Looks up the document @id. A document that is not in the index fails
+ * with %STACHE_ERROR_NOT_FOUND; setting that error is the provider's job.
+ *
+ * Returns: (transfer full): the document, or %NULL with @error set
+ */
+StacheDocument *
+stache_document_index_provider_get_document (StacheDocumentIndexProvider  *self,
+                                             const char                   *id,
+                                             GCancellable                 *cancellable,
+                                             GError                      **error)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  StacheDocument *document;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_get_args (self, id, error))
+    return NULL;
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (iface->get_document == NULL)
+    {
+      _stache_set_not_supported (error, self, "get_document");
+      return NULL;
+    }
+
+  document = iface->get_document (self, id, cancellable, &local_error);
+  if (!check_outcome (self, "get_document", document != NULL, local_error, error))
+    g_clear_object (&document);
+
+  return document;
+}
+
+/**
+ * stache_document_index_provider_get_document_async:
+ * @self: a #StacheDocumentIndexProvider
+ * @id: the id of the document
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the document
+ * @user_data: data for @callback
+ *
+ * Asynchronously looks up a document; see
+ * stache_document_index_provider_get_document().
+ */
+void
+stache_document_index_provider_get_document_async (StacheDocumentIndexProvider *self,
+                                                   const char                  *id,
+                                                   GCancellable                *cancellable,
+                                                   GAsyncReadyCallback          callback,
+                                                   gpointer                     user_data)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (!check_get_args (self, id, &error) ||
+      (iface->get_document == NULL &&
+       iface->get_document_async == real_get_document_async &&
+       !_stache_set_not_supported (&error, self, "get_document")))
+    {
+      g_task_report_error (self, callback, user_data, real_get_document_async, error);
+      return;
+    }
+
+  iface->get_document_async (self, id, cancellable, callback, user_data);
+}
+
+/**
+ * stache_document_index_provider_get_document_finish:
+ * @self: a #StacheDocumentIndexProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_document_index_provider_get_document_async().
+ *
+ * Returns: (transfer full): the document, or %NULL with @error set
+ */
+StacheDocument *
+stache_document_index_provider_get_document_finish (StacheDocumentIndexProvider  *self,
+                                                    GAsyncResult                 *result,
+                                                    GError                      **error)
+{
+  StacheDocument *document;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_get_document_async))
+    return _stache_task_finish_pointer (self, result, real_get_document_async, error);
+
+  document = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->get_document_finish (self, result,
+                                                                                   &local_error);
+  if (!check_outcome (self, "get_document", document != NULL, local_error, error))
+    g_clear_object (&document);
+
+  return document;
+}
+
+/**
+ * stache_document_index_provider_list_documents: (virtual list_documents)
+ * @self: a #StacheDocumentIndexProvider
+ * @namespace_: (nullable): the namespace whose documents to list, or %NULL
+ *   for the documents of every namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists the documents in the index. A @namespace_ that is not a valid
+ * namespace name fails with %STACHE_ERROR_INVALID_ARGUMENT; see
+ * stache_namespace_name_validate().
+ *
+ * Returns: (transfer full) (element-type StacheDocument): the documents,
+ *   possibly none, or %NULL with @error set
+ */
+GPtrArray *
+stache_document_index_provider_list_documents (StacheDocumentIndexProvider  *self,
+                                               const char                   *namespace_,
+                                               GCancellable                 *cancellable,
+                                               GError                      **error)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *local_error = NULL;
+  GPtrArray *documents;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_list_args (self, namespace_, error))
+    return NULL;
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (iface->list_documents == NULL)
+    {
+      _stache_set_not_supported (error, self, "list_documents");
+      return NULL;
+    }
+
+  documents = iface->list_documents (self, namespace_, cancellable, &local_error);
+  if (!check_outcome (self, "list_documents", documents != NULL, local_error, error))
+    g_clear_pointer (&documents, g_ptr_array_unref);
+
+  return documents;
+}
+
+/**
+ * stache_document_index_provider_list_documents_async:
+ * @self: a #StacheDocumentIndexProvider
+ * @namespace_: (nullable): the namespace whose documents to list, or %NULL
+ *   for the documents of every namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the documents
+ * @user_data: data for @callback
+ *
+ * Asynchronously lists documents; see
+ * stache_document_index_provider_list_documents().
+ */
+void
+stache_document_index_provider_list_documents_async (StacheDocumentIndexProvider *self,
+                                                     const char                  *namespace_,
+                                                     GCancellable                *cancellable,
+                                                     GAsyncReadyCallback          callback,
+                                                     gpointer                     user_data)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (!check_list_args (self, namespace_, &error) ||
+      (iface->list_documents == NULL &&
+       iface->list_documents_async == real_list_documents_async &&
+       !_stache_set_not_supported (&error, self, "list_documents")))
+    {
+      g_task_report_error (self, callback, user_data, real_list_documents_async, error);
+      return;
+    }
+
+  iface->list_documents_async (self, namespace_, cancellable, callback, user_data);
+}
+
+/**
+ * stache_document_index_provider_list_documents_finish:
+ * @self: a #StacheDocumentIndexProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_document_index_provider_list_documents_async().
+ *
+ * Returns: (transfer full) (element-type StacheDocument): the documents,
+ *   or %NULL with @error set
+ */
+GPtrArray *
+stache_document_index_provider_list_documents_finish (StacheDocumentIndexProvider  *self,
+                                                      GAsyncResult                 *result,
+                                                      GError                      **error)
+{
+  GError *local_error = NULL;
+  GPtrArray *documents;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_list_documents_async))
+    return _stache_task_finish_pointer (self, result, real_list_documents_async, error);
+
+  documents = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->list_documents_finish (self, result,
+                                                                                      &local_error);
+  if (!check_outcome (self, "list_documents", documents != NULL, local_error, error))
+    g_clear_pointer (&documents, g_ptr_array_unref);
+
+  return documents;
+}
+
+/**
+ * stache_document_index_provider_delete_document: (virtual delete_document)
+ * @self: a #StacheDocumentIndexProvider
+ * @id: the id of the document to delete
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Deletes the document @id from the index. A document that is not in the
+ * index fails with %STACHE_ERROR_NOT_FOUND; setting that error is the
+ * provider's job. The chunks of the document live in the vector database
+ * and are not touched.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_document_index_provider_delete_document (StacheDocumentIndexProvider  *self,
+                                                const char                   *id,
+                                                GCancellable                 *cancellable,
+                                                GError                      **error)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *local_error = NULL;
+  gboolean deleted;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_delete_args (self, id, error))
+    return FALSE;
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (iface->delete_document == NULL)
+    return _stache_set_not_supported (error, self, "delete_document");
+
+  deleted = iface->delete_document (self, id, cancellable, &local_error);
+
+  return check_outcome (self, "delete_document", deleted, local_error, error);
+}
+
+/**
+ * stache_document_index_provider_delete_document_async:
+ * @self: a #StacheDocumentIndexProvider
+ * @id: the id of the document to delete
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the document is deleted
+ * @user_data: data for @callback
+ *
+ * Asynchronously deletes a document; see
+ * stache_document_index_provider_delete_document().
+ */
+void
+stache_document_index_provider_delete_document_async (StacheDocumentIndexProvider *self,
+                                                      const char                  *id,
+                                                      GCancellable                *cancellable,
+                                                      GAsyncReadyCallback          callback,
+                                                      gpointer                     user_data)
+{
+  StacheDocumentIndexProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
+  if (!check_delete_args (self, id, &error) ||
+      (iface->delete_document == NULL &&
+       iface->delete_document_async == real_delete_document_async &&
+       !_stache_set_not_supported (&error, self, "delete_document")))
+    {
+      g_task_report_error (self, callback, user_data, real_delete_document_async, error);
+      return;
+    }
+
+  iface->delete_document_async (self, id, cancellable, callback, user_data);
+}
+
+/**
+ * stache_document_index_provider_delete_document_finish:
+ * @self: a #StacheDocumentIndexProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_document_index_provider_delete_document_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_document_index_provider_delete_document_finish (StacheDocumentIndexProvider  *self,
+                                                       GAsyncResult                 *result,
+                                                       GError                      **error)
+{
+  GError *local_error = NULL;
+  gboolean deleted;
+
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_async_result_is_tagged (result, real_delete_document_async))
+    return _stache_task_finish_boolean (self, result, real_delete_document_async, error);
+
+  deleted = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->delete_document_finish (self, result,
+                                                                                     &local_error);
+
+  return check_outcome (self, "delete_document", deleted, local_error, error);
+}

@@ -1,0 +1,743 @@
+/* stache-embedding-provider.c: the embedding provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "stache-embedding-provider.h"
+#include "stache-error.h"
+#include "stache-private.h"
+#include "stache-task-private.h"
+
+/**
+ * StacheEmbeddingProvider:
+ *
+ * Turns text into embedding vectors.
+ *
+ * Vectors travel as one contiguous #GArray of `float`, never one boxed
+ * value per float: stache_embedding_provider_embed() gives the
+ * `dimensions` values of one text, stache_embedding_provider_embed_batch()
+ * gives `n_texts × dimensions` values, one row per text in the order of
+ * the texts. Every value is a finite number; the interface checks what a
+ * provider returns and reports a provider that breaks these rules with
+ * %STACHE_ERROR_FAILED rather than handing bad vectors on.
+ *
+ * A provider implements at least one of the two methods: the interface's
+ * default `embed` calls `embed_batch` with a one-text list, and its default
+ * `embed_batch` calls `embed` once per text. A provider whose engine takes
+ * batches implements `embed_batch` only; one that embeds a text at a time
+ * implements `embed` only. A provider that implements neither fails with
+ * %STACHE_ERROR_NOT_SUPPORTED.
+ *
+ * stache_embedding_provider_get_dimensions() gives the vector length, or 0
+ * while it is not known, for instance when a remote model only reveals it
+ * with its first answer.
+ *
+ * Capabilities are strings (`embed`, `batch`, …) so a plugin can announce
+ * features the core does not know of.
+ *
+ * The extension point name is `embeddings`; the setting
+ * `embedding_provider` (environment variable `EMBEDDING_PROVIDER`) selects
+ * the provider.
+ *
+ * A plugin written in Python or Lua implements `do_embed`, `do_embed_batch`
+ * or both, and `do_get_dimensions`; the asynchronous methods then run them
+ * in a worker thread.
+ */
+
+G_DEFINE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE_TYPE_PROVIDER)
+
+/* ---- checking what a provider returns ---- */
+
+/* Whether @values is an array of float; a provider that builds its GArray
+ * with another element size would have its vectors read as garbage. */
+static gboolean
+check_element_size (StacheEmbeddingProvider  *self,
+                    GArray                   *values,
+                    GError                  **error)
+{
+  if (g_array_get_element_size (values) != sizeof (float))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Embedding provider %s returned an array whose elements are not "
+                     "floats (%u bytes each)"),
+                   G_OBJECT_TYPE_NAME (self), g_array_get_element_size (values));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Takes @values and @local_error. @n_texts is the number of texts that were
+ * embedded, or 0 when it is not known (a provider's own async
+ * implementation). Returns @values, or NULL with @error set. */
+static GArray *
+check_vectors (StacheEmbeddingProvider  *self,
+               GArray                   *values,
+               gsize                     n_texts,
+               GError                   *local_error,
+               GError                  **error)
+{
+  g_autoptr(GArray) owned = values;
+  const float *data;
+  gsize n_values;
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  if (owned == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Embedding provider %s returned no vectors and no error"),
+                   G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+
+  if (!check_element_size (self, owned, error))
+    return NULL;
+
+  n_values = owned->len;
+  if (n_values == 0 || (n_texts > 0 && n_values % n_texts != 0))
+    {
+      if (n_texts > 0)
+        g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                     g_dngettext (GETTEXT_PACKAGE,
+                                  "Embedding provider %s returned %" G_GSIZE_FORMAT " values "
+                                  "for %" G_GSIZE_FORMAT " text",
+                                  "Embedding provider %s returned %" G_GSIZE_FORMAT " values "
+                                  "for %" G_GSIZE_FORMAT " texts",
+                                  (gulong) n_texts),
+                     G_OBJECT_TYPE_NAME (self), n_values, n_texts);
+      else
+        g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                     _("Embedding provider %s returned an empty vector"),
+                     G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+
+  data = (const float *) (gpointer) owned->data;
+  for (gsize i = 0; i < n_values; i++)
+    {
+      if (!isfinite (data[i]))
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("Embedding provider %s returned a value that is not a finite "
+                         "number (value %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ")"),
+                       G_OBJECT_TYPE_NAME (self), i + 1, n_values);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&owned);
+}
+
+/* The empty result of embedding no texts */
+static GArray *
+vectors_new_empty (void)
+{
+  return g_array_new (FALSE, FALSE, sizeof (float));
+}
+
+/* ---- default embed and embed_batch: each calls the other ---- */
+
+static GArray *real_embed_batch (StacheEmbeddingProvider  *self,
+                                 const char * const       *texts,
+                                 GCancellable             *cancellable,
+                                 GError                  **error);
+
+static GArray *
+real_embed (StacheEmbeddingProvider  *self,
+            const char               *text,
+            GCancellable             *cancellable,
+            GError                  **error)
+{
+  StacheEmbeddingProviderInterface *iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  const char *texts[] = { text, NULL };
+
+  if (iface->embed_batch == NULL || iface->embed_batch == real_embed_batch)
+    {
+      _stache_set_not_supported (error, self, "embed");
+      return NULL;
+    }
+
+  return iface->embed_batch (self, texts, cancellable, error);
+}
+
+static GArray *
+real_embed_batch (StacheEmbeddingProvider  *self,
+                  const char * const       *texts,
+                  GCancellable             *cancellable,
+                  GError                  **error)
+{
+  StacheEmbeddingProviderInterface *iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  g_autoptr(GArray) values = NULL;
+  guint dims = 0;
+
+  if (iface->embed == NULL || iface->embed == real_embed)
+    {
+      _stache_set_not_supported (error, self, "embed_batch");
+      return NULL;
+    }
+
+  values = vectors_new_empty ();
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      g_autoptr(GArray) row = NULL;
+      GError *local_error = NULL;
+
+      row = iface->embed (self, texts[i], cancellable, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return NULL;
+        }
+
+      if (row == NULL || row->len == 0)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("Embedding provider %s returned no vector for text %u"),
+                       G_OBJECT_TYPE_NAME (self), i);
+          return NULL;
+        }
+
+      if (!check_element_size (self, row, error))
+        return NULL;
+
+      if (i == 0)
+        dims = row->len;
+      else if (row->len != dims)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("Embedding provider %s returned %" G_GSIZE_FORMAT " values for "
+                         "text %u but %" G_GSIZE_FORMAT " for text 0"),
+                       G_OBJECT_TYPE_NAME (self), (gsize) row->len, i, (gsize) dims);
+          return NULL;
+        }
+
+      g_array_append_vals (values, row->data, row->len);
+    }
+
+  return g_steal_pointer (&values);
+}
+
+/* Whether the provider overrides embed or embed_batch; if it overrides
+ * neither, the two defaults would call each other forever. */
+static gboolean
+implements_embedding (StacheEmbeddingProviderInterface *iface)
+{
+  return (iface->embed != NULL && iface->embed != real_embed) ||
+         (iface->embed_batch != NULL && iface->embed_batch != real_embed_batch);
+}
+
+static guint
+real_get_dimensions (StacheEmbeddingProvider *self)
+{
+  return 0;
+}
+
+static char **
+real_get_capabilities (StacheEmbeddingProvider *self)
+{
+  const char * const caps[] = { "embed", NULL };
+
+  return g_strdupv ((char **) caps);
+}
+
+/* ---- default async implementations: the sync vfunc in a thread ---- */
+
+/* The result of an async call is the GArray of floats itself. */
+
+typedef struct
+{
+  char  *text;
+  char **texts;
+} CallData;
+
+static void
+call_data_free (gpointer p)
+{
+  CallData *data = p;
+
+  g_free (data->text);
+  g_strfreev (data->texts);
+  g_free (data);
+}
+
+static gpointer
+embed_work (gpointer       source,
+            gpointer       task_data,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  CallData *data = task_data;
+  GError *local_error = NULL;
+  GArray *values;
+
+  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (source)->embed (source, data->text,
+                                                                cancellable, &local_error);
+
+  return check_vectors (source, values, 1, local_error, error);
+}
+
+static void
+real_embed_async (StacheEmbeddingProvider *self,
+                  const char              *text,
+                  GCancellable            *cancellable,
+                  GAsyncReadyCallback      callback,
+                  gpointer                 user_data)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->text = g_strdup (text);
+  _stache_task_run_in_thread (self, real_embed_async, embed_work, data, call_data_free,
+                              (GDestroyNotify) g_array_unref, cancellable, callback, user_data);
+}
+
+static GArray *
+real_embed_finish (StacheEmbeddingProvider  *self,
+                   GAsyncResult             *result,
+                   GError                  **error)
+{
+  return _stache_task_finish_pointer (self, result, real_embed_async, error);
+}
+
+static gpointer
+embed_batch_work (gpointer       source,
+                  gpointer       task_data,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  CallData *data = task_data;
+  GError *local_error = NULL;
+  GArray *values;
+
+  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (source)->embed_batch (source,
+                                                                      (const char * const *) data->texts,
+                                                                      cancellable, &local_error);
+
+  return check_vectors (source, values, g_strv_length (data->texts), local_error, error);
+}
+
+static void
+real_embed_batch_async (StacheEmbeddingProvider *self,
+                        const char * const      *texts,
+                        GCancellable            *cancellable,
+                        GAsyncReadyCallback      callback,
+                        gpointer                 user_data)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->texts = g_strdupv ((char **) texts);
+  _stache_task_run_in_thread (self, real_embed_batch_async, embed_batch_work, data,
+                              call_data_free, (GDestroyNotify) g_array_unref,
+                              cancellable, callback, user_data);
+}
+
+static GArray *
+real_embed_batch_finish (StacheEmbeddingProvider  *self,
+                         GAsyncResult             *result,
+                         GError                  **error)
+{
+  return _stache_task_finish_pointer (self, result, real_embed_batch_async, error);
+}
+
+static void
+stache_embedding_provider_default_init (StacheEmbeddingProviderInterface *iface)
+{
+  _stache_i18n_init ();
+
+  iface->embed = real_embed;
+  iface->embed_batch = real_embed_batch;
+  iface->get_dimensions = real_get_dimensions;
+  iface->get_capabilities = real_get_capabilities;
+  iface->embed_async = real_embed_async;
+  iface->embed_finish = real_embed_finish;
+  iface->embed_batch_async = real_embed_batch_async;
+  iface->embed_batch_finish = real_embed_batch_finish;
+}
+
+/* ---- argument checks shared by the sync and async entry points ---- */
+
+static gboolean
+check_embed_args (StacheEmbeddingProvider  *self,
+                  const char               *text,
+                  GError                  **error)
+{
+  if (text == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Embed with %s: no text was given"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Embed with %s: the text is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_embed_batch_args (StacheEmbeddingProvider  *self,
+                        const char * const       *texts,
+                        GError                  **error)
+{
+  if (texts == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Embed with %s: no list of texts was given"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      if (!g_utf8_validate (texts[i], -1, NULL))
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Embed with %s: text %u is not valid UTF-8"),
+                       G_OBJECT_TYPE_NAME (self), i);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* ---- public entry points ---- */
+
+/**
+ * stache_embedding_provider_embed: (virtual embed)
+ * @self: a #StacheEmbeddingProvider
+ * @text: the text to embed, in UTF-8
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Turns @text into an embedding vector.
+ *
+ * The vector a provider returns is checked: it must be an array of
+ * `float` holding at least one value and every value must be a finite
+ * number, or the call fails with %STACHE_ERROR_FAILED.
+ *
+ * Returns: (transfer full) (element-type gfloat): the vector, or %NULL
+ *   with @error set
+ */
+GArray *
+stache_embedding_provider_embed (StacheEmbeddingProvider  *self,
+                                 const char               *text,
+                                 GCancellable             *cancellable,
+                                 GError                  **error)
+{
+  StacheEmbeddingProviderInterface *iface;
+  GError *local_error = NULL;
+  GArray *values;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_embed_args (self, text, error))
+    return NULL;
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (iface->embed == NULL || !implements_embedding (iface))
+    {
+      _stache_set_not_supported (error, self, "embed");
+      return NULL;
+    }
+
+  values = iface->embed (self, text, cancellable, &local_error);
+
+  return check_vectors (self, values, 1, local_error, error);
+}
+
+/**
+ * stache_embedding_provider_embed_async:
+ * @self: a #StacheEmbeddingProvider
+ * @text: the text to embed, in UTF-8
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the vector
+ * @user_data: data for @callback
+ *
+ * Asynchronously turns @text into a vector; see
+ * stache_embedding_provider_embed(). The text is copied, so the caller may
+ * free it at once.
+ */
+void
+stache_embedding_provider_embed_async (StacheEmbeddingProvider *self,
+                                       const char              *text,
+                                       GCancellable            *cancellable,
+                                       GAsyncReadyCallback      callback,
+                                       gpointer                 user_data)
+{
+  StacheEmbeddingProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (!check_embed_args (self, text, &error) ||
+      ((iface->embed == NULL || !implements_embedding (iface)) &&
+       iface->embed_async == real_embed_async &&
+       !_stache_set_not_supported (&error, self, "embed")))
+    {
+      g_task_report_error (self, callback, user_data, real_embed_async, error);
+      return;
+    }
+
+  iface->embed_async (self, text, cancellable, callback, user_data);
+}
+
+/**
+ * stache_embedding_provider_embed_finish:
+ * @self: a #StacheEmbeddingProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_embedding_provider_embed_async().
+ *
+ * Returns: (transfer full) (element-type gfloat): the vector, or %NULL
+ *   with @error set
+ */
+GArray *
+stache_embedding_provider_embed_finish (StacheEmbeddingProvider  *self,
+                                        GAsyncResult             *result,
+                                        GError                  **error)
+{
+  GError *local_error = NULL;
+  GArray *values;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_embed_async))
+    return real_embed_finish (self, result, error);
+
+  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self)->embed_finish (self, result,
+                                                                     &local_error);
+
+  return check_vectors (self, values, 1, local_error, error);
+}
+
+/**
+ * stache_embedding_provider_embed_batch: (virtual embed_batch)
+ * @self: a #StacheEmbeddingProvider
+ * @texts: (array zero-terminated=1): the texts to embed, in UTF-8
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Turns each of @texts into an embedding vector. The vectors come back as
+ * one contiguous array of `float`, one row per text in the order of
+ * @texts, so its length divided by the number of texts is the vector
+ * length.
+ *
+ * An empty @texts is not an error: the result is an empty array, @error is
+ * left unset, and the provider is not called.
+ *
+ * What a provider returns is checked: it must be an array of `float`, the
+ * number of values must be a positive multiple of the number of texts and
+ * every value a finite number, or the call fails with
+ * %STACHE_ERROR_FAILED.
+ *
+ * Returns: (transfer full) (element-type gfloat): the vectors (empty if
+ *   @texts is empty), or %NULL with @error set
+ */
+GArray *
+stache_embedding_provider_embed_batch (StacheEmbeddingProvider  *self,
+                                       const char * const       *texts,
+                                       GCancellable             *cancellable,
+                                       GError                  **error)
+{
+  StacheEmbeddingProviderInterface *iface;
+  GError *local_error = NULL;
+  guint n_texts;
+  GArray *values;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_embed_batch_args (self, texts, error))
+    return NULL;
+
+  n_texts = g_strv_length ((char **) texts);
+  if (n_texts == 0)
+    return vectors_new_empty ();
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (iface->embed_batch == NULL || !implements_embedding (iface))
+    {
+      _stache_set_not_supported (error, self, "embed_batch");
+      return NULL;
+    }
+
+  values = iface->embed_batch (self, texts, cancellable, &local_error);
+
+  return check_vectors (self, values, n_texts, local_error, error);
+}
+
+/**
+ * stache_embedding_provider_embed_batch_async:
+ * @self: a #StacheEmbeddingProvider
+ * @texts: (array zero-terminated=1): the texts to embed, in UTF-8
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the vectors
+ * @user_data: data for @callback
+ *
+ * Asynchronously turns @texts into vectors; see
+ * stache_embedding_provider_embed_batch(). The texts are copied, so the
+ * caller may free them at once. An empty @texts completes with an empty
+ * array and no error.
+ */
+void
+stache_embedding_provider_embed_batch_async (StacheEmbeddingProvider *self,
+                                             const char * const      *texts,
+                                             GCancellable            *cancellable,
+                                             GAsyncReadyCallback      callback,
+                                             gpointer                 user_data)
+{
+  StacheEmbeddingProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (!check_embed_batch_args (self, texts, &error) ||
+      (texts[0] != NULL &&
+       (iface->embed_batch == NULL || !implements_embedding (iface)) &&
+       iface->embed_batch_async == real_embed_batch_async &&
+       !_stache_set_not_supported (&error, self, "embed_batch")))
+    {
+      g_task_report_error (self, callback, user_data, real_embed_batch_async, error);
+      return;
+    }
+
+  if (texts[0] == NULL)
+    {
+      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, real_embed_batch_async);
+      g_task_return_pointer (task, vectors_new_empty (), (GDestroyNotify) g_array_unref);
+      return;
+    }
+
+  iface->embed_batch_async (self, texts, cancellable, callback, user_data);
+}
+
+/**
+ * stache_embedding_provider_embed_batch_finish:
+ * @self: a #StacheEmbeddingProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_embedding_provider_embed_batch_async().
+ *
+ * Returns: (transfer full) (element-type gfloat): the vectors (empty if
+ *   the texts were empty), or %NULL with @error set
+ */
+GArray *
+stache_embedding_provider_embed_batch_finish (StacheEmbeddingProvider  *self,
+                                              GAsyncResult             *result,
+                                              GError                  **error)
+{
+  GError *local_error = NULL;
+  GArray *values;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_embed_batch_async))
+    return real_embed_batch_finish (self, result, error);
+
+  /* A provider's own async implementation: the number of texts is not
+   * known here, so only the values themselves can be checked. */
+  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self)->embed_batch_finish (self, result,
+                                                                           &local_error);
+
+  return check_vectors (self, values, 0, local_error, error);
+}
+
+/**
+ * stache_embedding_provider_get_dimensions: (virtual get_dimensions)
+ * @self: a #StacheEmbeddingProvider
+ *
+ * Gets the length of the vectors the provider returns.
+ *
+ * Returns: the number of floats in one vector, or 0 while it is not known
+ *   (for instance until a remote model has answered once)
+ */
+guint
+stache_embedding_provider_get_dimensions (StacheEmbeddingProvider *self)
+{
+  StacheEmbeddingProviderInterface *iface;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), 0);
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (iface->get_dimensions == NULL)
+    return 0;
+
+  return iface->get_dimensions (self);
+}
+
+/**
+ * stache_embedding_provider_get_capabilities: (virtual get_capabilities)
+ * @self: a #StacheEmbeddingProvider
+ *
+ * Lists what the provider can do, such as `embed` or `batch`.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the capabilities
+ */
+char **
+stache_embedding_provider_get_capabilities (StacheEmbeddingProvider *self)
+{
+  StacheEmbeddingProviderInterface *iface;
+  char **caps = NULL;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (iface->get_capabilities != NULL)
+    caps = iface->get_capabilities (self);
+  if (caps == NULL)
+    caps = g_new0 (char *, 1);
+
+  return caps;
+}
+
+/**
+ * stache_embedding_provider_has_capability:
+ * @self: a #StacheEmbeddingProvider
+ * @capability: a capability name such as `batch`
+ *
+ * Checks whether the provider announces @capability.
+ *
+ * Returns: %TRUE if it does
+ */
+gboolean
+stache_embedding_provider_has_capability (StacheEmbeddingProvider *self,
+                                          const char              *capability)
+{
+  g_auto(GStrv) caps = NULL;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), FALSE);
+  g_return_val_if_fail (capability != NULL, FALSE);
+
+  caps = stache_embedding_provider_get_capabilities (self);
+
+  return g_strv_contains ((const char * const *) caps, capability);
+}

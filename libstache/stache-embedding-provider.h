@@ -1,0 +1,120 @@
+/* stache-embedding-provider.h: the embedding provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(STACHE_INSIDE) && !defined(STACHE_COMPILATION)
+# error "Only <stache.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "stache-provider.h"
+
+G_BEGIN_DECLS
+
+#define STACHE_TYPE_EMBEDDING_PROVIDER (stache_embedding_provider_get_type ())
+
+STACHE_AVAILABLE_IN_ALL
+G_DECLARE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE, EMBEDDING_PROVIDER, StacheProvider)
+
+/**
+ * StacheEmbeddingProviderInterface:
+ * @parent_iface: the parent interface
+ * @embed: turns one text into a vector, a #GArray of `float`; a provider
+ *   implements @embed, @embed_batch or both, and the default of each calls
+ *   the other
+ * @embed_batch: turns several texts into vectors, one contiguous row per
+ *   text in one #GArray of `float`; the default calls @embed for each text
+ * @get_dimensions: gives the length of the vectors, or 0 while it is not
+ *   known; optional, the default returns 0
+ * @get_capabilities: lists what the provider can do; optional, the default
+ *   is `embed`
+ * @embed_async: async version of @embed; the default runs @embed in a
+ *   thread
+ * @embed_finish: finishes @embed_async
+ * @embed_batch_async: async version of @embed_batch; the default runs
+ *   @embed_batch in a thread
+ * @embed_batch_finish: finishes @embed_batch_async
+ *
+ * The virtual methods of #StacheEmbeddingProvider. A plugin in a scripting
+ * language implements the sync methods (`do_embed` and/or `do_embed_batch`,
+ * and `do_get_dimensions`) and inherits thread-backed async ones.
+ */
+struct _StacheEmbeddingProviderInterface
+{
+  GTypeInterface parent_iface;
+
+  GArray  *(*embed)              (StacheEmbeddingProvider  *self,
+                                  const char               *text,
+                                  GCancellable             *cancellable,
+                                  GError                  **error);
+  GArray  *(*embed_batch)        (StacheEmbeddingProvider  *self,
+                                  const char * const       *texts,
+                                  GCancellable             *cancellable,
+                                  GError                  **error);
+  guint    (*get_dimensions)     (StacheEmbeddingProvider  *self);
+  char   **(*get_capabilities)   (StacheEmbeddingProvider  *self);
+
+  void     (*embed_async)        (StacheEmbeddingProvider  *self,
+                                  const char               *text,
+                                  GCancellable             *cancellable,
+                                  GAsyncReadyCallback       callback,
+                                  gpointer                  user_data);
+  GArray  *(*embed_finish)       (StacheEmbeddingProvider  *self,
+                                  GAsyncResult             *result,
+                                  GError                  **error);
+  void     (*embed_batch_async)  (StacheEmbeddingProvider  *self,
+                                  const char * const       *texts,
+                                  GCancellable             *cancellable,
+                                  GAsyncReadyCallback       callback,
+                                  gpointer                  user_data);
+  GArray  *(*embed_batch_finish) (StacheEmbeddingProvider  *self,
+                                  GAsyncResult             *result,
+                                  GError                  **error);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+STACHE_AVAILABLE_IN_ALL
+GArray   *stache_embedding_provider_embed              (StacheEmbeddingProvider  *self,
+                                                        const char               *text,
+                                                        GCancellable             *cancellable,
+                                                        GError                  **error);
+STACHE_AVAILABLE_IN_ALL
+void      stache_embedding_provider_embed_async        (StacheEmbeddingProvider  *self,
+                                                        const char               *text,
+                                                        GCancellable             *cancellable,
+                                                        GAsyncReadyCallback       callback,
+                                                        gpointer                  user_data);
+STACHE_AVAILABLE_IN_ALL
+GArray   *stache_embedding_provider_embed_finish       (StacheEmbeddingProvider  *self,
+                                                        GAsyncResult             *result,
+                                                        GError                  **error);
+STACHE_AVAILABLE_IN_ALL
+GArray   *stache_embedding_provider_embed_batch        (StacheEmbeddingProvider  *self,
+                                                        const char * const       *texts,
+                                                        GCancellable             *cancellable,
+                                                        GError                  **error);
+STACHE_AVAILABLE_IN_ALL
+void      stache_embedding_provider_embed_batch_async  (StacheEmbeddingProvider  *self,
+                                                        const char * const       *texts,
+                                                        GCancellable             *cancellable,
+                                                        GAsyncReadyCallback       callback,
+                                                        gpointer                  user_data);
+STACHE_AVAILABLE_IN_ALL
+GArray   *stache_embedding_provider_embed_batch_finish (StacheEmbeddingProvider  *self,
+                                                        GAsyncResult             *result,
+                                                        GError                  **error);
+STACHE_AVAILABLE_IN_ALL
+guint     stache_embedding_provider_get_dimensions     (StacheEmbeddingProvider  *self);
+STACHE_AVAILABLE_IN_ALL
+char    **stache_embedding_provider_get_capabilities   (StacheEmbeddingProvider  *self);
+STACHE_AVAILABLE_IN_ALL
+gboolean  stache_embedding_provider_has_capability     (StacheEmbeddingProvider  *self,
+                                                        const char               *capability);
+
+G_END_DECLS

@@ -1,0 +1,376 @@
+/* stache-llm-provider.c: the language model provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "stache-completion.h"
+#include "stache-error.h"
+#include "stache-llm-provider.h"
+#include "stache-private.h"
+#include "stache-task-private.h"
+
+/**
+ * StacheLlmProvider:
+ *
+ * Generates text with a language model.
+ *
+ * A provider turns a prompt, an optional system prompt and a few generation
+ * options into a #StacheCompletion: the generated text together with the
+ * model that wrote it, why it stopped and how many tokens it used. Stache
+ * uses it to answer questions from retrieved chunks and to summarize
+ * documents.
+ *
+ * Options are a #JsonObject with well-known keys: `max_tokens` (an integer,
+ * the most tokens to generate), `temperature` (a double) and `model` (a
+ * string naming the model to use instead of the configured one). A provider
+ * ignores keys it does not know, so callers can pass engine-specific keys
+ * without breaking other providers.
+ *
+ * Capabilities are strings (`generate`, `chat`, `streaming`, …) so a plugin
+ * can announce features the core does not know of.
+ *
+ * The extension point name is `llm`; the setting `llm_provider`
+ * (environment variable `LLM_PROVIDER`) selects the provider.
+ *
+ * A plugin written in Python or Lua implements `do_generate` (and, if it
+ * has more to announce than `generate`, `do_get_capabilities`); the
+ * asynchronous method then runs `do_generate` in a worker thread.
+ */
+
+G_DEFINE_INTERFACE (StacheLlmProvider, stache_llm_provider, STACHE_TYPE_PROVIDER)
+
+/* ---- checking what a provider returns ---- */
+
+/* Takes @completion and @local_error; returns @completion, or NULL with
+ * @error set if the provider failed or returned nothing without saying why. */
+static StacheCompletion *
+check_completion (StacheLlmProvider  *self,
+                  StacheCompletion   *completion,
+                  GError             *local_error,
+                  GError            **error)
+{
+  if (local_error != NULL)
+    {
+      g_clear_object (&completion);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  if (completion == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Language model provider %s returned no completion and no error"),
+                   G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+
+  return completion;
+}
+
+/* ---- default async implementations: the sync vfunc in a thread ---- */
+
+typedef struct
+{
+  char       *prompt;
+  char       *system_prompt;
+  JsonObject *options;
+} CallData;
+
+static void
+call_data_free (gpointer p)
+{
+  CallData *data = p;
+
+  g_free (data->prompt);
+  g_free (data->system_prompt);
+  g_clear_pointer (&data->options, json_object_unref);
+  g_free (data);
+}
+
+static CallData *
+call_data_new (const char *prompt,
+               const char *system_prompt,
+               JsonObject *options)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->prompt = g_strdup (prompt);
+  data->system_prompt = g_strdup (system_prompt);
+  data->options = options != NULL ? json_object_ref (options) : NULL;
+
+  return data;
+}
+
+static gpointer
+generate_work (gpointer       source,
+               gpointer       task_data,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  CallData *data = task_data;
+  StacheCompletion *completion;
+  GError *local_error = NULL;
+
+  completion = STACHE_LLM_PROVIDER_GET_IFACE (source)->generate (source, data->prompt,
+                                                                 data->system_prompt,
+                                                                 data->options,
+                                                                 cancellable, &local_error);
+
+  return check_completion (source, completion, local_error, error);
+}
+
+static void
+real_generate_async (StacheLlmProvider   *self,
+                     const char          *prompt,
+                     const char          *system_prompt,
+                     JsonObject          *options,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  _stache_task_run_in_thread (self, real_generate_async, generate_work,
+                              call_data_new (prompt, system_prompt, options),
+                              call_data_free, g_object_unref, cancellable, callback, user_data);
+}
+
+static StacheCompletion *
+real_generate_finish (StacheLlmProvider  *self,
+                      GAsyncResult       *result,
+                      GError            **error)
+{
+  return _stache_task_finish_pointer (self, result, real_generate_async, error);
+}
+
+static char **
+real_get_capabilities (StacheLlmProvider *self)
+{
+  const char * const caps[] = { "generate", NULL };
+
+  return g_strdupv ((char **) caps);
+}
+
+static void
+stache_llm_provider_default_init (StacheLlmProviderInterface *iface)
+{
+  _stache_i18n_init ();
+
+  iface->get_capabilities = real_get_capabilities;
+  iface->generate_async = real_generate_async;
+  iface->generate_finish = real_generate_finish;
+}
+
+/* ---- argument checks shared by the sync and async entry points ---- */
+
+static gboolean
+check_generate_args (StacheLlmProvider  *self,
+                     const char         *prompt,
+                     const char         *system_prompt,
+                     GError            **error)
+{
+  if (prompt == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Generate with %s: no prompt was given"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (!g_utf8_validate (prompt, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Generate with %s: the prompt is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (*prompt == '\0')
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Generate with %s: the prompt is empty"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (system_prompt != NULL && !g_utf8_validate (system_prompt, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Generate with %s: the system prompt is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ---- public entry points ---- */
+
+/**
+ * stache_llm_provider_generate: (virtual generate)
+ * @self: a #StacheLlmProvider
+ * @prompt: the prompt, a non-empty UTF-8 string
+ * @system_prompt: (nullable): instructions that frame the conversation, or
+ *   %NULL for none
+ * @options: (nullable): generation options: `max_tokens` (integer),
+ *   `temperature` (double), `model` (string); keys a provider does not know
+ *   are ignored
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Generates a completion for @prompt.
+ *
+ * A missing, empty or invalid prompt fails with
+ * %STACHE_ERROR_INVALID_ARGUMENT before the provider is called.
+ *
+ * Returns: (transfer full): the completion, or %NULL with @error set
+ */
+StacheCompletion *
+stache_llm_provider_generate (StacheLlmProvider  *self,
+                              const char         *prompt,
+                              const char         *system_prompt,
+                              JsonObject         *options,
+                              GCancellable       *cancellable,
+                              GError            **error)
+{
+  StacheLlmProviderInterface *iface;
+  StacheCompletion *completion;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_LLM_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_generate_args (self, prompt, system_prompt, error))
+    return NULL;
+
+  iface = STACHE_LLM_PROVIDER_GET_IFACE (self);
+  if (iface->generate == NULL)
+    {
+      _stache_set_not_supported (error, self, "generate");
+      return NULL;
+    }
+
+  completion = iface->generate (self, prompt, system_prompt, options, cancellable, &local_error);
+
+  return check_completion (self, completion, local_error, error);
+}
+
+/**
+ * stache_llm_provider_generate_async:
+ * @self: a #StacheLlmProvider
+ * @prompt: the prompt, a non-empty UTF-8 string
+ * @system_prompt: (nullable): instructions that frame the conversation, or
+ *   %NULL for none
+ * @options: (nullable): generation options; see
+ *   stache_llm_provider_generate()
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the completion
+ * @user_data: data for @callback
+ *
+ * Asynchronously generates a completion; see stache_llm_provider_generate().
+ * The arguments are copied, so the caller may free them at once.
+ */
+void
+stache_llm_provider_generate_async (StacheLlmProvider   *self,
+                                    const char          *prompt,
+                                    const char          *system_prompt,
+                                    JsonObject          *options,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  StacheLlmProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_LLM_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_LLM_PROVIDER_GET_IFACE (self);
+  if (!check_generate_args (self, prompt, system_prompt, &error) ||
+      (iface->generate == NULL && iface->generate_async == real_generate_async &&
+       !_stache_set_not_supported (&error, self, "generate")))
+    {
+      g_task_report_error (self, callback, user_data, real_generate_async, error);
+      return;
+    }
+
+  iface->generate_async (self, prompt, system_prompt, options, cancellable, callback, user_data);
+}
+
+/**
+ * stache_llm_provider_generate_finish:
+ * @self: a #StacheLlmProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_llm_provider_generate_async().
+ *
+ * Returns: (transfer full): the completion, or %NULL with @error set
+ */
+StacheCompletion *
+stache_llm_provider_generate_finish (StacheLlmProvider  *self,
+                                     GAsyncResult       *result,
+                                     GError            **error)
+{
+  StacheCompletion *completion;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_LLM_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_generate_async))
+    return _stache_task_finish_pointer (self, result, real_generate_async, error);
+
+  completion = STACHE_LLM_PROVIDER_GET_IFACE (self)->generate_finish (self, result, &local_error);
+
+  return check_completion (self, completion, local_error, error);
+}
+
+/**
+ * stache_llm_provider_get_capabilities: (virtual get_capabilities)
+ * @self: a #StacheLlmProvider
+ *
+ * Lists what the model can do, such as `generate`, `chat` or `streaming`.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the capabilities
+ */
+char **
+stache_llm_provider_get_capabilities (StacheLlmProvider *self)
+{
+  StacheLlmProviderInterface *iface;
+  char **caps = NULL;
+
+  g_return_val_if_fail (STACHE_IS_LLM_PROVIDER (self), NULL);
+
+  iface = STACHE_LLM_PROVIDER_GET_IFACE (self);
+  if (iface->get_capabilities != NULL)
+    caps = iface->get_capabilities (self);
+  if (caps == NULL)
+    caps = g_new0 (char *, 1);
+
+  return caps;
+}
+
+/**
+ * stache_llm_provider_has_capability:
+ * @self: a #StacheLlmProvider
+ * @capability: a capability name such as `streaming`
+ *
+ * Checks whether the model announces @capability.
+ *
+ * Returns: %TRUE if it does
+ */
+gboolean
+stache_llm_provider_has_capability (StacheLlmProvider *self,
+                                    const char        *capability)
+{
+  g_auto(GStrv) caps = NULL;
+
+  g_return_val_if_fail (STACHE_IS_LLM_PROVIDER (self), FALSE);
+  g_return_val_if_fail (capability != NULL, FALSE);
+
+  caps = stache_llm_provider_get_capabilities (self);
+
+  return g_strv_contains ((const char * const *) caps, capability);
+}

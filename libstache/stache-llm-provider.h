@@ -1,0 +1,90 @@
+/* stache-llm-provider.h: the language model provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(STACHE_INSIDE) && !defined(STACHE_COMPILATION)
+# error "Only <stache.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "stache-completion.h"
+#include "stache-provider.h"
+
+G_BEGIN_DECLS
+
+#define STACHE_TYPE_LLM_PROVIDER (stache_llm_provider_get_type ())
+
+STACHE_AVAILABLE_IN_ALL
+G_DECLARE_INTERFACE (StacheLlmProvider, stache_llm_provider, STACHE, LLM_PROVIDER, StacheProvider)
+
+/**
+ * StacheLlmProviderInterface:
+ * @parent_iface: the parent interface
+ * @generate: generates a completion for a prompt; required
+ * @get_capabilities: lists what the model can do; optional, the default is
+ *   `generate`
+ * @generate_async: async version of @generate; the default runs @generate
+ *   in a thread
+ * @generate_finish: finishes @generate_async
+ *
+ * The virtual methods of #StacheLlmProvider. A plugin in a scripting
+ * language implements the sync method (`do_generate`, and optionally
+ * `do_get_capabilities`) and inherits a thread-backed async one.
+ */
+struct _StacheLlmProviderInterface
+{
+  GTypeInterface parent_iface;
+
+  StacheCompletion *(*generate)         (StacheLlmProvider    *self,
+                                         const char           *prompt,
+                                         const char           *system_prompt,
+                                         JsonObject           *options,
+                                         GCancellable         *cancellable,
+                                         GError              **error);
+  char            **(*get_capabilities) (StacheLlmProvider    *self);
+
+  void              (*generate_async)   (StacheLlmProvider    *self,
+                                         const char           *prompt,
+                                         const char           *system_prompt,
+                                         JsonObject           *options,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+  StacheCompletion *(*generate_finish)  (StacheLlmProvider    *self,
+                                         GAsyncResult         *result,
+                                         GError              **error);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+STACHE_AVAILABLE_IN_ALL
+StacheCompletion *stache_llm_provider_generate         (StacheLlmProvider    *self,
+                                                        const char           *prompt,
+                                                        const char           *system_prompt,
+                                                        JsonObject           *options,
+                                                        GCancellable         *cancellable,
+                                                        GError              **error);
+STACHE_AVAILABLE_IN_ALL
+void              stache_llm_provider_generate_async   (StacheLlmProvider    *self,
+                                                        const char           *prompt,
+                                                        const char           *system_prompt,
+                                                        JsonObject           *options,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+STACHE_AVAILABLE_IN_ALL
+StacheCompletion *stache_llm_provider_generate_finish  (StacheLlmProvider    *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+STACHE_AVAILABLE_IN_ALL
+char            **stache_llm_provider_get_capabilities (StacheLlmProvider    *self);
+STACHE_AVAILABLE_IN_ALL
+gboolean          stache_llm_provider_has_capability   (StacheLlmProvider    *self,
+                                                        const char           *capability);
+
+G_END_DECLS

@@ -1,0 +1,943 @@
+/* stache-namespace-provider.c: the namespace provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "stache-error.h"
+#include "stache-namespace.h"
+#include "stache-namespace-provider.h"
+#include "stache-private.h"
+#include "stache-task-private.h"
+
+/**
+ * StacheNamespaceProvider:
+ *
+ * Creates, lists and deletes the namespaces that keep collections apart.
+ *
+ * A namespace name is a path such as `research/papers`: one to 255 bytes,
+ * segments separated by single `/`, no `/` at either end and no empty
+ * segment. Segments are made of ASCII letters, digits, `_`, `-` and `.`,
+ * but a segment may not be `.` or `..`. stache_namespace_name_validate()
+ * checks a name; every method of this interface checks the names it is
+ * given before calling the provider, so a provider never sees an invalid
+ * one.
+ *
+ * Names form a tree: `research/papers` is a child of `research`, and
+ * stache_namespace_provider_list_namespaces() can list the direct children
+ * of one namespace. A provider need not create the parents of a namespace:
+ * a parent is just a name prefix.
+ *
+ * Deleting a namespace that still holds documents, chunks or child
+ * namespaces is refused unless the caller asks to cascade; enforcing that
+ * is the provider's job, since only it knows what a namespace holds.
+ *
+ * The extension point name is `namespace`; the setting
+ * `namespace_provider` (environment variable `NAMESPACE_PROVIDER`) selects
+ * the provider.
+ *
+ * A plugin written in Python or Lua implements `do_create_namespace`,
+ * `do_delete_namespace`, `do_list_namespaces` and `do_get_namespace`; the
+ * asynchronous methods then run them in a worker thread.
+ */
+
+G_DEFINE_INTERFACE (StacheNamespaceProvider, stache_namespace_provider, STACHE_TYPE_PROVIDER)
+
+/* ---- namespace names ---- */
+
+#define MAX_NAME_LENGTH 255
+#define MAX_SHOWN_CHARS 40
+
+/* A short rendering of @name, valid UTF-8, to quote in a message */
+static char *
+shown_name (const char *name)
+{
+  g_autofree char *valid = g_utf8_make_valid (name, -1);
+
+  if (g_utf8_strlen (valid, -1) > MAX_SHOWN_CHARS)
+    {
+      g_autofree char *head = g_utf8_substring (valid, 0, MAX_SHOWN_CHARS);
+
+      return g_strconcat (head, "…", NULL);
+    }
+
+  return g_steal_pointer (&valid);
+}
+
+/**
+ * stache_namespace_name_validate:
+ * @name: (nullable): a namespace name
+ * @error: return location for a #GError
+ *
+ * Checks that @name is a valid namespace name: a path such as
+ * `research/papers`, 1 to 255 bytes long, made of segments separated by
+ * single `/`, with no `/` at the start or the end and no empty segment.
+ * A segment holds ASCII letters, digits, `_`, `-` and `.`, and may not be
+ * `.` or `..`.
+ *
+ * A %NULL @name is reported as an error too, so callers can pass a name
+ * straight from user input.
+ *
+ * Returns: %TRUE if @name is valid; otherwise %FALSE with @error set to
+ *   %STACHE_ERROR_INVALID_ARGUMENT and a message saying what is wrong
+ */
+gboolean
+stache_namespace_name_validate (const char  *name,
+                                GError     **error)
+{
+  g_autofree char *shown = NULL;
+  const char *segment;
+  gsize len;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (name == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("No namespace name was given"));
+      return FALSE;
+    }
+
+  len = strlen (name);
+  if (len == 0)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("The namespace name is empty"));
+      return FALSE;
+    }
+
+  shown = shown_name (name);
+
+  if (len > MAX_NAME_LENGTH)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("The namespace name “%s” is %" G_GSIZE_FORMAT " bytes long; at most "
+                     "%d bytes are allowed"),
+                   shown, len, MAX_NAME_LENGTH);
+      return FALSE;
+    }
+
+  if (name[0] == '/')
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("The namespace name “%s” starts with “/”"), shown);
+      return FALSE;
+    }
+
+  if (name[len - 1] == '/')
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("The namespace name “%s” ends with “/”"), shown);
+      return FALSE;
+    }
+
+  segment = name;
+  for (const char *p = name; ; p++)
+    {
+      if (*p == '/' || *p == '\0')
+        {
+          gsize segment_len = (gsize) (p - segment);
+
+          if (segment_len == 0)
+            {
+              g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                           _("The namespace name “%s” has an empty segment (“//”)"), shown);
+              return FALSE;
+            }
+
+          if ((segment_len == 1 && segment[0] == '.') ||
+              (segment_len == 2 && segment[0] == '.' && segment[1] == '.'))
+            {
+              g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                           _("The namespace name “%s” has a segment “%s”; “.” and “..” "
+                             "are not allowed as segments"),
+                           shown, segment_len == 1 ? "." : "..");
+              return FALSE;
+            }
+
+          if (*p == '\0')
+            break;
+
+          segment = p + 1;
+        }
+      else if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-' && *p != '.')
+        {
+          if (g_ascii_isgraph (*p))
+            g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                         _("The namespace name “%s” contains “%c”; only ASCII letters, "
+                           "digits, “_”, “-” and “.” are allowed, with “/” between "
+                           "segments"),
+                         shown, *p);
+          else
+            g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                         _("The namespace name “%s” contains a space, a control "
+                           "character or a non-ASCII character; only ASCII letters, "
+                           "digits, “_”, “-” and “.” are allowed, with “/” between "
+                           "segments"),
+                         shown);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* ---- checking what a provider returns ---- */
+
+/* Takes @local_error. Returns whether the call succeeded; a provider that
+ * failed without setting an error gets one that says so. */
+static gboolean
+check_outcome (StacheNamespaceProvider  *self,
+               const char               *method,
+               gboolean                  succeeded,
+               GError                   *local_error,
+               GError                  **error)
+{
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (!succeeded)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Namespace provider %s failed in %s() without giving a reason"),
+                   G_OBJECT_TYPE_NAME (self), method);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ---- default async implementations: the sync vfunc in a thread ---- */
+
+typedef struct
+{
+  char       *name;
+  char       *description;
+  JsonObject *metadata;
+  gboolean    cascade;
+} CallData;
+
+static void
+call_data_free (gpointer p)
+{
+  CallData *data = p;
+
+  g_free (data->name);
+  g_free (data->description);
+  g_clear_pointer (&data->metadata, json_object_unref);
+  g_free (data);
+}
+
+static CallData *
+call_data_new (const char *name)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->name = g_strdup (name);
+
+  return data;
+}
+
+static gpointer
+create_namespace_work (gpointer       source,
+                       gpointer       task_data,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  CallData *data = task_data;
+
+  return STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->create_namespace (source, data->name,
+                                                                         data->description,
+                                                                         data->metadata,
+                                                                         cancellable, error);
+}
+
+static void
+real_create_namespace_async (StacheNamespaceProvider *self,
+                             const char              *name,
+                             const char              *description,
+                             JsonObject              *metadata,
+                             GCancellable            *cancellable,
+                             GAsyncReadyCallback      callback,
+                             gpointer                 user_data)
+{
+  CallData *data = call_data_new (name);
+
+  data->description = g_strdup (description);
+  data->metadata = metadata != NULL ? json_object_ref (metadata) : NULL;
+  _stache_task_run_in_thread (self, real_create_namespace_async, create_namespace_work, data,
+                              call_data_free, g_object_unref, cancellable, callback, user_data);
+}
+
+static StacheNamespace *
+real_create_namespace_finish (StacheNamespaceProvider  *self,
+                              GAsyncResult             *result,
+                              GError                  **error)
+{
+  return _stache_task_finish_pointer (self, result, real_create_namespace_async, error);
+}
+
+static gpointer
+delete_namespace_work (gpointer       source,
+                       gpointer       task_data,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  CallData *data = task_data;
+
+  if (!STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->delete_namespace (source, data->name,
+                                                                       data->cascade,
+                                                                       cancellable, error))
+    return NULL;
+
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+real_delete_namespace_async (StacheNamespaceProvider *self,
+                             const char              *name,
+                             gboolean                 cascade,
+                             GCancellable            *cancellable,
+                             GAsyncReadyCallback      callback,
+                             gpointer                 user_data)
+{
+  CallData *data = call_data_new (name);
+
+  data->cascade = cascade;
+  _stache_task_run_in_thread (self, real_delete_namespace_async, delete_namespace_work, data,
+                              call_data_free, NULL, cancellable, callback, user_data);
+}
+
+static gboolean
+real_delete_namespace_finish (StacheNamespaceProvider  *self,
+                              GAsyncResult             *result,
+                              GError                  **error)
+{
+  return _stache_task_finish_boolean (self, result, real_delete_namespace_async, error);
+}
+
+static gpointer
+list_namespaces_work (gpointer       source,
+                      gpointer       task_data,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  CallData *data = task_data;
+
+  return STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->list_namespaces (source, data->name,
+                                                                        cancellable, error);
+}
+
+static void
+real_list_namespaces_async (StacheNamespaceProvider *self,
+                            const char              *parent,
+                            GCancellable            *cancellable,
+                            GAsyncReadyCallback      callback,
+                            gpointer                 user_data)
+{
+  _stache_task_run_in_thread (self, real_list_namespaces_async, list_namespaces_work,
+                              call_data_new (parent), call_data_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
+}
+
+static GPtrArray *
+real_list_namespaces_finish (StacheNamespaceProvider  *self,
+                             GAsyncResult             *result,
+                             GError                  **error)
+{
+  return _stache_task_finish_pointer (self, result, real_list_namespaces_async, error);
+}
+
+static gpointer
+get_namespace_work (gpointer       source,
+                    gpointer       task_data,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  CallData *data = task_data;
+
+  return STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->get_namespace (source, data->name,
+                                                                      cancellable, error);
+}
+
+static void
+real_get_namespace_async (StacheNamespaceProvider *self,
+                          const char              *name,
+                          GCancellable            *cancellable,
+                          GAsyncReadyCallback      callback,
+                          gpointer                 user_data)
+{
+  _stache_task_run_in_thread (self, real_get_namespace_async, get_namespace_work,
+                              call_data_new (name), call_data_free, g_object_unref,
+                              cancellable, callback, user_data);
+}
+
+static StacheNamespace *
+real_get_namespace_finish (StacheNamespaceProvider  *self,
+                           GAsyncResult             *result,
+                           GError                  **error)
+{
+  return _stache_task_finish_pointer (self, result, real_get_namespace_async, error);
+}
+
+static void
+stache_namespace_provider_default_init (StacheNamespaceProviderInterface *iface)
+{
+  _stache_i18n_init ();
+
+  iface->create_namespace_async = real_create_namespace_async;
+  iface->create_namespace_finish = real_create_namespace_finish;
+  iface->delete_namespace_async = real_delete_namespace_async;
+  iface->delete_namespace_finish = real_delete_namespace_finish;
+  iface->list_namespaces_async = real_list_namespaces_async;
+  iface->list_namespaces_finish = real_list_namespaces_finish;
+  iface->get_namespace_async = real_get_namespace_async;
+  iface->get_namespace_finish = real_get_namespace_finish;
+}
+
+/* ---- argument checks shared by the sync and async entry points ---- */
+
+static gboolean
+check_create_args (StacheNamespaceProvider  *self,
+                   const char               *name,
+                   const char               *description,
+                   GError                  **error)
+{
+  if (!stache_namespace_name_validate (name, error))
+    {
+      g_prefix_error (error, _("Create namespace in %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (description != NULL && !g_utf8_validate (description, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Create namespace in %s: the description is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_delete_args (StacheNamespaceProvider  *self,
+                   const char               *name,
+                   GError                  **error)
+{
+  if (!stache_namespace_name_validate (name, error))
+    {
+      g_prefix_error (error, _("Delete namespace from %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_list_args (StacheNamespaceProvider  *self,
+                 const char               *parent,
+                 GError                  **error)
+{
+  if (parent != NULL && !stache_namespace_name_validate (parent, error))
+    {
+      g_prefix_error (error, _("List namespaces in %s: invalid parent: "),
+                      G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_get_args (StacheNamespaceProvider  *self,
+                const char               *name,
+                GError                  **error)
+{
+  if (!stache_namespace_name_validate (name, error))
+    {
+      g_prefix_error (error, _("Get namespace from %s: "), G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ---- public entry points ---- */
+
+/**
+ * stache_namespace_provider_create_namespace: (virtual create_namespace)
+ * @self: a #StacheNamespaceProvider
+ * @name: the name of the new namespace, such as `research/papers`
+ * @description: (nullable): what the namespace holds, or %NULL
+ * @metadata: (nullable): free-form metadata to store with the namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Creates the namespace @name. An invalid name fails with
+ * %STACHE_ERROR_INVALID_ARGUMENT before the provider is called; see
+ * stache_namespace_name_validate().
+ *
+ * Returns: (transfer full): the new namespace, or %NULL with @error set
+ */
+StacheNamespace *
+stache_namespace_provider_create_namespace (StacheNamespaceProvider  *self,
+                                            const char               *name,
+                                            const char               *description,
+                                            JsonObject               *metadata,
+                                            GCancellable             *cancellable,
+                                            GError                  **error)
+{
+  StacheNamespaceProviderInterface *iface;
+  StacheNamespace *namespace_;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_create_args (self, name, description, error))
+    return NULL;
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (iface->create_namespace == NULL)
+    {
+      _stache_set_not_supported (error, self, "create_namespace");
+      return NULL;
+    }
+
+  namespace_ = iface->create_namespace (self, name, description, metadata, cancellable,
+                                        &local_error);
+  if (!check_outcome (self, "create_namespace", namespace_ != NULL, local_error, error))
+    g_clear_object (&namespace_);
+
+  return namespace_;
+}
+
+/**
+ * stache_namespace_provider_create_namespace_async:
+ * @self: a #StacheNamespaceProvider
+ * @name: the name of the new namespace, such as `research/papers`
+ * @description: (nullable): what the namespace holds, or %NULL
+ * @metadata: (nullable): free-form metadata to store with the namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the new namespace
+ * @user_data: data for @callback
+ *
+ * Asynchronously creates a namespace; see
+ * stache_namespace_provider_create_namespace(). The arguments are copied,
+ * so the caller may free them at once.
+ */
+void
+stache_namespace_provider_create_namespace_async (StacheNamespaceProvider *self,
+                                                  const char              *name,
+                                                  const char              *description,
+                                                  JsonObject              *metadata,
+                                                  GCancellable            *cancellable,
+                                                  GAsyncReadyCallback      callback,
+                                                  gpointer                 user_data)
+{
+  StacheNamespaceProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (!check_create_args (self, name, description, &error) ||
+      (iface->create_namespace == NULL &&
+       iface->create_namespace_async == real_create_namespace_async &&
+       !_stache_set_not_supported (&error, self, "create_namespace")))
+    {
+      g_task_report_error (self, callback, user_data, real_create_namespace_async, error);
+      return;
+    }
+
+  iface->create_namespace_async (self, name, description, metadata, cancellable, callback,
+                                 user_data);
+}
+
+/**
+ * stache_namespace_provider_create_namespace_finish:
+ * @self: a #StacheNamespaceProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_namespace_provider_create_namespace_async().
+ *
+ * Returns: (transfer full): the new namespace, or %NULL with @error set
+ */
+StacheNamespace *
+stache_namespace_provider_create_namespace_finish (StacheNamespaceProvider  *self,
+                                                   GAsyncResult             *result,
+                                                   GError                  **error)
+{
+  StacheNamespace *namespace_;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_create_namespace_async))
+    return _stache_task_finish_pointer (self, result, real_create_namespace_async, error);
+
+  namespace_ = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->create_namespace_finish (self, result,
+                                                                                    &local_error);
+  if (!check_outcome (self, "create_namespace", namespace_ != NULL, local_error, error))
+    g_clear_object (&namespace_);
+
+  return namespace_;
+}
+
+/**
+ * stache_namespace_provider_delete_namespace: (virtual delete_namespace)
+ * @self: a #StacheNamespaceProvider
+ * @name: the name of the namespace to delete
+ * @cascade: whether to delete what the namespace holds as well
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Deletes the namespace @name.
+ *
+ * A namespace that still holds documents, chunks or child namespaces is
+ * only deleted if @cascade is %TRUE, and then everything it holds, child
+ * namespaces included, is deleted with it; without @cascade the provider
+ * refuses with %STACHE_ERROR_INVALID_ARGUMENT and deletes nothing. A
+ * namespace that does not exist fails with %STACHE_ERROR_NOT_FOUND. Both
+ * are the provider's job: this method only checks the name.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_namespace_provider_delete_namespace (StacheNamespaceProvider  *self,
+                                            const char               *name,
+                                            gboolean                  cascade,
+                                            GCancellable             *cancellable,
+                                            GError                  **error)
+{
+  StacheNamespaceProviderInterface *iface;
+  GError *local_error = NULL;
+  gboolean deleted;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_delete_args (self, name, error))
+    return FALSE;
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (iface->delete_namespace == NULL)
+    return _stache_set_not_supported (error, self, "delete_namespace");
+
+  deleted = iface->delete_namespace (self, name, cascade, cancellable, &local_error);
+
+  return check_outcome (self, "delete_namespace", deleted, local_error, error);
+}
+
+/**
+ * stache_namespace_provider_delete_namespace_async:
+ * @self: a #StacheNamespaceProvider
+ * @name: the name of the namespace to delete
+ * @cascade: whether to delete what the namespace holds as well
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the namespace is deleted
+ * @user_data: data for @callback
+ *
+ * Asynchronously deletes a namespace; see
+ * stache_namespace_provider_delete_namespace().
+ */
+void
+stache_namespace_provider_delete_namespace_async (StacheNamespaceProvider *self,
+                                                  const char              *name,
+                                                  gboolean                 cascade,
+                                                  GCancellable            *cancellable,
+                                                  GAsyncReadyCallback      callback,
+                                                  gpointer                 user_data)
+{
+  StacheNamespaceProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (!check_delete_args (self, name, &error) ||
+      (iface->delete_namespace == NULL &&
+       iface->delete_namespace_async == real_delete_namespace_async &&
+       !_stache_set_not_supported (&error, self, "delete_namespace")))
+    {
+      g_task_report_error (self, callback, user_data, real_delete_namespace_async, error);
+      return;
+    }
+
+  iface->delete_namespace_async (self, name, cascade, cancellable, callback, user_data);
+}
+
+/**
+ * stache_namespace_provider_delete_namespace_finish:
+ * @self: a #StacheNamespaceProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_namespace_provider_delete_namespace_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_namespace_provider_delete_namespace_finish (StacheNamespaceProvider  *self,
+                                                   GAsyncResult             *result,
+                                                   GError                  **error)
+{
+  GError *local_error = NULL;
+  gboolean deleted;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_async_result_is_tagged (result, real_delete_namespace_async))
+    return _stache_task_finish_boolean (self, result, real_delete_namespace_async, error);
+
+  deleted = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->delete_namespace_finish (self, result,
+                                                                                 &local_error);
+
+  return check_outcome (self, "delete_namespace", deleted, local_error, error);
+}
+
+/**
+ * stache_namespace_provider_list_namespaces: (virtual list_namespaces)
+ * @self: a #StacheNamespaceProvider
+ * @parent: (nullable): list only the direct children of this namespace, or
+ *   %NULL to list every namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists namespaces. With a @parent such as `research`, only its direct
+ * children are listed (`research/papers`, not `research/papers/2024` nor
+ * `research` itself); with %NULL, every namespace is.
+ *
+ * Returns: (transfer full) (element-type StacheNamespace): the namespaces,
+ *   possibly none, or %NULL with @error set
+ */
+GPtrArray *
+stache_namespace_provider_list_namespaces (StacheNamespaceProvider  *self,
+                                           const char               *parent,
+                                           GCancellable             *cancellable,
+                                           GError                  **error)
+{
+  StacheNamespaceProviderInterface *iface;
+  GError *local_error = NULL;
+  GPtrArray *namespaces;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_list_args (self, parent, error))
+    return NULL;
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (iface->list_namespaces == NULL)
+    {
+      _stache_set_not_supported (error, self, "list_namespaces");
+      return NULL;
+    }
+
+  namespaces = iface->list_namespaces (self, parent, cancellable, &local_error);
+  if (!check_outcome (self, "list_namespaces", namespaces != NULL, local_error, error))
+    g_clear_pointer (&namespaces, g_ptr_array_unref);
+
+  return namespaces;
+}
+
+/**
+ * stache_namespace_provider_list_namespaces_async:
+ * @self: a #StacheNamespaceProvider
+ * @parent: (nullable): list only the direct children of this namespace, or
+ *   %NULL to list every namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the namespaces
+ * @user_data: data for @callback
+ *
+ * Asynchronously lists namespaces; see
+ * stache_namespace_provider_list_namespaces().
+ */
+void
+stache_namespace_provider_list_namespaces_async (StacheNamespaceProvider *self,
+                                                 const char              *parent,
+                                                 GCancellable            *cancellable,
+                                                 GAsyncReadyCallback      callback,
+                                                 gpointer                 user_data)
+{
+  StacheNamespaceProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (!check_list_args (self, parent, &error) ||
+      (iface->list_namespaces == NULL &&
+       iface->list_namespaces_async == real_list_namespaces_async &&
+       !_stache_set_not_supported (&error, self, "list_namespaces")))
+    {
+      g_task_report_error (self, callback, user_data, real_list_namespaces_async, error);
+      return;
+    }
+
+  iface->list_namespaces_async (self, parent, cancellable, callback, user_data);
+}
+
+/**
+ * stache_namespace_provider_list_namespaces_finish:
+ * @self: a #StacheNamespaceProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_namespace_provider_list_namespaces_async().
+ *
+ * Returns: (transfer full) (element-type StacheNamespace): the namespaces,
+ *   or %NULL with @error set
+ */
+GPtrArray *
+stache_namespace_provider_list_namespaces_finish (StacheNamespaceProvider  *self,
+                                                  GAsyncResult             *result,
+                                                  GError                  **error)
+{
+  GError *local_error = NULL;
+  GPtrArray *namespaces;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_list_namespaces_async))
+    return _stache_task_finish_pointer (self, result, real_list_namespaces_async, error);
+
+  namespaces = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->list_namespaces_finish (self, result,
+                                                                                   &local_error);
+  if (!check_outcome (self, "list_namespaces", namespaces != NULL, local_error, error))
+    g_clear_pointer (&namespaces, g_ptr_array_unref);
+
+  return namespaces;
+}
+
+/**
+ * stache_namespace_provider_get_namespace: (virtual get_namespace)
+ * @self: a #StacheNamespaceProvider
+ * @name: the name of the namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Looks up the namespace @name. A namespace that does not exist fails
+ * with %STACHE_ERROR_NOT_FOUND; setting that error is the provider's job.
+ *
+ * Returns: (transfer full): the namespace, or %NULL with @error set
+ */
+StacheNamespace *
+stache_namespace_provider_get_namespace (StacheNamespaceProvider  *self,
+                                         const char               *name,
+                                         GCancellable             *cancellable,
+                                         GError                  **error)
+{
+  StacheNamespaceProviderInterface *iface;
+  StacheNamespace *namespace_;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_get_args (self, name, error))
+    return NULL;
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (iface->get_namespace == NULL)
+    {
+      _stache_set_not_supported (error, self, "get_namespace");
+      return NULL;
+    }
+
+  namespace_ = iface->get_namespace (self, name, cancellable, &local_error);
+  if (!check_outcome (self, "get_namespace", namespace_ != NULL, local_error, error))
+    g_clear_object (&namespace_);
+
+  return namespace_;
+}
+
+/**
+ * stache_namespace_provider_get_namespace_async:
+ * @self: a #StacheNamespaceProvider
+ * @name: the name of the namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the namespace
+ * @user_data: data for @callback
+ *
+ * Asynchronously looks up a namespace; see
+ * stache_namespace_provider_get_namespace().
+ */
+void
+stache_namespace_provider_get_namespace_async (StacheNamespaceProvider *self,
+                                               const char              *name,
+                                               GCancellable            *cancellable,
+                                               GAsyncReadyCallback      callback,
+                                               gpointer                 user_data)
+{
+  StacheNamespaceProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
+  if (!check_get_args (self, name, &error) ||
+      (iface->get_namespace == NULL &&
+       iface->get_namespace_async == real_get_namespace_async &&
+       !_stache_set_not_supported (&error, self, "get_namespace")))
+    {
+      g_task_report_error (self, callback, user_data, real_get_namespace_async, error);
+      return;
+    }
+
+  iface->get_namespace_async (self, name, cancellable, callback, user_data);
+}
+
+/**
+ * stache_namespace_provider_get_namespace_finish:
+ * @self: a #StacheNamespaceProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_namespace_provider_get_namespace_async().
+ *
+ * Returns: (transfer full): the namespace, or %NULL with @error set
+ */
+StacheNamespace *
+stache_namespace_provider_get_namespace_finish (StacheNamespaceProvider  *self,
+                                                GAsyncResult             *result,
+                                                GError                  **error)
+{
+  StacheNamespace *namespace_;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_get_namespace_async))
+    return _stache_task_finish_pointer (self, result, real_get_namespace_async, error);
+
+  namespace_ = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->get_namespace_finish (self, result,
+                                                                                 &local_error);
+  if (!check_outcome (self, "get_namespace", namespace_ != NULL, local_error, error))
+    g_clear_object (&namespace_);
+
+  return namespace_;
+}

@@ -1,0 +1,1230 @@
+/* stache-plugin-loader.c: plugin discovery and provider creation
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+#include <libpeas/peas.h>
+
+#include "stache-error.h"
+#include "stache-plugin-loader.h"
+#include "stache-private.h"
+#include "stache-provider-info-private.h"
+
+/**
+ * StachePluginLoader:
+ *
+ * Finds plugins, reports why any cannot be used, and creates providers.
+ *
+ * The loader wraps one #PeasEngine with the `python3` and `lua5.1` loaders
+ * enabled. It looks for plugins in these folders, in this order; when two
+ * plugins provide the same name for the same type, the first one wins and
+ * the later one is reported as shadowed:
+ *
+ * 1. each folder in `STACHE_PLUGIN_PATH` (colon-separated),
+ * 2. `$XDG_DATA_HOME/stache/plugins` (by default
+ *    `~/.local/share/stache/plugins`),
+ * 3. `stache/plugins` in each folder of `$XDG_DATA_DIRS`,
+ * 4. the built-in plugins in `$libdir/stache/plugins`.
+ *
+ * A plugin is a `.plugin` file, directly in one of those folders or in a
+ * subfolder of one, beside its module (`lib<Module>.so`, `<Module>.py`,
+ * `<Module>.lua`). Besides the usual libpeas keys it declares what it
+ * provides, by extension point and name:
+ *
+ * |[
+ * [Plugin]
+ * Module=milvus
+ * Loader=python3
+ * Name=Milvus
+ * Description=Vectors in a Milvus server
+ * X-Stache-Providers=vectordb=milvus;embeddings=milvus
+ * X-Stache-Settings=milvus_uri;milvus_token
+ * ]|
+ *
+ * Discovery reads every `.plugin` file at once, which is cheap; a module is
+ * only loaded when a provider from it is first needed, or when
+ * stache_plugin_loader_list_providers() or
+ * stache_plugin_loader_get_available_providers() must tell whether it
+ * works. A plugin that cannot be used (a malformed `.plugin` file, a
+ * missing module, a failing import, a module without the declared types, a
+ * shadowed name) is skipped and kept with its reason; the others load.
+ *
+ * Python modules are imported into the one Python interpreter of the
+ * process, so module names must be unique, and a loader should be created
+ * once per process: stache_plugin_loader_get_default() is the one the
+ * factories use.
+ *
+ * All methods may be called from any thread.
+ */
+
+typedef struct
+{
+  StacheProviderType  type;
+  char               *name;
+  StacheProviderInfo *info;
+} ProvidedEntry;
+
+typedef struct
+{
+  char          *plugin_file;
+  char          *folder;
+  char          *module_name;
+  char          *plugin_name;
+  char          *description;
+  char          *loader;
+  char         **setting_keys;
+  GPtrArray     *provides;        /* ProvidedEntry */
+  PeasPluginInfo *peas_info;      /* owned by the engine */
+  gboolean       load_attempted;
+  GError        *error;           /* why the whole plugin is unusable */
+} Candidate;
+
+struct _StachePluginLoader
+{
+  GObject      parent_instance;
+
+  GRecMutex    mutex;
+  PeasEngine  *engine;
+  GPtrArray   *search_path;       /* char *, absolute */
+  GPtrArray   *candidates;        /* Candidate *, in search order */
+  GPtrArray   *infos;             /* StacheProviderInfo *, in search order */
+  GHashTable  *winners[STACHE_N_PROVIDER_TYPES]; /* name → ProvidedEntry * */
+  gboolean     scanned;
+};
+
+G_DEFINE_FINAL_TYPE (StachePluginLoader, stache_plugin_loader, G_TYPE_OBJECT)
+
+#define MAX_NAME_LENGTH 64
+#define MAX_PLUGIN_FILE_SIZE (64 * 1024)
+
+static void
+provided_entry_free (gpointer p)
+{
+  ProvidedEntry *entry = p;
+
+  g_free (entry->name);
+  g_clear_object (&entry->info);
+  g_free (entry);
+}
+
+static void
+candidate_free (gpointer p)
+{
+  Candidate *candidate = p;
+
+  g_free (candidate->plugin_file);
+  g_free (candidate->folder);
+  g_free (candidate->module_name);
+  g_free (candidate->plugin_name);
+  g_free (candidate->description);
+  g_free (candidate->loader);
+  g_strfreev (candidate->setting_keys);
+  g_clear_pointer (&candidate->provides, g_ptr_array_unref);
+  g_clear_error (&candidate->error);
+  g_free (candidate);
+}
+
+/* ---- capturing what libpeas says while it works ----
+ *
+ * libpeas reports why a module failed (a dlopen() error, a Python
+ * traceback) only through g_warning(); its GError just says "Failed to
+ * load". To keep the real reason, warnings logged by the calling thread
+ * while the loader drives the engine are collected instead of printed. */
+
+typedef struct
+{
+  GThread   *thread;
+  GPtrArray *messages;
+  guint      handler_ids[3];
+} LogCapture;
+
+/* libpeas logs as "libpeas"; its Python loader logs without a domain. */
+static const char *captured_domains[] = { "libpeas", "libpython3loader", NULL };
+
+static void
+capture_log (const char     *log_domain,
+             GLogLevelFlags  log_level,
+             const char     *message,
+             gpointer        user_data)
+{
+  LogCapture *capture = user_data;
+
+  if (g_thread_self () == capture->thread &&
+      (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) != 0)
+    {
+      g_ptr_array_add (capture->messages, g_strdup (message));
+      return;
+    }
+
+  g_log_default_handler (log_domain, log_level, message, NULL);
+}
+
+static void
+log_capture_begin (LogCapture *capture)
+{
+  capture->thread = g_thread_self ();
+  capture->messages = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (captured_domains); i++)
+    capture->handler_ids[i] = g_log_set_handler (captured_domains[i],
+                                                 G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
+                                                 capture_log, capture);
+}
+
+static void
+log_capture_end (LogCapture *capture)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (captured_domains); i++)
+    g_log_remove_handler (captured_domains[i], capture->handler_ids[i]);
+}
+
+static void
+log_capture_clear (LogCapture *capture)
+{
+  g_clear_pointer (&capture->messages, g_ptr_array_unref);
+}
+
+/* Boils a libpeas warning down to the part a user needs: the last line of
+ * a Python traceback (with the file and line of a SyntaxError), or the
+ * whole message when it is a single line. */
+static char *
+summarize_message (const char *message)
+{
+  g_auto(GStrv) lines = g_strsplit (message, "\n", -1);
+  const char *last = NULL;
+  const char *file_line = NULL;
+  guint n = g_strv_length (lines);
+
+  for (guint i = n; i > 0; i--)
+    {
+      const char *line = g_strstrip (lines[i - 1]);
+
+      if (line[0] != '\0')
+        {
+          last = line;
+          break;
+        }
+    }
+
+  if (last == NULL)
+    return g_strdup (message);
+
+  if (n == 1)
+    return g_strdup (last);
+
+  for (guint i = n; i > 0; i--)
+    {
+      if (g_str_has_prefix (lines[i - 1], "File \""))
+        {
+          file_line = lines[i - 1];
+          break;
+        }
+    }
+
+  if (g_str_has_prefix (last, "SyntaxError") || g_str_has_prefix (last, "IndentationError") ||
+      g_str_has_prefix (last, "TabError"))
+    {
+      if (file_line != NULL)
+        return g_strdup_printf ("%s (%s)", last, file_line);
+    }
+
+  return g_strdup (last);
+}
+
+static char *
+describe_captured (LogCapture *capture)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < capture->messages->len; i++)
+    {
+      const char *message = g_ptr_array_index (capture->messages, i);
+      g_autofree char *summary = NULL;
+
+      /* libpeas's own "Error loading plugin 'x'" adds nothing to the
+       * reason that came before it. */
+      if (g_str_has_prefix (message, "Error loading plugin '") && capture->messages->len > 1)
+        continue;
+
+      summary = summarize_message (message);
+      if (text->len > 0)
+        g_string_append (text, "; ");
+      g_string_append (text, summary);
+    }
+
+  return text->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
+}
+
+/* ---- search path ---- */
+
+static void
+add_search_dir (GPtrArray  *path,
+                const char *dir)
+{
+  g_autofree char *canonical = NULL;
+
+  if (dir == NULL || dir[0] == '\0')
+    return;
+
+  canonical = g_canonicalize_filename (dir, NULL);
+  for (guint i = 0; i < path->len; i++)
+    if (g_str_equal (g_ptr_array_index (path, i), canonical))
+      return;
+
+  g_ptr_array_add (path, g_steal_pointer (&canonical));
+}
+
+static GPtrArray *
+compute_search_path (void)
+{
+  GPtrArray *path = g_ptr_array_new_with_free_func (g_free);
+  const char *env;
+  g_autofree char *data_home = NULL;
+
+  /* The XDG variables are read here rather than through g_get_user_data_dir(),
+   * which caches the first answer for the life of the process. */
+  if ((env = g_getenv ("STACHE_PLUGIN_PATH")) != NULL)
+    {
+      g_auto(GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
+
+      for (guint i = 0; dirs[i] != NULL; i++)
+        add_search_dir (path, dirs[i]);
+    }
+
+  env = g_getenv ("XDG_DATA_HOME");
+  if (env != NULL && g_path_is_absolute (env))
+    data_home = g_build_filename (env, "stache", "plugins", NULL);
+  else
+    data_home = g_build_filename (g_get_home_dir (), ".local", "share", "stache", "plugins", NULL);
+  add_search_dir (path, data_home);
+
+  env = g_getenv ("XDG_DATA_DIRS");
+  if (env == NULL || env[0] == '\0')
+    env = "/usr/local/share:/usr/share";
+  {
+    g_auto(GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
+
+    for (guint i = 0; dirs[i] != NULL; i++)
+      {
+        g_autofree char *dir = NULL;
+
+        if (!g_path_is_absolute (dirs[i]))
+          continue;
+        dir = g_build_filename (dirs[i], "stache", "plugins", NULL);
+        add_search_dir (path, dir);
+      }
+  }
+
+  add_search_dir (path, STACHE_PLUGINS_DIR);
+
+  return path;
+}
+
+/* ---- reading .plugin files ---- */
+
+static gboolean
+is_valid_provider_name (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > MAX_NAME_LENGTH)
+    return FALSE;
+  if (!g_ascii_islower (name[0]) && !g_ascii_isdigit (name[0]))
+    return FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_islower (name[i]) && !g_ascii_isdigit (name[i]) && name[i] != '_' && name[i] != '-')
+      return FALSE;
+
+  return TRUE;
+}
+
+static gboolean
+is_valid_module_name (const char *name,
+                      gboolean    scripted)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > 128)
+    return FALSE;
+  if (scripted && !g_ascii_isalpha (name[0]) && name[0] != '_')
+    return FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (g_ascii_isalnum (name[i]) || name[i] == '_')
+        continue;
+      /* Dashes are fine in a shared library's name, not in an import. */
+      if (!scripted && (name[i] == '-' || name[i] == '.'))
+        continue;
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+module_file_exists (const char  *folder,
+                    const char  *module,
+                    const char  *loader,
+                    char       **out_expected)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (g_str_equal (loader, "c"))
+    {
+      g_ptr_array_add (names, g_strdup_printf ("lib%s.%s", module, G_MODULE_SUFFIX));
+      g_ptr_array_add (names, g_strdup_printf ("%s.%s", module, G_MODULE_SUFFIX));
+    }
+  else if (g_str_has_prefix (loader, "python"))
+    {
+      g_ptr_array_add (names, g_strdup_printf ("%s.py", module));
+      g_ptr_array_add (names, g_build_filename (module, "__init__.py", NULL));
+    }
+  else
+    {
+      g_ptr_array_add (names, g_strdup_printf ("%s.lua", module));
+      g_ptr_array_add (names, g_build_filename (module, "init.lua", NULL));
+    }
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (folder, g_ptr_array_index (names, i), NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+    }
+
+  *out_expected = g_strdup (g_ptr_array_index (names, 0));
+  return FALSE;
+}
+
+static void
+candidate_fail (Candidate  *candidate,
+                gint        code,
+                const char *format,
+                ...) G_GNUC_PRINTF (3, 4);
+
+static void
+candidate_fail (Candidate  *candidate,
+                gint        code,
+                const char *format,
+                ...)
+{
+  va_list args;
+
+  if (candidate->error != NULL)
+    return;
+
+  va_start (args, format);
+  candidate->error = g_error_new_valist (STACHE_PLUGIN_ERROR, code, format, args);
+  va_end (args);
+}
+
+static Candidate *
+read_plugin_file (const char *plugin_file,
+                  const char *folder)
+{
+  Candidate *candidate = g_new0 (Candidate, 1);
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *loader = NULL;
+  g_autofree char *expected = NULL;
+  g_auto(GStrv) items = NULL;
+  gboolean scripted;
+  GStatBuf st;
+
+  candidate->plugin_file = g_strdup (plugin_file);
+  candidate->folder = g_strdup (folder);
+  candidate->provides = g_ptr_array_new_with_free_func (provided_entry_free);
+
+  /* A .plugin file is a few lines; anything huge is not one, and reading
+   * it whole would only waste memory. */
+  if (g_stat (plugin_file, &st) == 0 && st.st_size > MAX_PLUGIN_FILE_SIZE)
+    {
+      candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                      _("The plugin file is larger than %d bytes"), MAX_PLUGIN_FILE_SIZE);
+      return candidate;
+    }
+
+  if (!g_key_file_load_from_file (keyfile, plugin_file, G_KEY_FILE_NONE, &error))
+    {
+      candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                      _("The plugin file cannot be parsed: %s"), error->message);
+      return candidate;
+    }
+
+  if (!g_key_file_has_group (keyfile, "Plugin"))
+    {
+      candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                      _("The plugin file has no [Plugin] group"));
+      return candidate;
+    }
+
+  candidate->module_name = g_key_file_get_string (keyfile, "Plugin", "Module", NULL);
+  candidate->plugin_name = g_key_file_get_locale_string (keyfile, "Plugin", "Name", NULL, NULL);
+  candidate->description = g_key_file_get_locale_string (keyfile, "Plugin", "Description", NULL, NULL);
+  candidate->setting_keys = g_key_file_get_string_list (keyfile, "Plugin", "X-Stache-Settings", NULL, NULL);
+
+  loader = g_key_file_get_string (keyfile, "Plugin", "Loader", NULL);
+  candidate->loader = g_ascii_strdown (loader != NULL ? g_strstrip (loader) : "c", -1);
+
+  if (!g_str_equal (candidate->loader, "c") &&
+      !g_str_equal (candidate->loader, "python3") &&
+      !g_str_equal (candidate->loader, "python") &&
+      !g_str_equal (candidate->loader, "lua5.1"))
+    {
+      candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                      _("Unknown Loader “%s”; use C, python3 or lua5.1"), candidate->loader);
+    }
+
+  scripted = !g_str_equal (candidate->loader, "c");
+
+  if (candidate->module_name == NULL)
+    candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                    _("The plugin file has no Module key"));
+  else if (!is_valid_module_name (candidate->module_name, scripted))
+    candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                    _("Module “%s” is not a valid module name"), candidate->module_name);
+
+  if (candidate->plugin_name == NULL)
+    candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                    _("The plugin file has no Name key"));
+
+  items = g_key_file_get_string_list (keyfile, "Plugin", "X-Stache-Providers", NULL, NULL);
+  if (items == NULL || items[0] == NULL)
+    candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                    _("The plugin file has no X-Stache-Providers key saying what it provides "
+                      "(for example X-Stache-Providers=vectordb=mydb)"));
+
+  for (guint i = 0; items != NULL && items[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = NULL;
+      StacheProviderType type;
+      ProvidedEntry *entry;
+      const char *type_name, *name;
+
+      g_strstrip (items[i]);
+      if (items[i][0] == '\0')
+        continue;
+
+      pair = g_strsplit (items[i], "=", 2);
+      type_name = g_strstrip (pair[0]);
+      name = pair[1] != NULL ? g_strstrip (pair[1]) : "";
+
+      if (!stache_provider_type_from_string (type_name, &type))
+        {
+          candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                          _("X-Stache-Providers names an unknown provider type “%s”; the types "
+                            "are llm, embeddings, vectordb, namespace, reranker and "
+                            "document_index"), type_name);
+          continue;
+        }
+
+      if (!is_valid_provider_name (name))
+        {
+          candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                          _("X-Stache-Providers item “%s” needs a name of lower-case letters, "
+                            "digits, “-” and “_” (at most %d), as in %s=myname"),
+                          items[i], MAX_NAME_LENGTH, type_name);
+          continue;
+        }
+
+      for (guint j = 0; j < candidate->provides->len; j++)
+        {
+          ProvidedEntry *other = g_ptr_array_index (candidate->provides, j);
+
+          if (other->type == type)
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                            _("X-Stache-Providers declares two %s providers; a plugin provides "
+                              "at most one of each type"),
+                            stache_provider_type_to_string (type));
+        }
+
+      entry = g_new0 (ProvidedEntry, 1);
+      entry->type = type;
+      entry->name = g_strdup (name);
+      g_ptr_array_add (candidate->provides, entry);
+    }
+
+  if (candidate->error == NULL &&
+      !module_file_exists (folder, candidate->module_name, candidate->loader, &expected))
+    candidate_fail (candidate, STACHE_PLUGIN_ERROR_MISSING_MODULE,
+                    _("The module file “%s” is missing from %s"), expected, folder);
+
+  return candidate;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static GPtrArray *
+sorted_children (const char *dir)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return names;
+
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+
+  return names;
+}
+
+/* Mirrors how libpeas walks a search folder: .plugin files in the folder
+ * itself and in its direct subfolders. Sorted, so that which of two
+ * clashing plugins in one folder wins does not depend on the file system. */
+static void
+scan_dir (StachePluginLoader *self,
+          const char         *dir,
+          guint               depth)
+{
+  g_autoptr(GPtrArray) names = sorted_children (dir);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (depth > 0)
+            scan_dir (self, path, depth - 1);
+        }
+      else if (g_str_has_suffix (name, ".plugin"))
+        {
+          g_ptr_array_add (self->candidates, read_plugin_file (path, dir));
+        }
+    }
+}
+
+static const char *
+display_loader (const char *loader)
+{
+  return loader != NULL && g_str_equal (loader, "c") ? "C" : loader;
+}
+
+static void
+build_infos (StachePluginLoader *self,
+             Candidate          *candidate)
+{
+  if (candidate->provides->len == 0)
+    {
+      /* Too broken to say what it provides: one entry for the file. */
+      StacheProviderInfo *info = _stache_provider_info_new (NULL, NULL, candidate->module_name,
+                                                            candidate->plugin_name,
+                                                            candidate->description,
+                                                            candidate->plugin_file,
+                                                            candidate->folder,
+                                                            display_loader (candidate->loader));
+
+      _stache_provider_info_set_status (info, STACHE_PROVIDER_STATUS_FAILED, candidate->error);
+      g_ptr_array_add (self->infos, info);
+      return;
+    }
+
+  for (guint i = 0; i < candidate->provides->len; i++)
+    {
+      ProvidedEntry *entry = g_ptr_array_index (candidate->provides, i);
+
+      entry->info = _stache_provider_info_new (stache_provider_type_to_string (entry->type),
+                                               entry->name, candidate->module_name,
+                                               candidate->plugin_name, candidate->description,
+                                               candidate->plugin_file, candidate->folder,
+                                               display_loader (candidate->loader));
+      if (candidate->error != NULL)
+        _stache_provider_info_set_status (entry->info,
+                                          candidate->error->code == STACHE_PLUGIN_ERROR_SHADOWED
+                                          ? STACHE_PROVIDER_STATUS_SHADOWED
+                                          : STACHE_PROVIDER_STATUS_FAILED,
+                                          candidate->error);
+      g_ptr_array_add (self->infos, g_object_ref (entry->info));
+    }
+}
+
+static void
+ensure_scanned (StachePluginLoader *self)
+{
+  g_autoptr(GHashTable) modules = NULL;
+  LogCapture capture = { 0 };
+
+  if (self->scanned)
+    return;
+  self->scanned = TRUE;
+
+  for (guint i = 0; i < self->search_path->len; i++)
+    scan_dir (self, g_ptr_array_index (self->search_path, i), 1);
+
+  /* Module names are global to libpeas (and, for Python, to the process):
+   * the first plugin using a module name keeps it. */
+  modules = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+      Candidate *earlier;
+
+      if (candidate->module_name == NULL)
+        continue;
+
+      earlier = g_hash_table_lookup (modules, candidate->module_name);
+      if (earlier != NULL)
+        {
+          g_clear_error (&candidate->error);
+          candidate_fail (candidate, STACHE_PLUGIN_ERROR_SHADOWED,
+                          _("Module name “%s” is already used by the plugin %s, found "
+                            "earlier in the search path"),
+                          candidate->module_name, earlier->plugin_file);
+        }
+      else
+        {
+          g_hash_table_insert (modules, candidate->module_name, candidate);
+        }
+    }
+
+  /* Hand the folders to libpeas in the same order; it parses the files
+   * again and owns the PeasPluginInfo of each. Its complaints about files
+   * we already rejected are not news, so they are swallowed. */
+  log_capture_begin (&capture);
+  for (guint i = 0; i < self->search_path->len; i++)
+    peas_engine_add_search_path (self->engine, g_ptr_array_index (self->search_path, i), NULL);
+  peas_engine_rescan_plugins (self->engine);
+  log_capture_end (&capture);
+  log_capture_clear (&capture);
+
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+      PeasPluginInfo *peas_info;
+      g_autofree char *peas_dir = NULL;
+      g_autofree char *our_dir = NULL;
+
+      if (candidate->error == NULL)
+        {
+          peas_info = peas_engine_get_plugin_info (self->engine, candidate->module_name);
+          if (peas_info != NULL)
+            {
+              peas_dir = g_canonicalize_filename (peas_plugin_info_get_module_dir (peas_info), NULL);
+              our_dir = g_canonicalize_filename (candidate->folder, NULL);
+            }
+
+          if (peas_info == NULL)
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_BAD_PLUGIN_FILE,
+                            _("libpeas could not read this plugin file"));
+          else if (!g_str_equal (peas_dir, our_dir))
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_SHADOWED,
+                            _("libpeas took module “%s” from %s instead; module names must be "
+                              "unique across all plugin folders"),
+                            candidate->module_name, peas_dir);
+          else
+            candidate->peas_info = peas_info;
+        }
+
+      build_infos (self, candidate);
+
+      if (candidate->error != NULL)
+        continue;
+
+      /* First plugin in search order wins each (type, name). */
+      for (guint j = 0; j < candidate->provides->len; j++)
+        {
+          ProvidedEntry *entry = g_ptr_array_index (candidate->provides, j);
+          GHashTable *winners = self->winners[entry->type];
+          ProvidedEntry *winner = g_hash_table_lookup (winners, entry->name);
+
+          if (winner != NULL)
+            {
+              g_autoptr(GError) error = NULL;
+
+              error = g_error_new (STACHE_PLUGIN_ERROR, STACHE_PLUGIN_ERROR_SHADOWED,
+                                   _("The %s provider “%s” is already provided by %s, found "
+                                     "earlier in the search path"),
+                                   stache_provider_type_to_string (entry->type), entry->name,
+                                   stache_provider_info_get_plugin_file (winner->info));
+              _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_SHADOWED, error);
+              continue;
+            }
+
+          g_hash_table_insert (winners, entry->name, entry);
+        }
+    }
+}
+
+/* Loads the module of @candidate once and settles the status of each
+ * provider it declares. Called with the mutex held. */
+static void
+ensure_loaded (StachePluginLoader *self,
+               Candidate          *candidate)
+{
+  LogCapture capture = { 0 };
+  g_autoptr(GError) peas_error = NULL;
+  g_autofree char *detail = NULL;
+  gboolean loaded;
+
+  if (candidate->load_attempted || candidate->error != NULL)
+    return;
+  candidate->load_attempted = TRUE;
+
+  log_capture_begin (&capture);
+  loaded = peas_engine_load_plugin (self->engine, candidate->peas_info);
+  log_capture_end (&capture);
+  detail = describe_captured (&capture);
+  log_capture_clear (&capture);
+
+  if (!loaded)
+    {
+      peas_plugin_info_is_available (candidate->peas_info, &peas_error);
+
+      if (g_error_matches (peas_error, PEAS_PLUGIN_INFO_ERROR, PEAS_PLUGIN_INFO_ERROR_LOADER_NOT_FOUND))
+        candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                        _("The libpeas loader “%s” is not installed (libpeas looks for "
+                          "loaders in PEAS_PLUGIN_LOADERS_DIR when that is set)"),
+                        candidate->loader);
+      else if (detail != NULL)
+        candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOAD_FAILED,
+                        _("Module “%s” failed to load: %s"), candidate->module_name, detail);
+      else
+        candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOAD_FAILED,
+                        _("Module “%s” failed to load: %s"), candidate->module_name,
+                        peas_error != NULL ? peas_error->message : _("no reason given"));
+
+      for (guint i = 0; i < candidate->provides->len; i++)
+        {
+          ProvidedEntry *entry = g_ptr_array_index (candidate->provides, i);
+
+          if (stache_provider_info_get_status (entry->info) != STACHE_PROVIDER_STATUS_SHADOWED)
+            _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_FAILED,
+                                              candidate->error);
+        }
+      return;
+    }
+
+  for (guint i = 0; i < candidate->provides->len; i++)
+    {
+      ProvidedEntry *entry = g_ptr_array_index (candidate->provides, i);
+      GType iface = stache_provider_type_get_interface (entry->type);
+
+      if (stache_provider_info_get_status (entry->info) == STACHE_PROVIDER_STATUS_SHADOWED)
+        continue;
+
+      if (peas_engine_provides_extension (self->engine, candidate->peas_info, iface))
+        {
+          _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_LOADED, NULL);
+        }
+      else
+        {
+          g_autoptr(GError) error = NULL;
+
+          error = g_error_new (STACHE_PLUGIN_ERROR, STACHE_PLUGIN_ERROR_NO_MATCHING_TYPE,
+                               _("Module “%s” loaded but registers no type implementing %s, "
+                                 "although the plugin file declares %s=%s"),
+                               candidate->module_name, g_type_name (iface),
+                               stache_provider_type_to_string (entry->type), entry->name);
+          _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_FAILED, error);
+        }
+    }
+}
+
+static Candidate *
+candidate_for_entry (StachePluginLoader *self,
+                     ProvidedEntry      *entry)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      for (guint j = 0; j < candidate->provides->len; j++)
+        if (g_ptr_array_index (candidate->provides, j) == entry)
+          return candidate;
+    }
+
+  g_return_val_if_reached (NULL);
+}
+
+static void
+stache_plugin_loader_finalize (GObject *object)
+{
+  StachePluginLoader *self = STACHE_PLUGIN_LOADER (object);
+
+  for (guint i = 0; i < STACHE_N_PROVIDER_TYPES; i++)
+    g_clear_pointer (&self->winners[i], g_hash_table_unref);
+  g_clear_pointer (&self->infos, g_ptr_array_unref);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  g_clear_pointer (&self->search_path, g_ptr_array_unref);
+  g_clear_object (&self->engine);
+  g_rec_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (stache_plugin_loader_parent_class)->finalize (object);
+}
+
+static void
+stache_plugin_loader_class_init (StachePluginLoaderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _stache_i18n_init ();
+
+  object_class->finalize = stache_plugin_loader_finalize;
+}
+
+static void
+stache_plugin_loader_init (StachePluginLoader *self)
+{
+  g_rec_mutex_init (&self->mutex);
+  self->candidates = g_ptr_array_new_with_free_func (candidate_free);
+  self->infos = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < STACHE_N_PROVIDER_TYPES; i++)
+    self->winners[i] = g_hash_table_new (g_str_hash, g_str_equal);
+
+  /* Make sure the interfaces exist before a module registers types that
+   * implement them. */
+  for (guint i = 0; i < STACHE_N_PROVIDER_TYPES; i++)
+    g_type_ensure (stache_provider_type_get_interface (i));
+
+  self->engine = peas_engine_new_with_nonglobal_loaders ();
+  peas_engine_enable_loader (self->engine, "python3");
+  peas_engine_enable_loader (self->engine, "lua5.1");
+  self->search_path = compute_search_path ();
+}
+
+/**
+ * stache_plugin_loader_new:
+ *
+ * Creates a loader whose search path is read from the environment now
+ * (`STACHE_PLUGIN_PATH`, `XDG_DATA_HOME`, `XDG_DATA_DIRS`). Discovery
+ * happens on first use.
+ *
+ * Most programs use stache_plugin_loader_get_default() instead.
+ *
+ * Returns: (transfer full): a new loader
+ */
+StachePluginLoader *
+stache_plugin_loader_new (void)
+{
+  return g_object_new (STACHE_TYPE_PLUGIN_LOADER, NULL);
+}
+
+/**
+ * stache_plugin_loader_get_default:
+ *
+ * Gets the loader of the process, created on first call. The factories
+ * (stache_vector_db_factory_create() and the others) use it.
+ *
+ * Returns: (transfer none): the default loader
+ */
+StachePluginLoader *
+stache_plugin_loader_get_default (void)
+{
+  static gsize initialized = 0;
+  static StachePluginLoader *default_loader;
+
+  if (g_once_init_enter (&initialized))
+    {
+      default_loader = stache_plugin_loader_new ();
+      g_once_init_leave (&initialized, 1);
+    }
+
+  return default_loader;
+}
+
+/**
+ * stache_plugin_loader_get_search_path:
+ * @self: a #StachePluginLoader
+ *
+ * Gets the folders searched for plugins, first first.
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (element-type filename):
+ *   the folders
+ */
+char **
+stache_plugin_loader_get_search_path (StachePluginLoader *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (STACHE_IS_PLUGIN_LOADER (self), NULL);
+
+  for (guint i = 0; i < self->search_path->len; i++)
+    g_strv_builder_add (builder, g_ptr_array_index (self->search_path, i));
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * stache_plugin_loader_list_providers:
+ * @self: a #StachePluginLoader
+ *
+ * Lists every provider found, usable or not, in search-path order. Every
+ * plugin is loaded first, so each entry's status is final.
+ *
+ * Returns: (transfer full) (element-type StacheProviderInfo): the providers
+ */
+GPtrArray *
+stache_plugin_loader_list_providers (StachePluginLoader *self)
+{
+  GPtrArray *result;
+
+  g_return_val_if_fail (STACHE_IS_PLUGIN_LOADER (self), NULL);
+
+  g_rec_mutex_lock (&self->mutex);
+  ensure_scanned (self);
+  for (guint i = 0; i < self->candidates->len; i++)
+    ensure_loaded (self, g_ptr_array_index (self->candidates, i));
+  result = g_ptr_array_copy (self->infos, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  g_ptr_array_set_free_func (result, g_object_unref);
+  g_rec_mutex_unlock (&self->mutex);
+
+  return result;
+}
+
+/**
+ * stache_plugin_loader_get_available_providers:
+ * @self: a #StachePluginLoader
+ * @type: a provider type
+ *
+ * Lists the names of the providers of @type that can be created. Plugins
+ * declaring @type are loaded to find out.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names, sorted
+ */
+char **
+stache_plugin_loader_get_available_providers (StachePluginLoader *self,
+                                              StacheProviderType  type)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (STACHE_IS_PLUGIN_LOADER (self), NULL);
+  g_return_val_if_fail ((guint) type < STACHE_N_PROVIDER_TYPES, NULL);
+
+  g_rec_mutex_lock (&self->mutex);
+  ensure_scanned (self);
+
+  g_hash_table_iter_init (&iter, self->winners[type]);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      ProvidedEntry *entry = value;
+
+      ensure_loaded (self, candidate_for_entry (self, entry));
+      if (stache_provider_info_get_status (entry->info) == STACHE_PROVIDER_STATUS_LOADED)
+        g_ptr_array_add (names, g_strdup (entry->name));
+    }
+  g_rec_mutex_unlock (&self->mutex);
+
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static void
+set_unknown_provider_error (StachePluginLoader  *self,
+                            StacheProviderType   type,
+                            const char          *name,
+                            GError             **error)
+{
+  g_auto(GStrv) available = stache_plugin_loader_get_available_providers (self, type);
+  g_autofree char *available_text = NULL;
+  g_autoptr(GString) failures = g_string_new (NULL);
+  g_autofree char *env_name = stache_settings_key_to_env_name (stache_provider_type_get_setting (type));
+
+  if (available[0] != NULL)
+    available_text = g_strjoinv (", ", available);
+  else
+    available_text = g_strdup (_("none"));
+
+  /* Explain plugins that would have provided this name but cannot. */
+  g_rec_mutex_lock (&self->mutex);
+  for (guint i = 0; i < self->infos->len; i++)
+    {
+      StacheProviderInfo *info = g_ptr_array_index (self->infos, i);
+      const char *reason = stache_provider_info_get_reason (info);
+      gboolean same_name = g_strcmp0 (stache_provider_info_get_name (info), name) == 0 &&
+                           g_strcmp0 (stache_provider_info_get_type_name (info),
+                                      stache_provider_type_to_string (type)) == 0;
+      gboolean same_module = stache_provider_info_get_name (info) == NULL &&
+                             g_strcmp0 (stache_provider_info_get_module_name (info), name) == 0;
+
+      if (reason != NULL && (same_name || same_module))
+        g_string_append_printf (failures, _(" The plugin %s failed: %s."),
+                                stache_provider_info_get_plugin_file (info), reason);
+    }
+  g_rec_mutex_unlock (&self->mutex);
+
+  g_set_error (error, STACHE_ERROR, STACHE_ERROR_UNKNOWN_PROVIDER,
+               /* Translators: e.g. No vectordb provider named “milvus” (set by
+                * VECTORDB_PROVIDER). Available: sqlite, qdrant. */
+               _("No %s provider named “%s” (chosen with %s). Available: %s.%s"),
+               stache_provider_type_to_string (type), name, env_name, available_text,
+               failures->str);
+}
+
+/**
+ * stache_plugin_loader_create_provider:
+ * @self: a #StachePluginLoader
+ * @type: the provider type
+ * @name: (nullable): the provider name, or %NULL to read the type's
+ *   setting (`vectordb_provider`, …) from @settings
+ * @settings: (nullable): settings for the provider, or %NULL for
+ *   stache_settings_new()
+ * @error: return location for a #GError
+ *
+ * Creates the provider of @type named @name. An unknown name is
+ * %STACHE_ERROR_UNKNOWN_PROVIDER, with a message naming the type, the name,
+ * the names available and, when a plugin of that name failed to load, why.
+ * A provider implementing #GInitable is initialized before it is returned.
+ *
+ * Returns: (transfer full): the provider, which implements the interface of
+ *   @type, or %NULL with @error set
+ */
+StacheProvider *
+stache_plugin_loader_create_provider (StachePluginLoader  *self,
+                                      StacheProviderType   type,
+                                      const char          *name,
+                                      StacheSettings      *settings,
+                                      GError             **error)
+{
+  g_autoptr(StacheSettings) own_settings = NULL;
+  g_autofree char *chosen = NULL;
+  g_autoptr(GObject) provider = NULL;
+  g_autoptr(GError) local_error = NULL;
+  ProvidedEntry *entry;
+  Candidate *candidate;
+  GType iface;
+
+  g_return_val_if_fail (STACHE_IS_PLUGIN_LOADER (self), NULL);
+  g_return_val_if_fail ((guint) type < STACHE_N_PROVIDER_TYPES, NULL);
+  g_return_val_if_fail (settings == NULL || STACHE_IS_SETTINGS (settings), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (settings == NULL)
+    settings = own_settings = stache_settings_new ();
+
+  if (!stache_settings_check (settings, error))
+    return NULL;
+
+  if (name != NULL)
+    chosen = g_strdup (name);
+  else
+    chosen = stache_settings_get_string (settings, stache_provider_type_get_setting (type), NULL);
+
+  if (chosen == NULL)
+    {
+      set_unknown_provider_error (self, type, "", error);
+      return NULL;
+    }
+  g_strstrip (chosen);
+
+  iface = stache_provider_type_get_interface (type);
+
+  g_rec_mutex_lock (&self->mutex);
+  ensure_scanned (self);
+  entry = g_hash_table_lookup (self->winners[type], chosen);
+  if (entry != NULL)
+    {
+      candidate = candidate_for_entry (self, entry);
+      ensure_loaded (self, candidate);
+
+      if (stache_provider_info_get_status (entry->info) == STACHE_PROVIDER_STATUS_LOADED)
+        {
+          LogCapture capture = { 0 };
+
+          log_capture_begin (&capture);
+          provider = (GObject *) peas_engine_create_extension (self->engine, candidate->peas_info,
+                                                               iface, "settings", settings, NULL);
+          log_capture_end (&capture);
+
+          if (provider == NULL)
+            {
+              g_autofree char *detail = describe_captured (&capture);
+
+              g_set_error (&local_error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                           _("The %s provider “%s” could not be created: %s"),
+                           stache_provider_type_to_string (type), chosen,
+                           detail != NULL ? detail : _("no reason given"));
+            }
+          log_capture_clear (&capture);
+        }
+    }
+  g_rec_mutex_unlock (&self->mutex);
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  if (provider == NULL)
+    {
+      /* Not declared by any usable plugin, or its plugin failed to load. */
+      set_unknown_provider_error (self, type, chosen, error);
+      return NULL;
+    }
+
+  if (!STACHE_IS_PROVIDER (provider) || !G_TYPE_CHECK_INSTANCE_TYPE (provider, iface))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("The %s provider “%s” is a %s, which does not derive from StacheProvider "
+                     "and implement %s"),
+                   stache_provider_type_to_string (type), chosen, G_OBJECT_TYPE_NAME (provider),
+                   g_type_name (iface));
+      return NULL;
+    }
+
+  if (G_IS_INITABLE (provider))
+    {
+      g_autoptr(GError) init_error = NULL;
+
+      if (!g_initable_init (G_INITABLE (provider), NULL, &init_error))
+        {
+          g_set_error (error, init_error->domain, init_error->code,
+                       _("The %s provider “%s” could not start: %s"),
+                       stache_provider_type_to_string (type), chosen, init_error->message);
+          return NULL;
+        }
+    }
+
+  return STACHE_PROVIDER (g_steal_pointer (&provider));
+}
+
+/**
+ * stache_plugin_loader_declare_settings:
+ * @self: a #StachePluginLoader
+ * @settings: a #StacheSettings
+ *
+ * Declares in @settings the keys plugins list in their `X-Stache-Settings`
+ * key, so stache_settings_list_keys() (and `stache config`) shows them.
+ */
+void
+stache_plugin_loader_declare_settings (StachePluginLoader *self,
+                                       StacheSettings     *settings)
+{
+  g_return_if_fail (STACHE_IS_PLUGIN_LOADER (self));
+  g_return_if_fail (STACHE_IS_SETTINGS (settings));
+
+  g_rec_mutex_lock (&self->mutex);
+  ensure_scanned (self);
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      for (guint j = 0; candidate->setting_keys != NULL && candidate->setting_keys[j] != NULL; j++)
+        {
+          const char *key = g_strstrip (candidate->setting_keys[j]);
+
+          if (stache_settings_is_valid_key (key) &&
+              stache_settings_get_source (settings, key) == STACHE_SETTING_SOURCE_UNSET)
+            stache_settings_set_default (settings, key, NULL);
+        }
+    }
+  g_rec_mutex_unlock (&self->mutex);
+}

@@ -1,0 +1,374 @@
+/* stache-reranker-provider.c: the reranker provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "stache-error.h"
+#include "stache-private.h"
+#include "stache-reranker-provider.h"
+#include "stache-search-result.h"
+#include "stache-task-private.h"
+
+/**
+ * StacheRerankerProvider:
+ *
+ * Orders search results by how well they answer a query.
+ *
+ * A first search (by vector similarity, keywords, or both) is fast but
+ * rough; a reranker looks at the query and the text of each result
+ * together, gives each a new #StacheSearchResult:score and returns the best
+ * ones first. Scores only compare results of the same call: higher is
+ * better.
+ *
+ * The provider works on copies of the results it is given, so it may
+ * change their scores and return them; the caller's results are left
+ * untouched. The interface gives an empty list back without calling the
+ * provider when there is nothing to rank, and cuts what the provider
+ * returns down to `top_k` results.
+ *
+ * The extension point name is `reranker`; the setting `reranker_provider`
+ * (environment variable `RERANKER_PROVIDER`) selects the provider.
+ *
+ * A plugin written in Python or Lua implements `do_rerank`; the
+ * asynchronous method then runs it in a worker thread.
+ */
+
+G_DEFINE_INTERFACE (StacheRerankerProvider, stache_reranker_provider, STACHE_TYPE_PROVIDER)
+
+/* ---- helpers ---- */
+
+static GPtrArray *
+new_results (void)
+{
+  return g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* A deep copy of @results, for the provider to work on */
+static GPtrArray *
+copy_results (GPtrArray *results)
+{
+  GPtrArray *copy = g_ptr_array_new_full (results->len, g_object_unref);
+
+  for (guint i = 0; i < results->len; i++)
+    g_ptr_array_add (copy, stache_search_result_copy (g_ptr_array_index (results, i)));
+
+  return copy;
+}
+
+/* Frees an array a provider returned, whatever it holds */
+static void
+free_returned (GPtrArray *ranked)
+{
+  g_ptr_array_set_free_func (ranked, NULL);
+  for (guint i = 0; i < ranked->len; i++)
+    {
+      gpointer item = g_ptr_array_index (ranked, i);
+
+      if (G_IS_OBJECT (item))
+        g_object_unref (item);
+    }
+  g_ptr_array_unref (ranked);
+}
+
+/* ---- checking what a provider returns ---- */
+
+/* Takes @ranked and @local_error. Returns @ranked, cut down to @top_k
+ * results, or NULL with @error set. */
+static GPtrArray *
+check_ranked (StacheRerankerProvider  *self,
+              GPtrArray               *ranked,
+              guint                    top_k,
+              GError                  *local_error,
+              GError                 **error)
+{
+  if (local_error != NULL)
+    {
+      if (ranked != NULL)
+        free_returned (ranked);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  if (ranked == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Reranker %s returned no results and no error"),
+                   G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+
+  for (guint i = 0; i < ranked->len; i++)
+    {
+      if (!STACHE_IS_SEARCH_RESULT (g_ptr_array_index (ranked, i)))
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("Reranker %s returned an item that is not a search result "
+                         "(item %u)"),
+                       G_OBJECT_TYPE_NAME (self), i);
+          free_returned (ranked);
+          return NULL;
+        }
+    }
+
+  /* The array is the caller's now, with one reference on each result;
+   * arrays built by language bindings may lack the free function. */
+  g_ptr_array_set_free_func (ranked, g_object_unref);
+  if (ranked->len > top_k)
+    g_ptr_array_set_size (ranked, top_k);
+
+  return ranked;
+}
+
+/* ---- default async implementation: the sync vfunc in a thread ---- */
+
+typedef struct
+{
+  char      *query;
+  GPtrArray *results;
+  guint      top_k;
+} CallData;
+
+static void
+call_data_free (gpointer p)
+{
+  CallData *data = p;
+
+  g_free (data->query);
+  g_clear_pointer (&data->results, g_ptr_array_unref);
+  g_free (data);
+}
+
+static gpointer
+rerank_work (gpointer       source,
+             gpointer       task_data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  CallData *data = task_data;
+  GError *local_error = NULL;
+  GPtrArray *ranked;
+
+  ranked = STACHE_RERANKER_PROVIDER_GET_IFACE (source)->rerank (source, data->query,
+                                                                data->results, data->top_k,
+                                                                cancellable, &local_error);
+
+  return check_ranked (source, ranked, data->top_k, local_error, error);
+}
+
+static void
+real_rerank_async (StacheRerankerProvider *self,
+                   const char             *query,
+                   GPtrArray              *results,
+                   guint                   top_k,
+                   GCancellable           *cancellable,
+                   GAsyncReadyCallback     callback,
+                   gpointer                user_data)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->query = g_strdup (query);
+  /* Copies rather than references: the provider may change the results
+   * in its thread while the caller still reads its own. */
+  data->results = copy_results (results);
+  data->top_k = top_k;
+  _stache_task_run_in_thread (self, real_rerank_async, rerank_work, data, call_data_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
+}
+
+static GPtrArray *
+real_rerank_finish (StacheRerankerProvider  *self,
+                    GAsyncResult            *result,
+                    GError                 **error)
+{
+  return _stache_task_finish_pointer (self, result, real_rerank_async, error);
+}
+
+static void
+stache_reranker_provider_default_init (StacheRerankerProviderInterface *iface)
+{
+  _stache_i18n_init ();
+
+  iface->rerank_async = real_rerank_async;
+  iface->rerank_finish = real_rerank_finish;
+}
+
+/* ---- argument checks shared by the sync and async entry points ---- */
+
+static gboolean
+check_rerank_args (StacheRerankerProvider  *self,
+                   const char              *query,
+                   GPtrArray               *results,
+                   GError                 **error)
+{
+  if (query == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Rerank with %s: no query was given"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (!g_utf8_validate (query, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Rerank with %s: the query is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      if (!STACHE_IS_SEARCH_RESULT (g_ptr_array_index (results, i)))
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Rerank with %s: item %u of the results is not a search result"),
+                       G_OBJECT_TYPE_NAME (self), i);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* ---- public entry points ---- */
+
+/**
+ * stache_reranker_provider_rerank: (virtual rerank)
+ * @self: a #StacheRerankerProvider
+ * @query: the query the results should answer, in UTF-8
+ * @results: (element-type StacheSearchResult): the results to order
+ * @top_k: the most results to return
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Orders @results by relevance to @query and returns the best @top_k,
+ * best first, each with the reranker's score.
+ *
+ * The provider is handed copies of @results, which are left unchanged.
+ * When @results is empty or @top_k is 0, the result is an empty array and
+ * the provider is not called; when the provider returns more than @top_k
+ * results, the extra ones are dropped.
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult): the results,
+ *   best first, or %NULL with @error set
+ */
+GPtrArray *
+stache_reranker_provider_rerank (StacheRerankerProvider  *self,
+                                 const char              *query,
+                                 GPtrArray               *results,
+                                 guint                    top_k,
+                                 GCancellable            *cancellable,
+                                 GError                 **error)
+{
+  StacheRerankerProviderInterface *iface;
+  g_autoptr(GPtrArray) copies = NULL;
+  GError *local_error = NULL;
+  GPtrArray *ranked;
+
+  g_return_val_if_fail (STACHE_IS_RERANKER_PROVIDER (self), NULL);
+  g_return_val_if_fail (results != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_rerank_args (self, query, results, error))
+    return NULL;
+  if (results->len == 0 || top_k == 0)
+    return new_results ();
+
+  iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
+  if (iface->rerank == NULL)
+    {
+      _stache_set_not_supported (error, self, "rerank");
+      return NULL;
+    }
+
+  copies = copy_results (results);
+  ranked = iface->rerank (self, query, copies, top_k, cancellable, &local_error);
+
+  return check_ranked (self, ranked, top_k, local_error, error);
+}
+
+/**
+ * stache_reranker_provider_rerank_async:
+ * @self: a #StacheRerankerProvider
+ * @query: the query the results should answer, in UTF-8
+ * @results: (element-type StacheSearchResult): the results to order
+ * @top_k: the most results to return
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the ordered results
+ * @user_data: data for @callback
+ *
+ * Asynchronously reranks @results; see stache_reranker_provider_rerank().
+ * The arguments are copied, so the caller may free them at once.
+ */
+void
+stache_reranker_provider_rerank_async (StacheRerankerProvider *self,
+                                       const char             *query,
+                                       GPtrArray              *results,
+                                       guint                   top_k,
+                                       GCancellable           *cancellable,
+                                       GAsyncReadyCallback     callback,
+                                       gpointer                user_data)
+{
+  StacheRerankerProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_RERANKER_PROVIDER (self));
+  g_return_if_fail (results != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
+  if (!check_rerank_args (self, query, results, &error) ||
+      (results->len > 0 && top_k > 0 &&
+       iface->rerank == NULL && iface->rerank_async == real_rerank_async &&
+       !_stache_set_not_supported (&error, self, "rerank")))
+    {
+      g_task_report_error (self, callback, user_data, real_rerank_async, error);
+      return;
+    }
+
+  if (results->len == 0 || top_k == 0)
+    {
+      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, real_rerank_async);
+      g_task_return_pointer (task, new_results (), (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+
+  iface->rerank_async (self, query, results, top_k, cancellable, callback, user_data);
+}
+
+/**
+ * stache_reranker_provider_rerank_finish:
+ * @self: a #StacheRerankerProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_reranker_provider_rerank_async().
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult): the results,
+ *   best first, or %NULL with @error set
+ */
+GPtrArray *
+stache_reranker_provider_rerank_finish (StacheRerankerProvider  *self,
+                                        GAsyncResult            *result,
+                                        GError                 **error)
+{
+  GError *local_error = NULL;
+  GPtrArray *ranked;
+
+  g_return_val_if_fail (STACHE_IS_RERANKER_PROVIDER (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_async_result_is_tagged (result, real_rerank_async))
+    return _stache_task_finish_pointer (self, result, real_rerank_async, error);
+
+  /* A provider's own async implementation: top_k is not known here, so
+   * cutting the list down is up to that implementation. */
+  ranked = STACHE_RERANKER_PROVIDER_GET_IFACE (self)->rerank_finish (self, result, &local_error);
+
+  return check_ranked (self, ranked, G_MAXUINT, local_error, error);
+}

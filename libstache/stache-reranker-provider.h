@@ -1,0 +1,82 @@
+/* stache-reranker-provider.h: the reranker provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(STACHE_INSIDE) && !defined(STACHE_COMPILATION)
+# error "Only <stache.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "stache-provider.h"
+#include "stache-search-result.h"
+
+G_BEGIN_DECLS
+
+#define STACHE_TYPE_RERANKER_PROVIDER (stache_reranker_provider_get_type ())
+
+STACHE_AVAILABLE_IN_ALL
+G_DECLARE_INTERFACE (StacheRerankerProvider, stache_reranker_provider, STACHE, RERANKER_PROVIDER, StacheProvider)
+
+/**
+ * StacheRerankerProviderInterface:
+ * @parent_iface: the parent interface
+ * @rerank: orders search results by relevance to a query; required
+ * @rerank_async: async version of @rerank; the default runs @rerank in a
+ *   thread
+ * @rerank_finish: finishes @rerank_async
+ *
+ * The virtual methods of #StacheRerankerProvider. A plugin in a scripting
+ * language implements the sync method (`do_rerank`) and inherits a
+ * thread-backed async one.
+ */
+struct _StacheRerankerProviderInterface
+{
+  GTypeInterface parent_iface;
+
+  GPtrArray *(*rerank)        (StacheRerankerProvider  *self,
+                               const char              *query,
+                               GPtrArray               *results,
+                               guint                    top_k,
+                               GCancellable            *cancellable,
+                               GError                 **error);
+
+  void       (*rerank_async)  (StacheRerankerProvider  *self,
+                               const char              *query,
+                               GPtrArray               *results,
+                               guint                    top_k,
+                               GCancellable            *cancellable,
+                               GAsyncReadyCallback      callback,
+                               gpointer                 user_data);
+  GPtrArray *(*rerank_finish) (StacheRerankerProvider  *self,
+                               GAsyncResult            *result,
+                               GError                 **error);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+STACHE_AVAILABLE_IN_ALL
+GPtrArray *stache_reranker_provider_rerank        (StacheRerankerProvider  *self,
+                                                   const char              *query,
+                                                   GPtrArray               *results,
+                                                   guint                    top_k,
+                                                   GCancellable            *cancellable,
+                                                   GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+void       stache_reranker_provider_rerank_async  (StacheRerankerProvider  *self,
+                                                   const char              *query,
+                                                   GPtrArray               *results,
+                                                   guint                    top_k,
+                                                   GCancellable            *cancellable,
+                                                   GAsyncReadyCallback      callback,
+                                                   gpointer                 user_data);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray *stache_reranker_provider_rerank_finish (StacheRerankerProvider  *self,
+                                                   GAsyncResult            *result,
+                                                   GError                 **error);
+
+G_END_DECLS

@@ -1,0 +1,861 @@
+/* stache-vector-db-provider.c: the vector database provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "stache-chunk.h"
+#include "stache-error.h"
+#include "stache-filter.h"
+#include "stache-private.h"
+#include "stache-search-result.h"
+#include "stache-task-private.h"
+#include "stache-vector-db-provider.h"
+
+/**
+ * StacheVectorDbProvider:
+ *
+ * Stores chunks with their embedding vectors and finds the nearest ones.
+ *
+ * Vectors travel as one contiguous array of floats, one row per chunk
+ * (`n_chunks × dimensions` values), never one boxed value per float.
+ * Namespaces keep collections apart; %NULL as a namespace means every
+ * namespace when reading or deleting, and `default` when inserting.
+ *
+ * Filters are #JsonObject values in one small syntax every vector database
+ * plugin translates to its engine: `{"field": value}` for equality,
+ * `{"field": {"$in": [v1, v2]}}` for membership, and `{"$and": [f1, f2]}` /
+ * `{"$or": [f1, f2]}` to combine filters. Fields name keys of a chunk's
+ * metadata, plus `document_id`.
+ *
+ * Capabilities are strings (`vector_search`, `metadata_filter`,
+ * `batch_insert`, `keyword_search`, `namespaces`, …) so a plugin can
+ * announce features the core does not know of.
+ *
+ * The extension point name is `vectordb`; the setting `vectordb_provider`
+ * (environment variable `VECTORDB_PROVIDER`) selects the provider.
+ */
+
+G_DEFINE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE_TYPE_PROVIDER)
+
+/* ---- default async implementations: the sync vfunc in a thread ---- */
+
+typedef struct
+{
+  char       *namespace_;
+  GPtrArray  *chunks;
+  GArray     *vectors;
+  guint       top_k;
+  JsonObject *filter;
+  char      **ids;
+} CallData;
+
+static void
+call_data_free (gpointer p)
+{
+  CallData *data = p;
+
+  g_free (data->namespace_);
+  g_clear_pointer (&data->chunks, g_ptr_array_unref);
+  g_clear_pointer (&data->vectors, g_array_unref);
+  g_clear_pointer (&data->filter, json_object_unref);
+  g_strfreev (data->ids);
+  g_free (data);
+}
+
+static CallData *
+call_data_new (const char   *namespace_,
+               GArray        *vectors,
+               JsonObject   *filter)
+{
+  CallData *data = g_new0 (CallData, 1);
+
+  data->namespace_ = g_strdup (namespace_);
+  data->vectors = vectors != NULL ? g_array_copy (vectors) : NULL;
+  data->filter = filter != NULL ? json_object_ref (filter) : NULL;
+
+  return data;
+}
+
+static gpointer
+insert_work (gpointer       source,
+             gpointer       task_data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  CallData *data = task_data;
+
+  if (!STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->insert (source, data->namespace_, data->chunks,
+                                                             data->vectors,
+                                                             cancellable, error))
+    return NULL;
+
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+real_insert_async (StacheVectorDbProvider *self,
+                   const char             *namespace_,
+                   GPtrArray              *chunks,
+                   GArray                  *vectors,
+                   GCancellable           *cancellable,
+                   GAsyncReadyCallback     callback,
+                   gpointer                user_data)
+{
+  CallData *data = call_data_new (namespace_, vectors, NULL);
+
+  data->chunks = g_ptr_array_copy (chunks, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  g_ptr_array_set_free_func (data->chunks, g_object_unref);
+
+  _stache_task_run_in_thread (self, real_insert_async, insert_work, data, call_data_free, NULL,
+                              cancellable, callback, user_data);
+}
+
+static gboolean
+real_insert_finish (StacheVectorDbProvider  *self,
+                    GAsyncResult            *result,
+                    GError                 **error)
+{
+  return _stache_task_finish_boolean (self, result, real_insert_async, error);
+}
+
+static gpointer
+search_work (gpointer       source,
+             gpointer       task_data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  CallData *data = task_data;
+
+  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->search (source, data->namespace_,
+                                                               data->vectors,
+                                                               data->top_k, data->filter,
+                                                               cancellable, error);
+}
+
+static void
+real_search_async (StacheVectorDbProvider *self,
+                   const char             *namespace_,
+                   GArray                  *query,
+                   guint                   top_k,
+                   JsonObject             *filter,
+                   GCancellable           *cancellable,
+                   GAsyncReadyCallback     callback,
+                   gpointer                user_data)
+{
+  CallData *data = call_data_new (namespace_, query, filter);
+
+  data->top_k = top_k;
+  _stache_task_run_in_thread (self, real_search_async, search_work, data, call_data_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
+}
+
+static GPtrArray *
+real_search_finish (StacheVectorDbProvider  *self,
+                    GAsyncResult            *result,
+                    GError                 **error)
+{
+  return _stache_task_finish_pointer (self, result, real_search_async, error);
+}
+
+static gpointer
+delete_chunks_work (gpointer       source,
+                    gpointer       task_data,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  CallData *data = task_data;
+  gint64 deleted;
+
+  deleted = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->delete_chunks (source, data->namespace_,
+                                                                         (const char * const *) data->ids,
+                                                                         data->filter,
+                                                                         cancellable, error);
+  if (deleted < 0)
+    return NULL;
+
+  return _stache_int_box (deleted);
+}
+
+static void
+real_delete_chunks_async (StacheVectorDbProvider *self,
+                          const char             *namespace_,
+                          const char * const     *ids,
+                          JsonObject             *filter,
+                          GCancellable           *cancellable,
+                          GAsyncReadyCallback     callback,
+                          gpointer                user_data)
+{
+  CallData *data = call_data_new (namespace_, NULL, filter);
+
+  data->ids = g_strdupv ((char **) ids);
+  _stache_task_run_in_thread (self, real_delete_chunks_async, delete_chunks_work, data,
+                              call_data_free, g_free, cancellable, callback, user_data);
+}
+
+static gint64
+real_delete_chunks_finish (StacheVectorDbProvider  *self,
+                           GAsyncResult            *result,
+                           GError                 **error)
+{
+  return _stache_task_finish_int (self, result, real_delete_chunks_async, error);
+}
+
+static gpointer
+count_work (gpointer       source,
+            gpointer       task_data,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  CallData *data = task_data;
+  gint64 n;
+
+  n = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->count (source, data->namespace_,
+                                                           cancellable, error);
+  if (n < 0)
+    return NULL;
+
+  return _stache_int_box (n);
+}
+
+static void
+real_count_async (StacheVectorDbProvider *self,
+                  const char             *namespace_,
+                  GCancellable           *cancellable,
+                  GAsyncReadyCallback     callback,
+                  gpointer                user_data)
+{
+  _stache_task_run_in_thread (self, real_count_async, count_work,
+                              call_data_new (namespace_, NULL, NULL),
+                              call_data_free, g_free, cancellable, callback, user_data);
+}
+
+static gint64
+real_count_finish (StacheVectorDbProvider  *self,
+                   GAsyncResult            *result,
+                   GError                 **error)
+{
+  return _stache_task_finish_int (self, result, real_count_async, error);
+}
+
+static char **
+real_get_capabilities (StacheVectorDbProvider *self)
+{
+  const char * const caps[] = { "vector_search", NULL };
+
+  return g_strdupv ((char **) caps);
+}
+
+static void
+stache_vector_db_provider_default_init (StacheVectorDbProviderInterface *iface)
+{
+  _stache_i18n_init ();
+
+  iface->get_capabilities = real_get_capabilities;
+  iface->insert_async = real_insert_async;
+  iface->insert_finish = real_insert_finish;
+  iface->search_async = real_search_async;
+  iface->search_finish = real_search_finish;
+  iface->delete_chunks_async = real_delete_chunks_async;
+  iface->delete_chunks_finish = real_delete_chunks_finish;
+  iface->count_async = real_count_async;
+  iface->count_finish = real_count_finish;
+}
+
+/* ---- argument checks shared by the sync and async entry points ---- */
+
+static gboolean
+check_insert_args (StacheVectorDbProvider  *self,
+                   GPtrArray               *chunks,
+                   GArray                  *vectors,
+                   GError                 **error)
+{
+  gsize n_values = vectors != NULL ? vectors->len : 0;
+  const float *values;
+  gsize dims;
+
+  if (chunks->len == 0)
+    return TRUE;
+
+  if (vectors != NULL && g_array_get_element_size (vectors) != sizeof (float))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Insert into %s: vectors must be an array of float"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (vectors == NULL || n_values == 0 || n_values % chunks->len != 0)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Insert into %s: %" G_GSIZE_FORMAT " vector values cannot be split "
+                     "into %u rows of equal length"),
+                   G_OBJECT_TYPE_NAME (self), n_values, chunks->len);
+      return FALSE;
+    }
+
+  values = (const float *) (gpointer) vectors->data;
+  dims = n_values / chunks->len;
+  for (guint i = 0; i < chunks->len; i++)
+    {
+      StacheChunk *chunk = g_ptr_array_index (chunks, i);
+
+      if (!STACHE_IS_CHUNK (chunk) || stache_chunk_get_id (chunk) == NULL)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Insert into %s: chunk %u has no id"),
+                       G_OBJECT_TYPE_NAME (self), i);
+          return FALSE;
+        }
+
+      for (gsize j = 0; j < dims; j++)
+        {
+          if (!isfinite (values[i * dims + j]))
+            {
+              g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                           _("Insert into %s: the vector of chunk “%s” holds a value "
+                             "that is not a finite number"),
+                           G_OBJECT_TYPE_NAME (self), stache_chunk_get_id (chunk));
+              return FALSE;
+            }
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_query_args (StacheVectorDbProvider  *self,
+                  GArray                  *query,
+                  JsonObject              *filter,
+                  GError                 **error)
+{
+  const float *values;
+
+  if (filter != NULL && !stache_filter_validate (filter, error))
+    return FALSE;
+
+  if (query == NULL || query->len == 0 || g_array_get_element_size (query) != sizeof (float))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Search in %s: the query vector is empty"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  values = (const float *) (gpointer) query->data;
+  for (gsize i = 0; i < query->len; i++)
+    {
+      if (!isfinite (values[i]))
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Search in %s: the query vector holds a value that is not a "
+                         "finite number"),
+                       G_OBJECT_TYPE_NAME (self));
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_delete_args (StacheVectorDbProvider  *self,
+                   const char * const      *ids,
+                   JsonObject              *filter,
+                   GError                 **error)
+{
+  /* Deleting with neither ids nor filter would empty the store; a caller
+   * that wants that must say so with a filter. */
+  if (ids == NULL && filter == NULL)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Delete from %s: give chunk ids or a filter; refusing to delete "
+                     "every chunk"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (filter != NULL && !stache_filter_validate (filter, error))
+    return FALSE;
+
+  return TRUE;
+}
+
+/* ---- public entry points ---- */
+
+/**
+ * stache_vector_db_provider_insert: (virtual insert)
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to store into, or %NULL for `default`
+ * @chunks: (element-type StacheChunk): the chunks to store; each needs an id
+ * @vectors: (element-type gfloat): one row of floats per chunk, in the
+ *   order of @chunks, all rows in one array; its length is a multiple of
+ *   the number of chunks
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Stores @chunks with their vectors. A chunk whose id already exists in the
+ * namespace is replaced.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_vector_db_provider_insert (StacheVectorDbProvider  *self,
+                                  const char              *namespace_,
+                                  GPtrArray               *chunks,
+                                  GArray                  *vectors,
+                                  GCancellable            *cancellable,
+                                  GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
+  g_return_val_if_fail (chunks != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_insert_args (self, chunks, vectors, error))
+    return FALSE;
+  if (chunks->len == 0)
+    return TRUE;
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->insert == NULL)
+    return _stache_set_not_supported (error, self, "insert");
+
+  return iface->insert (self, namespace_, chunks, vectors, cancellable, error);
+}
+
+/**
+ * stache_vector_db_provider_insert_async:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to store into, or %NULL for `default`
+ * @chunks: (element-type StacheChunk): the chunks to store; each needs an id
+ * @vectors: (element-type gfloat): one row of floats per chunk
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the chunks are stored
+ * @user_data: data for @callback
+ *
+ * Asynchronously stores @chunks; see stache_vector_db_provider_insert().
+ * The arguments are copied, so the caller may free them at once.
+ */
+void
+stache_vector_db_provider_insert_async (StacheVectorDbProvider *self,
+                                        const char             *namespace_,
+                                        GPtrArray              *chunks,
+                                        GArray                  *vectors,
+                                        GCancellable           *cancellable,
+                                        GAsyncReadyCallback     callback,
+                                        gpointer                user_data)
+{
+  StacheVectorDbProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
+  g_return_if_fail (chunks != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (!check_insert_args (self, chunks, vectors, &error) ||
+      (iface->insert == NULL && iface->insert_async == real_insert_async &&
+       !_stache_set_not_supported (&error, self, "insert")))
+    {
+      g_task_report_error (self, callback, user_data, real_insert_async, error);
+      return;
+    }
+
+  iface->insert_async (self, namespace_, chunks, vectors, cancellable, callback, user_data);
+}
+
+/**
+ * stache_vector_db_provider_insert_finish:
+ * @self: a #StacheVectorDbProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_vector_db_provider_insert_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_vector_db_provider_insert_finish (StacheVectorDbProvider  *self,
+                                         GAsyncResult            *result,
+                                         GError                 **error)
+{
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
+
+  if (g_async_result_is_tagged (result, real_insert_async))
+    return _stache_task_finish_boolean (self, result, real_insert_async, error);
+
+  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->insert_finish (self, result, error);
+}
+
+/**
+ * stache_vector_db_provider_search: (virtual search)
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: (element-type gfloat): the query vector
+ * @top_k: the most results to return
+ * @filter: (nullable): a metadata filter in the syntax described above
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds the @top_k chunks nearest @query, best first. Scores are
+ * similarities: higher is closer.
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult): the results,
+ *   possibly none, or %NULL with @error set
+ */
+GPtrArray *
+stache_vector_db_provider_search (StacheVectorDbProvider  *self,
+                                  const char              *namespace_,
+                                  GArray                  *query,
+                                  guint                    top_k,
+                                  JsonObject              *filter,
+                                  GCancellable            *cancellable,
+                                  GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_query_args (self, query, filter, error))
+    return NULL;
+  if (top_k == 0)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->search == NULL)
+    {
+      _stache_set_not_supported (error, self, "search");
+      return NULL;
+    }
+
+  return iface->search (self, namespace_, query, top_k, filter, cancellable, error);
+}
+
+/**
+ * stache_vector_db_provider_search_async:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: (element-type gfloat): the query vector
+ * @top_k: the most results to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the results
+ * @user_data: data for @callback
+ *
+ * Asynchronously searches; see stache_vector_db_provider_search().
+ */
+void
+stache_vector_db_provider_search_async (StacheVectorDbProvider *self,
+                                        const char             *namespace_,
+                                        GArray                  *query,
+                                        guint                   top_k,
+                                        JsonObject             *filter,
+                                        GCancellable           *cancellable,
+                                        GAsyncReadyCallback     callback,
+                                        gpointer                user_data)
+{
+  StacheVectorDbProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (!check_query_args (self, query, filter, &error) ||
+      (iface->search == NULL && iface->search_async == real_search_async &&
+       !_stache_set_not_supported (&error, self, "search")))
+    {
+      g_task_report_error (self, callback, user_data, real_search_async, error);
+      return;
+    }
+
+  iface->search_async (self, namespace_, query, top_k, filter, cancellable, callback, user_data);
+}
+
+/**
+ * stache_vector_db_provider_search_finish:
+ * @self: a #StacheVectorDbProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_vector_db_provider_search_async().
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult): the results,
+ *   or %NULL with @error set
+ */
+GPtrArray *
+stache_vector_db_provider_search_finish (StacheVectorDbProvider  *self,
+                                         GAsyncResult            *result,
+                                         GError                 **error)
+{
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
+
+  if (g_async_result_is_tagged (result, real_search_async))
+    return _stache_task_finish_pointer (self, result, real_search_async, error);
+
+  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->search_finish (self, result, error);
+}
+
+/**
+ * stache_vector_db_provider_delete_chunks: (virtual delete_chunks)
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to delete from, or %NULL for all
+ * @ids: (array zero-terminated=1) (nullable): chunk ids to delete
+ * @filter: (nullable): delete the chunks matching this filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Deletes chunks by id, by filter, or both (a chunk must then match both).
+ * At least one of @ids and @filter must be given. An empty @ids deletes
+ * nothing, without calling the provider, so a provider sees either %NULL
+ * (in Python: an empty list) or a non-empty list.
+ *
+ * Returns: the number of chunks deleted, or -1 with @error set
+ */
+gint64
+stache_vector_db_provider_delete_chunks (StacheVectorDbProvider  *self,
+                                         const char              *namespace_,
+                                         const char * const      *ids,
+                                         JsonObject              *filter,
+                                         GCancellable            *cancellable,
+                                         GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), -1);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  if (!check_delete_args (self, ids, filter, error))
+    return -1;
+
+  /* An empty id list deletes nothing. Providers only ever see NULL or a
+   * non-empty list, which matters for languages (Python) that cannot tell
+   * an empty list from NULL. */
+  if (ids != NULL && ids[0] == NULL)
+    return 0;
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->delete_chunks == NULL)
+    {
+      _stache_set_not_supported (error, self, "delete_chunks");
+      return -1;
+    }
+
+  return iface->delete_chunks (self, namespace_, ids, filter, cancellable, error);
+}
+
+/**
+ * stache_vector_db_provider_delete_chunks_async:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to delete from, or %NULL for all
+ * @ids: (array zero-terminated=1) (nullable): chunk ids to delete
+ * @filter: (nullable): delete the chunks matching this filter
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when done
+ * @user_data: data for @callback
+ *
+ * Asynchronously deletes chunks; see stache_vector_db_provider_delete_chunks().
+ */
+void
+stache_vector_db_provider_delete_chunks_async (StacheVectorDbProvider *self,
+                                               const char             *namespace_,
+                                               const char * const     *ids,
+                                               JsonObject             *filter,
+                                               GCancellable           *cancellable,
+                                               GAsyncReadyCallback     callback,
+                                               gpointer                user_data)
+{
+  StacheVectorDbProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (!check_delete_args (self, ids, filter, &error) ||
+      (iface->delete_chunks == NULL && iface->delete_chunks_async == real_delete_chunks_async &&
+       !_stache_set_not_supported (&error, self, "delete_chunks")))
+    {
+      g_task_report_error (self, callback, user_data, real_delete_chunks_async, error);
+      return;
+    }
+
+  if (ids != NULL && ids[0] == NULL)
+    {
+      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, real_delete_chunks_async);
+      g_task_return_pointer (task, _stache_int_box (0), g_free);
+      return;
+    }
+
+  iface->delete_chunks_async (self, namespace_, ids, filter, cancellable, callback, user_data);
+}
+
+/**
+ * stache_vector_db_provider_delete_chunks_finish:
+ * @self: a #StacheVectorDbProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_vector_db_provider_delete_chunks_async().
+ *
+ * Returns: the number of chunks deleted, or -1 with @error set
+ */
+gint64
+stache_vector_db_provider_delete_chunks_finish (StacheVectorDbProvider  *self,
+                                                GAsyncResult            *result,
+                                                GError                 **error)
+{
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), -1);
+
+  if (g_async_result_is_tagged (result, real_delete_chunks_async))
+    return _stache_task_finish_int (self, result, real_delete_chunks_async, error);
+
+  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->delete_chunks_finish (self, result, error);
+}
+
+/**
+ * stache_vector_db_provider_count: (virtual count)
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to count, or %NULL for all
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Counts the chunks stored.
+ *
+ * Returns: the number of chunks, or -1 with @error set
+ */
+gint64
+stache_vector_db_provider_count (StacheVectorDbProvider  *self,
+                                 const char              *namespace_,
+                                 GCancellable            *cancellable,
+                                 GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), -1);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->count == NULL)
+    {
+      _stache_set_not_supported (error, self, "count");
+      return -1;
+    }
+
+  return iface->count (self, namespace_, cancellable, error);
+}
+
+/**
+ * stache_vector_db_provider_count_async:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to count, or %NULL for all
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the count
+ * @user_data: data for @callback
+ *
+ * Asynchronously counts chunks; see stache_vector_db_provider_count().
+ */
+void
+stache_vector_db_provider_count_async (StacheVectorDbProvider *self,
+                                       const char             *namespace_,
+                                       GCancellable           *cancellable,
+                                       GAsyncReadyCallback     callback,
+                                       gpointer                user_data)
+{
+  StacheVectorDbProviderInterface *iface;
+  GError *error = NULL;
+
+  g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->count == NULL && iface->count_async == real_count_async &&
+      !_stache_set_not_supported (&error, self, "count"))
+    {
+      g_task_report_error (self, callback, user_data, real_count_async, error);
+      return;
+    }
+
+  iface->count_async (self, namespace_, cancellable, callback, user_data);
+}
+
+/**
+ * stache_vector_db_provider_count_finish:
+ * @self: a #StacheVectorDbProvider
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_vector_db_provider_count_async().
+ *
+ * Returns: the number of chunks, or -1 with @error set
+ */
+gint64
+stache_vector_db_provider_count_finish (StacheVectorDbProvider  *self,
+                                        GAsyncResult            *result,
+                                        GError                 **error)
+{
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), -1);
+
+  if (g_async_result_is_tagged (result, real_count_async))
+    return _stache_task_finish_int (self, result, real_count_async, error);
+
+  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->count_finish (self, result, error);
+}
+
+/**
+ * stache_vector_db_provider_get_capabilities: (virtual get_capabilities)
+ * @self: a #StacheVectorDbProvider
+ *
+ * Lists what the store can do, such as `vector_search`, `metadata_filter`,
+ * `batch_insert`, `keyword_search` or `namespaces`.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the capabilities
+ */
+char **
+stache_vector_db_provider_get_capabilities (StacheVectorDbProvider *self)
+{
+  char **caps;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
+
+  caps = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->get_capabilities (self);
+  if (caps == NULL)
+    caps = g_new0 (char *, 1);
+
+  return caps;
+}
+
+/**
+ * stache_vector_db_provider_has_capability:
+ * @self: a #StacheVectorDbProvider
+ * @capability: a capability name such as `keyword_search`
+ *
+ * Checks whether the store announces @capability.
+ *
+ * Returns: %TRUE if it does
+ */
+gboolean
+stache_vector_db_provider_has_capability (StacheVectorDbProvider *self,
+                                          const char             *capability)
+{
+  g_auto(GStrv) caps = NULL;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
+  g_return_val_if_fail (capability != NULL, FALSE);
+
+  caps = stache_vector_db_provider_get_capabilities (self);
+
+  return g_strv_contains ((const char * const *) caps, capability);
+}

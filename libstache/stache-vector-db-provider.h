@@ -1,0 +1,201 @@
+/* stache-vector-db-provider.h: the vector database provider interface
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(STACHE_INSIDE) && !defined(STACHE_COMPILATION)
+# error "Only <stache.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "stache-provider.h"
+
+G_BEGIN_DECLS
+
+#define STACHE_TYPE_VECTOR_DB_PROVIDER (stache_vector_db_provider_get_type ())
+
+STACHE_AVAILABLE_IN_ALL
+G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, VECTOR_DB_PROVIDER, StacheProvider)
+
+/**
+ * StacheVectorDbProviderInterface:
+ * @parent_iface: the parent interface
+ * @insert: stores chunks and their vectors; required
+ * @search: finds the chunks nearest a query vector; required
+ * @delete_chunks: deletes chunks by id or by filter; required
+ * @count: counts chunks; required
+ * @get_capabilities: lists what the store can do; optional, the default is
+ *   `vector_search`
+ * @insert_async: async version of @insert; the default runs @insert in a
+ *   thread
+ * @insert_finish: finishes @insert_async
+ * @search_async: async version of @search; the default runs @search in a
+ *   thread
+ * @search_finish: finishes @search_async
+ * @delete_chunks_async: async version of @delete_chunks; the default runs
+ *   @delete_chunks in a thread
+ * @delete_chunks_finish: finishes @delete_chunks_async
+ * @count_async: async version of @count; the default runs @count in a thread
+ * @count_finish: finishes @count_async
+ *
+ * The virtual methods of #StacheVectorDbProvider. A plugin in a scripting
+ * language implements the sync methods (`do_insert`, `do_search`,
+ * `do_delete_chunks`, `do_count`) and inherits thread-backed async ones.
+ */
+struct _StacheVectorDbProviderInterface
+{
+  GTypeInterface parent_iface;
+
+  gboolean    (*insert)               (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       GPtrArray               *chunks,
+                                       GArray                  *vectors,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+  GPtrArray  *(*search)               (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       GArray                  *query,
+                                       guint                    top_k,
+                                       JsonObject              *filter,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+  gint64      (*delete_chunks)        (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       const char * const      *ids,
+                                       JsonObject              *filter,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+  gint64      (*count)                (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+  char      **(*get_capabilities)     (StacheVectorDbProvider  *self);
+
+  void        (*insert_async)         (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       GPtrArray               *chunks,
+                                       GArray                  *vectors,
+                                       GCancellable            *cancellable,
+                                       GAsyncReadyCallback      callback,
+                                       gpointer                 user_data);
+  gboolean    (*insert_finish)        (StacheVectorDbProvider  *self,
+                                       GAsyncResult            *result,
+                                       GError                 **error);
+  void        (*search_async)         (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       GArray                  *query,
+                                       guint                    top_k,
+                                       JsonObject              *filter,
+                                       GCancellable            *cancellable,
+                                       GAsyncReadyCallback      callback,
+                                       gpointer                 user_data);
+  GPtrArray  *(*search_finish)        (StacheVectorDbProvider  *self,
+                                       GAsyncResult            *result,
+                                       GError                 **error);
+  void        (*delete_chunks_async)  (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       const char * const      *ids,
+                                       JsonObject              *filter,
+                                       GCancellable            *cancellable,
+                                       GAsyncReadyCallback      callback,
+                                       gpointer                 user_data);
+  gint64      (*delete_chunks_finish) (StacheVectorDbProvider  *self,
+                                       GAsyncResult            *result,
+                                       GError                 **error);
+  void        (*count_async)          (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       GCancellable            *cancellable,
+                                       GAsyncReadyCallback      callback,
+                                       gpointer                 user_data);
+  gint64      (*count_finish)         (StacheVectorDbProvider  *self,
+                                       GAsyncResult            *result,
+                                       GError                 **error);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+STACHE_AVAILABLE_IN_ALL
+gboolean    stache_vector_db_provider_insert               (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            GPtrArray               *chunks,
+                                                            GArray                  *vectors,
+                                                            GCancellable            *cancellable,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+void        stache_vector_db_provider_insert_async         (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            GPtrArray               *chunks,
+                                                            GArray                  *vectors,
+                                                            GCancellable            *cancellable,
+                                                            GAsyncReadyCallback      callback,
+                                                            gpointer                 user_data);
+STACHE_AVAILABLE_IN_ALL
+gboolean    stache_vector_db_provider_insert_finish        (StacheVectorDbProvider  *self,
+                                                            GAsyncResult            *result,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray  *stache_vector_db_provider_search               (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            GArray                  *query,
+                                                            guint                    top_k,
+                                                            JsonObject              *filter,
+                                                            GCancellable            *cancellable,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+void        stache_vector_db_provider_search_async         (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            GArray                  *query,
+                                                            guint                    top_k,
+                                                            JsonObject              *filter,
+                                                            GCancellable            *cancellable,
+                                                            GAsyncReadyCallback      callback,
+                                                            gpointer                 user_data);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray  *stache_vector_db_provider_search_finish        (StacheVectorDbProvider  *self,
+                                                            GAsyncResult            *result,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+gint64      stache_vector_db_provider_delete_chunks        (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            const char * const      *ids,
+                                                            JsonObject              *filter,
+                                                            GCancellable            *cancellable,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+void        stache_vector_db_provider_delete_chunks_async  (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            const char * const      *ids,
+                                                            JsonObject              *filter,
+                                                            GCancellable            *cancellable,
+                                                            GAsyncReadyCallback      callback,
+                                                            gpointer                 user_data);
+STACHE_AVAILABLE_IN_ALL
+gint64      stache_vector_db_provider_delete_chunks_finish (StacheVectorDbProvider  *self,
+                                                            GAsyncResult            *result,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+gint64      stache_vector_db_provider_count                (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            GCancellable            *cancellable,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+void        stache_vector_db_provider_count_async          (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            GCancellable            *cancellable,
+                                                            GAsyncReadyCallback      callback,
+                                                            gpointer                 user_data);
+STACHE_AVAILABLE_IN_ALL
+gint64      stache_vector_db_provider_count_finish         (StacheVectorDbProvider  *self,
+                                                            GAsyncResult            *result,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+char      **stache_vector_db_provider_get_capabilities     (StacheVectorDbProvider  *self);
+STACHE_AVAILABLE_IN_ALL
+gboolean    stache_vector_db_provider_has_capability       (StacheVectorDbProvider  *self,
+                                                            const char              *capability);
+
+G_END_DECLS

@@ -1,0 +1,219 @@
+# test_gi.py: libstache through GObject-Introspection, from Python
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Runs with Debian's /usr/bin/python3 (python3-gi) against the build tree:
+# meson sets GI_TYPELIB_PATH and LD_LIBRARY_PATH.
+
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stache_test_env  # noqa: E402
+
+# The default plugin loader reads its search path once per process, so the
+# environment is prepared before Stache is first used.
+TMP, ENV = stache_test_env.isolated_environment()
+os.environ.clear()
+os.environ.update(ENV)
+PLUGINS = os.path.join(TMP, "plugins")
+stache_test_env.install_fixture(PLUGINS, "memory-c")
+stache_test_env.install_fixture(PLUGINS, "memory-py")
+os.environ["STACHE_PLUGIN_PATH"] = PLUGINS
+
+import gi  # noqa: E402
+
+gi.require_version("GIRepository", "2.0")
+gi.require_version("Stache", "1.0")
+from gi.repository import GIRepository, GLib, Json, Stache  # noqa: E402
+
+
+def chunk(chunk_id, document_id, text, topic):
+    c = Stache.Chunk.new(chunk_id, text)
+    c.props.document_id = document_id
+    metadata = Json.Object()
+    metadata.set_string_member("topic", topic)
+    c.props.metadata = metadata
+    return c
+
+
+class InProcessVectorDb(Stache.Provider, Stache.VectorDbProvider):
+    """A provider defined by the test itself, called through the C wrappers."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.rows = []
+
+    def do_insert(self, namespace, chunks, vectors, cancellable):
+        dims = len(vectors) // len(chunks)
+        for i, c in enumerate(chunks):
+            self.rows.append((namespace or "default", c, list(vectors[i * dims:(i + 1) * dims])))
+        return True
+
+    def do_search(self, namespace, query, top_k, filter, cancellable):
+        hits = []
+        for ns, c, vector in self.rows:
+            if namespace is None or ns == namespace:
+                score = sum(a * b for a, b in zip(query, vector))
+                hits.append(Stache.SearchResult.new(c.props.id, c.props.text, score))
+        hits.sort(key=lambda h: -h.props.score)
+        return hits[:top_k]
+
+    def do_delete_chunks(self, namespace, ids, filter, cancellable):
+        before = len(self.rows)
+        self.rows = [r for r in self.rows if ids and r[1].props.id not in ids]
+        return before - len(self.rows)
+
+    def do_count(self, namespace, cancellable):
+        return sum(1 for r in self.rows if namespace is None or r[0] == namespace)
+
+
+def exercise(testcase, db):
+    chunks = [chunk("c1", "doc-a", "cats purr", "pets"),
+              chunk("c2", "doc-b", "stars burn", "space"),
+              chunk("c3", "doc-a", "kittens nap", "pets")]
+    vectors = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.9, 0.1, 0.0]
+    testcase.assertTrue(db.insert("notes", chunks, vectors, None))
+    testcase.assertEqual(db.count("notes", None), 3)
+    hits = db.search("notes", [1.0, 0.0, 0.0], 2, None, None)
+    testcase.assertEqual([h.props.id for h in hits], ["c1", "c3"])
+    testcase.assertAlmostEqual(hits[0].props.score, 1.0, places=5)
+    testcase.assertEqual(db.delete_chunks("notes", ["c1"], None, None), 1)
+    testcase.assertEqual(db.count(None, None), 2)
+
+
+class ImportTests(unittest.TestCase):
+    def test_typelib_comes_from_build_tree(self):
+        path = GIRepository.Repository.get_default().get_typelib_path("Stache")
+        build_dir = os.environ["GI_TYPELIB_PATH"].split(":")[0]
+        self.assertTrue(path.startswith(build_dir), path)
+
+    def test_enums_and_error_domains_are_visible(self):
+        self.assertEqual(Stache.ProviderType.VECTORDB.value_nick, "vectordb")
+        self.assertEqual(Stache.provider_type_to_string(Stache.ProviderType.DOCUMENT_INDEX),
+                         "document_index")
+        self.assertEqual(Stache.provider_type_get_setting(Stache.ProviderType.EMBEDDINGS),
+                         "embedding_provider")
+        self.assertEqual(GLib.quark_to_string(Stache.error_quark()), "stache-error-quark")
+        self.assertIsNotNone(Stache.PluginError.LOAD_FAILED)
+
+
+class SettingsTests(unittest.TestCase):
+    def setUp(self):
+        self.settings = Stache.Settings.new_from_file(None)
+
+    def tearDown(self):
+        os.environ.pop("CHUNK_SIZE", None)
+
+    def test_explicit_value_beats_environment(self):
+        os.environ["CHUNK_SIZE"] = "256"
+        self.assertEqual(self.settings.get_int("chunk_size", 1), 256)
+        self.settings.set_string("chunk_size", "128")
+        self.assertEqual(self.settings.get_int("chunk_size", 1), 128)
+        self.assertEqual(self.settings.get_source("chunk_size"), Stache.SettingSource.EXPLICIT)
+
+    def test_malformed_value_raises_named_error(self):
+        os.environ["CHUNK_SIZE"] = "abc"
+        with self.assertRaises(GLib.Error) as caught:
+            self.settings.get_int("chunk_size", 512)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(),
+                                                 Stache.Error.INVALID_SETTING))
+        self.assertIn("CHUNK_SIZE", caught.exception.message)
+        self.assertIn("chunk_size", caught.exception.message)
+
+    def test_string_list(self):
+        self.settings.set_string("fallbacks", "a, b;c")
+        self.assertEqual(self.settings.get_string_list("fallbacks"), ["a", "b", "c"])
+
+
+class DataObjectTests(unittest.TestCase):
+    def test_properties_round_trip(self):
+        doc = Stache.Document.new("doc-1")
+        doc.props.title = "Título"
+        doc.props.chunk_count = 4
+        doc.props.size = 2 ** 40
+        self.assertEqual((doc.props.id, doc.props.title, doc.props.chunk_count, doc.props.size),
+                         ("doc-1", "Título", 4, 2 ** 40))
+        ns = Stache.Namespace.new("research/papers")
+        self.assertEqual(ns.dup_parent_name(), "research")
+
+
+class InterfaceTests(unittest.TestCase):
+    def test_python_class_through_c_wrappers(self):
+        exercise(self, InProcessVectorDb(settings=Stache.Settings.new_from_file(None)))
+
+    def test_wrappers_refuse_bad_vectors(self):
+        db = InProcessVectorDb()
+        with self.assertRaises(GLib.Error) as caught:
+            db.insert("notes", [chunk("a", "d", "t", "x")], [1.0, float("nan")], None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(),
+                                                 Stache.Error.INVALID_ARGUMENT))
+        self.assertEqual(db.count(None, None), 0)
+
+    def test_default_capabilities(self):
+        db = InProcessVectorDb()
+        self.assertEqual(db.get_capabilities(), ["vector_search"])
+
+    def test_async_default_runs_python_method_in_thread(self):
+        db = InProcessVectorDb()
+        loop = GLib.MainLoop()
+        results = {}
+
+        def inserted(source, result):
+            results["insert"] = source.insert_finish(result)
+            source.count_async(None, None, counted)
+
+        def counted(source, result):
+            results["count"] = source.count_finish(result)
+            loop.quit()
+
+        db.insert_async(None, [chunk("a", "d", "t", "x")], [1.0, 2.0], None, inserted)
+        GLib.timeout_add_seconds(20, loop.quit)
+        loop.run()
+        self.assertEqual(results, {"insert": True, "count": 1})
+
+
+class FactoryTests(unittest.TestCase):
+    def tearDown(self):
+        os.environ.pop("VECTORDB_PROVIDER", None)
+
+    def test_python_plugin_from_environment_variable(self):
+        os.environ["VECTORDB_PROVIDER"] = "memory-py"
+        db = Stache.vector_db_factory_create(None)
+        self.assertEqual(type(db).__gtype__.name, "MemoryPyVectorDb")
+        exercise(self, db)
+
+    def test_c_plugin_from_environment_variable(self):
+        os.environ["VECTORDB_PROVIDER"] = "memory-c"
+        db = Stache.vector_db_factory_create(None)
+        self.assertEqual(type(db).__gtype__.name, "MemoryVectorDb")
+        exercise(self, db)
+
+    def test_available_providers(self):
+        self.assertEqual(Stache.vector_db_factory_get_available_providers(),
+                         ["memory-c", "memory-py"])
+
+    def test_unknown_provider(self):
+        os.environ["VECTORDB_PROVIDER"] = "milvus"
+        with self.assertRaises(GLib.Error) as caught:
+            Stache.vector_db_factory_create(None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(),
+                                                 Stache.Error.UNKNOWN_PROVIDER))
+        self.assertIn("milvus", caught.exception.message)
+        self.assertIn("memory-c, memory-py", caught.exception.message)
+
+    def test_provider_infos(self):
+        loader = Stache.PluginLoader.get_default()
+        infos = loader.list_providers()
+        self.assertEqual(sorted((i.get_name(), i.get_loader(), i.get_status()) for i in infos),
+                         [("memory-c", "C", Stache.ProviderStatus.LOADED),
+                          ("memory-py", "python3", Stache.ProviderStatus.LOADED)])
+
+
+if __name__ == "__main__":
+    try:
+        unittest.main(verbosity=2)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
