@@ -7,6 +7,9 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include <libpeas/peas.h>
+#ifdef HAVE_INTROSPECTION
+# include <girepository.h>
+#endif
 
 #include "stache-error.h"
 #include "stache-plugin-loader.h"
@@ -216,7 +219,7 @@ summarize_message (const char *message)
 
   for (guint i = n; i > 0; i--)
     {
-      if (g_str_has_prefix (lines[i - 1], "File \""))
+      if (g_str_has_prefix (g_strstrip (lines[i - 1]), "File \""))
         {
           file_line = lines[i - 1];
           break;
@@ -876,6 +879,29 @@ stache_plugin_loader_class_init (StachePluginLoaderClass *klass)
   object_class->finalize = stache_plugin_loader_finalize;
 }
 
+/* A Python plugin starts with `gi.require_version ("Stache", "1.0")`. In a
+ * C program installed under a prefix that GI does not search by default
+ * (~/.local), that would fail; so when no Stache typelib can be found, the
+ * installed one is added to the search path. An existing GI_TYPELIB_PATH
+ * (a build tree, a test) keeps precedence. */
+static void
+ensure_typelib_findable (void)
+{
+#ifdef HAVE_INTROSPECTION
+  static gsize checked = 0;
+
+  if (g_once_init_enter (&checked))
+    {
+      GList *versions = g_irepository_enumerate_versions (NULL, "Stache");
+
+      if (versions == NULL)
+        g_irepository_prepend_search_path (STACHE_TYPELIB_DIR);
+      g_list_free_full (versions, g_free);
+      g_once_init_leave (&checked, 1);
+    }
+#endif
+}
+
 static void
 stache_plugin_loader_init (StachePluginLoader *self)
 {
@@ -890,6 +916,7 @@ stache_plugin_loader_init (StachePluginLoader *self)
   for (guint i = 0; i < STACHE_N_PROVIDER_TYPES; i++)
     g_type_ensure (stache_provider_type_get_interface (i));
 
+  ensure_typelib_findable ();
   self->engine = peas_engine_new_with_nonglobal_loaders ();
   peas_engine_enable_loader (self->engine, "python3");
   peas_engine_enable_loader (self->engine, "lua5.1");

@@ -39,6 +39,12 @@ gint64    _stache_task_finish_int     (gpointer             source_object,
                                        GError             **error);
 gint64   *_stache_int_box             (gint64               value);
 
+/* Takes a (transfer full) GList of GObjects, as a provider's sync vfunc
+ * returns it, and gives back a GPtrArray that owns the elements (its free
+ * function unrefs them): what the public wrappers return as
+ * (transfer container). */
+GPtrArray *_stache_object_list_to_array (GList *list);
+
 /* Helper for vfuncs a provider does not implement */
 gboolean  _stache_set_not_supported   (GError             **error,
                                        gpointer             provider,

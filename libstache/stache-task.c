@@ -144,3 +144,18 @@ _stache_set_not_supported (GError   **error,
                G_OBJECT_TYPE_NAME (provider), method);
   return FALSE;
 }
+
+GPtrArray *
+_stache_object_list_to_array (GList *list)
+{
+  GPtrArray *array = g_ptr_array_new_full (g_list_length (list), g_object_unref);
+
+  for (GList *l = list; l != NULL; l = l->next)
+    {
+      if (l->data != NULL)
+        g_ptr_array_add (array, l->data);
+    }
+  g_list_free (list);
+
+  return array;
+}

@@ -129,10 +129,18 @@ search_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->search (source, data->namespace_,
+  GList *results = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->search (source, data->namespace_,
                                                                data->vectors,
                                                                data->top_k, data->filter,
                                                                cancellable, error);
+
+  if (error != NULL && *error != NULL)
+    {
+      g_list_free_full (results, g_object_unref);
+      return NULL;
+    }
+
+  return _stache_object_list_to_array (results);
 }
 
 static void
@@ -384,6 +392,24 @@ check_delete_args (StacheVectorDbProvider  *self,
   return TRUE;
 }
 
+/**
+ * StacheVectorDbProviderInterface::search:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: (element-type gfloat): the query vector
+ * @top_k: the most results to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds the @top_k chunks nearest @query, best first. The list is a
+ * #GList, not a #GPtrArray like the public method's result, so that
+ * bindings hand over results they own (in Python: return a list).
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult) (nullable): the
+ *   results, %NULL for none
+ */
+
 /* ---- public entry points ---- */
 
 /**
@@ -494,7 +520,7 @@ stache_vector_db_provider_insert_finish (StacheVectorDbProvider  *self,
 }
 
 /**
- * stache_vector_db_provider_search: (virtual search)
+ * stache_vector_db_provider_search:
  * @self: a #StacheVectorDbProvider
  * @namespace_: (nullable): the namespace to search, or %NULL for all
  * @query: (element-type gfloat): the query vector
@@ -506,7 +532,7 @@ stache_vector_db_provider_insert_finish (StacheVectorDbProvider  *self,
  * Finds the @top_k chunks nearest @query, best first. Scores are
  * similarities: higher is closer.
  *
- * Returns: (transfer full) (element-type StacheSearchResult): the results,
+ * Returns: (transfer container) (element-type StacheSearchResult): the results,
  *   possibly none, or %NULL with @error set
  */
 GPtrArray *
@@ -536,7 +562,19 @@ stache_vector_db_provider_search (StacheVectorDbProvider  *self,
       return NULL;
     }
 
-  return iface->search (self, namespace_, query, top_k, filter, cancellable, error);
+  {
+    GError *local_error = NULL;
+    GList *results = iface->search (self, namespace_, query, top_k, filter, cancellable, &local_error);
+
+    if (local_error != NULL)
+      {
+        g_list_free_full (results, g_object_unref);
+        g_propagate_error (error, local_error);
+        return NULL;
+      }
+
+    return _stache_object_list_to_array (results);
+  }
 }
 
 /**
@@ -588,8 +626,8 @@ stache_vector_db_provider_search_async (StacheVectorDbProvider *self,
  *
  * Finishes stache_vector_db_provider_search_async().
  *
- * Returns: (transfer full) (element-type StacheSearchResult): the results,
- *   or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, or %NULL with @error set; the array owns its elements
  */
 GPtrArray *
 stache_vector_db_provider_search_finish (StacheVectorDbProvider  *self,

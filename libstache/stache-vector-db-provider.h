@@ -44,6 +44,12 @@ G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, 
  * The virtual methods of #StacheVectorDbProvider. A plugin in a scripting
  * language implements the sync methods (`do_insert`, `do_search`,
  * `do_delete_chunks`, `do_count`) and inherits thread-backed async ones.
+ *
+ * @search returns a #GList of #StacheSearchResult that the caller owns,
+ * list and elements (in Python: a list); the public
+ * stache_vector_db_provider_search() turns it into a #GPtrArray. An
+ * @search_finish override returns a #GPtrArray whose free function unrefs
+ * its elements.
  */
 struct _StacheVectorDbProviderInterface
 {
@@ -55,7 +61,7 @@ struct _StacheVectorDbProviderInterface
                                        GArray                  *vectors,
                                        GCancellable            *cancellable,
                                        GError                 **error);
-  GPtrArray  *(*search)               (StacheVectorDbProvider  *self,
+  GList      *(*search)               (StacheVectorDbProvider  *self,
                                        const char              *namespace_,
                                        GArray                  *query,
                                        guint                    top_k,

@@ -441,7 +441,7 @@ test_broken_plugins_are_reported (const char *tmp)
   g_assert_error ((GError *) stache_provider_info_get_error (info), STACHE_PLUGIN_ERROR,
                   STACHE_PLUGIN_ERROR_LOAD_FAILED);
   g_assert_nonnull (strstr (stache_provider_info_get_reason (info), "SyntaxError"));
-  g_assert_nonnull (strstr (stache_provider_info_get_reason (info), "line 3"));
+  g_assert_nonnull (strstr (stache_provider_info_get_reason (info), "syntax_error.py\", line 2"));
 
   info = find_info (infos, "no-type");
   g_assert_cmpint (stache_provider_info_get_status (info), ==, STACHE_PROVIDER_STATUS_FAILED);

@@ -135,7 +135,7 @@ compare_scores (gconstpointer a,
   return (sa < sb) - (sa > sb);
 }
 
-static GPtrArray *
+static GList *
 memory_vector_db_search (StacheVectorDbProvider  *provider,
                          const char              *namespace_,
                          GArray                  *query_array,
@@ -180,7 +180,14 @@ memory_vector_db_search (StacheVectorDbProvider  *provider,
   if (results->len > top_k)
     g_ptr_array_set_size (results, top_k);
 
-  return g_steal_pointer (&results);
+  /* The interface takes a list the caller owns, elements included. */
+  {
+    GList *list = NULL;
+
+    for (guint i = results->len; i > 0; i--)
+      list = g_list_prepend (list, g_object_ref (g_ptr_array_index (results, i - 1)));
+    return list;
+  }
 }
 
 static gint64

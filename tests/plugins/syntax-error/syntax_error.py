@@ -1,3 +1,3 @@
-# A plugin with a syntax error on line 3.
+# A plugin with a syntax error on line 2.
 def broken(:
     pass

@@ -1,0 +1,34 @@
+#!/bin/sh
+# setup.sh: the first command of the README
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Installs every dependency, builds, installs into a prefix under your home
+# (~/.local by default, override with PREFIX=...), and runs `stache plugins`.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+prefix=${PREFIX:-$HOME/.local}
+build=${BUILD_DIR:-$here/build}
+
+"$here/tools/install-deps.sh"
+
+if [ -d "$build" ]; then
+    meson setup --reconfigure "$build" "$here" --prefix="$prefix"
+else
+    meson setup "$build" "$here" --prefix="$prefix"
+fi
+meson compile -C "$build"
+meson install -C "$build" --quiet
+
+libdir=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c \
+    'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"][0])')
+
+echo
+echo "Installed into $prefix. To use it from a shell and from Python:"
+echo "  export PATH=\"$prefix/bin:\$PATH\""
+echo "  export GI_TYPELIB_PATH=\"$prefix/$libdir/girepository-1.0\${GI_TYPELIB_PATH:+:\$GI_TYPELIB_PATH}\""
+echo "  export LD_LIBRARY_PATH=\"$prefix/$libdir\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
+echo
+echo "\$ stache plugins"
+"$prefix/bin/stache" plugins
