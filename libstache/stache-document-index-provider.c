@@ -175,10 +175,22 @@ list_documents_work (gpointer       source,
                      GError       **error)
 {
   CallData *data = task_data;
+  GError *local_error = NULL;
+  GList *documents;
 
-  return STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->list_documents (source,
-                                                                            data->namespace_,
-                                                                            cancellable, error);
+  documents = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->list_documents (source,
+                                                                                 data->namespace_,
+                                                                                 cancellable,
+                                                                                 &local_error);
+  if (local_error != NULL)
+    {
+      g_list_free_full (documents, g_object_unref);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  /* Never NULL, even for no documents: NULL would mean failure */
+  return _stache_object_list_to_array (documents);
 }
 
 static void
@@ -339,6 +351,22 @@ check_delete_args (StacheDocumentIndexProvider  *self,
 
   return TRUE;
 }
+
+/**
+ * StacheDocumentIndexProviderInterface::list_documents:
+ * @self: a #StacheDocumentIndexProvider
+ * @namespace_: (nullable): the namespace whose documents to list, or %NULL
+ *   for the documents of every namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists the documents in the index. The list is a #GList, not a
+ * #GPtrArray like the public method's result, so that bindings hand over
+ * documents they own (in Python: return a list).
+ *
+ * Returns: (transfer full) (element-type StacheDocument) (nullable): the
+ *   documents, %NULL for none (or with @error set)
+ */
 
 /* ---- public entry points ---- */
 
@@ -570,7 +598,7 @@ stache_document_index_provider_get_document_finish (StacheDocumentIndexProvider 
 }
 
 /**
- * stache_document_index_provider_list_documents: (virtual list_documents)
+ * stache_document_index_provider_list_documents:
  * @self: a #StacheDocumentIndexProvider
  * @namespace_: (nullable): the namespace whose documents to list, or %NULL
  *   for the documents of every namespace
@@ -581,8 +609,9 @@ stache_document_index_provider_get_document_finish (StacheDocumentIndexProvider 
  * namespace name fails with %STACHE_ERROR_INVALID_ARGUMENT; see
  * stache_namespace_name_validate().
  *
- * Returns: (transfer full) (element-type StacheDocument): the documents,
- *   possibly none, or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheDocument): the
+ *   documents, possibly none, or %NULL with @error set; the array owns its
+ *   elements
  */
 GPtrArray *
 stache_document_index_provider_list_documents (StacheDocumentIndexProvider  *self,
@@ -592,7 +621,7 @@ stache_document_index_provider_list_documents (StacheDocumentIndexProvider  *sel
 {
   StacheDocumentIndexProviderInterface *iface;
   GError *local_error = NULL;
-  GPtrArray *documents;
+  GList *documents;
 
   g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
@@ -608,11 +637,17 @@ stache_document_index_provider_list_documents (StacheDocumentIndexProvider  *sel
       return NULL;
     }
 
+  /* The caller's @error may be NULL: a local one tells failure apart from
+   * an empty (NULL) list. */
   documents = iface->list_documents (self, namespace_, cancellable, &local_error);
-  if (!check_outcome (self, "list_documents", documents != NULL, local_error, error))
-    g_clear_pointer (&documents, g_ptr_array_unref);
+  if (local_error != NULL)
+    {
+      g_list_free_full (documents, g_object_unref);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
 
-  return documents;
+  return _stache_object_list_to_array (documents);
 }
 
 /**
@@ -661,8 +696,8 @@ stache_document_index_provider_list_documents_async (StacheDocumentIndexProvider
  *
  * Finishes stache_document_index_provider_list_documents_async().
  *
- * Returns: (transfer full) (element-type StacheDocument): the documents,
- *   or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheDocument): the
+ *   documents, or %NULL with @error set; the array owns its elements
  */
 GPtrArray *
 stache_document_index_provider_list_documents_finish (StacheDocumentIndexProvider  *self,

@@ -47,6 +47,12 @@ G_DECLARE_INTERFACE (StacheDocumentIndexProvider, stache_document_index_provider
  * scripting language implements the sync methods (`do_index_document`,
  * `do_get_document`, `do_list_documents`, `do_delete_document`) and
  * inherits thread-backed async ones.
+ *
+ * @list_documents returns a #GList of #StacheDocument that the caller
+ * owns, list and elements (in Python: a list); the public
+ * stache_document_index_provider_list_documents() turns it into a
+ * #GPtrArray. A @list_documents_finish override returns a #GPtrArray whose
+ * free function unrefs its elements.
  */
 struct _StacheDocumentIndexProviderInterface
 {
@@ -60,7 +66,7 @@ struct _StacheDocumentIndexProviderInterface
                                              const char                   *id,
                                              GCancellable                 *cancellable,
                                              GError                      **error);
-  GPtrArray      *(*list_documents)         (StacheDocumentIndexProvider  *self,
+  GList          *(*list_documents)         (StacheDocumentIndexProvider  *self,
                                              const char                   *namespace_,
                                              GCancellable                 *cancellable,
                                              GError                      **error);

@@ -328,9 +328,21 @@ list_namespaces_work (gpointer       source,
                       GError       **error)
 {
   CallData *data = task_data;
+  GError *local_error = NULL;
+  GList *namespaces;
 
-  return STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->list_namespaces (source, data->name,
-                                                                        cancellable, error);
+  namespaces = STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->list_namespaces (source, data->name,
+                                                                              cancellable,
+                                                                              &local_error);
+  if (local_error != NULL)
+    {
+      g_list_free_full (namespaces, g_object_unref);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  /* Never NULL, even for no namespaces: NULL would mean failure */
+  return _stache_object_list_to_array (namespaces);
 }
 
 static void
@@ -467,6 +479,23 @@ check_get_args (StacheNamespaceProvider  *self,
 
   return TRUE;
 }
+
+/**
+ * StacheNamespaceProviderInterface::list_namespaces:
+ * @self: a #StacheNamespaceProvider
+ * @parent: (nullable): list only the direct children of this namespace, or
+ *   %NULL to list every namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists namespaces: with a @parent, only its direct children; with %NULL,
+ * every namespace. The list is a #GList, not a #GPtrArray like the public
+ * method's result, so that bindings hand over namespaces they own (in
+ * Python: return a list).
+ *
+ * Returns: (transfer full) (element-type StacheNamespace) (nullable): the
+ *   namespaces, %NULL for none (or with @error set)
+ */
 
 /* ---- public entry points ---- */
 
@@ -712,7 +741,7 @@ stache_namespace_provider_delete_namespace_finish (StacheNamespaceProvider  *sel
 }
 
 /**
- * stache_namespace_provider_list_namespaces: (virtual list_namespaces)
+ * stache_namespace_provider_list_namespaces:
  * @self: a #StacheNamespaceProvider
  * @parent: (nullable): list only the direct children of this namespace, or
  *   %NULL to list every namespace
@@ -723,8 +752,9 @@ stache_namespace_provider_delete_namespace_finish (StacheNamespaceProvider  *sel
  * children are listed (`research/papers`, not `research/papers/2024` nor
  * `research` itself); with %NULL, every namespace is.
  *
- * Returns: (transfer full) (element-type StacheNamespace): the namespaces,
- *   possibly none, or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheNamespace): the
+ *   namespaces, possibly none, or %NULL with @error set; the array owns its
+ *   elements
  */
 GPtrArray *
 stache_namespace_provider_list_namespaces (StacheNamespaceProvider  *self,
@@ -734,7 +764,7 @@ stache_namespace_provider_list_namespaces (StacheNamespaceProvider  *self,
 {
   StacheNamespaceProviderInterface *iface;
   GError *local_error = NULL;
-  GPtrArray *namespaces;
+  GList *namespaces;
 
   g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
@@ -750,11 +780,17 @@ stache_namespace_provider_list_namespaces (StacheNamespaceProvider  *self,
       return NULL;
     }
 
+  /* The caller's @error may be NULL: a local one tells failure apart from
+   * an empty (NULL) list. */
   namespaces = iface->list_namespaces (self, parent, cancellable, &local_error);
-  if (!check_outcome (self, "list_namespaces", namespaces != NULL, local_error, error))
-    g_clear_pointer (&namespaces, g_ptr_array_unref);
+  if (local_error != NULL)
+    {
+      g_list_free_full (namespaces, g_object_unref);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
 
-  return namespaces;
+  return _stache_object_list_to_array (namespaces);
 }
 
 /**
@@ -803,8 +839,8 @@ stache_namespace_provider_list_namespaces_async (StacheNamespaceProvider *self,
  *
  * Finishes stache_namespace_provider_list_namespaces_async().
  *
- * Returns: (transfer full) (element-type StacheNamespace): the namespaces,
- *   or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheNamespace): the
+ *   namespaces, or %NULL with @error set; the array owns its elements
  */
 GPtrArray *
 stache_namespace_provider_list_namespaces_finish (StacheNamespaceProvider  *self,

@@ -46,6 +46,12 @@ G_DECLARE_INTERFACE (StacheNamespaceProvider, stache_namespace_provider, STACHE,
  * language implements the sync methods (`do_create_namespace`,
  * `do_delete_namespace`, `do_list_namespaces`, `do_get_namespace`) and
  * inherits thread-backed async ones.
+ *
+ * @list_namespaces returns a #GList of #StacheNamespace that the caller
+ * owns, list and elements (in Python: a list); the public
+ * stache_namespace_provider_list_namespaces() turns it into a #GPtrArray.
+ * A @list_namespaces_finish override returns a #GPtrArray whose free
+ * function unrefs its elements.
  */
 struct _StacheNamespaceProviderInterface
 {
@@ -62,7 +68,7 @@ struct _StacheNamespaceProviderInterface
                                                gboolean                  cascade,
                                                GCancellable             *cancellable,
                                                GError                  **error);
-  GPtrArray       *(*list_namespaces)         (StacheNamespaceProvider  *self,
+  GList           *(*list_namespaces)         (StacheNamespaceProvider  *self,
                                                const char               *parent,
                                                GCancellable             *cancellable,
                                                GError                  **error);

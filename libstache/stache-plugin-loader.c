@@ -1235,8 +1235,12 @@ void
 stache_plugin_loader_declare_settings (StachePluginLoader *self,
                                        StacheSettings     *settings)
 {
+  g_auto(GStrv) known = NULL;
+
   g_return_if_fail (STACHE_IS_PLUGIN_LOADER (self));
   g_return_if_fail (STACHE_IS_SETTINGS (settings));
+
+  known = stache_settings_list_keys (settings);
 
   g_rec_mutex_lock (&self->mutex);
   ensure_scanned (self);
@@ -1248,8 +1252,9 @@ stache_plugin_loader_declare_settings (StachePluginLoader *self,
         {
           const char *key = g_strstrip (candidate->setting_keys[j]);
 
+          /* Declare without touching a default someone already set. */
           if (stache_settings_is_valid_key (key) &&
-              stache_settings_get_source (settings, key) == STACHE_SETTING_SOURCE_UNSET)
+              !g_strv_contains ((const char * const *) known, key))
             stache_settings_set_default (settings, key, NULL);
         }
     }

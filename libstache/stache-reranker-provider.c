@@ -74,7 +74,9 @@ free_returned (GPtrArray *ranked)
 /* ---- checking what a provider returns ---- */
 
 /* Takes @ranked and @local_error. Returns @ranked, cut down to @top_k
- * results, or NULL with @error set. */
+ * results, or NULL with @error set. @ranked is NULL only when an
+ * rerank_finish() override returned it; the sync vfunc's list (NULL for
+ * none) is turned into an array first, see ranked_from_list(). */
 static GPtrArray *
 check_ranked (StacheRerankerProvider  *self,
               GPtrArray               *ranked,
@@ -120,6 +122,15 @@ check_ranked (StacheRerankerProvider  *self,
   return ranked;
 }
 
+/* Takes the (transfer full) list the sync vfunc returned, NULL meaning
+ * none, and gives it back as an array for check_ranked(), which frees it
+ * on error. Never NULL. */
+static GPtrArray *
+ranked_from_list (GList *list)
+{
+  return _stache_object_list_to_array (list);
+}
+
 /* ---- default async implementation: the sync vfunc in a thread ---- */
 
 typedef struct
@@ -147,13 +158,14 @@ rerank_work (gpointer       source,
 {
   CallData *data = task_data;
   GError *local_error = NULL;
-  GPtrArray *ranked;
+  GList *ranked;
 
   ranked = STACHE_RERANKER_PROVIDER_GET_IFACE (source)->rerank (source, data->query,
                                                                 data->results, data->top_k,
                                                                 cancellable, &local_error);
 
-  return check_ranked (source, ranked, data->top_k, local_error, error);
+  /* An array even for no results: NULL would mean failure */
+  return check_ranked (source, ranked_from_list (ranked), data->top_k, local_error, error);
 }
 
 static void
@@ -231,10 +243,30 @@ check_rerank_args (StacheRerankerProvider  *self,
   return TRUE;
 }
 
+/**
+ * StacheRerankerProviderInterface::rerank:
+ * @self: a #StacheRerankerProvider
+ * @query: the query the results should answer, in UTF-8
+ * @results: (element-type StacheSearchResult) (transfer none): copies of
+ *   the results to order, never empty; the provider may change them and
+ *   return them
+ * @top_k: the most results to return
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Orders @results by relevance to @query, best first, each with the
+ * reranker's score. The list is a #GList, not a #GPtrArray like the
+ * public method's result, so that bindings hand over results they own (in
+ * Python: return a list).
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult) (nullable): the
+ *   results, best first, %NULL for none (or with @error set)
+ */
+
 /* ---- public entry points ---- */
 
 /**
- * stache_reranker_provider_rerank: (virtual rerank)
+ * stache_reranker_provider_rerank:
  * @self: a #StacheRerankerProvider
  * @query: the query the results should answer, in UTF-8
  * @results: (element-type StacheSearchResult): the results to order
@@ -250,8 +282,9 @@ check_rerank_args (StacheRerankerProvider  *self,
  * the provider is not called; when the provider returns more than @top_k
  * results, the extra ones are dropped.
  *
- * Returns: (transfer full) (element-type StacheSearchResult): the results,
- *   best first, or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, best first, or %NULL with @error set; the array owns its
+ *   elements
  */
 GPtrArray *
 stache_reranker_provider_rerank (StacheRerankerProvider  *self,
@@ -264,7 +297,7 @@ stache_reranker_provider_rerank (StacheRerankerProvider  *self,
   StacheRerankerProviderInterface *iface;
   g_autoptr(GPtrArray) copies = NULL;
   GError *local_error = NULL;
-  GPtrArray *ranked;
+  GList *ranked;
 
   g_return_val_if_fail (STACHE_IS_RERANKER_PROVIDER (self), NULL);
   g_return_val_if_fail (results != NULL, NULL);
@@ -283,10 +316,12 @@ stache_reranker_provider_rerank (StacheRerankerProvider  *self,
       return NULL;
     }
 
+  /* The caller's @error may be NULL: a local one tells failure apart from
+   * an empty (NULL) list. check_ranked() frees the results on failure. */
   copies = copy_results (results);
   ranked = iface->rerank (self, query, copies, top_k, cancellable, &local_error);
 
-  return check_ranked (self, ranked, top_k, local_error, error);
+  return check_ranked (self, ranked_from_list (ranked), top_k, local_error, error);
 }
 
 /**
@@ -348,8 +383,9 @@ stache_reranker_provider_rerank_async (StacheRerankerProvider *self,
  *
  * Finishes stache_reranker_provider_rerank_async().
  *
- * Returns: (transfer full) (element-type StacheSearchResult): the results,
- *   best first, or %NULL with @error set
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, best first, or %NULL with @error set; the array owns its
+ *   elements
  */
 GPtrArray *
 stache_reranker_provider_rerank_finish (StacheRerankerProvider  *self,

@@ -32,12 +32,18 @@ G_DECLARE_INTERFACE (StacheRerankerProvider, stache_reranker_provider, STACHE, R
  * The virtual methods of #StacheRerankerProvider. A plugin in a scripting
  * language implements the sync method (`do_rerank`) and inherits a
  * thread-backed async one.
+ *
+ * @rerank takes its results as a #GPtrArray it does not own and returns a
+ * #GList of #StacheSearchResult that the caller owns, list and elements
+ * (in Python: a list); the public stache_reranker_provider_rerank() turns
+ * it into a #GPtrArray. A @rerank_finish override returns a #GPtrArray
+ * whose free function unrefs its elements.
  */
 struct _StacheRerankerProviderInterface
 {
   GTypeInterface parent_iface;
 
-  GPtrArray *(*rerank)        (StacheRerankerProvider  *self,
+  GList     *(*rerank)        (StacheRerankerProvider  *self,
                                const char              *query,
                                GPtrArray               *results,
                                guint                    top_k,

@@ -44,8 +44,12 @@ int main (void)
   return 0;
 }
 C
-cflags=$(pkg-config --define-variable=prefix="$root" --cflags stache-1.0)
-libs=$(pkg-config --define-variable=prefix="$root" --libs stache-1.0)
+# The .pc file names the final prefix; point a copy at the staging folder.
+mkdir -p "$stage/pc"
+sed "s|^prefix=.*|prefix=$root|" "$libdir/pkgconfig/stache-1.0.pc" > "$stage/pc/stache-1.0.pc"
+export PKG_CONFIG_PATH="$stage/pc"
+cflags=$(pkg-config --cflags stache-1.0)
+libs=$(pkg-config --libs stache-1.0)
 cc -std=c11 -Wall -Wextra -Werror -o "$stage/app" "$stage/app.c" $cflags $libs
 out=$("$stage/app")
 test "$out" = "sqlite 1" || { echo "not ok: C program printed '$out'"; exit 1; }

@@ -65,6 +65,8 @@ static const char *
 search_dir_origin (const char *dir)
 {
   const char *env = g_getenv ("STACHE_PLUGIN_PATH");
+  g_autofree char *data_home = NULL;
+  g_autofree char *canonical_home = NULL;
 
   if (env != NULL)
     {
@@ -85,7 +87,13 @@ search_dir_origin (const char *dir)
   if (g_str_equal (dir, STACHE_PLUGINS_DIR))
     return "built-in";
 
-  if (g_str_has_prefix (dir, g_get_home_dir ()))
+  env = g_getenv ("XDG_DATA_HOME");
+  if (env != NULL && g_path_is_absolute (env))
+    data_home = g_build_filename (env, "stache", "plugins", NULL);
+  else
+    data_home = g_build_filename (g_get_home_dir (), ".local", "share", "stache", "plugins", NULL);
+  canonical_home = g_canonicalize_filename (data_home, NULL);
+  if (g_str_equal (canonical_home, dir))
     return "XDG_DATA_HOME";
 
   return "XDG_DATA_DIRS";

@@ -54,9 +54,11 @@ class MemoryVectorDb(Stache.Provider, Stache.VectorDbProvider):
                     continue
                 result = Stache.SearchResult.new(row["id"], row["text"],
                                                  cosine(query, row["vector"]))
-                result.props.document_id = row["document_id"]
-                result.props.namespace = ns
-                result.props.metadata = row["metadata"]
+                # Setters rather than result.props.x = …: PyGObject 3.42
+                # leaks a copy of every string assigned through .props.
+                result.set_document_id(row["document_id"])
+                result.set_namespace(ns)
+                result.set_metadata(row["metadata"])
                 hits.append(result)
         hits.sort(key=lambda r: r.props.score, reverse=True)
         return hits[:top_k]
