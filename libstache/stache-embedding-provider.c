@@ -107,12 +107,10 @@ check_vectors (StacheEmbeddingProvider  *self,
       if (n_texts > 0)
         g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
                      g_dngettext (GETTEXT_PACKAGE,
-                                  "Embedding provider %s returned %" G_GSIZE_FORMAT " values "
-                                  "for %" G_GSIZE_FORMAT " text",
-                                  "Embedding provider %s returned %" G_GSIZE_FORMAT " values "
-                                  "for %" G_GSIZE_FORMAT " texts",
+                                  "Embedding provider %s returned %lu values for %lu text",
+                                  "Embedding provider %s returned %lu values for %lu texts",
                                   (gulong) n_texts),
-                     G_OBJECT_TYPE_NAME (self), n_values, n_texts);
+                     G_OBJECT_TYPE_NAME (self), (gulong) n_values, (gulong) n_texts);
       else
         g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
                      _("Embedding provider %s returned an empty vector"),
@@ -127,8 +125,8 @@ check_vectors (StacheEmbeddingProvider  *self,
         {
           g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
                        _("Embedding provider %s returned a value that is not a finite "
-                         "number (value %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ")"),
-                       G_OBJECT_TYPE_NAME (self), i + 1, n_values);
+                         "number (value %lu of %lu)"),
+                       G_OBJECT_TYPE_NAME (self), (gulong) (i + 1), (gulong) n_values);
           return NULL;
         }
     }
@@ -213,9 +211,9 @@ real_embed_batch (StacheEmbeddingProvider  *self,
       else if (row->len != dims)
         {
           g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                       _("Embedding provider %s returned %" G_GSIZE_FORMAT " values for "
-                         "text %u but %" G_GSIZE_FORMAT " for text 0"),
-                       G_OBJECT_TYPE_NAME (self), (gsize) row->len, i, (gsize) dims);
+                       _("Embedding provider %s returned %lu values for "
+                         "text %u but %lu for text 0"),
+                       G_OBJECT_TYPE_NAME (self), (gulong) row->len, i, (gulong) dims);
           return NULL;
         }
 

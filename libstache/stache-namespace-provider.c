@@ -113,9 +113,9 @@ stache_namespace_name_validate (const char  *name,
   if (len > MAX_NAME_LENGTH)
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
-                   _("The namespace name “%s” is %" G_GSIZE_FORMAT " bytes long; at most "
+                   _("The namespace name “%s” is %lu bytes long; at most "
                      "%d bytes are allowed"),
-                   shown, len, MAX_NAME_LENGTH);
+                   shown, (gulong) len, MAX_NAME_LENGTH);
       return FALSE;
     }
 

@@ -298,9 +298,9 @@ check_insert_args (StacheVectorDbProvider  *self,
   if (vectors == NULL || n_values == 0 || n_values % chunks->len != 0)
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
-                   _("Insert into %s: %" G_GSIZE_FORMAT " vector values cannot be split "
+                   _("Insert into %s: %lu vector values cannot be split "
                      "into %u rows of equal length"),
-                   G_OBJECT_TYPE_NAME (self), n_values, chunks->len);
+                   G_OBJECT_TYPE_NAME (self), (gulong) n_values, chunks->len);
       return FALSE;
     }
 

@@ -1,0 +1,452 @@
+/* test-interfaces.c: what the interface wrappers guarantee to callers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Small providers written here implement the LLM, embeddings, reranker,
+ * namespace and document index interfaces; the tests check the argument
+ * checks, the result checks and the thread-backed async defaults that every
+ * provider gets from the core.
+ */
+#include <math.h>
+#include <string.h>
+#include <stache.h>
+
+/* ---- an LLM that echoes, and one that fails without saying why ---- */
+
+#define TEST_TYPE_ECHO_LLM (test_echo_llm_get_type ())
+G_DECLARE_FINAL_TYPE (TestEchoLlm, test_echo_llm, TEST, ECHO_LLM, StacheProvider)
+struct _TestEchoLlm { StacheProvider parent_instance; gboolean silent_failure; };
+
+static StacheCompletion *
+echo_generate (StacheLlmProvider  *provider,
+               const char         *prompt,
+               const char         *system_prompt,
+               JsonObject         *options,
+               GCancellable       *cancellable,
+               GError            **error)
+{
+  g_autofree char *text = NULL;
+  StacheCompletion *completion;
+
+  if (TEST_ECHO_LLM (provider)->silent_failure)
+    return NULL;
+
+  text = g_strdup_printf ("%s|%s", system_prompt ? system_prompt : "-", prompt);
+  completion = stache_completion_new (text);
+  stache_completion_set_model (completion, "echo");
+  return completion;
+}
+
+static void
+echo_llm_iface_init (StacheLlmProviderInterface *iface)
+{
+  iface->generate = echo_generate;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestEchoLlm, test_echo_llm, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_LLM_PROVIDER, echo_llm_iface_init))
+static void test_echo_llm_class_init (TestEchoLlmClass *klass) { }
+static void test_echo_llm_init (TestEchoLlm *self) { }
+
+/* ---- an embedder implementing only embed(): length and vowels ---- */
+
+#define TEST_TYPE_TINY_EMBEDDER (test_tiny_embedder_get_type ())
+G_DECLARE_FINAL_TYPE (TestTinyEmbedder, test_tiny_embedder, TEST, TINY_EMBEDDER, StacheProvider)
+struct _TestTinyEmbedder { StacheProvider parent_instance; gboolean broken; };
+
+static GArray *
+tiny_embed (StacheEmbeddingProvider  *provider,
+            const char               *text,
+            GCancellable             *cancellable,
+            GError                  **error)
+{
+  GArray *v = g_array_new (FALSE, FALSE, sizeof (float));
+  float values[2] = { (float) strlen (text), 0 };
+
+  for (const char *p = text; *p; p++)
+    if (strchr ("aeiou", *p))
+      values[1]++;
+  if (TEST_TINY_EMBEDDER (provider)->broken)
+    values[1] = NAN;
+
+  g_array_append_vals (v, values, 2);
+  return v;
+}
+
+static guint
+tiny_get_dimensions (StacheEmbeddingProvider *provider)
+{
+  return 2;
+}
+
+static void
+tiny_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
+{
+  iface->embed = tiny_embed;
+  iface->get_dimensions = tiny_get_dimensions;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestTinyEmbedder, test_tiny_embedder, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_EMBEDDING_PROVIDER,
+                                                      tiny_embedder_iface_init))
+static void test_tiny_embedder_class_init (TestTinyEmbedderClass *klass) { }
+static void test_tiny_embedder_init (TestTinyEmbedder *self) { }
+
+/* ---- a reranker that reverses, and keeps everything ---- */
+
+#define TEST_TYPE_REVERSER (test_reverser_get_type ())
+G_DECLARE_FINAL_TYPE (TestReverser, test_reverser, TEST, REVERSER, StacheProvider)
+struct _TestReverser { StacheProvider parent_instance; };
+
+static GList *
+reverse_rerank (StacheRerankerProvider  *provider,
+                const char              *query,
+                GPtrArray               *results,
+                guint                    top_k,
+                GCancellable            *cancellable,
+                GError                 **error)
+{
+  GList *list = NULL;
+
+  /* Returns more than top_k on purpose, and rescores its input. */
+  for (guint i = 0; i < results->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (results, i);
+
+      stache_search_result_set_score (result, i);
+      list = g_list_prepend (list, g_object_ref (result));
+    }
+
+  return list;
+}
+
+static void
+reverser_iface_init (StacheRerankerProviderInterface *iface)
+{
+  iface->rerank = reverse_rerank;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestReverser, test_reverser, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_RERANKER_PROVIDER, reverser_iface_init))
+static void test_reverser_class_init (TestReverserClass *klass) { }
+static void test_reverser_init (TestReverser *self) { }
+
+/* ---- a namespace registry with nothing implemented but get ---- */
+
+#define TEST_TYPE_LAZY_NAMESPACES (test_lazy_namespaces_get_type ())
+G_DECLARE_FINAL_TYPE (TestLazyNamespaces, test_lazy_namespaces, TEST, LAZY_NAMESPACES, StacheProvider)
+struct _TestLazyNamespaces { StacheProvider parent_instance; };
+
+static StacheNamespace *
+lazy_get_namespace (StacheNamespaceProvider  *provider,
+                    const char               *name,
+                    GCancellable             *cancellable,
+                    GError                  **error)
+{
+  g_set_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND, "No namespace “%s”", name);
+  return NULL;
+}
+
+static void
+lazy_namespaces_iface_init (StacheNamespaceProviderInterface *iface)
+{
+  iface->get_namespace = lazy_get_namespace;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestLazyNamespaces, test_lazy_namespaces, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_NAMESPACE_PROVIDER,
+                                                      lazy_namespaces_iface_init))
+static void test_lazy_namespaces_class_init (TestLazyNamespacesClass *klass) { }
+static void test_lazy_namespaces_init (TestLazyNamespaces *self) { }
+
+/* ---- a document index in a hash table ---- */
+
+#define TEST_TYPE_HASH_INDEX (test_hash_index_get_type ())
+G_DECLARE_FINAL_TYPE (TestHashIndex, test_hash_index, TEST, HASH_INDEX, StacheProvider)
+struct _TestHashIndex { StacheProvider parent_instance; GHashTable *docs; };
+
+static gboolean
+hash_index_document (StacheDocumentIndexProvider  *provider,
+                     StacheDocument               *document,
+                     GCancellable                 *cancellable,
+                     GError                      **error)
+{
+  g_hash_table_replace (TEST_HASH_INDEX (provider)->docs,
+                        g_strdup (stache_document_get_id (document)), g_object_ref (document));
+  return TRUE;
+}
+
+static GList *
+hash_list_documents (StacheDocumentIndexProvider  *provider,
+                     const char                   *namespace_,
+                     GCancellable                 *cancellable,
+                     GError                      **error)
+{
+  GList *values = g_hash_table_get_values (TEST_HASH_INDEX (provider)->docs);
+
+  for (GList *l = values; l; l = l->next)
+    g_object_ref (l->data);
+  return values;
+}
+
+static void
+hash_index_iface_init (StacheDocumentIndexProviderInterface *iface)
+{
+  iface->index_document = hash_index_document;
+  iface->list_documents = hash_list_documents;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestHashIndex, test_hash_index, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_DOCUMENT_INDEX_PROVIDER,
+                                                      hash_index_iface_init))
+static void
+test_hash_index_finalize (GObject *object)
+{
+  g_hash_table_unref (TEST_HASH_INDEX (object)->docs);
+  G_OBJECT_CLASS (test_hash_index_parent_class)->finalize (object);
+}
+static void
+test_hash_index_class_init (TestHashIndexClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_hash_index_finalize;
+}
+static void
+test_hash_index_init (TestHashIndex *self)
+{
+  self->docs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+/* ---- helpers ---- */
+
+static GAsyncResult *
+run_until_done (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static void
+keep_result (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* ---- LLM ---- */
+
+static void
+test_llm_generate_and_async (void)
+{
+  g_autoptr(StacheLlmProvider) llm = g_object_new (TEST_TYPE_ECHO_LLM, NULL);
+  g_autoptr(StacheCompletion) sync_result = NULL;
+  g_autoptr(StacheCompletion) async_result = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  sync_result = stache_llm_provider_generate (llm, "hello", "be brief", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_completion_get_text (sync_result), ==, "be brief|hello");
+
+  stache_llm_provider_generate_async (llm, "again", NULL, NULL, NULL, keep_result, &result);
+  async_result = stache_llm_provider_generate_finish (llm, run_until_done (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_completion_get_text (async_result), ==, "-|again");
+  g_assert_true (stache_llm_provider_has_capability (llm, "generate"));
+}
+
+static void
+test_llm_refuses_bad_prompts (void)
+{
+  g_autoptr(StacheLlmProvider) llm = g_object_new (TEST_TYPE_ECHO_LLM, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (stache_llm_provider_generate (llm, "", NULL, NULL, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (stache_llm_provider_generate (llm, "bad \xff utf-8", NULL, NULL, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_llm_silent_failure_becomes_error (void)
+{
+  g_autoptr(StacheLlmProvider) llm = g_object_new (TEST_TYPE_ECHO_LLM, NULL);
+  g_autoptr(GError) error = NULL;
+
+  TEST_ECHO_LLM (llm)->silent_failure = TRUE;
+  g_assert_null (stache_llm_provider_generate (llm, "hi", NULL, NULL, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "TestEchoLlm"));
+}
+
+/* ---- embeddings ---- */
+
+static void
+test_embed_batch_defaults_to_embed (void)
+{
+  g_autoptr(StacheEmbeddingProvider) embedder = g_object_new (TEST_TYPE_TINY_EMBEDDER, NULL);
+  const char *texts[] = { "cat", "banana", NULL };
+  const char *none[] = { NULL };
+  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GArray) empty = NULL;
+  g_autoptr(GArray) async_rows = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  rows = stache_embedding_provider_embed_batch (embedder, texts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 4);
+  g_assert_cmpfloat (g_array_index (rows, float, 0), ==, 3);
+  g_assert_cmpfloat (g_array_index (rows, float, 1), ==, 1);
+  g_assert_cmpfloat (g_array_index (rows, float, 2), ==, 6);
+  g_assert_cmpfloat (g_array_index (rows, float, 3), ==, 3);
+
+  empty = stache_embedding_provider_embed_batch (embedder, none, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (empty->len, ==, 0);
+
+  stache_embedding_provider_embed_batch_async (embedder, texts, NULL, keep_result, &result);
+  async_rows = stache_embedding_provider_embed_batch_finish (embedder, run_until_done (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (async_rows->data, async_rows->len * sizeof (float), rows->data, rows->len * sizeof (float));
+}
+
+static void
+test_embedding_results_are_checked (void)
+{
+  g_autoptr(StacheEmbeddingProvider) embedder = g_object_new (TEST_TYPE_TINY_EMBEDDER, NULL);
+  g_autoptr(GArray) vector = NULL;
+  g_autoptr(GError) error = NULL;
+
+  TEST_TINY_EMBEDDER (embedder)->broken = TRUE;
+  vector = stache_embedding_provider_embed (embedder, "nan please", NULL, &error);
+  g_assert_null (vector);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "finite"));
+}
+
+/* ---- reranker ---- */
+
+static void
+test_rerank_truncates_and_leaves_input_alone (void)
+{
+  g_autoptr(StacheRerankerProvider) reranker = g_object_new (TEST_TYPE_REVERSER, NULL);
+  g_autoptr(GPtrArray) input = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) output = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (input, stache_search_result_new ("a", "first", 0.9));
+  g_ptr_array_add (input, stache_search_result_new ("b", "second", 0.8));
+  g_ptr_array_add (input, stache_search_result_new ("c", "third", 0.7));
+
+  output = stache_reranker_provider_rerank (reranker, "q", input, 2, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (output->len, ==, 2);
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (output, 0)), ==, "c");
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (output, 1)), ==, "b");
+
+  /* The provider rescored what it was given; the caller's results are not
+   * what it was given. */
+  g_assert_cmpfloat (stache_search_result_get_score (g_ptr_array_index (input, 0)), ==, 0.9);
+  g_assert_cmpuint (input->len, ==, 3);
+}
+
+/* ---- namespaces ---- */
+
+static void
+test_namespace_names_are_validated (void)
+{
+  const char *good[] = { "notes", "research/papers", "a.b-c_d/e1" };
+  const char *bad[] = { "", "/lead", "trail/", "two//slashes", "up/../out", ".", "sp ace", "ü" };
+  g_autofree char *long_name = g_strnfill (256, 'x');
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (stache_namespace_name_validate (good[i], NULL));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (stache_namespace_name_validate (bad[i], &error));
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+    }
+
+  g_assert_false (stache_namespace_name_validate (long_name, NULL));
+}
+
+static void
+test_namespace_unimplemented_methods_say_so (void)
+{
+  g_autoptr(StacheNamespaceProvider) registry = g_object_new (TEST_TYPE_LAZY_NAMESPACES, NULL);
+  g_autoptr(StacheNamespace) ns = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ns = stache_namespace_provider_create_namespace (registry, "notes", NULL, NULL, NULL, &error);
+  g_assert_null (ns);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "create_namespace"));
+  g_clear_error (&error);
+
+  g_assert_null (stache_namespace_provider_get_namespace (registry, "notes", NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_null (stache_namespace_provider_get_namespace (registry, "../etc", NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+}
+
+/* ---- document index ---- */
+
+static void
+test_document_index_round_trip (void)
+{
+  g_autoptr(StacheDocumentIndexProvider) index = g_object_new (TEST_TYPE_HASH_INDEX, NULL);
+  g_autoptr(StacheDocument) doc = stache_document_new ("doc-1");
+  g_autoptr(StacheDocument) nameless = stache_document_new (NULL);
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autoptr(GPtrArray) async_docs = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (stache_document_index_provider_index_document (index, doc, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (stache_document_index_provider_index_document (index, nameless, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  docs = stache_document_index_provider_list_documents (index, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (docs->len, ==, 1);
+  g_assert_true (g_ptr_array_index (docs, 0) == doc);
+
+  stache_document_index_provider_list_documents_async (index, NULL, NULL, keep_result, &result);
+  async_docs = stache_document_index_provider_list_documents_finish (index, run_until_done (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (async_docs->len, ==, 1);
+
+  g_assert_false (stache_document_index_provider_delete_document (index, "doc-1", NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_SUPPORTED);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/llm/generate-sync-and-async", test_llm_generate_and_async);
+  g_test_add_func ("/llm/refuses-bad-prompts", test_llm_refuses_bad_prompts);
+  g_test_add_func ("/llm/silent-failure-is-error", test_llm_silent_failure_becomes_error);
+  g_test_add_func ("/embeddings/batch-defaults-to-embed", test_embed_batch_defaults_to_embed);
+  g_test_add_func ("/embeddings/results-checked", test_embedding_results_are_checked);
+  g_test_add_func ("/reranker/truncates-and-copies", test_rerank_truncates_and_leaves_input_alone);
+  g_test_add_func ("/namespace/names-validated", test_namespace_names_are_validated);
+  g_test_add_func ("/namespace/unimplemented-methods", test_namespace_unimplemented_methods_say_so);
+  g_test_add_func ("/document-index/round-trip", test_document_index_round_trip);
+
+  return g_test_run ();
+}
