@@ -38,6 +38,22 @@ run_isolated (gconstpointer data)
 #define add_isolated(path, func) \
   g_test_add_data_func (path, (gconstpointer) (void (*) (void)) func, run_isolated)
 
+/* Cases that load Python plugins need the Stache typelib. */
+static void
+run_isolated_python (gconstpointer data)
+{
+  if (g_strcmp0 (g_getenv ("STACHE_TEST_HAVE_INTROSPECTION"), "1") != 0)
+    {
+      g_test_skip ("built with -Dintrospection=false: Python plugins cannot import Stache");
+      return;
+    }
+
+  run_isolated (data);
+}
+
+#define add_isolated_python(path, func) \
+  g_test_add_data_func (path, (gconstpointer) (void (*) (void)) func, run_isolated_python)
+
 static char *
 make_dir (const char *tmp,
           const char *name)
@@ -665,21 +681,21 @@ main (int    argc,
 
   add_isolated ("/plugins/c/discovered-from-plugin-path", test_c_plugin_from_plugin_path);
   add_isolated ("/plugins/c/discovered-from-data-home", test_c_plugin_from_data_home);
-  add_isolated ("/plugins/python/discovered-from-plugin-path", test_python_plugin_from_plugin_path);
-  add_isolated ("/plugins/python/discovered-from-data-home", test_python_plugin_from_data_home);
-  add_isolated ("/plugins/settings-select-provider", test_settings_select_provider);
-  add_isolated ("/plugins/available-providers", test_available_providers);
-  add_isolated ("/plugins/precedence/first-plugin-path-folder-wins", test_first_plugin_path_folder_wins);
-  add_isolated ("/plugins/precedence/later-plugin-path-folder-loses", test_later_plugin_path_folder_loses);
-  add_isolated ("/plugins/precedence/plugin-path-before-data-home", test_plugin_path_before_data_home);
-  add_isolated ("/plugins/precedence/data-home-before-data-dirs", test_data_home_before_data_dirs);
+  add_isolated_python ("/plugins/python/discovered-from-plugin-path", test_python_plugin_from_plugin_path);
+  add_isolated_python ("/plugins/python/discovered-from-data-home", test_python_plugin_from_data_home);
+  add_isolated_python ("/plugins/settings-select-provider", test_settings_select_provider);
+  add_isolated_python ("/plugins/available-providers", test_available_providers);
+  add_isolated_python ("/plugins/precedence/first-plugin-path-folder-wins", test_first_plugin_path_folder_wins);
+  add_isolated_python ("/plugins/precedence/later-plugin-path-folder-loses", test_later_plugin_path_folder_loses);
+  add_isolated_python ("/plugins/precedence/plugin-path-before-data-home", test_plugin_path_before_data_home);
+  add_isolated_python ("/plugins/precedence/data-home-before-data-dirs", test_data_home_before_data_dirs);
   add_isolated ("/plugins/precedence/module-name-clash", test_module_name_clash_is_reported);
-  add_isolated ("/plugins/failures/broken-plugins-reported", test_broken_plugins_are_reported);
+  add_isolated_python ("/plugins/failures/broken-plugins-reported", test_broken_plugins_are_reported);
   add_isolated ("/plugins/failures/missing-loader", test_missing_loader_is_reported);
-  add_isolated ("/factory/unknown-provider-lists-available", test_unknown_provider_lists_available);
+  add_isolated_python ("/factory/unknown-provider-lists-available", test_unknown_provider_lists_available);
   add_isolated ("/factory/unknown-provider-explains-failure", test_unknown_provider_explains_failed_plugin);
   add_isolated ("/factory/malformed-config-file", test_malformed_config_file_stops_factory);
-  add_isolated ("/vectordb/default-async-in-thread", test_default_async_runs_sync_method_in_thread);
+  add_isolated_python ("/vectordb/default-async-in-thread", test_default_async_runs_sync_method_in_thread);
   add_isolated ("/vectordb/invalid-arguments", test_invalid_arguments_are_refused);
 
   return g_test_run ();
