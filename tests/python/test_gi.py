@@ -175,6 +175,120 @@ class InterfaceTests(unittest.TestCase):
         self.assertEqual(results, {"insert": True, "count": 1})
 
 
+class PyLlm(Stache.Provider, Stache.LlmProvider):
+    def do_generate(self, prompt, system_prompt, options, cancellable):
+        completion = Stache.Completion.new(prompt.upper())
+        completion.set_model("upper")
+        return completion
+
+
+class PyEmbedder(Stache.Provider, Stache.EmbeddingProvider):
+    def do_embed_batch(self, texts, cancellable):
+        rows = []
+        for text in texts:
+            rows += [float(len(text)), float(text.count("a"))]
+        return rows
+
+    def do_get_dimensions(self):
+        return 2
+
+
+class PyReranker(Stache.Provider, Stache.RerankerProvider):
+    def do_rerank(self, query, results, top_k, cancellable):
+        return sorted(results, key=lambda r: query in r.get_text(), reverse=True)
+
+
+class PyNamespaces(Stache.Provider, Stache.NamespaceProvider):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.spaces = {}
+
+    def do_create_namespace(self, name, description, metadata, cancellable):
+        ns = Stache.Namespace.new(name)
+        ns.set_description(description)
+        self.spaces[name] = ns
+        return ns
+
+    def do_get_namespace(self, name, cancellable):
+        if name not in self.spaces:
+            raise GLib.Error.new_literal(Stache.error_quark(), "no namespace " + name,
+                                         Stache.Error.NOT_FOUND)
+        return self.spaces[name]
+
+    def do_list_namespaces(self, parent, cancellable):
+        return [ns for name, ns in sorted(self.spaces.items())
+                if parent is None or ns.dup_parent_name() == parent]
+
+    def do_delete_namespace(self, name, cascade, cancellable):
+        return self.spaces.pop(name, None) is not None
+
+
+class PyDocuments(Stache.Provider, Stache.DocumentIndexProvider):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.docs = {}
+
+    def do_index_document(self, document, cancellable):
+        self.docs[document.get_id()] = document
+        return True
+
+    def do_get_document(self, doc_id, cancellable):
+        return self.docs[doc_id]
+
+    def do_list_documents(self, namespace, cancellable):
+        return list(self.docs.values())
+
+    def do_delete_document(self, doc_id, cancellable):
+        return self.docs.pop(doc_id, None) is not None
+
+
+class EveryInterfaceFromPythonTests(unittest.TestCase):
+    """Each provider type implemented in Python and called through the C API."""
+
+    def test_llm(self):
+        completion = PyLlm().generate("hello", None, None, None)
+        self.assertEqual((completion.get_text(), completion.get_model()), ("HELLO", "upper"))
+
+    def test_embeddings(self):
+        embedder = PyEmbedder()
+        self.assertEqual(list(embedder.embed("banana", None)), [6.0, 3.0])
+        self.assertEqual(list(embedder.embed_batch(["a", "bb"], None)), [1.0, 1.0, 2.0, 0.0])
+        self.assertEqual(embedder.get_dimensions(), 2)
+
+    def test_reranker(self):
+        results = [Stache.SearchResult.new(str(i), text, 1.0)
+                   for i, text in enumerate(["red", "blue sky", "green"])]
+        for _ in range(100):
+            ranked = PyReranker().rerank("sky", results, 2, None)
+            self.assertEqual([r.get_id() for r in ranked], ["1", "0"])
+
+    def test_namespaces(self):
+        registry = PyNamespaces()
+        registry.create_namespace("research", "all research", None, None)
+        registry.create_namespace("research/papers", None, None, None)
+        self.assertEqual([n.get_name() for n in registry.list_namespaces(None, None)],
+                         ["research", "research/papers"])
+        self.assertEqual([n.get_name() for n in registry.list_namespaces("research", None)],
+                         ["research/papers"])
+        with self.assertRaises(GLib.Error) as caught:
+            registry.get_namespace("nope", None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(), Stache.Error.NOT_FOUND))
+        with self.assertRaises(GLib.Error) as caught:
+            registry.create_namespace("bad//name", None, None, None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(),
+                                                 Stache.Error.INVALID_ARGUMENT))
+
+    def test_document_index(self):
+        index = PyDocuments()
+        doc = Stache.Document.new("doc-1")
+        doc.set_title("Notes")
+        self.assertTrue(index.index_document(doc, None))
+        self.assertEqual(index.get_document("doc-1", None).get_title(), "Notes")
+        self.assertEqual([d.get_id() for d in index.list_documents(None, None)], ["doc-1"])
+        self.assertTrue(index.delete_document("doc-1", None))
+        self.assertEqual(index.list_documents(None, None), [])
+
+
 class FactoryTests(unittest.TestCase):
     def tearDown(self):
         os.environ.pop("VECTORDB_PROVIDER", None)
