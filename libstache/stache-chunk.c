@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "stache-private.h"
+
 #include "stache-chunk.h"
 
 /**
@@ -45,21 +47,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* Replaces the string in @field with a copy of @value; returns whether it
- * changed. */
-static gboolean
-replace_string (char       **field,
-                const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-
-  return TRUE;
-}
 
 static void
 stache_chunk_finalize (GObject *object)
@@ -272,7 +259,7 @@ stache_chunk_set_id (StacheChunk *self,
 {
   g_return_if_fail (STACHE_IS_CHUNK (self));
 
-  if (replace_string (&self->id, id))
+  if (_stache_replace_string (&self->id, id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
 }
 
@@ -305,7 +292,7 @@ stache_chunk_set_document_id (StacheChunk *self,
 {
   g_return_if_fail (STACHE_IS_CHUNK (self));
 
-  if (replace_string (&self->document_id, document_id))
+  if (_stache_replace_string (&self->document_id, document_id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT_ID]);
 }
 
@@ -338,7 +325,7 @@ stache_chunk_set_text (StacheChunk *self,
 {
   g_return_if_fail (STACHE_IS_CHUNK (self));
 
-  if (replace_string (&self->text, text))
+  if (_stache_replace_string (&self->text, text))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT]);
 }
 

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "stache-private.h"
+
 #include "stache-completion.h"
 
 /**
@@ -45,21 +47,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* Replaces the string in @field with a copy of @value; returns whether it
- * changed. */
-static gboolean
-replace_string (char       **field,
-                const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-
-  return TRUE;
-}
 
 static void
 stache_completion_finalize (GObject *object)
@@ -270,7 +257,7 @@ stache_completion_set_text (StacheCompletion *self,
 {
   g_return_if_fail (STACHE_IS_COMPLETION (self));
 
-  if (replace_string (&self->text, text))
+  if (_stache_replace_string (&self->text, text))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT]);
 }
 
@@ -303,7 +290,7 @@ stache_completion_set_model (StacheCompletion *self,
 {
   g_return_if_fail (STACHE_IS_COMPLETION (self));
 
-  if (replace_string (&self->model, model))
+  if (_stache_replace_string (&self->model, model))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
 }
 
@@ -336,7 +323,7 @@ stache_completion_set_finish_reason (StacheCompletion *self,
 {
   g_return_if_fail (STACHE_IS_COMPLETION (self));
 
-  if (replace_string (&self->finish_reason, finish_reason))
+  if (_stache_replace_string (&self->finish_reason, finish_reason))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FINISH_REASON]);
 }
 

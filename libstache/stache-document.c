@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "stache-private.h"
+
 #include "stache-document.h"
 
 /**
@@ -61,21 +63,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* Replaces the string in @field with a copy of @value; returns whether it
- * changed. */
-static gboolean
-replace_string (char       **field,
-                const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-
-  return TRUE;
-}
 
 static void
 stache_document_finalize (GObject *object)
@@ -433,7 +420,7 @@ stache_document_set_id (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->id, id))
+  if (_stache_replace_string (&self->id, id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
 }
 
@@ -466,7 +453,7 @@ stache_document_set_namespace (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->namespace_, namespace_))
+  if (_stache_replace_string (&self->namespace_, namespace_))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAMESPACE]);
 }
 
@@ -499,7 +486,7 @@ stache_document_set_source (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->source, source))
+  if (_stache_replace_string (&self->source, source))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOURCE]);
 }
 
@@ -532,7 +519,7 @@ stache_document_set_title (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->title, title))
+  if (_stache_replace_string (&self->title, title))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 }
 
@@ -565,7 +552,7 @@ stache_document_set_media_type (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->media_type, media_type))
+  if (_stache_replace_string (&self->media_type, media_type))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MEDIA_TYPE]);
 }
 
@@ -598,7 +585,7 @@ stache_document_set_content_hash (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->content_hash, content_hash))
+  if (_stache_replace_string (&self->content_hash, content_hash))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT_HASH]);
 }
 
@@ -631,7 +618,7 @@ stache_document_set_summary (StacheDocument *self,
 {
   g_return_if_fail (STACHE_IS_DOCUMENT (self));
 
-  if (replace_string (&self->summary, summary))
+  if (_stache_replace_string (&self->summary, summary))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
 }
 

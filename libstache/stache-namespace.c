@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "stache-private.h"
+
 #include <string.h>
 
 #include "stache-namespace.h"
@@ -45,21 +47,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* Replaces the string in @field with a copy of @value; returns whether it
- * changed. */
-static gboolean
-replace_string (char       **field,
-                const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-
-  return TRUE;
-}
 
 static void
 stache_namespace_finalize (GObject *object)
@@ -250,7 +237,7 @@ stache_namespace_set_name (StacheNamespace *self,
 {
   g_return_if_fail (STACHE_IS_NAMESPACE (self));
 
-  if (replace_string (&self->name, name))
+  if (_stache_replace_string (&self->name, name))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
 }
 
@@ -315,7 +302,7 @@ stache_namespace_set_description (StacheNamespace *self,
 {
   g_return_if_fail (STACHE_IS_NAMESPACE (self));
 
-  if (replace_string (&self->description, description))
+  if (_stache_replace_string (&self->description, description))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DESCRIPTION]);
 }
 

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "stache-private.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -50,21 +52,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* Replaces the string in @field with a copy of @value; returns whether it
- * changed. */
-static gboolean
-replace_string (char       **field,
-                const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-
-  return TRUE;
-}
 
 static JsonObject *copy_json_object (JsonObject *object);
 
@@ -411,7 +398,7 @@ stache_search_result_set_id (StacheSearchResult *self,
 {
   g_return_if_fail (STACHE_IS_SEARCH_RESULT (self));
 
-  if (replace_string (&self->id, id))
+  if (_stache_replace_string (&self->id, id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
 }
 
@@ -444,7 +431,7 @@ stache_search_result_set_document_id (StacheSearchResult *self,
 {
   g_return_if_fail (STACHE_IS_SEARCH_RESULT (self));
 
-  if (replace_string (&self->document_id, document_id))
+  if (_stache_replace_string (&self->document_id, document_id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT_ID]);
 }
 
@@ -477,7 +464,7 @@ stache_search_result_set_namespace (StacheSearchResult *self,
 {
   g_return_if_fail (STACHE_IS_SEARCH_RESULT (self));
 
-  if (replace_string (&self->namespace_, namespace_))
+  if (_stache_replace_string (&self->namespace_, namespace_))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAMESPACE]);
 }
 
@@ -510,7 +497,7 @@ stache_search_result_set_text (StacheSearchResult *self,
 {
   g_return_if_fail (STACHE_IS_SEARCH_RESULT (self));
 
-  if (replace_string (&self->text, text))
+  if (_stache_replace_string (&self->text, text))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT]);
 }
 
