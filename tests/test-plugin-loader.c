@@ -379,6 +379,8 @@ test_data_home_before_data_dirs (const char *tmp)
   g_assert_cmpuint (g_strv_length (search_path), ==, 3);
   g_assert_cmpstr (search_path[0], ==, home);
   g_assert_cmpstr (search_path[1], ==, system);
+  /* The built-in plugins come last. */
+  g_assert_cmpstr (search_path[2], ==, g_getenv ("STACHE_TEST_BUILTIN_PLUGINS_DIR"));
 
   db = stache_vector_db_factory_create (NULL, &error);
   g_assert_no_error (error);
