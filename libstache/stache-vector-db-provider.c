@@ -853,6 +853,155 @@ stache_vector_db_provider_count_finish (StacheVectorDbProvider  *self,
 }
 
 /**
+ * StacheVectorDbProviderInterface::keyword_search:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: the words to look for
+ * @top_k: the most results to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds the chunks that best match the words of @query, best first; higher
+ * scores are better.
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult) (nullable): the
+ *   results, %NULL for none
+ */
+
+/**
+ * stache_vector_db_provider_keyword_search:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: the words to look for
+ * @top_k: the most results to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds chunks by their words rather than their vectors, for stores with
+ * the `keyword_search` capability (the embedded SQLite store uses FTS5 and
+ * BM25). Others fail with %STACHE_ERROR_NOT_SUPPORTED.
+ *
+ * This may block; #StacheStore calls it from a worker thread.
+ *
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, or %NULL with @error set; the array owns its elements
+ */
+GPtrArray *
+stache_vector_db_provider_keyword_search (StacheVectorDbProvider  *self,
+                                          const char              *namespace_,
+                                          const char              *query,
+                                          guint                    top_k,
+                                          JsonObject              *filter,
+                                          GCancellable            *cancellable,
+                                          GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+  GError *local_error = NULL;
+  GList *results;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (filter != NULL && !stache_filter_validate (filter, error))
+    return NULL;
+  if (!g_utf8_validate (query, -1, NULL))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Keyword search in %s: the query is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+  if (top_k == 0)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->keyword_search == NULL)
+    {
+      _stache_set_not_supported (error, self, "keyword_search");
+      return NULL;
+    }
+
+  results = iface->keyword_search (self, namespace_, query, top_k, filter, cancellable, &local_error);
+  if (local_error != NULL)
+    {
+      g_list_free_full (results, g_object_unref);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  return _stache_object_list_to_array (results);
+}
+
+/**
+ * stache_vector_db_provider_replace_document: (virtual replace_document)
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @document_id: the document whose chunks are replaced
+ * @chunks: (element-type StacheChunk): the document's new chunks, possibly
+ *   none
+ * @vectors: (element-type gfloat): one row of floats per chunk
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Replaces every chunk of @document_id in the namespace with @chunks. A
+ * store that overrides this does it in one transaction, so a reader (or a
+ * crash) never sees half of the old and half of the new document; the
+ * default deletes the old chunks, then inserts the new ones.
+ *
+ * This may block; #StacheStore calls it from a worker thread.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_vector_db_provider_replace_document (StacheVectorDbProvider  *self,
+                                            const char              *namespace_,
+                                            const char              *document_id,
+                                            GPtrArray               *chunks,
+                                            GArray                  *vectors,
+                                            GCancellable            *cancellable,
+                                            GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+  g_autoptr(JsonObject) filter = NULL;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
+  g_return_val_if_fail (document_id != NULL, FALSE);
+  g_return_val_if_fail (chunks != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_insert_args (self, chunks, vectors, error))
+    return FALSE;
+
+  for (guint i = 0; i < chunks->len; i++)
+    {
+      if (g_strcmp0 (stache_chunk_get_document_id (g_ptr_array_index (chunks, i)), document_id) != 0)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Replace in %s: chunk %u does not belong to document “%s”"),
+                       G_OBJECT_TYPE_NAME (self), i, document_id);
+          return FALSE;
+        }
+    }
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->replace_document != NULL)
+    return iface->replace_document (self, namespace_, document_id, chunks, vectors, cancellable, error);
+
+  filter = json_object_new ();
+  json_object_set_string_member (filter, "document_id", document_id);
+  if (stache_vector_db_provider_delete_chunks (self, namespace_ != NULL ? namespace_ : "default",
+                                               NULL, filter, cancellable, error) < 0)
+    return FALSE;
+
+  return stache_vector_db_provider_insert (self, namespace_, chunks, vectors, cancellable, error);
+}
+
+/**
  * stache_vector_db_provider_get_capabilities: (virtual get_capabilities)
  * @self: a #StacheVectorDbProvider
  *

@@ -40,6 +40,12 @@ G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, 
  * @delete_chunks_finish: finishes @delete_chunks_async
  * @count_async: async version of @count; the default runs @count in a thread
  * @count_finish: finishes @count_async
+ * @keyword_search: finds chunks by words rather than vectors (BM25 or the
+ *   engine's own ranking); optional, announced with the `keyword_search`
+ *   capability
+ * @replace_document: replaces every chunk of one document in one step;
+ *   optional, the default deletes the document's chunks then inserts, and a
+ *   store that can do both in one transaction should override it
  *
  * The virtual methods of #StacheVectorDbProvider. A plugin in a scripting
  * language implements the sync methods (`do_insert`, `do_search`,
@@ -120,8 +126,23 @@ struct _StacheVectorDbProviderInterface
                                        GAsyncResult            *result,
                                        GError                 **error);
 
+  GList      *(*keyword_search)       (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       const char              *query,
+                                       guint                    top_k,
+                                       JsonObject              *filter,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+  gboolean    (*replace_document)     (StacheVectorDbProvider  *self,
+                                       const char              *namespace_,
+                                       const char              *document_id,
+                                       GPtrArray               *chunks,
+                                       GArray                  *vectors,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[10];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -197,6 +218,22 @@ void        stache_vector_db_provider_count_async          (StacheVectorDbProvid
 STACHE_AVAILABLE_IN_ALL
 gint64      stache_vector_db_provider_count_finish         (StacheVectorDbProvider  *self,
                                                             GAsyncResult            *result,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray  *stache_vector_db_provider_keyword_search       (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            const char              *query,
+                                                            guint                    top_k,
+                                                            JsonObject              *filter,
+                                                            GCancellable            *cancellable,
+                                                            GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+gboolean    stache_vector_db_provider_replace_document     (StacheVectorDbProvider  *self,
+                                                            const char              *namespace_,
+                                                            const char              *document_id,
+                                                            GPtrArray               *chunks,
+                                                            GArray                  *vectors,
+                                                            GCancellable            *cancellable,
                                                             GError                 **error);
 STACHE_AVAILABLE_IN_ALL
 char      **stache_vector_db_provider_get_capabilities     (StacheVectorDbProvider  *self);

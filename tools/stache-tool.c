@@ -10,6 +10,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gi18n.h>
 
 #include <stache.h>
@@ -305,6 +306,658 @@ command_config (int    argc,
   return config_error != NULL ? 1 : 0;
 }
 
+
+/* ---- the store commands ---- */
+
+static StacheStore *
+open_store (void)
+{
+  g_autoptr(GError) error = NULL;
+  StacheStore *store = stache_store_new (NULL, &error);
+
+  if (store == NULL)
+    g_printerr ("stache: %s\n", error->message);
+
+  return store;
+}
+
+static void
+add_result_members (JsonBuilder        *builder,
+                    StacheSearchResult *result,
+                    guint               rank)
+{
+  JsonObject *metadata = stache_search_result_get_metadata (result);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "rank");
+  json_builder_add_int_value (builder, rank);
+  json_builder_set_member_name (builder, "score");
+  json_builder_add_double_value (builder, stache_search_result_get_score (result));
+  add_string_member (builder, "chunk_id", stache_search_result_get_id (result));
+  add_string_member (builder, "document_id", stache_search_result_get_document_id (result));
+  add_string_member (builder, "namespace", stache_search_result_get_namespace (result));
+  add_string_member (builder, "text", stache_search_result_get_text (result));
+  json_builder_set_member_name (builder, "metadata");
+  if (metadata != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_set_object (node, metadata);
+      json_builder_add_value (builder, g_steal_pointer (&node));
+    }
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+}
+
+static const char *
+result_source (StacheSearchResult *result)
+{
+  JsonObject *metadata = stache_search_result_get_metadata (result);
+
+  if (metadata == NULL)
+    return stache_search_result_get_document_id (result);
+
+  return json_object_get_string_member_with_default (metadata, "source",
+           stache_search_result_get_document_id (result));
+}
+
+static void
+print_passage (const char *text)
+{
+  g_autofree char *flat = g_strdup (text);
+  glong len;
+
+  g_strdelimit (flat, "\n\t", ' ');
+  len = g_utf8_strlen (flat, -1);
+  if (len > 300)
+    {
+      char *cut = g_utf8_offset_to_pointer (flat, 300);
+
+      *cut = '\0';
+      g_print ("    %s…\n", flat);
+    }
+  else
+    g_print ("    %s\n", flat);
+}
+
+typedef struct
+{
+  gboolean tty;
+  guint    width;
+} Progress;
+
+static void
+on_progress (StacheStore *store,
+             guint        done,
+             guint        total,
+             const char  *path,
+             gpointer     user_data)
+{
+  Progress *progress = user_data;
+  guint filled;
+  g_autofree char *bar = NULL;
+  g_autofree char *name = NULL;
+
+  if (!progress->tty || total == 0)
+    return;
+
+  filled = progress->width * done / total;
+  bar = g_strnfill (filled, '#');
+  name = path != NULL ? g_path_get_basename (path) : g_strdup ("");
+  if (g_utf8_strlen (name, -1) > 40)
+    *g_utf8_offset_to_pointer (name, 40) = '\0';
+  fprintf (stderr, "\r[%s%*s] %u/%u %-40s", bar, (int) (progress->width - filled), "", done, total, name);
+  if (path == NULL)
+    fprintf (stderr, "\r%*s\r", (int) progress->width + 60, "");
+  fflush (stderr);
+}
+
+static int
+command_ingest (int    argc,
+                char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  g_auto(GStrv) include = NULL;
+  g_auto(GStrv) exclude = NULL;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Namespace to ingest into"), N_("NAME") },
+    { "include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &include, N_("Only files matching this glob"), N_("GLOB") },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &exclude, N_("Leave out files matching this glob"), N_("GLOB") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("PATH…"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(JsonBuilder) builder = NULL;
+  guint counts[STACHE_INGEST_OUTCOME_FAILED + 1] = { 0 };
+  Progress progress = { isatty (fileno (stderr)) && !json, 30 };
+  gboolean path_error = FALSE;
+
+  g_option_context_set_summary (context, _("Ingest files and folders (text, Markdown, HTML)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    {
+      g_printerr ("%s\n", _("stache ingest: give at least one file or folder"));
+      return EXIT_USAGE;
+    }
+
+  if ((store = open_store ()) == NULL)
+    return 1;
+  g_signal_connect (store, "progress", G_CALLBACK (on_progress), &progress);
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+
+      results = stache_store_ingest_directory (store, file, namespace_,
+                                               (const char * const *) include,
+                                               (const char * const *) exclude, NULL, &error);
+      if (results == NULL)
+        {
+          g_printerr ("stache: %s\n", error->message);
+          path_error = TRUE;
+          continue;
+        }
+      g_ptr_array_extend_and_steal (all, g_steal_pointer (&results));
+    }
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      StacheIngestResult *result = g_ptr_array_index (all, i);
+      StacheIngestOutcome outcome = stache_ingest_result_get_outcome (result);
+
+      counts[outcome]++;
+      if (!json && (outcome == STACHE_INGEST_OUTCOME_SKIPPED || outcome == STACHE_INGEST_OUTCOME_FAILED))
+        g_printerr (outcome == STACHE_INGEST_OUTCOME_SKIPPED ? _("stache: skipped %s: %s\n")
+                                                             : _("stache: failed %s: %s\n"),
+                    stache_ingest_result_get_source (result), stache_ingest_result_get_reason (result));
+    }
+
+  if (json)
+    {
+      builder = json_builder_new ();
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "summary");
+      json_builder_begin_object (builder);
+      for (guint o = 0; o <= STACHE_INGEST_OUTCOME_FAILED; o++)
+        {
+          json_builder_set_member_name (builder, stache_ingest_outcome_to_string (o));
+          json_builder_add_int_value (builder, counts[o]);
+        }
+      json_builder_end_object (builder);
+      json_builder_set_member_name (builder, "files");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < all->len; i++)
+        {
+          StacheIngestResult *result = g_ptr_array_index (all, i);
+
+          json_builder_begin_object (builder);
+          add_string_member (builder, "source", stache_ingest_result_get_source (result));
+          add_string_member (builder, "outcome",
+                             stache_ingest_outcome_to_string (stache_ingest_result_get_outcome (result)));
+          add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+          add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+          json_builder_set_member_name (builder, "chunks");
+          json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
+          add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      print_json (builder);
+    }
+  else
+    {
+      /* Translators: the summary after ingesting; each %u is a count */
+      g_print (_("%u added, %u unchanged, %u replaced, %u skipped, %u failed\n"),
+               counts[STACHE_INGEST_OUTCOME_ADDED], counts[STACHE_INGEST_OUTCOME_UNCHANGED],
+               counts[STACHE_INGEST_OUTCOME_REPLACED], counts[STACHE_INGEST_OUTCOME_SKIPPED],
+               counts[STACHE_INGEST_OUTCOME_FAILED]);
+    }
+
+  return path_error || counts[STACHE_INGEST_OUTCOME_FAILED] > 0 ? 1 : 0;
+}
+
+static gboolean
+parse_mode (const char       *text,
+            StacheSearchMode *mode)
+{
+  if (text == NULL || g_str_equal (text, "hybrid"))
+    *mode = STACHE_SEARCH_MODE_HYBRID;
+  else if (g_str_equal (text, "vector"))
+    *mode = STACHE_SEARCH_MODE_VECTOR;
+  else if (g_str_equal (text, "keyword"))
+    *mode = STACHE_SEARCH_MODE_KEYWORD;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+static int
+command_search (int    argc,
+                char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  g_autofree char *mode_text = NULL;
+  g_autofree char *filter_text = NULL;
+  int top_k = 5;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Namespace to search (default: all)"), N_("NAME") },
+    { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many results (default 5)"), N_("N") },
+    { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode_text, N_("hybrid (default), vector or keyword"), N_("MODE") },
+    { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter_text, N_("Metadata filter as JSON"), N_("JSON") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("QUERY"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) filter = NULL;
+  g_autofree char *query = NULL;
+  StacheSearchMode mode;
+
+  g_option_context_set_summary (context, _("Search the store; best passages first, with their sources."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    {
+      g_printerr ("%s\n", _("stache search: give a query"));
+      return EXIT_USAGE;
+    }
+  if (!parse_mode (mode_text, &mode))
+    {
+      g_printerr (_("stache search: unknown mode “%s”; use hybrid, vector or keyword\n"), mode_text);
+      return EXIT_USAGE;
+    }
+  if (top_k < 1 || top_k > 1000)
+    {
+      g_printerr ("%s\n", _("stache search: --top-k must be between 1 and 1000"));
+      return EXIT_USAGE;
+    }
+  if (filter_text != NULL)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      if (!json_parser_load_from_data (parser, filter_text, -1, &error) ||
+          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          g_printerr (_("stache search: --filter is not a JSON object: %s\n"),
+                      error != NULL ? error->message : _("not an object"));
+          return EXIT_USAGE;
+        }
+      filter = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+    }
+
+  query = g_strjoinv (" ", argv + 1);
+  if ((store = open_store ()) == NULL)
+    return 1;
+
+  results = stache_store_search_full (store, query, namespace_, top_k, mode, filter, NULL, &error);
+  if (results == NULL)
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      add_string_member (builder, "query", query);
+      json_builder_set_member_name (builder, "results");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < results->len; i++)
+        add_result_members (builder, g_ptr_array_index (results, i), i + 1);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      print_json (builder);
+      return 0;
+    }
+
+  if (results->len == 0)
+    g_print ("%s\n", _("No results."));
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (results, i);
+
+      g_print ("%u. %s  (%.3f)\n", i + 1, result_source (result), stache_search_result_get_score (result));
+      print_passage (stache_search_result_get_text (result));
+    }
+
+  return 0;
+}
+
+static int
+command_ask (int    argc,
+             char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  int top_k = 5;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Namespace to search (default: all)"), N_("NAME") },
+    { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many passages to answer from (default 5)"), N_("N") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("QUESTION"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(StacheAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *question = NULL;
+  GPtrArray *sources;
+
+  g_option_context_set_summary (context, _("Answer a question from the store, citing the sources."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    {
+      g_printerr ("%s\n", _("stache ask: give a question"));
+      return EXIT_USAGE;
+    }
+  if (top_k < 1 || top_k > 100)
+    {
+      g_printerr ("%s\n", _("stache ask: --top-k must be between 1 and 100"));
+      return EXIT_USAGE;
+    }
+
+  question = g_strjoinv (" ", argv + 1);
+  if ((store = open_store ()) == NULL)
+    return 1;
+
+  answer = stache_store_ask (store, question, namespace_, top_k, NULL, &error);
+  if (answer == NULL)
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+
+  sources = stache_answer_get_sources (answer);
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      add_string_member (builder, "question", question);
+      add_string_member (builder, "answer", stache_answer_get_text (answer));
+      add_string_member (builder, "model", stache_answer_get_model (answer));
+      json_builder_set_member_name (builder, "sources");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < sources->len; i++)
+        add_result_members (builder, g_ptr_array_index (sources, i), i + 1);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      print_json (builder);
+      return 0;
+    }
+
+  g_print ("%s\n\n%s\n", stache_answer_get_text (answer), _("Sources:"));
+  for (guint i = 0; i < sources->len; i++)
+    g_print ("  [%u] %s\n", i + 1, result_source (g_ptr_array_index (sources, i)));
+
+  return 0;
+}
+
+static void
+add_document_members (JsonBuilder    *builder,
+                      StacheDocument *document)
+{
+  add_string_member (builder, "id", stache_document_get_id (document));
+  add_string_member (builder, "namespace", stache_document_get_namespace (document));
+  add_string_member (builder, "source", stache_document_get_source (document));
+  add_string_member (builder, "title", stache_document_get_title (document));
+  add_string_member (builder, "media_type", stache_document_get_media_type (document));
+  add_string_member (builder, "content_hash", stache_document_get_content_hash (document));
+  json_builder_set_member_name (builder, "size");
+  json_builder_add_int_value (builder, stache_document_get_size (document));
+  json_builder_set_member_name (builder, "chunks");
+  json_builder_add_int_value (builder, stache_document_get_chunk_count (document));
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_int_value (builder, stache_document_get_created (document));
+  json_builder_set_member_name (builder, "updated");
+  json_builder_add_int_value (builder, stache_document_get_updated (document));
+  add_string_member (builder, "summary", stache_document_get_summary (document));
+}
+
+static int
+command_documents (int    argc,
+                   char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Only this namespace"), N_("NAME") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("list | show ID | delete ID"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *action;
+
+  g_option_context_set_summary (context, _("List, show or delete ingested documents."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+
+  action = argc > 1 ? argv[1] : "list";
+  if (!g_str_equal (action, "list") && !g_str_equal (action, "show") && !g_str_equal (action, "delete"))
+    {
+      g_printerr (_("stache documents: unknown action “%s”; use list, show or delete\n"), action);
+      return EXIT_USAGE;
+    }
+  if (!g_str_equal (action, "list") && argc != 3)
+    {
+      g_printerr (_("stache documents %s: give one document id\n"), action);
+      return EXIT_USAGE;
+    }
+
+  if ((store = open_store ()) == NULL)
+    return 1;
+
+  if (g_str_equal (action, "list"))
+    {
+      g_autoptr(GPtrArray) documents = stache_store_list_documents (store, namespace_, NULL, &error);
+
+      if (documents == NULL)
+        {
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+
+      if (json)
+        {
+          g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+          json_builder_begin_array (builder);
+          for (guint i = 0; i < documents->len; i++)
+            {
+              json_builder_begin_object (builder);
+              add_document_members (builder, g_ptr_array_index (documents, i));
+              json_builder_end_object (builder);
+            }
+          json_builder_end_array (builder);
+          print_json (builder);
+          return 0;
+        }
+
+      if (documents->len == 0)
+        g_print ("%s\n", _("No documents."));
+      for (guint i = 0; i < documents->len; i++)
+        {
+          StacheDocument *document = g_ptr_array_index (documents, i);
+
+          g_print ("%s  %-12s %4u  %s\n", stache_document_get_id (document),
+                   stache_document_get_namespace (document),
+                   stache_document_get_chunk_count (document),
+                   stache_document_get_source (document) != NULL ? stache_document_get_source (document)
+                                                                 : stache_document_get_title (document));
+        }
+      return 0;
+    }
+
+  if (g_str_equal (action, "show"))
+    {
+      g_autoptr(StacheDocument) document = stache_store_get_document (store, argv[2], NULL, &error);
+
+      if (document == NULL)
+        {
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+
+      if (json)
+        {
+          g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+          json_builder_begin_object (builder);
+          add_document_members (builder, document);
+          json_builder_end_object (builder);
+          print_json (builder);
+          return 0;
+        }
+
+      g_print ("%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %u\n%s: %s\n",
+               _("Id"), stache_document_get_id (document),
+               _("Namespace"), stache_document_get_namespace (document),
+               _("Source"), stache_document_get_source (document) ? stache_document_get_source (document) : "-",
+               _("Title"), stache_document_get_title (document) ? stache_document_get_title (document) : "-",
+               _("Chunks"), stache_document_get_chunk_count (document),
+               _("Summary"), stache_document_get_summary (document) ? stache_document_get_summary (document) : "-");
+      return 0;
+    }
+
+  if (!stache_store_delete_document (store, argv[2], NULL, &error))
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+  if (!json)
+    g_print (_("Deleted %s\n"), argv[2]);
+  return 0;
+}
+
+static int
+command_namespaces (int    argc,
+                    char **argv)
+{
+  gboolean json = FALSE;
+  gboolean cascade = FALSE;
+  g_autofree char *parent = NULL;
+  g_autofree char *description = NULL;
+  const GOptionEntry entries[] = {
+    { "parent", 0, 0, G_OPTION_ARG_STRING, &parent, N_("list: only children of this namespace"), N_("NAME") },
+    { "description", 'd', 0, G_OPTION_ARG_STRING, &description, N_("create: what it holds"), N_("TEXT") },
+    { "cascade", 0, 0, G_OPTION_ARG_NONE, &cascade, N_("delete: also delete everything in it"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("list | create NAME | delete NAME"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *action;
+
+  g_option_context_set_summary (context, _("List, create or delete namespaces."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+
+  action = argc > 1 ? argv[1] : "list";
+  if (!g_str_equal (action, "list") && !g_str_equal (action, "create") && !g_str_equal (action, "delete"))
+    {
+      g_printerr (_("stache namespaces: unknown action “%s”; use list, create or delete\n"), action);
+      return EXIT_USAGE;
+    }
+  if (!g_str_equal (action, "list") && argc != 3)
+    {
+      g_printerr (_("stache namespaces %s: give one namespace name\n"), action);
+      return EXIT_USAGE;
+    }
+
+  if ((store = open_store ()) == NULL)
+    return 1;
+
+  if (g_str_equal (action, "list"))
+    {
+      g_autoptr(GPtrArray) namespaces = stache_store_list_namespaces (store, parent, NULL, &error);
+
+      if (namespaces == NULL)
+        {
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+
+      if (json)
+        {
+          g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+          json_builder_begin_array (builder);
+          for (guint i = 0; i < namespaces->len; i++)
+            {
+              StacheNamespace *ns = g_ptr_array_index (namespaces, i);
+
+              json_builder_begin_object (builder);
+              add_string_member (builder, "name", stache_namespace_get_name (ns));
+              add_string_member (builder, "description", stache_namespace_get_description (ns));
+              json_builder_set_member_name (builder, "created");
+              json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+              json_builder_end_object (builder);
+            }
+          json_builder_end_array (builder);
+          print_json (builder);
+          return 0;
+        }
+
+      if (namespaces->len == 0)
+        g_print ("%s\n", _("No namespaces."));
+      for (guint i = 0; i < namespaces->len; i++)
+        {
+          StacheNamespace *ns = g_ptr_array_index (namespaces, i);
+          const char *text = stache_namespace_get_description (ns);
+
+          g_print ("%s%s%s\n", stache_namespace_get_name (ns), text ? "  " : "", text ? text : "");
+        }
+      return 0;
+    }
+
+  if (g_str_equal (action, "create"))
+    {
+      g_autoptr(StacheNamespace) ns = stache_store_create_namespace (store, argv[2], description, NULL, &error);
+
+      if (ns == NULL)
+        {
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+      if (!json)
+        g_print (_("Created %s\n"), argv[2]);
+      return 0;
+    }
+
+  if (!stache_store_delete_namespace (store, argv[2], cascade, NULL, &error))
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+  if (!json)
+    g_print (_("Deleted %s\n"), argv[2]);
+  return 0;
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -312,6 +965,11 @@ static const struct {
   CommandFunc  func;
   const char  *summary;
 } commands[] = {
+  { "ingest", command_ingest, N_("Ingest files and folders into the store") },
+  { "search", command_search, N_("Search the store") },
+  { "ask", command_ask, N_("Answer a question from the store, with citations") },
+  { "documents", command_documents, N_("List, show or delete documents") },
+  { "namespaces", command_namespaces, N_("List, create or delete namespaces") },
   { "plugins", command_plugins, N_("List providers found by plugin discovery, with reasons for failures") },
   { "config", command_config, N_("Show the effective settings and their sources (secrets redacted)") },
 };

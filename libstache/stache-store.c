@@ -1,0 +1,1880 @@
+/* stache-store.c: the pipeline facade
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "stache-answer-private.h"
+#include "stache-chunk.h"
+#include "stache-chunker-private.h"
+#include "stache-document-index-provider.h"
+#include "stache-embedding-provider.h"
+#include "stache-enums.h"
+#include "stache-error.h"
+#include "stache-ingest-result-private.h"
+#include "stache-llm-provider.h"
+#include "stache-loaders-private.h"
+#include "stache-namespace-provider.h"
+#include "stache-plugin-loader.h"
+#include "stache-private.h"
+#include "stache-reranker-provider.h"
+#include "stache-search-result.h"
+#include "stache-store.h"
+#include "stache-task-private.h"
+#include "stache-vector-db-provider.h"
+
+/**
+ * StacheStore:
+ *
+ * The pipeline: ingest documents, search them, ask questions about them.
+ *
+ * A store ties the six providers together. Ingesting loads a file (plain
+ * text, Markdown or HTML), splits it into chunks (paragraphs, then
+ * sentences, then words; Markdown heading paths are kept in each chunk's
+ * metadata), embeds the chunks and stores them with their document, all
+ * chunks of a document in one step. Searching embeds the query, finds
+ * candidates by vector and by keyword, fuses the two lists by reciprocal
+ * rank and reranks them. Asking searches, then gives the best passages,
+ * numbered, to the LLM provider.
+ *
+ * With no configuration at all the providers are the embedded defaults:
+ * one SQLite file under `$XDG_DATA_HOME/stache/`, an in-process hashing
+ * embedder, a term-coverage reranker and an extractive "LLM" that quotes
+ * the sources. Settings choose others (`VECTORDB_PROVIDER=qdrant`, …).
+ *
+ * Documents have stable ids: a file's id comes from its namespace and
+ * absolute path, a text's from its namespace and its source (or content).
+ * Ingesting identical content again does nothing; changed content replaces
+ * the old chunks.
+ *
+ * Settings read: `chunk_size` (characters, default 800), `chunk_overlap`
+ * (default 120), `max_file_size` (bytes, default 10 MiB), `search_top_k`
+ * (default 10), and `reranker_provider=none` to skip reranking.
+ *
+ * All methods may be called from several threads at once; the async
+ * variants run the sync ones in a worker thread.
+ */
+
+#define DEFAULT_NAMESPACE "default"
+#define EMBED_BATCH 64
+#define RRF_K 60.0
+
+struct _StacheStore
+{
+  GObject                      parent_instance;
+
+  StacheSettings              *settings;
+  StacheLlmProvider           *llm;
+  StacheEmbeddingProvider     *embedder;
+  StacheVectorDbProvider      *vectordb;
+  StacheNamespaceProvider     *namespaces;
+  StacheRerankerProvider      *reranker;
+  StacheDocumentIndexProvider *documents;
+
+  GMutex                       llm_lock;   /* the LLM is created on first ask */
+  guint                        chunk_size;
+  guint                        chunk_overlap;
+  guint64                      max_file_size;
+  guint                        default_top_k;
+};
+
+static void stache_store_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (StacheStore, stache_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, stache_store_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  PROP_LLM,
+  PROP_EMBEDDER,
+  PROP_VECTOR_DB,
+  PROP_NAMESPACES,
+  PROP_RERANKER,
+  PROP_DOCUMENTS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_PROGRESS,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* ---- construction ---- */
+
+static gboolean
+read_uint_setting (StacheStore  *self,
+                   const char   *key,
+                   gint64        default_value,
+                   gint64        min,
+                   gint64        max,
+                   guint64      *out,
+                   GError      **error)
+{
+  g_autofree char *env_name = NULL;
+  gint64 value;
+
+  value = stache_settings_get_int (self->settings, key, default_value, error);
+  if (error != NULL && *error != NULL)
+    return FALSE;
+
+  if (value < min || value > max)
+    {
+      env_name = stache_settings_key_to_env_name (key);
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   _("Setting “%s” (%s) must be between %" G_GINT64_FORMAT " and %"
+                     G_GINT64_FORMAT ", not %" G_GINT64_FORMAT),
+                   key, env_name, min, max, value);
+      return FALSE;
+    }
+
+  *out = (guint64) value;
+  return TRUE;
+}
+
+static gboolean
+create_provider (StacheStore         *self,
+                 StacheProviderType   type,
+                 gpointer            *slot,
+                 GError             **error)
+{
+  if (*slot != NULL)
+    return TRUE;
+
+  *slot = stache_plugin_loader_create_provider (stache_plugin_loader_get_default (),
+                                                type, NULL, self->settings, error);
+  return *slot != NULL;
+}
+
+static gboolean
+stache_store_initable_init (GInitable     *initable,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  StacheStore *self = STACHE_STORE (initable);
+  g_autofree char *reranker_name = NULL;
+  guint64 value;
+
+  if (!stache_settings_check (self->settings, error))
+    return FALSE;
+
+  if (!read_uint_setting (self, "chunk_size", 800, 16, 1000000, &value, error))
+    return FALSE;
+  self->chunk_size = value;
+  if (!read_uint_setting (self, "chunk_overlap", 120, 0, 500000, &value, error))
+    return FALSE;
+  self->chunk_overlap = value;
+  if (!read_uint_setting (self, "max_file_size", 10 * 1024 * 1024, 1, G_MAXINT64, &value, error))
+    return FALSE;
+  self->max_file_size = value;
+  if (!read_uint_setting (self, "search_top_k", 10, 1, 10000, &value, error))
+    return FALSE;
+  self->default_top_k = value;
+
+  if (!create_provider (self, STACHE_PROVIDER_TYPE_EMBEDDINGS, (gpointer *) &self->embedder, error) ||
+      !create_provider (self, STACHE_PROVIDER_TYPE_VECTORDB, (gpointer *) &self->vectordb, error) ||
+      !create_provider (self, STACHE_PROVIDER_TYPE_NAMESPACE, (gpointer *) &self->namespaces, error) ||
+      !create_provider (self, STACHE_PROVIDER_TYPE_DOCUMENT_INDEX, (gpointer *) &self->documents, error))
+    return FALSE;
+
+  /* "none" switches reranking off; anything else must exist. */
+  reranker_name = stache_settings_get_string (self->settings, "reranker_provider", NULL);
+  if (g_strcmp0 (reranker_name, "none") != 0 &&
+      !create_provider (self, STACHE_PROVIDER_TYPE_RERANKER, (gpointer *) &self->reranker, error))
+    return FALSE;
+
+  /* The LLM is only needed by ask(); creating it lazily lets a store search
+   * even when, say, an API key for the configured LLM is missing. */
+  return TRUE;
+}
+
+static void
+stache_store_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = stache_store_initable_init;
+}
+
+static void
+stache_store_constructed (GObject *object)
+{
+  StacheStore *self = STACHE_STORE (object);
+
+  G_OBJECT_CLASS (stache_store_parent_class)->constructed (object);
+
+  if (self->settings == NULL)
+    self->settings = stache_settings_new ();
+}
+
+static void
+stache_store_finalize (GObject *object)
+{
+  StacheStore *self = STACHE_STORE (object);
+
+  g_clear_object (&self->llm);
+  g_clear_object (&self->embedder);
+  g_clear_object (&self->vectordb);
+  g_clear_object (&self->namespaces);
+  g_clear_object (&self->reranker);
+  g_clear_object (&self->documents);
+  g_clear_object (&self->settings);
+  g_mutex_clear (&self->llm_lock);
+
+  G_OBJECT_CLASS (stache_store_parent_class)->finalize (object);
+}
+
+static gpointer *
+provider_slot (StacheStore *self,
+               guint        prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_LLM: return (gpointer *) &self->llm;
+    case PROP_EMBEDDER: return (gpointer *) &self->embedder;
+    case PROP_VECTOR_DB: return (gpointer *) &self->vectordb;
+    case PROP_NAMESPACES: return (gpointer *) &self->namespaces;
+    case PROP_RERANKER: return (gpointer *) &self->reranker;
+    case PROP_DOCUMENTS: return (gpointer *) &self->documents;
+    default: return NULL;
+    }
+}
+
+static void
+stache_store_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  StacheStore *self = STACHE_STORE (object);
+  gpointer *slot;
+
+  if (prop_id == PROP_SETTINGS)
+    {
+      g_value_set_object (value, self->settings);
+      return;
+    }
+
+  if ((slot = provider_slot (self, prop_id)) == NULL)
+    {
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      return;
+    }
+
+  if (prop_id == PROP_LLM)
+    g_mutex_lock (&self->llm_lock);
+  g_value_set_object (value, *slot);
+  if (prop_id == PROP_LLM)
+    g_mutex_unlock (&self->llm_lock);
+}
+
+static void
+stache_store_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  StacheStore *self = STACHE_STORE (object);
+  gpointer *slot;
+
+  if (prop_id == PROP_SETTINGS)
+    {
+      self->settings = g_value_dup_object (value);
+      return;
+    }
+
+  if ((slot = provider_slot (self, prop_id)) == NULL)
+    {
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      return;
+    }
+
+  *slot = g_value_dup_object (value);
+}
+
+static void
+stache_store_class_init (StacheStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags provider_flags = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS;
+
+  _stache_i18n_init ();
+
+  object_class->constructed = stache_store_constructed;
+  object_class->finalize = stache_store_finalize;
+  object_class->get_property = stache_store_get_property;
+  object_class->set_property = stache_store_set_property;
+
+  /**
+   * StacheStore:settings:
+   *
+   * The settings the store and its providers read.
+   */
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, STACHE_TYPE_SETTINGS, provider_flags);
+
+  /**
+   * StacheStore:llm-provider:
+   *
+   * The LLM provider; created from settings on first ask when not given.
+   */
+  properties[PROP_LLM] =
+    g_param_spec_object ("llm-provider", NULL, NULL, STACHE_TYPE_LLM_PROVIDER, provider_flags);
+
+  /**
+   * StacheStore:embedding-provider:
+   *
+   * The embedding provider; created from settings when not given.
+   */
+  properties[PROP_EMBEDDER] =
+    g_param_spec_object ("embedding-provider", NULL, NULL, STACHE_TYPE_EMBEDDING_PROVIDER, provider_flags);
+
+  /**
+   * StacheStore:vector-db-provider:
+   *
+   * The vector database; created from settings when not given.
+   */
+  properties[PROP_VECTOR_DB] =
+    g_param_spec_object ("vector-db-provider", NULL, NULL, STACHE_TYPE_VECTOR_DB_PROVIDER, provider_flags);
+
+  /**
+   * StacheStore:namespace-provider:
+   *
+   * The namespace registry; created from settings when not given.
+   */
+  properties[PROP_NAMESPACES] =
+    g_param_spec_object ("namespace-provider", NULL, NULL, STACHE_TYPE_NAMESPACE_PROVIDER, provider_flags);
+
+  /**
+   * StacheStore:reranker-provider:
+   *
+   * The reranker, or %NULL when reranking is off; created from settings
+   * when not given.
+   */
+  properties[PROP_RERANKER] =
+    g_param_spec_object ("reranker-provider", NULL, NULL, STACHE_TYPE_RERANKER_PROVIDER, provider_flags);
+
+  /**
+   * StacheStore:document-index-provider:
+   *
+   * The document index; created from settings when not given.
+   */
+  properties[PROP_DOCUMENTS] =
+    g_param_spec_object ("document-index-provider", NULL, NULL, STACHE_TYPE_DOCUMENT_INDEX_PROVIDER, provider_flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * StacheStore::progress:
+   * @self: the store
+   * @done: how many files are done
+   * @total: how many files there are
+   * @path: (nullable): the file about to be ingested, or %NULL at the end
+   *
+   * Emitted by stache_store_ingest_directory() before each file and once
+   * at the end, in the thread that runs the ingest (a worker thread for the
+   * async variant).
+   */
+  signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);
+}
+
+static void
+stache_store_init (StacheStore *self)
+{
+  g_mutex_init (&self->llm_lock);
+}
+
+/**
+ * stache_store_new:
+ * @settings: (nullable): settings, or %NULL for stache_settings_new()
+ * @error: return location for a #GError
+ *
+ * Creates a store with the providers @settings choose (the embedded
+ * defaults when nothing is configured).
+ *
+ * Returns: (transfer full): the store, or %NULL if a provider could not be
+ *   created or a setting is malformed
+ */
+StacheStore *
+stache_store_new (StacheSettings  *settings,
+                  GError         **error)
+{
+  g_return_val_if_fail (settings == NULL || STACHE_IS_SETTINGS (settings), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (STACHE_TYPE_STORE, NULL, error, "settings", settings, NULL);
+}
+
+/**
+ * stache_store_get_settings:
+ * @self: a #StacheStore
+ *
+ * Gets the store's settings.
+ *
+ * Returns: (transfer none): the settings
+ */
+StacheSettings *
+stache_store_get_settings (StacheStore *self)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  return self->settings;
+}
+
+/* ---- helpers ---- */
+
+static gboolean
+resolve_namespace (const char  *namespace_,
+                   const char **out,
+                   GError     **error)
+{
+  *out = namespace_ != NULL ? namespace_ : DEFAULT_NAMESPACE;
+  return stache_namespace_name_validate (*out, error);
+}
+
+static char *
+make_document_id (const char *namespace_,
+                  const char *kind,
+                  const char *key)
+{
+  g_autofree char *material = g_strjoin ("\n", namespace_, kind, key, NULL);
+  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, material, -1);
+
+  return g_strndup (sum, 32);
+}
+
+/* A few leading sentences, for listings. */
+static char *
+make_summary (const char *text)
+{
+  g_autoptr(GString) summary = g_string_new (NULL);
+  gboolean space = FALSE;
+  guint chars = 0;
+
+  for (const char *p = text; *p != '\0' && chars < 240; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_isspace (c))
+        {
+          space = summary->len > 0;
+          continue;
+        }
+      if (c == '#' && summary->len == 0)
+        continue;
+      if (space)
+        g_string_append_c (summary, ' ');
+      space = FALSE;
+      g_string_append_unichar (summary, c);
+      chars++;
+
+      if ((c == '.' || c == '!' || c == '?') && chars >= 60)
+        return g_string_free (g_steal_pointer (&summary), FALSE);
+    }
+
+  if (chars >= 240)
+    g_string_append (summary, "…");
+
+  return g_string_free (g_steal_pointer (&summary), FALSE);
+}
+
+static char *
+pipeline_signature (StacheStore *self,
+                    StacheTextFormat format)
+{
+  /* Re-ingesting the same bytes is only a no-op if they would become the
+   * same chunks and vectors: a change of embedder or chunking redoes it. */
+  return g_strdup_printf ("%s/%u/%u/%u/%d", G_OBJECT_TYPE_NAME (self->embedder),
+                          stache_embedding_provider_get_dimensions (self->embedder),
+                          self->chunk_size, self->chunk_overlap, (int) format);
+}
+
+static GArray *
+embed_texts (StacheStore   *self,
+             GPtrArray     *texts,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (float));
+  gsize dims = 0;
+
+  for (guint start = 0; start < texts->len; start += EMBED_BATCH)
+    {
+      guint n = MIN (EMBED_BATCH, texts->len - start);
+      g_autofree const char **batch = g_new0 (const char *, n + 1);
+      g_autoptr(GArray) rows = NULL;
+
+      for (guint i = 0; i < n; i++)
+        batch[i] = g_ptr_array_index (texts, start + i);
+
+      rows = stache_embedding_provider_embed_batch (self->embedder, batch, cancellable, error);
+      if (rows == NULL)
+        return NULL;
+
+      if (dims == 0)
+        dims = rows->len / n;
+      if (rows->len != dims * n)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("Embedding provider %s changed its vector length within one document"),
+                       G_OBJECT_TYPE_NAME (self->embedder));
+          return NULL;
+        }
+
+      g_array_append_vals (all, rows->data, rows->len);
+    }
+
+  return g_steal_pointer (&all);
+}
+
+static StacheDocument *
+lookup_document (StacheStore   *self,
+                 const char    *document_id,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  GError *local_error = NULL;
+  StacheDocument *document;
+
+  document = stache_document_index_provider_get_document (self->documents, document_id,
+                                                          cancellable, &local_error);
+  if (g_error_matches (local_error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND))
+    {
+      g_clear_error (&local_error);
+      return NULL;
+    }
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
+
+  return document;
+}
+
+/* The heart of ingestion: one loaded text becomes one document. */
+static StacheIngestResult *
+ingest_loaded (StacheStore       *self,
+               const char        *namespace_,
+               const char        *source,
+               const char        *document_id,
+               StacheLoadedText  *loaded,
+               const char        *content_hash,
+               guint64            size,
+               JsonObject        *extra_metadata,
+               GCancellable      *cancellable,
+               GError           **error)
+{
+  g_autoptr(StacheDocument) existing = NULL;
+  g_autoptr(StacheDocument) document = NULL;
+  g_autoptr(GPtrArray) pieces = NULL;
+  g_autoptr(GPtrArray) chunks = NULL;
+  g_autoptr(GPtrArray) texts = NULL;
+  g_autoptr(GArray) vectors = NULL;
+  g_autoptr(JsonObject) doc_metadata = json_object_new ();
+  g_autofree char *signature = pipeline_signature (self, loaded->format);
+  g_autofree char *summary = NULL;
+  g_autofree char *fallback_title = NULL;
+  StacheIngestResult *result;
+  GError *local_error = NULL;
+  const char *title = loaded->title;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  existing = lookup_document (self, document_id, cancellable, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  if (existing != NULL &&
+      g_strcmp0 (stache_document_get_content_hash (existing), content_hash) == 0 &&
+      stache_document_get_metadata (existing) != NULL &&
+      g_strcmp0 (json_object_get_string_member_with_default (stache_document_get_metadata (existing),
+                                                             "stache_pipeline", ""),
+                 signature) == 0)
+    {
+      result = _stache_ingest_result_new (source, namespace_, STACHE_INGEST_OUTCOME_UNCHANGED);
+      _stache_ingest_result_set_document (result, document_id, stache_document_get_title (existing),
+                                          stache_document_get_chunk_count (existing));
+      return result;
+    }
+
+  if (title == NULL && source != NULL)
+    title = fallback_title = g_path_get_basename (source);
+
+  pieces = _stache_chunk_text (loaded->text, loaded->format != STACHE_TEXT_FORMAT_PLAIN,
+                               self->chunk_size, self->chunk_overlap);
+  if (pieces->len == 0)
+    {
+      result = _stache_ingest_result_new (source, namespace_, STACHE_INGEST_OUTCOME_SKIPPED);
+      _stache_ingest_result_set_reason (result, _("it contains no text"));
+      return result;
+    }
+
+  chunks = g_ptr_array_new_full (pieces->len, g_object_unref);
+  texts = g_ptr_array_new_full (pieces->len, NULL);
+  for (guint i = 0; i < pieces->len; i++)
+    {
+      StacheTextPiece *piece = g_ptr_array_index (pieces, i);
+      g_autofree char *chunk_id = g_strdup_printf ("%s:%u", document_id, i);
+      g_autoptr(JsonObject) metadata = json_object_new ();
+      StacheChunk *chunk = stache_chunk_new (chunk_id, piece->text);
+
+      stache_chunk_set_document_id (chunk, document_id);
+      stache_chunk_set_position (chunk, i);
+      if (source != NULL)
+        json_object_set_string_member (metadata, "source", source);
+      if (title != NULL)
+        json_object_set_string_member (metadata, "title", title);
+      if (piece->heading_path != NULL)
+        json_object_set_string_member (metadata, "heading_path", piece->heading_path);
+      if (extra_metadata != NULL)
+        {
+          g_autoptr(GList) members = json_object_get_members (extra_metadata);
+
+          for (GList *l = members; l != NULL; l = l->next)
+            if (!json_object_has_member (metadata, l->data))
+              json_object_set_member (metadata, l->data,
+                                      json_node_copy (json_object_get_member (extra_metadata, l->data)));
+        }
+      stache_chunk_set_metadata (chunk, metadata);
+      g_ptr_array_add (chunks, chunk);
+      g_ptr_array_add (texts, piece->text);
+    }
+
+  vectors = embed_texts (self, texts, cancellable, error);
+  if (vectors == NULL)
+    return NULL;
+
+  if (!stache_vector_db_provider_replace_document (self->vectordb, namespace_, document_id,
+                                                   chunks, vectors, cancellable, error))
+    return NULL;
+
+  summary = make_summary (loaded->text);
+  if (extra_metadata != NULL)
+    {
+      g_autoptr(GList) members = json_object_get_members (extra_metadata);
+
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_member (doc_metadata, l->data,
+                                json_node_copy (json_object_get_member (extra_metadata, l->data)));
+    }
+  json_object_set_string_member (doc_metadata, "stache_pipeline", signature);
+  if (loaded->repaired)
+    json_object_set_boolean_member (doc_metadata, "stache_utf8_repaired", TRUE);
+
+  document = stache_document_new (document_id);
+  stache_document_set_namespace (document, namespace_);
+  stache_document_set_source (document, source);
+  stache_document_set_title (document, title);
+  stache_document_set_media_type (document, loaded->media_type);
+  stache_document_set_content_hash (document, content_hash);
+  stache_document_set_size (document, size);
+  stache_document_set_chunk_count (document, chunks->len);
+  stache_document_set_created (document, existing != NULL ? stache_document_get_created (existing) : now);
+  stache_document_set_updated (document, now);
+  stache_document_set_summary (document, summary);
+  stache_document_set_metadata (document, doc_metadata);
+
+  /* Written after the chunks: a document row always has all its chunks. */
+  if (!stache_document_index_provider_index_document (self->documents, document, cancellable, error))
+    return NULL;
+
+  result = _stache_ingest_result_new (source, namespace_,
+                                      existing != NULL ? STACHE_INGEST_OUTCOME_REPLACED
+                                                       : STACHE_INGEST_OUTCOME_ADDED);
+  _stache_ingest_result_set_document (result, document_id, title, chunks->len);
+  return result;
+}
+
+/* ---- ingest ---- */
+
+/**
+ * stache_store_ingest_text_full:
+ * @self: a #StacheStore
+ * @text: the text, plain or Markdown
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @source: (nullable): where the text comes from; with a source, ingesting
+ *   new text from the same source replaces the old one
+ * @title: (nullable): a title for the document
+ * @metadata: (nullable): metadata stored with the document and its chunks
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Ingests @text as one document. Without @source, the document id comes
+ * from the text itself, so the same text is only stored once.
+ *
+ * Returns: (transfer full): what happened, or %NULL with @error set
+ */
+StacheIngestResult *
+stache_store_ingest_text_full (StacheStore   *self,
+                               const char    *text,
+                               const char    *namespace_,
+                               const char    *source,
+                               const char    *title,
+                               JsonObject    *metadata,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_autofree char *repaired = NULL;
+  g_autofree char *hash = NULL;
+  g_autofree char *document_id = NULL;
+  StacheLoadedText loaded = { 0 };
+  const char *ns;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (text != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!resolve_namespace (namespace_, &ns, error))
+    return NULL;
+
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      repaired = g_utf8_make_valid (text, -1);
+      loaded.repaired = TRUE;
+    }
+  loaded.text = repaired != NULL ? repaired : (char *) text;
+  loaded.title = (char *) title;
+  loaded.media_type = "text/markdown";
+  loaded.format = STACHE_TEXT_FORMAT_MARKDOWN;
+
+  hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  document_id = make_document_id (ns, source != NULL ? "source" : "text", source != NULL ? source : hash);
+
+  return ingest_loaded (self, ns, source, document_id, &loaded, hash, strlen (text), metadata,
+                        cancellable, error);
+}
+
+/**
+ * stache_store_ingest_text:
+ * @self: a #StacheStore
+ * @text: the text, plain or Markdown
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Ingests @text as one document; see stache_store_ingest_text_full().
+ *
+ * Returns: (transfer full): what happened, or %NULL with @error set
+ */
+StacheIngestResult *
+stache_store_ingest_text (StacheStore   *self,
+                          const char    *text,
+                          const char    *namespace_,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  return stache_store_ingest_text_full (self, text, namespace_, NULL, NULL, NULL, cancellable, error);
+}
+
+static char *
+file_display_name (GFile *file)
+{
+  return g_file_get_parse_name (file);
+}
+
+static StacheIngestResult *
+skipped (const char *source,
+         const char *namespace_,
+         const char *reason)
+{
+  StacheIngestResult *result = _stache_ingest_result_new (source, namespace_, STACHE_INGEST_OUTCOME_SKIPPED);
+
+  _stache_ingest_result_set_reason (result, reason);
+  return result;
+}
+
+/**
+ * stache_store_ingest_file:
+ * @self: a #StacheStore
+ * @file: a text, Markdown or HTML file
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Ingests one file. A binary file, an empty file and a file larger than
+ * the `max_file_size` setting are not errors: the result says they were
+ * skipped and why. Invalid UTF-8 is repaired with U+FFFD. A file that does
+ * not exist or cannot be read is an error naming it.
+ *
+ * Returns: (transfer full): what happened, or %NULL with @error set
+ */
+StacheIngestResult *
+stache_store_ingest_file (StacheStore   *self,
+                          GFile         *file,
+                          const char    *namespace_,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *hash = NULL;
+  g_autofree char *document_id = NULL;
+  g_autofree char *basename = NULL;
+  g_autofree char *key = NULL;
+  StacheLoadedText *loaded = NULL;
+  StacheIngestResult *result;
+  const char *ns;
+  gsize length = 0;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!resolve_namespace (namespace_, &ns, error))
+    return NULL;
+
+  name = file_display_name (file);
+  info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                            G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
+  if (info == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read “%s”: %s"), name, local_error->message);
+      return NULL;
+    }
+
+  if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is a folder, not a file"), name);
+      return NULL;
+    }
+
+  if ((guint64) g_file_info_get_size (info) > self->max_file_size)
+    {
+      g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
+                                                   " bytes)"), self->max_file_size);
+      return skipped (name, ns, reason);
+    }
+
+  if (!g_file_load_contents (file, cancellable, &contents, &length, NULL, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read “%s”: %s"), name, local_error->message);
+      return NULL;
+    }
+
+  /* The size may have changed since the query. */
+  if (length > self->max_file_size)
+    {
+      g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
+                                                   " bytes)"), self->max_file_size);
+      return skipped (name, ns, reason);
+    }
+
+  if (length == 0)
+    return skipped (name, ns, _("the file is empty"));
+
+  basename = g_file_get_basename (file);
+  loaded = _stache_load_text (contents, length, basename, &local_error);
+  if (loaded == NULL)
+    return skipped (name, ns, local_error->message);
+
+  hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
+  key = g_file_get_uri (file);
+  document_id = make_document_id (ns, "file", key);
+
+  result = ingest_loaded (self, ns, name, document_id, loaded, hash, length, NULL, cancellable, error);
+  _stache_loaded_text_free (loaded);
+
+  return result;
+}
+
+typedef struct
+{
+  GFile  *file;
+  char   *namespace_;
+  char  **include;
+  char  **exclude;
+  char   *query;
+  guint   top_k;
+  StacheSearchMode mode;
+  JsonObject *filter;
+} StoreCall;
+
+static void
+store_call_free (gpointer p)
+{
+  StoreCall *call = p;
+
+  g_clear_object (&call->file);
+  g_free (call->namespace_);
+  g_strfreev (call->include);
+  g_strfreev (call->exclude);
+  g_free (call->query);
+  g_clear_pointer (&call->filter, json_object_unref);
+  g_free (call);
+}
+
+static gpointer
+ingest_file_work (gpointer       source,
+                  gpointer       data,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  StoreCall *call = data;
+
+  return stache_store_ingest_file (source, call->file, call->namespace_, cancellable, error);
+}
+
+/**
+ * stache_store_ingest_file_async:
+ * @self: a #StacheStore
+ * @file: a text, Markdown or HTML file
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when done
+ * @user_data: data for @callback
+ *
+ * Ingests one file in a worker thread; see stache_store_ingest_file().
+ */
+void
+stache_store_ingest_file_async (StacheStore         *self,
+                                GFile               *file,
+                                const char          *namespace_,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  StoreCall *call;
+
+  g_return_if_fail (STACHE_IS_STORE (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  call = g_new0 (StoreCall, 1);
+  call->file = g_object_ref (file);
+  call->namespace_ = g_strdup (namespace_);
+  _stache_task_run_in_thread (self, stache_store_ingest_file_async, ingest_file_work, call,
+                              store_call_free, g_object_unref, cancellable, callback, user_data);
+}
+
+/**
+ * stache_store_ingest_file_finish:
+ * @self: a #StacheStore
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_store_ingest_file_async().
+ *
+ * Returns: (transfer full): what happened, or %NULL with @error set
+ */
+StacheIngestResult *
+stache_store_ingest_file_finish (StacheStore   *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  return _stache_task_finish_pointer (self, result, stache_store_ingest_file_async, error);
+}
+
+static gboolean
+matches_any (GPtrArray  *patterns,
+             const char *relative,
+             const char *basename)
+{
+  for (guint i = 0; patterns != NULL && i < patterns->len; i++)
+    {
+      GPatternSpec *spec = g_ptr_array_index (patterns, i);
+
+      if (g_pattern_spec_match_string (spec, relative) || g_pattern_spec_match_string (spec, basename))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static GPtrArray *
+compile_patterns (const char * const *globs)
+{
+  GPtrArray *patterns;
+
+  if (globs == NULL || globs[0] == NULL)
+    return NULL;
+
+  patterns = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
+  for (guint i = 0; globs[i] != NULL; i++)
+    g_ptr_array_add (patterns, g_pattern_spec_new (globs[i]));
+
+  return patterns;
+}
+
+static int
+compare_files (gconstpointer a,
+               gconstpointer b)
+{
+  g_autofree char *pa = g_file_get_path (*(GFile **) a);
+  g_autofree char *pb = g_file_get_path (*(GFile **) b);
+
+  return g_strcmp0 (pa, pb);
+}
+
+/* Collects the files below @dir: hidden entries (".git") and symbolic
+ * links are skipped, so a link loop cannot trap the walk. */
+static gboolean
+collect_files (GFile         *root,
+               GFile         *dir,
+               GPtrArray     *include,
+               GPtrArray     *exclude,
+               GPtrArray     *files,
+               guint          depth,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GFileEnumerator) enumerator = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (depth > 64)
+    return TRUE;
+
+  enumerator = g_file_enumerate_children (dir,
+                                          G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                          G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                                          G_FILE_ATTRIBUTE_STANDARD_IS_SYMLINK,
+                                          G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, cancellable, &local_error);
+  if (enumerator == NULL)
+    {
+      g_autofree char *name = file_display_name (dir);
+
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read the folder “%s”: %s"), name, local_error->message);
+      return FALSE;
+    }
+
+  for (;;)
+    {
+      GFileInfo *info = NULL;
+      GFile *child = NULL;
+      g_autofree char *relative = NULL;
+      const char *basename;
+
+      if (!g_file_enumerator_iterate (enumerator, &info, &child, cancellable, error))
+        return FALSE;
+      if (info == NULL)
+        break;
+
+      basename = g_file_info_get_name (info);
+      if (basename[0] == '.' || g_file_info_get_is_symlink (info))
+        continue;
+
+      relative = g_file_get_relative_path (root, child);
+      if (matches_any (exclude, relative, basename))
+        continue;
+
+      switch (g_file_info_get_file_type (info))
+        {
+        case G_FILE_TYPE_DIRECTORY:
+          g_ptr_array_add (subdirs, g_object_ref (child));
+          break;
+        case G_FILE_TYPE_REGULAR:
+          if (include == NULL || matches_any (include, relative, basename))
+            g_ptr_array_add (files, g_object_ref (child));
+          break;
+        default:
+          break;
+        }
+    }
+
+  for (guint i = 0; i < subdirs->len; i++)
+    if (!collect_files (root, g_ptr_array_index (subdirs, i), include, exclude, files, depth + 1,
+                        cancellable, error))
+      return FALSE;
+
+  return TRUE;
+}
+
+/**
+ * stache_store_ingest_directory:
+ * @self: a #StacheStore
+ * @directory: a folder (or a single file)
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @include: (array zero-terminated=1) (nullable): glob patterns a file's
+ *   name or relative path must match, such as `*.md`; %NULL for all files
+ * @exclude: (array zero-terminated=1) (nullable): glob patterns of files
+ *   and folders to leave out
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Ingests every file below @directory, recursively and in path order,
+ * leaving out hidden files and folders and symbolic links. Each file gets
+ * a result; a file that cannot be read is a failed result, not an error
+ * for the whole walk. #StacheStore::progress reports the files as they go.
+ *
+ * Returns: (transfer container) (element-type StacheIngestResult): one
+ *   result per file, or %NULL with @error set if @directory cannot be read
+ *   or the call was cancelled
+ */
+GPtrArray *
+stache_store_ingest_directory (StacheStore         *self,
+                               GFile               *directory,
+                               const char          *namespace_,
+                               const char * const  *include,
+                               const char * const  *exclude,
+                               GCancellable        *cancellable,
+                               GError             **error)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) include_patterns = NULL;
+  g_autoptr(GPtrArray) exclude_patterns = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *ns;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (directory), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!resolve_namespace (namespace_, &ns, error))
+    return NULL;
+
+  info = g_file_query_info (directory, G_FILE_ATTRIBUTE_STANDARD_TYPE, G_FILE_QUERY_INFO_NONE,
+                            cancellable, &local_error);
+  if (info == NULL)
+    {
+      g_autofree char *name = file_display_name (directory);
+
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read “%s”: %s"), name, local_error->message);
+      return NULL;
+    }
+
+  include_patterns = compile_patterns (include);
+  exclude_patterns = compile_patterns (exclude);
+
+  if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+    {
+      if (!collect_files (directory, directory, include_patterns, exclude_patterns, files, 0,
+                          cancellable, error))
+        return NULL;
+      g_ptr_array_sort (files, compare_files);
+    }
+  else
+    {
+      g_ptr_array_add (files, g_object_ref (directory));
+    }
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      GFile *file = g_ptr_array_index (files, i);
+      g_autofree char *name = file_display_name (file);
+      g_autoptr(GError) file_error = NULL;
+      StacheIngestResult *result;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+
+      g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, i, files->len, name);
+
+      result = stache_store_ingest_file (self, file, ns, cancellable, &file_error);
+      if (result == NULL)
+        {
+          if (g_error_matches (file_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&file_error));
+              return NULL;
+            }
+          result = _stache_ingest_result_new (name, ns, STACHE_INGEST_OUTCOME_FAILED);
+          _stache_ingest_result_set_reason (result, file_error->message);
+        }
+      g_ptr_array_add (results, result);
+    }
+
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, files->len, files->len, NULL);
+
+  return g_steal_pointer (&results);
+}
+
+static gpointer
+ingest_directory_work (gpointer       source,
+                       gpointer       data,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  StoreCall *call = data;
+
+  return stache_store_ingest_directory (source, call->file, call->namespace_,
+                                        (const char * const *) call->include,
+                                        (const char * const *) call->exclude,
+                                        cancellable, error);
+}
+
+/**
+ * stache_store_ingest_directory_async:
+ * @self: a #StacheStore
+ * @directory: a folder (or a single file)
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @include: (array zero-terminated=1) (nullable): glob patterns to include
+ * @exclude: (array zero-terminated=1) (nullable): glob patterns to leave out
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when done
+ * @user_data: data for @callback
+ *
+ * Ingests a folder in a worker thread; see stache_store_ingest_directory().
+ * #StacheStore::progress is emitted in that thread.
+ */
+void
+stache_store_ingest_directory_async (StacheStore         *self,
+                                     GFile               *directory,
+                                     const char          *namespace_,
+                                     const char * const  *include,
+                                     const char * const  *exclude,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  StoreCall *call;
+
+  g_return_if_fail (STACHE_IS_STORE (self));
+  g_return_if_fail (G_IS_FILE (directory));
+
+  call = g_new0 (StoreCall, 1);
+  call->file = g_object_ref (directory);
+  call->namespace_ = g_strdup (namespace_);
+  call->include = g_strdupv ((char **) include);
+  call->exclude = g_strdupv ((char **) exclude);
+  _stache_task_run_in_thread (self, stache_store_ingest_directory_async, ingest_directory_work, call,
+                              store_call_free, (GDestroyNotify) g_ptr_array_unref,
+                              cancellable, callback, user_data);
+}
+
+/**
+ * stache_store_ingest_directory_finish:
+ * @self: a #StacheStore
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_store_ingest_directory_async().
+ *
+ * Returns: (transfer container) (element-type StacheIngestResult): one
+ *   result per file, or %NULL with @error set
+ */
+GPtrArray *
+stache_store_ingest_directory_finish (StacheStore   *self,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  return _stache_task_finish_pointer (self, result, stache_store_ingest_directory_async, error);
+}
+
+/* ---- search ---- */
+
+typedef struct
+{
+  StacheSearchResult *result;
+  double              score;
+  guint               order;
+} Fused;
+
+static int
+compare_fused (gconstpointer a,
+               gconstpointer b)
+{
+  const Fused *fa = *(Fused * const *) a;
+  const Fused *fb = *(Fused * const *) b;
+
+  if (fa->score != fb->score)
+    return fa->score < fb->score ? 1 : -1;
+  return (fa->order > fb->order) - (fa->order < fb->order);
+}
+
+/* Reciprocal-rank fusion: each list votes 1/(k + rank) for its hits, so a
+ * chunk found by both the vector and the keyword search rises, and neither
+ * list's raw scores (cosine vs BM25, on different scales) need comparing. */
+static GPtrArray *
+fuse_rrf (GPtrArray *first,
+          GPtrArray *second)
+{
+  g_autoptr(GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) fused = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *lists[2] = { first, second };
+  GPtrArray *results = g_ptr_array_new_with_free_func (g_object_unref);
+  guint order = 0;
+
+  for (guint l = 0; l < 2; l++)
+    {
+      for (guint rank = 0; lists[l] != NULL && rank < lists[l]->len; rank++)
+        {
+          StacheSearchResult *hit = g_ptr_array_index (lists[l], rank);
+          const char *id = stache_search_result_get_id (hit);
+          Fused *entry = id != NULL ? g_hash_table_lookup (by_id, id) : NULL;
+
+          if (entry == NULL)
+            {
+              entry = g_new0 (Fused, 1);
+              entry->result = hit;
+              entry->order = order++;
+              g_ptr_array_add (fused, entry);
+              if (id != NULL)
+                g_hash_table_insert (by_id, (gpointer) id, entry);
+            }
+          entry->score += 1.0 / (RRF_K + rank + 1);
+        }
+    }
+
+  g_ptr_array_sort (fused, compare_fused);
+  for (guint i = 0; i < fused->len; i++)
+    {
+      Fused *entry = g_ptr_array_index (fused, i);
+      StacheSearchResult *copy = stache_search_result_copy (entry->result);
+
+      stache_search_result_set_score (copy, entry->score);
+      g_ptr_array_add (results, copy);
+    }
+
+  return results;
+}
+
+/**
+ * stache_store_search_full:
+ * @self: a #StacheStore
+ * @query: what to look for
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many results to return; 0 for the `search_top_k` setting
+ * @mode: vector, keyword or hybrid
+ * @filter: (nullable): a metadata filter (see #StacheVectorDbProvider)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds the chunks that best answer @query: candidates by vector and/or
+ * keyword search (hybrid fuses both by reciprocal rank), then reranked.
+ *
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, best first, or %NULL with @error set
+ */
+GPtrArray *
+stache_store_search_full (StacheStore       *self,
+                          const char        *query,
+                          const char        *namespace_,
+                          guint              top_k,
+                          StacheSearchMode   mode,
+                          JsonObject        *filter,
+                          GCancellable      *cancellable,
+                          GError           **error)
+{
+  g_autoptr(GPtrArray) by_vector = NULL;
+  g_autoptr(GPtrArray) by_keyword = NULL;
+  g_autoptr(GPtrArray) candidates = NULL;
+  guint n_candidates;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  {
+    g_autofree char *stripped = g_strstrip (g_strdup (query));
+
+    if (!g_utf8_validate (query, -1, NULL) || stripped[0] == '\0')
+      {
+        g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                     _("The search query is empty or not valid UTF-8"));
+        return NULL;
+      }
+  }
+
+  if (namespace_ != NULL && !stache_namespace_name_validate (namespace_, error))
+    return NULL;
+
+  if (top_k == 0)
+    top_k = self->default_top_k;
+  n_candidates = MAX (top_k * 4, 20);
+
+  if (mode != STACHE_SEARCH_MODE_KEYWORD)
+    {
+      g_autoptr(GArray) vector = stache_embedding_provider_embed (self->embedder, query, cancellable, error);
+
+      if (vector == NULL)
+        return NULL;
+      by_vector = stache_vector_db_provider_search (self->vectordb, namespace_, vector, n_candidates,
+                                                    filter, cancellable, error);
+      if (by_vector == NULL)
+        return NULL;
+    }
+
+  if (mode != STACHE_SEARCH_MODE_VECTOR)
+    {
+      if (stache_vector_db_provider_has_capability (self->vectordb, "keyword_search"))
+        {
+          by_keyword = stache_vector_db_provider_keyword_search (self->vectordb, namespace_, query,
+                                                                 n_candidates, filter, cancellable, error);
+          if (by_keyword == NULL)
+            return NULL;
+        }
+      else if (mode == STACHE_SEARCH_MODE_KEYWORD)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_NOT_SUPPORTED,
+                       _("The vector database %s has no keyword search; use vector or hybrid mode"),
+                       G_OBJECT_TYPE_NAME (self->vectordb));
+          return NULL;
+        }
+    }
+
+  if (by_vector != NULL && by_keyword != NULL)
+    candidates = fuse_rrf (by_vector, by_keyword);
+  else
+    candidates = g_ptr_array_ref (by_vector != NULL ? by_vector : by_keyword);
+
+  if (self->reranker != NULL && candidates->len > 0)
+    return stache_reranker_provider_rerank (self->reranker, query, candidates, top_k, cancellable, error);
+
+  if (candidates->len > top_k)
+    g_ptr_array_set_size (candidates, top_k);
+
+  return g_steal_pointer (&candidates);
+}
+
+/**
+ * stache_store_search:
+ * @self: a #StacheStore
+ * @query: what to look for
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many results to return; 0 for the `search_top_k` setting
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Hybrid search without a filter; see stache_store_search_full().
+ *
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, best first, or %NULL with @error set
+ */
+GPtrArray *
+stache_store_search (StacheStore   *self,
+                     const char    *query,
+                     const char    *namespace_,
+                     guint          top_k,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  return stache_store_search_full (self, query, namespace_, top_k, STACHE_SEARCH_MODE_HYBRID, NULL,
+                                   cancellable, error);
+}
+
+static gpointer
+search_work (gpointer       source,
+             gpointer       data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  StoreCall *call = data;
+
+  return stache_store_search_full (source, call->query, call->namespace_, call->top_k, call->mode,
+                                   call->filter, cancellable, error);
+}
+
+/**
+ * stache_store_search_async:
+ * @self: a #StacheStore
+ * @query: what to look for
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many results to return; 0 for the default
+ * @mode: vector, keyword or hybrid
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the results
+ * @user_data: data for @callback
+ *
+ * Searches in a worker thread; see stache_store_search_full().
+ */
+void
+stache_store_search_async (StacheStore         *self,
+                           const char          *query,
+                           const char          *namespace_,
+                           guint                top_k,
+                           StacheSearchMode     mode,
+                           JsonObject          *filter,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  StoreCall *call;
+
+  g_return_if_fail (STACHE_IS_STORE (self));
+  g_return_if_fail (query != NULL);
+
+  call = g_new0 (StoreCall, 1);
+  call->query = g_strdup (query);
+  call->namespace_ = g_strdup (namespace_);
+  call->top_k = top_k;
+  call->mode = mode;
+  call->filter = filter != NULL ? json_object_ref (filter) : NULL;
+  _stache_task_run_in_thread (self, stache_store_search_async, search_work, call, store_call_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
+}
+
+/**
+ * stache_store_search_finish:
+ * @self: a #StacheStore
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_store_search_async().
+ *
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, or %NULL with @error set
+ */
+GPtrArray *
+stache_store_search_finish (StacheStore   *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return _stache_task_finish_pointer (self, result, stache_store_search_async, error);
+}
+
+/* ---- ask ---- */
+
+static StacheLlmProvider *
+ensure_llm (StacheStore  *self,
+            GError      **error)
+{
+  StacheLlmProvider *llm;
+
+  g_mutex_lock (&self->llm_lock);
+  if (self->llm == NULL)
+    self->llm = STACHE_LLM_PROVIDER (stache_plugin_loader_create_provider (stache_plugin_loader_get_default (),
+                                                                           STACHE_PROVIDER_TYPE_LLM, NULL,
+                                                                           self->settings, error));
+  llm = self->llm != NULL ? g_object_ref (self->llm) : NULL;
+  g_mutex_unlock (&self->llm_lock);
+
+  return llm;
+}
+
+/* The prompt format the built-in extractive LLM parses, and a plain one
+ * any model reads well: the question, then numbered sources. */
+static char *
+build_prompt (const char *question,
+              GPtrArray  *sources)
+{
+  GString *prompt = g_string_new (NULL);
+
+  g_string_append_printf (prompt, "Question: %s\n\nSources:\n", question);
+  if (sources->len == 0)
+    g_string_append (prompt, "(none)\n");
+
+  for (guint i = 0; i < sources->len; i++)
+    {
+      StacheSearchResult *source = g_ptr_array_index (sources, i);
+      JsonObject *metadata = stache_search_result_get_metadata (source);
+      const char *label = NULL;
+
+      if (metadata != NULL)
+        label = json_object_get_string_member_with_default (metadata, "title",
+                  json_object_get_string_member_with_default (metadata, "source", NULL));
+      if (label == NULL)
+        label = stache_search_result_get_document_id (source);
+
+      g_string_append_printf (prompt, "[%u] %s\n%s\n\n", i + 1, label != NULL ? label : "",
+                              stache_search_result_get_text (source));
+    }
+
+  return g_string_free (prompt, FALSE);
+}
+
+#define SYSTEM_PROMPT \
+  "Answer the question using only the numbered sources. Cite the sources you use as [n]. " \
+  "If the sources do not contain the answer, say so."
+
+/**
+ * stache_store_ask:
+ * @self: a #StacheStore
+ * @question: the question
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many passages to give the model; 0 for 5
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Searches for @question, then asks the LLM provider to answer from the
+ * passages found, citing them as `[1]`, `[2]` … With no LLM configured the
+ * built-in extractive provider quotes the best sentences.
+ *
+ * Returns: (transfer full): the answer and its sources, or %NULL with
+ *   @error set
+ */
+StacheAnswer *
+stache_store_ask (StacheStore   *self,
+                  const char    *question,
+                  const char    *namespace_,
+                  guint          top_k,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(GPtrArray) sources = NULL;
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autofree char *prompt = NULL;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (question != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  sources = stache_store_search_full (self, question, namespace_, top_k > 0 ? top_k : 5,
+                                      STACHE_SEARCH_MODE_HYBRID, NULL, cancellable, error);
+  if (sources == NULL)
+    return NULL;
+
+  llm = ensure_llm (self, error);
+  if (llm == NULL)
+    return NULL;
+
+  prompt = build_prompt (question, sources);
+  completion = stache_llm_provider_generate (llm, prompt, SYSTEM_PROMPT, NULL, cancellable, error);
+  if (completion == NULL)
+    return NULL;
+
+  return _stache_answer_new (stache_completion_get_text (completion),
+                             stache_completion_get_model (completion), sources);
+}
+
+static gpointer
+ask_work (gpointer       source,
+          gpointer       data,
+          GCancellable  *cancellable,
+          GError       **error)
+{
+  StoreCall *call = data;
+
+  return stache_store_ask (source, call->query, call->namespace_, call->top_k, cancellable, error);
+}
+
+/**
+ * stache_store_ask_async:
+ * @self: a #StacheStore
+ * @question: the question
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many passages to give the model; 0 for 5
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the answer
+ * @user_data: data for @callback
+ *
+ * Asks in a worker thread; see stache_store_ask().
+ */
+void
+stache_store_ask_async (StacheStore         *self,
+                        const char          *question,
+                        const char          *namespace_,
+                        guint                top_k,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  StoreCall *call;
+
+  g_return_if_fail (STACHE_IS_STORE (self));
+  g_return_if_fail (question != NULL);
+
+  call = g_new0 (StoreCall, 1);
+  call->query = g_strdup (question);
+  call->namespace_ = g_strdup (namespace_);
+  call->top_k = top_k;
+  _stache_task_run_in_thread (self, stache_store_ask_async, ask_work, call, store_call_free,
+                              g_object_unref, cancellable, callback, user_data);
+}
+
+/**
+ * stache_store_ask_finish:
+ * @self: a #StacheStore
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_store_ask_async().
+ *
+ * Returns: (transfer full): the answer, or %NULL with @error set
+ */
+StacheAnswer *
+stache_store_ask_finish (StacheStore   *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  return _stache_task_finish_pointer (self, result, stache_store_ask_async, error);
+}
+
+/* ---- documents and namespaces ---- */
+
+/**
+ * stache_store_get_document:
+ * @self: a #StacheStore
+ * @document_id: a document id
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Gets one document; an unknown id is %STACHE_ERROR_NOT_FOUND.
+ *
+ * Returns: (transfer full): the document, or %NULL with @error set
+ */
+StacheDocument *
+stache_store_get_document (StacheStore   *self,
+                           const char    *document_id,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (document_id != NULL, NULL);
+
+  return stache_document_index_provider_get_document (self->documents, document_id, cancellable, error);
+}
+
+/**
+ * stache_store_list_documents:
+ * @self: a #StacheStore
+ * @namespace_: (nullable): a namespace, or %NULL for all
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists the documents stored.
+ *
+ * Returns: (transfer container) (element-type StacheDocument): the
+ *   documents, or %NULL with @error set
+ */
+GPtrArray *
+stache_store_list_documents (StacheStore   *self,
+                             const char    *namespace_,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+
+  return stache_document_index_provider_list_documents (self->documents, namespace_, cancellable, error);
+}
+
+/**
+ * stache_store_delete_document:
+ * @self: a #StacheStore
+ * @document_id: a document id
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Deletes a document and all its chunks; an unknown id is
+ * %STACHE_ERROR_NOT_FOUND.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_store_delete_document (StacheStore   *self,
+                              const char    *document_id,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  g_autoptr(StacheDocument) document = NULL;
+  g_autoptr(JsonObject) filter = json_object_new ();
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), FALSE);
+  g_return_val_if_fail (document_id != NULL, FALSE);
+
+  document = stache_document_index_provider_get_document (self->documents, document_id, cancellable, error);
+  if (document == NULL)
+    return FALSE;
+
+  /* Chunks first: a crash in between leaves a document row whose chunks
+   * are gone, which re-ingesting or deleting again repairs, rather than
+   * chunks that answer searches for a document nobody can see. */
+  json_object_set_string_member (filter, "document_id", document_id);
+  if (stache_vector_db_provider_delete_chunks (self->vectordb, stache_document_get_namespace (document),
+                                               NULL, filter, cancellable, error) < 0)
+    return FALSE;
+
+  return stache_document_index_provider_delete_document (self->documents, document_id, cancellable, error);
+}
+
+/**
+ * stache_store_create_namespace:
+ * @self: a #StacheStore
+ * @name: a namespace name such as `research/papers`
+ * @description: (nullable): what it holds
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Creates a namespace. Ingesting into a namespace that does not exist also
+ * creates it implicitly.
+ *
+ * Returns: (transfer full): the namespace, or %NULL with @error set
+ */
+StacheNamespace *
+stache_store_create_namespace (StacheStore   *self,
+                               const char    *name,
+                               const char    *description,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return stache_namespace_provider_create_namespace (self->namespaces, name, description, NULL,
+                                                     cancellable, error);
+}
+
+/**
+ * stache_store_list_namespaces:
+ * @self: a #StacheStore
+ * @parent: (nullable): list only the direct children of this namespace
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists namespaces.
+ *
+ * Returns: (transfer container) (element-type StacheNamespace): the
+ *   namespaces, or %NULL with @error set
+ */
+GPtrArray *
+stache_store_list_namespaces (StacheStore   *self,
+                              const char    *parent,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+
+  return stache_namespace_provider_list_namespaces (self->namespaces, parent, cancellable, error);
+}
+
+/**
+ * stache_store_delete_namespace:
+ * @self: a #StacheStore
+ * @name: a namespace name
+ * @cascade: also delete its documents, chunks and child namespaces
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Deletes a namespace; one that still holds anything is refused unless
+ * @cascade.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_store_delete_namespace (StacheStore   *self,
+                               const char    *name,
+                               gboolean       cascade,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  return stache_namespace_provider_delete_namespace (self->namespaces, name, cascade, cancellable, error);
+}
+
+/**
+ * stache_store_count_chunks:
+ * @self: a #StacheStore
+ * @namespace_: (nullable): a namespace, or %NULL for all
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Counts the chunks stored.
+ *
+ * Returns: the number of chunks, or -1 with @error set
+ */
+gint64
+stache_store_count_chunks (StacheStore   *self,
+                           const char    *namespace_,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_return_val_if_fail (STACHE_IS_STORE (self), -1);
+
+  return stache_vector_db_provider_count (self->vectordb, namespace_, cancellable, error);
+}

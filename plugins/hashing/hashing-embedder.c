@@ -1,0 +1,428 @@
+/* hashing-embedder.c: deterministic, offline embeddings by feature hashing
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The `hashing` embedding provider turns text into a vector without a
+ * model, a network or any state: the same text always gives the same
+ * vector, on every machine, in every process.
+ *
+ * How: the text is folded (accents and case removed, see hashing-tokens.c)
+ * and split into words. Each word yields features:
+ *
+ * - the word itself (weight 1.0),
+ * - the pair it forms with the word before it, "w1 w2" (weight 0.5),
+ * - its character 3-, 4- and 5-grams, with "<" and ">" marking the start
+ *   and end of the word: "word" gives "<wo", "wor", "ord", "rd>", "<wor",
+ *   … (weight 0.3), so that "embedding" and "embeddings" share most of
+ *   their features.
+ *
+ * Each feature is hashed (64-bit FNV-1a over its UTF-8 bytes, with a byte
+ * that tells the three kinds apart, then a murmur-style finalizer) into one
+ * of `dimensions` buckets, and one more bit of the hash chooses whether it
+ * adds +1 or −1 there (the "hashing trick": colliding features cancel out
+ * on average instead of piling up). Each kind of feature is counted in
+ * its own buckets; a count c becomes sign(c)·log(1 + |c|), so a word
+ * repeated ten times weighs about 2.4 times one occurrence, not ten. The
+ * vector is the weighted sum of the three kinds, scaled to length 1.
+ *
+ * Text without any word (empty, or only punctuation) gives the zero
+ * vector: it is finite, so the core accepts it, and its cosine with any
+ * vector is 0, so it is never similar to anything.
+ *
+ * Limits: this is bag-of-words similarity. It matches texts that share
+ * words or pieces of words, not texts that mean the same thing in other
+ * words: synonyms ("car"/"automobile") and paraphrases are not matched,
+ * nor translations. Word order counts only through adjacent word pairs.
+ * Languages written without spaces (Chinese, Japanese, Thai) are not split
+ * into words; a run of such text is one "word", matched only through its
+ * character n-grams. Frequent words are not down-weighted (there is no
+ * corpus to learn from), so very common words add some noise. Different
+ * features can hash to the same bucket; collisions blur similarity a
+ * little, less with more dimensions.
+ *
+ * Setting: `hashing_dimensions`, the vector length, 16 to 8192 (default
+ * 384). Vectors of different lengths cannot be compared, so changing it
+ * means embedding stored texts again.
+ *
+ * The provider has no mutable state once initialised: every call works on
+ * its own buffers, so it may be used from several threads at once.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <libpeas/peas.h>
+#include <stache.h>
+
+#include "hashing-tokens.h"
+
+/* Tunable constants; changing any of them changes every vector. */
+#define HASHING_DEFAULT_DIMENSIONS 384
+#define HASHING_MIN_DIMENSIONS     16
+#define HASHING_MAX_DIMENSIONS     8192
+#define HASHING_SETTING            "hashing_dimensions"
+
+#define WEIGHT_WORD       1.0f   /* a word */
+#define WEIGHT_WORD_PAIR  0.5f   /* two adjacent words */
+#define WEIGHT_CHAR_NGRAM 0.3f   /* a character n-gram of a word */
+#define CHAR_NGRAM_MIN    3
+#define CHAR_NGRAM_MAX    5
+
+/* The byte each kind of feature is hashed with first */
+enum {
+  KIND_WORD = 1,
+  KIND_WORD_PAIR = 2,
+  KIND_CHAR_NGRAM = 3,
+  N_KINDS = 3,
+};
+
+#define HASHING_TYPE_EMBEDDER (hashing_embedder_get_type ())
+G_DECLARE_FINAL_TYPE (HashingEmbedder, hashing_embedder, HASHING, EMBEDDER, StacheProvider)
+
+struct _HashingEmbedder
+{
+  StacheProvider parent_instance;
+
+  /* Set once, by initable_init, before the provider is handed out */
+  guint          dimensions;
+};
+
+static void hashing_embedder_iface_init (StacheEmbeddingProviderInterface *iface);
+static void hashing_embedder_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (HashingEmbedder, hashing_embedder, STACHE_TYPE_PROVIDER, G_TYPE_FLAG_FINAL,
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_EMBEDDING_PROVIDER,
+                                                               hashing_embedder_iface_init)
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
+                                                               hashing_embedder_initable_iface_init))
+
+/* ---- hashing ---- */
+
+#define FNV_OFFSET_BASIS G_GUINT64_CONSTANT (0xcbf29ce484222325)
+#define FNV_PRIME        G_GUINT64_CONSTANT (0x00000100000001b3)
+
+static inline guint64
+fnv_byte (guint64 h,
+          guchar  byte)
+{
+  return (h ^ byte) * FNV_PRIME;
+}
+
+static inline guint64
+fnv_bytes (guint64     h,
+           const char *p,
+           const char *end)
+{
+  while (p < end)
+    h = fnv_byte (h, (guchar) *p++);
+
+  return h;
+}
+
+static inline guint64
+fnv_start (guchar kind)
+{
+  return fnv_byte (FNV_OFFSET_BASIS, kind);
+}
+
+/* FNV-1a mixes its last bytes poorly into the high bits; this finalizer
+ * (the one of MurmurHash3) spreads every input bit over the whole word. */
+static inline guint64
+mix64 (guint64 h)
+{
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xc4ceb9fe1a85ec53);
+  h ^= h >> 33;
+
+  return h;
+}
+
+/* Adds one occurrence of the feature with hash @h to @counts: the low 32
+ * bits choose the bucket (by multiply-shift, which needs no division), the
+ * top bit the sign. */
+static inline void
+count_feature (float   *counts,
+               guint    dimensions,
+               guint64  h)
+{
+  guint64 m = mix64 (h);
+  guint bucket = (guint) (((m & 0xffffffffu) * (guint64) dimensions) >> 32);
+
+  counts[bucket] += (m >> 63) != 0 ? -1.0f : 1.0f;
+}
+
+/* ---- features of one text ---- */
+
+static inline const char *
+next_char (const char *p)
+{
+  return (guchar) *p < 0x80 ? p + 1 : g_utf8_next_char (p);
+}
+
+/* Counts the character n-grams of the word [@start, @end) framed as
+ * "<word>". @ring keeps where the last characters start, so nothing is
+ * copied: virtual position 0 is "<", positions 1..L the characters and
+ * L+1 is ">". */
+static void
+count_char_ngrams (float      *counts,
+                   guint       dimensions,
+                   const char *start,
+                   const char *end)
+{
+  const char *ring[8];
+  const char *p = start;
+  guint j = 0;
+
+  while (p < end)
+    {
+      const char *after = next_char (p);
+
+      j++;
+      ring[j & 7] = p;
+
+      /* The n-grams that end with character j */
+      for (guint n = CHAR_NGRAM_MIN; n <= CHAR_NGRAM_MAX && n <= j + 1; n++)
+        {
+          guint first = j + 1 - n;   /* virtual position of the first item */
+          guint64 h = fnv_start (KIND_CHAR_NGRAM);
+
+          if (first == 0)
+            h = fnv_bytes (fnv_byte (h, '<'), start, after);
+          else
+            h = fnv_bytes (h, ring[first & 7], after);
+          count_feature (counts, dimensions, h);
+        }
+
+      p = after;
+    }
+
+  /* The n-grams that end with ">", at virtual position j + 1 */
+  for (guint n = CHAR_NGRAM_MIN; n <= CHAR_NGRAM_MAX && n <= j + 2; n++)
+    {
+      guint first = j + 2 - n;
+      guint64 h = fnv_start (KIND_CHAR_NGRAM);
+
+      if (first == 0)
+        h = fnv_bytes (fnv_byte (h, '<'), start, end);
+      else
+        h = fnv_bytes (h, ring[first & 7], end);
+      count_feature (counts, dimensions, fnv_byte (h, '>'));
+    }
+}
+
+static inline float
+sublinear (float count)
+{
+  return count >= 0 ? log1pf (count) : -log1pf (-count);
+}
+
+/* Writes the vector of @text into @out (@dimensions floats). @scratch
+ * holds N_KINDS × @dimensions floats, any content. */
+static void
+embed_text (guint       dimensions,
+            const char *text,
+            float      *out,
+            float      *scratch)
+{
+  float *word_counts = scratch;
+  float *pair_counts = scratch + dimensions;
+  float *ngram_counts = scratch + 2 * (gsize) dimensions;
+  g_autofree char *folded = NULL;
+  const char *pos, *end, *word_start, *word_end;
+  const char *prev_start = NULL, *prev_end = NULL;
+  double norm = 0;
+  gsize len;
+
+  memset (scratch, 0, N_KINDS * (gsize) dimensions * sizeof (float));
+
+  folded = hashing_tokens_fold (text, &len);
+  pos = folded;
+  end = folded + len;
+  while (hashing_tokens_next_word (&pos, end, &word_start, &word_end))
+    {
+      guint64 h = fnv_bytes (fnv_start (KIND_WORD), word_start, word_end);
+
+      count_feature (word_counts, dimensions, h);
+
+      if (prev_start != NULL)
+        {
+          h = fnv_bytes (fnv_start (KIND_WORD_PAIR), prev_start, prev_end);
+          h = fnv_bytes (fnv_byte (h, ' '), word_start, word_end);
+          count_feature (pair_counts, dimensions, h);
+        }
+
+      count_char_ngrams (ngram_counts, dimensions, word_start, word_end);
+
+      prev_start = word_start;
+      prev_end = word_end;
+    }
+
+  for (guint i = 0; i < dimensions; i++)
+    {
+      float v = WEIGHT_WORD * sublinear (word_counts[i]) +
+                WEIGHT_WORD_PAIR * sublinear (pair_counts[i]) +
+                WEIGHT_CHAR_NGRAM * sublinear (ngram_counts[i]);
+
+      out[i] = v;
+      norm += (double) v * v;
+    }
+
+  /* No word at all: the zero vector, see the top of this file */
+  if (norm > 0)
+    {
+      double scale = 1.0 / sqrt (norm);
+
+      for (guint i = 0; i < dimensions; i++)
+        out[i] = (float) (out[i] * scale);
+    }
+}
+
+/* ---- StacheEmbeddingProvider ---- */
+
+static GArray *
+hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
+                              const char * const       *texts,
+                              GCancellable             *cancellable,
+                              GError                  **error)
+{
+  HashingEmbedder *self = HASHING_EMBEDDER (provider);
+  guint dimensions = self->dimensions;
+  g_autofree float *scratch = NULL;
+  g_autoptr(GArray) values = NULL;
+  guint n_texts = g_strv_length ((char **) texts);
+
+  if (dimensions != 0 && n_texts > G_MAXUINT / dimensions)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Too many texts to embed at once (%u)"), n_texts);
+      return NULL;
+    }
+
+  values = g_array_sized_new (FALSE, FALSE, sizeof (float), n_texts * dimensions);
+  g_array_set_size (values, n_texts * dimensions);
+  scratch = g_new (float, N_KINDS * (gsize) dimensions);
+
+  for (guint i = 0; i < n_texts; i++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+
+      embed_text (dimensions, texts[i],
+                  &g_array_index (values, float, (gsize) i * dimensions), scratch);
+    }
+
+  return g_steal_pointer (&values);
+}
+
+static GArray *
+hashing_embedder_embed (StacheEmbeddingProvider  *provider,
+                        const char               *text,
+                        GCancellable             *cancellable,
+                        GError                  **error)
+{
+  const char *texts[] = { text, NULL };
+
+  return hashing_embedder_embed_batch (provider, texts, cancellable, error);
+}
+
+static guint
+hashing_embedder_get_dimensions (StacheEmbeddingProvider *provider)
+{
+  return HASHING_EMBEDDER (provider)->dimensions;
+}
+
+static char **
+hashing_embedder_get_capabilities (StacheEmbeddingProvider *provider)
+{
+  const char * const caps[] = { "embed", "batch", NULL };
+
+  return g_strdupv ((char **) caps);
+}
+
+static void
+hashing_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
+{
+  iface->embed = hashing_embedder_embed;
+  iface->embed_batch = hashing_embedder_embed_batch;
+  iface->get_dimensions = hashing_embedder_get_dimensions;
+  iface->get_capabilities = hashing_embedder_get_capabilities;
+}
+
+/* ---- GInitable: reads and checks the settings ---- */
+
+static gboolean
+hashing_embedder_initable_init (GInitable     *initable,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  HashingEmbedder *self = HASHING_EMBEDDER (initable);
+  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
+  GError *local_error = NULL;
+  gint64 dimensions;
+
+  if (settings == NULL)
+    return TRUE;
+
+  dimensions = stache_settings_get_int (settings, HASHING_SETTING,
+                                        HASHING_DEFAULT_DIMENSIONS, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (dimensions < HASHING_MIN_DIMENSIONS || dimensions > HASHING_MAX_DIMENSIONS)
+    {
+      g_autofree char *where = stache_settings_describe_source (settings, HASHING_SETTING);
+      g_autofree char *value = stache_settings_get_string (settings, HASHING_SETTING, NULL);
+
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   /* Translators: the first %s is a settings key, the second
+                    * where its value came from, the third the value */
+                   _("Setting “%s” (from %s) has the value “%s”, which is not a whole "
+                     "number from %d to %d"),
+                   HASHING_SETTING, where, value != NULL ? g_strstrip (value) : "",
+                   HASHING_MIN_DIMENSIONS, HASHING_MAX_DIMENSIONS);
+      return FALSE;
+    }
+
+  self->dimensions = (guint) dimensions;
+
+  return TRUE;
+}
+
+static void
+hashing_embedder_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = hashing_embedder_initable_init;
+}
+
+/* ---- GObject ---- */
+
+static void
+hashing_embedder_class_init (HashingEmbedderClass *klass)
+{
+}
+
+static void
+hashing_embedder_class_finalize (HashingEmbedderClass *klass)
+{
+}
+
+static void
+hashing_embedder_init (HashingEmbedder *self)
+{
+  self->dimensions = HASHING_DEFAULT_DIMENSIONS;
+}
+
+G_MODULE_EXPORT void peas_register_types (PeasObjectModule *module);
+
+G_MODULE_EXPORT void
+peas_register_types (PeasObjectModule *module)
+{
+  hashing_embedder_register_type (G_TYPE_MODULE (module));
+  peas_object_module_register_extension_type (module, STACHE_TYPE_EMBEDDING_PROVIDER,
+                                              HASHING_TYPE_EMBEDDER);
+}

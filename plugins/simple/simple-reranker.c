@@ -1,0 +1,335 @@
+/* simple-reranker.c: reranking by query-word coverage and proximity
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The `simple` reranker needs no model. It gives each result a new score
+ * from four signals, each from 0 to 1:
+ *
+ * - the original score, min-max normalised over the results of the call
+ *   (the best becomes 1, the worst 0; all 1 when they are equal), weight
+ *   0.5, so the first search's judgement still counts for half;
+ * - coverage: the fraction of the distinct query words the result
+ *   contains, weight 0.35;
+ * - proximity: 1 / (1 + w − p), where p is the number of distinct query
+ *   words present and w the length in words of the shortest stretch of the
+ *   result that contains all p of them; 1 when they stand side by side, 0
+ *   when none is present; weight 0.15;
+ * - a bonus of 0.1 when the whole query (two words or more) appears as a
+ *   phrase, in order and adjacent.
+ *
+ * New scores range from 0 to 1.1; higher is better. Results come back best
+ * first; results with equal new scores keep their original order.
+ *
+ * Words are compared after folding accents and case (see simple-tokens.c).
+ * For coverage and proximity, a few very common English words ("the",
+ * "what", "how", …) are left out of the query, unless the query has no
+ * other words; the phrase bonus uses every word.
+ *
+ * Limits: words must match exactly after folding: no stemming ("cats"
+ * does not match "cat"), no synonyms; text in languages written without
+ * spaces (Chinese, Japanese, Thai) is not split into words, so there the
+ * word signals rarely help and the original order mostly stands.
+ * Normalising the original scores
+ * makes small differences between them count fully, which is what lets
+ * the word signals reorder close candidates.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <libpeas/peas.h>
+#include <stache.h>
+
+#include "simple-tokens.h"
+
+/* Tunable weights */
+#define WEIGHT_ORIGINAL  0.50
+#define WEIGHT_COVERAGE  0.35
+#define WEIGHT_PROXIMITY 0.15
+#define PHRASE_BONUS     0.10
+
+#define SIMPLE_TYPE_RERANKER (simple_reranker_get_type ())
+G_DECLARE_FINAL_TYPE (SimpleReranker, simple_reranker, SIMPLE, RERANKER, StacheProvider)
+
+struct _SimpleReranker
+{
+  StacheProvider parent_instance;
+};
+
+static void simple_reranker_iface_init (StacheRerankerProviderInterface *iface);
+
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (SimpleReranker, simple_reranker, STACHE_TYPE_PROVIDER, G_TYPE_FLAG_FINAL,
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_RERANKER_PROVIDER,
+                                                               simple_reranker_iface_init))
+
+/* What is known of the query, computed once per call */
+typedef struct
+{
+  GPtrArray  *tokens;      /* every word of the query, in order */
+  GPtrArray  *terms;       /* the distinct words that count, borrowed from @tokens */
+  GHashTable *term_index;  /* word → its index in @terms + 1 */
+} Query;
+
+static void
+query_init (Query      *query,
+            const char *text)
+{
+  query->tokens = simple_tokens_split (text);
+  query->terms = g_ptr_array_new ();
+  query->term_index = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint pass = 0; pass < 2 && query->terms->len == 0; pass++)
+    {
+      /* Pass 0 leaves the stop words out; pass 1, only needed when the
+       * query is all stop words, takes them. */
+      for (guint i = 0; i < query->tokens->len; i++)
+        {
+          char *token = g_ptr_array_index (query->tokens, i);
+
+          if (pass == 0 && simple_tokens_is_stop_word (token))
+            continue;
+          if (g_hash_table_contains (query->term_index, token))
+            continue;
+
+          g_ptr_array_add (query->terms, token);
+          g_hash_table_insert (query->term_index, token, GUINT_TO_POINTER (query->terms->len));
+        }
+    }
+}
+
+static void
+query_clear (Query *query)
+{
+  g_clear_pointer (&query->term_index, g_hash_table_unref);
+  g_clear_pointer (&query->terms, g_ptr_array_unref);
+  g_clear_pointer (&query->tokens, g_ptr_array_unref);
+}
+
+typedef struct
+{
+  guint position;  /* index of the word in the result */
+  guint term;      /* index of the query term it matches */
+} Match;
+
+/* Length in words of the shortest stretch of @matches (in order of
+ * position) that holds all @n_present distinct terms. */
+static guint
+shortest_window (const Match *matches,
+                 guint        n_matches,
+                 guint        n_terms,
+                 guint        n_present)
+{
+  g_autofree guint *in_window = g_new0 (guint, n_terms);
+  guint best = G_MAXUINT;
+  guint have = 0;
+  guint left = 0;
+
+  for (guint right = 0; right < n_matches; right++)
+    {
+      if (in_window[matches[right].term]++ == 0)
+        have++;
+
+      while (have == n_present)
+        {
+          guint length = matches[right].position - matches[left].position + 1;
+
+          best = MIN (best, length);
+          if (--in_window[matches[left].term] == 0)
+            have--;
+          left++;
+        }
+    }
+
+  return best;
+}
+
+static gboolean
+contains_phrase (GPtrArray *words,
+                 GPtrArray *phrase)
+{
+  if (phrase->len == 0 || words->len < phrase->len)
+    return FALSE;
+
+  for (guint start = 0; start + phrase->len <= words->len; start++)
+    {
+      guint k = 0;
+
+      while (k < phrase->len &&
+             strcmp (g_ptr_array_index (words, start + k), g_ptr_array_index (phrase, k)) == 0)
+        k++;
+      if (k == phrase->len)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* The word signals of one result text: coverage, proximity and phrase
+ * bonus, weighted. */
+static double
+word_score (const Query *query,
+            const char  *text)
+{
+  g_autoptr(GPtrArray) words = NULL;
+  g_autoptr(GArray) matches = NULL;
+  g_autofree guint *counts = NULL;
+  guint n_terms = query->terms->len;
+  guint n_present = 0;
+  double coverage, proximity, score;
+
+  if (n_terms == 0)
+    return 0;
+
+  words = simple_tokens_split (text);
+  matches = g_array_new (FALSE, FALSE, sizeof (Match));
+  counts = g_new0 (guint, n_terms);
+
+  for (guint i = 0; i < words->len; i++)
+    {
+      guint index = GPOINTER_TO_UINT (g_hash_table_lookup (query->term_index,
+                                                           g_ptr_array_index (words, i)));
+      Match match;
+
+      if (index == 0)
+        continue;
+
+      match.position = i;
+      match.term = index - 1;
+      g_array_append_val (matches, match);
+      if (counts[match.term]++ == 0)
+        n_present++;
+    }
+
+  if (n_present == 0)
+    return 0;
+
+  coverage = (double) n_present / n_terms;
+  proximity = 1.0 / (1.0 + (shortest_window ((const Match *) (gpointer) matches->data,
+                                             matches->len, n_terms, n_present) - n_present));
+  score = WEIGHT_COVERAGE * coverage + WEIGHT_PROXIMITY * proximity;
+
+  if (query->tokens->len >= 2 && contains_phrase (words, query->tokens))
+    score += PHRASE_BONUS;
+
+  return score;
+}
+
+typedef struct
+{
+  StacheSearchResult *result;  /* borrowed */
+  guint               index;   /* position in the input */
+  double              score;
+} Ranked;
+
+static int
+compare_ranked (gconstpointer a,
+                gconstpointer b)
+{
+  const Ranked *ra = a;
+  const Ranked *rb = b;
+
+  if (ra->score != rb->score)
+    return ra->score > rb->score ? -1 : 1;
+
+  return (ra->index > rb->index) - (ra->index < rb->index);
+}
+
+static GList *
+simple_reranker_rerank (StacheRerankerProvider  *provider,
+                        const char              *query_text,
+                        GPtrArray               *results,
+                        guint                    top_k,
+                        GCancellable            *cancellable,
+                        GError                 **error)
+{
+  g_autoptr(GArray) ranked = NULL;
+  Query query;
+  double min = INFINITY, max = -INFINITY;
+  GList *list = NULL;
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      double s = stache_search_result_get_score (g_ptr_array_index (results, i));
+
+      if (isfinite (s))
+        {
+          min = MIN (min, s);
+          max = MAX (max, s);
+        }
+    }
+
+  query_init (&query, query_text);
+  ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (results, i);
+      double original = stache_search_result_get_score (result);
+      double normalised;
+      Ranked entry;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          query_clear (&query);
+          return NULL;
+        }
+
+      if (!isfinite (original))
+        normalised = 0;
+      else if (max > min)
+        normalised = (original - min) / (max - min);
+      else
+        normalised = 1;
+
+      entry.result = result;
+      entry.index = i;
+      entry.score = WEIGHT_ORIGINAL * normalised +
+                    word_score (&query, stache_search_result_get_text (result));
+      g_array_append_val (ranked, entry);
+    }
+  query_clear (&query);
+
+  g_array_sort (ranked, compare_ranked);
+
+  /* The results are copies made for this call: they take the new score. */
+  for (guint i = MIN (top_k, ranked->len); i > 0; i--)
+    {
+      Ranked *entry = &g_array_index (ranked, Ranked, i - 1);
+
+      stache_search_result_set_score (entry->result, entry->score);
+      list = g_list_prepend (list, g_object_ref (entry->result));
+    }
+
+  return list;
+}
+
+static void
+simple_reranker_iface_init (StacheRerankerProviderInterface *iface)
+{
+  iface->rerank = simple_reranker_rerank;
+}
+
+static void
+simple_reranker_class_init (SimpleRerankerClass *klass)
+{
+}
+
+static void
+simple_reranker_class_finalize (SimpleRerankerClass *klass)
+{
+}
+
+static void
+simple_reranker_init (SimpleReranker *self)
+{
+}
+
+G_MODULE_EXPORT void peas_register_types (PeasObjectModule *module);
+
+G_MODULE_EXPORT void
+peas_register_types (PeasObjectModule *module)
+{
+  simple_reranker_register_type (G_TYPE_MODULE (module));
+  peas_object_module_register_extension_type (module, STACHE_TYPE_RERANKER_PROVIDER,
+                                              SIMPLE_TYPE_RERANKER);
+}

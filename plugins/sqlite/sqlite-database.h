@@ -1,0 +1,79 @@
+/* sqlite-database.h: the SQLite file shared by the sqlite providers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <sqlite3.h>
+#include <stache.h>
+
+G_BEGIN_DECLS
+
+/* One connection to the Stache database file. Each provider instance owns
+ * one; every use of @handle, and of the statements prepared on it, happens
+ * with @mutex held. */
+typedef struct
+{
+  sqlite3    *handle;
+  char       *path;
+  GMutex      mutex;
+  GHashTable *statements;   /* SQL text → sqlite3_stmt *, prepared once */
+} SqliteDatabase;
+
+/* The namespace chunks go to when none is given. */
+#define SQLITE_DEFAULT_NAMESPACE "default"
+
+/* How many rows a long loop handles between two looks at the cancellable. */
+#define SQLITE_CANCEL_CHECK_INTERVAL 4096
+
+char           *sqlite_database_default_path (void);
+
+SqliteDatabase *sqlite_database_open         (StacheProvider   *provider,
+                                              GCancellable     *cancellable,
+                                              GError          **error);
+void            sqlite_database_free         (SqliteDatabase   *db);
+
+SqliteDatabase *sqlite_database_ensure       (SqliteDatabase  **slot,
+                                              GMutex           *slot_mutex,
+                                              StacheProvider   *provider,
+                                              GCancellable     *cancellable,
+                                              GError          **error);
+
+gboolean        sqlite_database_set_error    (SqliteDatabase   *db,
+                                              GError          **error,
+                                              const char       *doing);
+
+sqlite3_stmt   *sqlite_database_prepare      (SqliteDatabase   *db,
+                                              const char       *sql,
+                                              GError          **error);
+void            sqlite_statement_release     (sqlite3_stmt     *stmt);
+
+gboolean        sqlite_database_begin        (SqliteDatabase   *db,
+                                              gboolean          write,
+                                              GError          **error);
+gboolean        sqlite_database_commit       (SqliteDatabase   *db,
+                                              GError          **error);
+void            sqlite_database_rollback     (SqliteDatabase   *db);
+gboolean        sqlite_database_end          (SqliteDatabase   *db,
+                                              gboolean          ok,
+                                              GError          **error);
+
+gboolean        sqlite_database_exec_step    (SqliteDatabase   *db,
+                                              sqlite3_stmt     *stmt,
+                                              const char       *doing,
+                                              GError          **error);
+
+void            sqlite_bind_text             (sqlite3_stmt     *stmt,
+                                              int               index,
+                                              const char       *text);
+const char     *sqlite_column_text           (sqlite3_stmt     *stmt,
+                                              int               index);
+
+char           *sqlite_json_to_text          (JsonObject       *object);
+JsonObject     *sqlite_json_from_text        (const char       *text);
+
+/* Resets a statement from the cache when it goes out of scope; declare it
+ * after the GMutexLocker of the connection, so it is reset first. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite_statement_release)
+
+G_END_DECLS

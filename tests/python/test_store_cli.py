@@ -1,0 +1,237 @@
+# test_store_cli.py: the stache command on the embedded defaults — ingest,
+# search, ask, documents, namespaces — and data safety under SIGKILL and
+# concurrent writers.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stache_test_env  # noqa: E402
+
+STACHE = os.environ["STACHE_TEST_TOOL"]
+SAMPLES = os.environ["STACHE_TEST_SAMPLES"]
+BUILTINS = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
+
+WORDS = ("amber basalt cedar dune ember fjord glacier harbor island juniper kelp lagoon "
+         "meadow nectar orchard prairie quartz reef savanna tundra upland valley willow "
+         "yarrow zephyr").split()
+
+
+def write_corpus(folder, count, seed):
+    """Writes `count` text files of a few paragraphs each, all different."""
+    rng = random.Random(seed)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(count):
+        paragraphs = []
+        for _ in range(rng.randint(3, 8)):
+            words = [rng.choice(WORDS) for _ in range(rng.randint(40, 90))]
+            paragraphs.append(" ".join(words) + f". Marker {seed}-{i}.")
+        with open(os.path.join(folder, f"note-{i:04d}.txt"), "w") as f:
+            f.write("\n\n".join(paragraphs))
+
+
+class StoreCliTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp, self.env = stache_test_env.isolated_environment()
+        # The built-in plugins of the build tree stand in for the installed
+        # ones; nothing else is configured.
+        self.env["STACHE_PLUGIN_PATH"] = BUILTINS
+        self.db = os.path.join(self.env["XDG_DATA_HOME"], "stache", "stache.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_stache(self, *args, expect=0):
+        proc = subprocess.run([STACHE, *args], env=self.env, capture_output=True, text=True,
+                              timeout=300)
+        self.assertEqual(proc.returncode, expect,
+                         f"stache {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def json_of(self, *args):
+        return json.loads(self.run_stache(*args, "--json").stdout)
+
+    def check_whole_documents(self, expect_documents=None):
+        """Every document row has exactly its chunks, and no chunk is orphaned."""
+        with sqlite3.connect(self.db) as db:
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            documents = dict(db.execute("SELECT id, chunk_count FROM documents"))
+            chunks = dict(db.execute(
+                "SELECT document_id, COUNT(*) FROM chunks GROUP BY document_id"))
+            duplicates = db.execute(
+                "SELECT COUNT(*) FROM (SELECT namespace, id FROM chunks "
+                "GROUP BY namespace, id HAVING COUNT(*) > 1)").fetchone()[0]
+        self.assertEqual(duplicates, 0)
+        for doc_id, count in documents.items():
+            self.assertEqual(chunks.get(doc_id), count, f"document {doc_id} is not whole")
+        if expect_documents is not None:
+            self.assertEqual(len(documents), expect_documents)
+            self.assertEqual(set(chunks), set(documents), "chunks without a document")
+        return documents, chunks
+
+
+class NoConfigurationTests(StoreCliTestCase):
+    def test_sample_notes_search_and_ask(self):
+        summary = self.json_of("ingest", SAMPLES)["summary"]
+        self.assertEqual(summary, {"added": 7, "unchanged": 0, "replaced": 0,
+                                   "skipped": 0, "failed": 0})
+        self.assertTrue(os.path.exists(self.db), "the default store lives in XDG_DATA_HOME")
+
+        for query, expected in [("feeding a sourdough starter", "sourdough.md"),
+                                ("varroa mites", "beekeeping.txt"),
+                                ("secondary mirror focuser", "telescope.html")]:
+            results = self.json_of("search", query)["results"]
+            self.assertTrue(results[0]["metadata"]["source"].endswith(expected), query)
+
+        answer = self.json_of("ask", "What do sea stars eat?")
+        self.assertEqual(answer["model"], "extractive")
+        self.assertIn("mussels", answer["answer"])
+        self.assertRegex(answer["answer"], r"\[\d\]")
+
+        again = self.json_of("ingest", SAMPLES)["summary"]
+        self.assertEqual(again["unchanged"], 7)
+
+    def test_human_output(self):
+        out = self.run_stache("ingest", SAMPLES).stdout
+        self.assertIn("7 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", out)
+        out = self.run_stache("search", "bulk fermentation proofing").stdout
+        self.assertTrue(out.startswith("1. "), out)
+        self.assertIn("sourdough.md", out.splitlines()[0])
+
+    def test_documents_and_namespaces(self):
+        self.run_stache("ingest", "-n", "kitchen", os.path.join(SAMPLES, "sourdough.md"))
+        docs = self.json_of("documents", "list")
+        self.assertEqual(len(docs), 1)
+        self.assertEqual(docs[0]["namespace"], "kitchen")
+        self.assertEqual(docs[0]["title"], "Sourdough at home")
+        shown = self.json_of("documents", "show", docs[0]["id"])
+        self.assertGreater(shown["chunks"], 0)
+
+        names = [n["name"] for n in self.json_of("namespaces", "list")]
+        self.assertIn("kitchen", names)
+        self.run_stache("namespaces", "create", "garden", "-d", "outdoor notes")
+        self.assertIn("garden", [n["name"] for n in self.json_of("namespaces", "list")])
+        refused = self.run_stache("namespaces", "delete", "kitchen", expect=1)
+        self.assertIn("kitchen", refused.stderr)
+        self.run_stache("namespaces", "delete", "kitchen", "--cascade")
+        self.assertEqual(self.json_of("documents", "list"), [])
+
+        missing = self.run_stache("documents", "show", "nope", expect=1)
+        self.assertIn("nope", missing.stderr)
+
+    def test_usage_errors_exit_2(self):
+        self.run_stache("search", expect=2)
+        self.run_stache("search", "x", "--mode", "telepathy", expect=2)
+        self.run_stache("search", "x", "--filter", "{not json", expect=2)
+        self.run_stache("ingest", expect=2)
+        self.run_stache("documents", "frobnicate", expect=2)
+
+
+class BadInputTests(StoreCliTestCase):
+    def test_mixed_folder(self):
+        folder = os.path.join(self.tmp, "mixed")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "good.md"), "w") as f:
+            f.write("# Good\n\nOctopuses have three hearts.\n")
+        with open(os.path.join(folder, "empty.txt"), "w"):
+            pass
+        with open(os.path.join(folder, "photo.jpg"), "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4)
+        with open(os.path.join(folder, "latin1.txt"), "wb") as f:
+            f.write(b"Na\xefve caf\xe9 notes about platypus eggs.\n")
+        with open(os.path.join(folder, "huge.txt"), "w") as f:
+            f.write("word " * 50000)
+        self.env["MAX_FILE_SIZE"] = "100000"
+
+        proc = self.run_stache("ingest", folder)
+        self.assertIn("2 added, 0 unchanged, 0 replaced, 3 skipped, 0 failed", proc.stdout)
+        self.assertIn("empty.txt", proc.stderr)
+        self.assertIn("photo.jpg", proc.stderr)
+        self.assertIn("binary", proc.stderr)
+        self.assertIn("huge.txt", proc.stderr)
+        self.assertIn("max_file_size", proc.stderr)
+
+        hit = self.json_of("search", "platypus")["results"][0]
+        self.assertIn("\ufffd", hit["text"])
+
+    def test_missing_path_named(self):
+        missing = os.path.join(self.tmp, "no-such-folder")
+        proc = self.run_stache("ingest", missing, expect=1)
+        self.assertIn(missing, proc.stderr)
+
+    def test_bad_setting_named(self):
+        self.env["CHUNK_SIZE"] = "abc"
+        proc = self.run_stache("search", "anything", expect=1)
+        self.assertIn("CHUNK_SIZE", proc.stderr)
+
+    def test_corrupt_store_refused_and_kept(self):
+        os.makedirs(os.path.dirname(self.db), exist_ok=True)
+        with open(self.db, "wb") as f:
+            f.write(b"definitely not sqlite " * 100)
+        proc = self.run_stache("search", "anything", expect=1)
+        self.assertIn(self.db, proc.stderr)
+        with open(self.db, "rb") as f:
+            self.assertEqual(f.read(), b"definitely not sqlite " * 100)
+
+
+class DataSafetyTests(StoreCliTestCase):
+    def test_sigkill_mid_ingest_leaves_whole_documents(self):
+        folder = os.path.join(self.tmp, "corpus")
+        write_corpus(folder, 300, seed=1)
+
+        proc = subprocess.Popen([STACHE, "ingest", folder], env=self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        killed_after = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with sqlite3.connect(self.db, timeout=5) as db:
+                    killed_after = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            except sqlite3.OperationalError:
+                killed_after = 0
+            if killed_after >= 40:
+                break
+            time.sleep(0.02)
+        self.assertIsNone(proc.poll(), "ingest finished before it could be killed")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        print(f"# killed after {killed_after} documents", file=sys.stderr)
+
+        documents, _ = self.check_whole_documents()
+        self.assertLess(len(documents), 300)
+        # The store opens cleanly and lists what survived.
+        self.assertEqual(len(self.json_of("documents", "list")), len(documents))
+
+        summary = self.json_of("ingest", folder)["summary"]
+        self.assertEqual(summary["failed"], 0)
+        self.assertGreaterEqual(summary["unchanged"], len(documents))
+        self.check_whole_documents(expect_documents=300)
+
+    def test_two_processes_ingest_at_once(self):
+        first = os.path.join(self.tmp, "first")
+        second = os.path.join(self.tmp, "second")
+        write_corpus(first, 60, seed=2)
+        write_corpus(second, 60, seed=3)
+
+        procs = [subprocess.Popen([STACHE, "ingest", folder, "--json"], env=self.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for folder in (first, second)]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        for p, (out, err) in zip(procs, outputs):
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(json.loads(out)["summary"]["added"], 60)
+        self.check_whole_documents(expect_documents=120)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,1685 @@
+/* test-sqlite.c: the embedded SQLite store (plugin `sqlite`)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The providers live in the plugin, so they are created through one
+ * plugin loader pointed at the built plugins (STACHE_TEST_BUILTIN_PLUGINS).
+ * Every test works in a fresh temporary folder.
+ *
+ * Build note: this test reads the database file with SQLite itself (WAL
+ * mode, foreign files), so in tests/meson.build it needs
+ * dependency('sqlite3') besides libstache_dep.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <stache.h>
+
+static StachePluginLoader *loader;
+
+typedef struct
+{
+  char           *dir;
+  char           *db_path;
+  StacheSettings *settings;
+} Fixture;
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+
+  if (dir != NULL)
+    {
+      while ((entry = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, entry, NULL);
+
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            remove_tree (child);
+          else
+            g_unlink (child);
+        }
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("stache-sqlite-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* A folder that does not exist yet: the provider creates it. */
+  f->db_path = g_build_filename (f->dir, "store", "stache.db", NULL);
+  f->settings = stache_settings_new_from_file (NULL, &error);
+  g_assert_no_error (error);
+  stache_settings_set_string (f->settings, "sqlite_path", f->db_path);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_object (&f->settings);
+  remove_tree (f->dir);
+  g_free (f->db_path);
+  g_free (f->dir);
+}
+
+/* ---- helpers ---- */
+
+static StacheProvider *
+create_provider (StacheSettings      *settings,
+                 StacheProviderType   type,
+                 GError             **error)
+{
+  return stache_plugin_loader_create_provider (loader, type, "sqlite", settings, error);
+}
+
+static StacheVectorDbProvider *
+open_vectordb (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  StacheProvider *provider = create_provider (f->settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (STACHE_IS_VECTOR_DB_PROVIDER (provider));
+  return STACHE_VECTOR_DB_PROVIDER (provider);
+}
+
+static StacheNamespaceProvider *
+open_namespaces (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  StacheProvider *provider = create_provider (f->settings, STACHE_PROVIDER_TYPE_NAMESPACE, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (STACHE_IS_NAMESPACE_PROVIDER (provider));
+  return STACHE_NAMESPACE_PROVIDER (provider);
+}
+
+static StacheDocumentIndexProvider *
+open_documents (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  StacheProvider *provider = create_provider (f->settings, STACHE_PROVIDER_TYPE_DOCUMENT_INDEX, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (STACHE_IS_DOCUMENT_INDEX_PROVIDER (provider));
+  return STACHE_DOCUMENT_INDEX_PROVIDER (provider);
+}
+
+static GArray *
+floats (guint        n,
+        const float *values)
+{
+  GArray *array = g_array_sized_new (FALSE, FALSE, sizeof (float), n);
+
+  g_array_append_vals (array, values, n);
+  return array;
+}
+
+static JsonObject *
+json_object (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_node_dup_object (node);
+}
+
+static StacheChunk *
+chunk_new (const char *id,
+           const char *text,
+           const char *document_id,
+           const char *metadata)
+{
+  StacheChunk *chunk = stache_chunk_new (id, text);
+
+  stache_chunk_set_document_id (chunk, document_id);
+  if (metadata != NULL)
+    {
+      g_autoptr(JsonObject) object = json_object (metadata);
+
+      stache_chunk_set_metadata (chunk, object);
+    }
+  return chunk;
+}
+
+/* Inserts one chunk with a 3-dimensional vector. */
+static void
+insert_one (StacheVectorDbProvider *db,
+            const char             *namespace_,
+            const char             *id,
+            const char             *text,
+            const char             *document_id,
+            const char             *metadata,
+            float                   x,
+            float                   y,
+            float                   z)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  const float values[3] = { x, y, z };
+  g_autoptr(GArray) vectors = floats (3, values);
+
+  g_ptr_array_add (chunks, chunk_new (id, text, document_id, metadata));
+  g_assert_true (stache_vector_db_provider_insert (db, namespace_, chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* The ids of @results, comma-separated, in their order. */
+static char *
+ids_of (GPtrArray *results)
+{
+  g_autoptr(GString) ids = g_string_new (NULL);
+
+  for (guint i = 0; i < results->len; i++)
+    g_string_append_printf (ids, "%s%s", i > 0 ? "," : "",
+                            stache_search_result_get_id (g_ptr_array_index (results, i)));
+  return g_string_free (g_steal_pointer (&ids), FALSE);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The ids of @results, comma-separated, sorted. */
+static char *
+sorted_ids_of (GPtrArray *results)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; i < results->len; i++)
+    g_ptr_array_add (ids, (gpointer) stache_search_result_get_id (g_ptr_array_index (results, i)));
+  g_ptr_array_sort (ids, compare_strings);
+  g_ptr_array_add (ids, NULL);
+  return g_strjoinv (",", (char **) ids->pdata);
+}
+
+static char *
+search_ids (StacheVectorDbProvider *db,
+            const char             *namespace_,
+            const char             *filter_json,
+            guint                   top_k,
+            gboolean                sorted)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) filter = filter_json != NULL ? json_object (filter_json) : NULL;
+  const float q[3] = { 1, 0, 0 };
+  g_autoptr(GArray) query = floats (3, q);
+  g_autoptr(GPtrArray) results = NULL;
+
+  results = stache_vector_db_provider_search (db, namespace_, query, top_k, filter, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (results);
+  return sorted ? sorted_ids_of (results) : ids_of (results);
+}
+
+static char *
+keyword_ids (StacheVectorDbProvider *db,
+             const char             *namespace_,
+             const char             *words,
+             const char             *filter_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) filter = filter_json != NULL ? json_object (filter_json) : NULL;
+  g_autoptr(GPtrArray) results = NULL;
+
+  results = stache_vector_db_provider_keyword_search (db, namespace_, words, 10, filter, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (results);
+  return ids_of (results);
+}
+
+static gint64
+count (StacheVectorDbProvider *db,
+       const char             *namespace_)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 n = stache_vector_db_provider_count (db, namespace_, NULL, &error);
+
+  g_assert_no_error (error);
+  return n;
+}
+
+static gint64
+delete_chunks (StacheVectorDbProvider *db,
+               const char             *namespace_,
+               const char * const     *ids,
+               const char             *filter_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) filter = filter_json != NULL ? json_object (filter_json) : NULL;
+  gint64 n = stache_vector_db_provider_delete_chunks (db, namespace_, ids, filter, NULL, &error);
+
+  g_assert_no_error (error);
+  return n;
+}
+
+/* Six chunks in namespace "f", for the filter and delete tests; c1 is the
+ * nearest to the query (1, 0, 0), c6 the farthest. */
+static void
+insert_filter_corpus (StacheVectorDbProvider *db)
+{
+  insert_one (db, "f", "c1", "one", "d1", "{\"lang\": \"en\", \"year\": 2020, \"draft\": false}", 1.0f, 0.0f, 0);
+  insert_one (db, "f", "c2", "two", "d1", "{\"lang\": \"fr\", \"year\": 2021, \"draft\": true}", 1.0f, 0.1f, 0);
+  insert_one (db, "f", "c3", "three", "d2", "{\"lang\": \"de\", \"year\": 2020, \"draft\": true}", 1.0f, 0.2f, 0);
+  insert_one (db, "f", "c4", "four", "d2", "{\"lang\": \"en\", \"year\": 2021, \"draft\": false}", 1.0f, 0.3f, 0);
+  insert_one (db, "f", "c5", "five", "d3", "{\"lang\": \"fr\", \"year\": 2022}", 1.0f, 0.4f, 0);
+  insert_one (db, "f", "c6", "six", NULL, NULL, 1.0f, 0.5f, 0);
+}
+
+static char *
+file_contents (const char *path,
+               gsize      *len)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, len, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+/* ---- vector search ---- */
+
+typedef struct
+{
+  double score;
+  guint  index;
+} Expected;
+
+static int
+compare_expected (gconstpointer a,
+                  gconstpointer b)
+{
+  const Expected *ea = a, *eb = b;
+
+  if (ea->score != eb->score)
+    return ea->score > eb->score ? -1 : 1;
+  return ea->index < eb->index ? -1 : ea->index > eb->index;
+}
+
+static double
+brute_force_cosine (const float *a,
+                    const float *b,
+                    guint        n)
+{
+  double dot = 0, na = 0, nb = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+  return dot / (sqrt (na) * sqrt (nb));
+}
+
+static void
+test_vectordb_exact_top_k (Fixture       *f,
+                           gconstpointer  data)
+{
+  const guint n = 500, dims = 64;
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240607);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("v%03u", i);
+
+      g_ptr_array_add (chunks, stache_chunk_new (id, id));
+      for (guint j = 0; j < dims; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (vectors, v);
+        }
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, "random", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count (db, "random"), ==, n);
+
+  for (guint q = 0; q < 5; q++)
+    {
+      g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autofree Expected *expected = g_new (Expected, n);
+      g_autoptr(GPtrArray) results = NULL;
+      g_autoptr(GPtrArray) all = NULL;
+      guint top_k = q == 0 ? 1 : 10 * q;
+
+      for (guint j = 0; j < dims; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (query, v);
+        }
+
+      for (guint i = 0; i < n; i++)
+        {
+          expected[i].index = i;
+          expected[i].score = brute_force_cosine ((const float *) (gpointer) query->data,
+                                                  &g_array_index (vectors, float, i * dims), dims);
+        }
+      qsort (expected, n, sizeof (Expected), compare_expected);
+
+      results = stache_vector_db_provider_search (db, "random", query, top_k, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (results->len, ==, top_k);
+      for (guint i = 0; i < top_k; i++)
+        {
+          StacheSearchResult *result = g_ptr_array_index (results, i);
+          g_autofree char *id = g_strdup_printf ("v%03u", expected[i].index);
+
+          g_assert_cmpstr (stache_search_result_get_id (result), ==, id);
+          g_assert_cmpstr (stache_search_result_get_text (result), ==, id);
+          g_assert_cmpstr (stache_search_result_get_namespace (result), ==, "random");
+          g_assert_cmpfloat_with_epsilon (stache_search_result_get_score (result), expected[i].score, 1e-9);
+        }
+
+      /* Asking for more than there is returns everything, in order. */
+      all = stache_vector_db_provider_search (db, NULL, query, 100000, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (all->len, ==, n);
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *id = g_strdup_printf ("v%03u", expected[i].index);
+
+          g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (all, i)), ==, id);
+        }
+    }
+}
+
+static void
+test_vectordb_result_fields (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  const float q[3] = { 0, 1, 0 };
+  g_autoptr(GArray) query = floats (3, q);
+  g_autofree char *old_words = NULL, *new_words = NULL;
+  StacheSearchResult *result;
+  JsonObject *metadata;
+
+  insert_one (db, NULL, "c1", "first text", "doc-1", "{\"lang\": \"en\", \"n\": 3}", 0, 1, 0);
+  insert_one (db, NULL, "c2", "zero vector", NULL, NULL, 0, 0, 0);
+
+  results = stache_vector_db_provider_search (db, "default", query, 5, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 2);
+  result = g_ptr_array_index (results, 0);
+  g_assert_cmpstr (stache_search_result_get_id (result), ==, "c1");
+  g_assert_cmpstr (stache_search_result_get_text (result), ==, "first text");
+  g_assert_cmpstr (stache_search_result_get_document_id (result), ==, "doc-1");
+  g_assert_cmpstr (stache_search_result_get_namespace (result), ==, "default");
+  g_assert_cmpfloat_with_epsilon (stache_search_result_get_score (result), 1.0, 1e-9);
+  metadata = stache_search_result_get_metadata (result);
+  g_assert_nonnull (metadata);
+  g_assert_cmpstr (json_object_get_string_member (metadata, "lang"), ==, "en");
+  g_assert_cmpint (json_object_get_int_member (metadata, "n"), ==, 3);
+
+  /* A zero vector scores 0 rather than NaN. */
+  result = g_ptr_array_index (results, 1);
+  g_assert_cmpstr (stache_search_result_get_id (result), ==, "c2");
+  g_assert_null (stache_search_result_get_document_id (result));
+  g_assert_cmpfloat (stache_search_result_get_score (result), ==, 0.0);
+
+  /* Inserting an existing id replaces the chunk. */
+  insert_one (db, NULL, "c1", "new text", "doc-2", NULL, 0, -1, 0);
+  g_assert_cmpint (count (db, NULL), ==, 2);
+  g_clear_pointer (&results, g_ptr_array_unref);
+  results = stache_vector_db_provider_search (db, NULL, query, 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  result = g_ptr_array_index (results, 0);
+  g_assert_cmpstr (stache_search_result_get_id (result), ==, "c2");
+  /* The words index follows the new text. */
+  old_words = keyword_ids (db, NULL, "first", NULL);
+  g_assert_cmpstr (old_words, ==, "");
+  new_words = keyword_ids (db, NULL, "new", NULL);
+  g_assert_cmpstr (new_words, ==, "c1");
+
+  /* Inserting nothing succeeds. */
+  g_assert_true (stache_vector_db_provider_insert (db, NULL, chunks, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_vectordb_namespaces_isolate (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *in_a = NULL, *in_b = NULL, *in_all = NULL, *in_none = NULL, *after = NULL;
+  const char * const same_id[] = { "same", NULL };
+
+  insert_one (db, "a", "same", "in a", NULL, NULL, 1, 0, 0);
+  insert_one (db, "a", "only-a", "in a", NULL, NULL, 1, 1, 0);
+  insert_one (db, "b", "same", "in b", NULL, NULL, 1, 0, 0);
+  insert_one (db, "a/child", "child", "in a/child", NULL, NULL, 1, 0, 0);
+
+  in_a = search_ids (db, "a", NULL, 10, TRUE);
+  g_assert_cmpstr (in_a, ==, "only-a,same");
+  in_b = search_ids (db, "b", NULL, 10, TRUE);
+  g_assert_cmpstr (in_b, ==, "same");
+  in_all = search_ids (db, NULL, NULL, 10, TRUE);
+  g_assert_cmpstr (in_all, ==, "child,only-a,same,same");
+  in_none = search_ids (db, "nowhere", NULL, 10, TRUE);
+  g_assert_cmpstr (in_none, ==, "");
+
+  g_assert_cmpint (count (db, "a"), ==, 2);
+  g_assert_cmpint (count (db, "b"), ==, 1);
+  g_assert_cmpint (count (db, "a/child"), ==, 1);
+
+  /* Deleting in one namespace leaves the other alone. */
+  g_assert_cmpint (delete_chunks (db, "a", same_id, NULL), ==, 1);
+  g_assert_cmpint (count (db, "b"), ==, 1);
+  after = search_ids (db, "b", NULL, 10, TRUE);
+  g_assert_cmpstr (after, ==, "same");
+}
+
+static void
+test_vectordb_filter_in (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *en_fr = NULL, *top2 = NULL, *years = NULL, *none = NULL, *eq = NULL, *boolean = NULL;
+
+  insert_filter_corpus (db);
+
+  en_fr = search_ids (db, "f", "{\"lang\": {\"$in\": [\"en\", \"fr\"]}}", 10, FALSE);
+  g_assert_cmpstr (en_fr, ==, "c1,c2,c4,c5");
+  /* The filter applies before the cut to top_k. */
+  top2 = search_ids (db, "f", "{\"lang\": {\"$in\": [\"de\", \"fr\"]}}", 2, FALSE);
+  g_assert_cmpstr (top2, ==, "c2,c3");
+  years = search_ids (db, "f", "{\"year\": {\"$in\": [2021, 2022]}}", 10, FALSE);
+  g_assert_cmpstr (years, ==, "c2,c4,c5");
+  none = search_ids (db, "f", "{\"lang\": {\"$in\": [\"it\"]}}", 10, FALSE);
+  g_assert_cmpstr (none, ==, "");
+  eq = search_ids (db, "f", "{\"lang\": \"en\"}", 10, FALSE);
+  g_assert_cmpstr (eq, ==, "c1,c4");
+  boolean = search_ids (db, "f", "{\"draft\": true}", 10, FALSE);
+  g_assert_cmpstr (boolean, ==, "c2,c3");
+}
+
+static void
+test_vectordb_filter_and_or (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *and_ids = NULL, *or_ids = NULL, *nested = NULL, *members = NULL;
+
+  insert_filter_corpus (db);
+
+  and_ids = search_ids (db, "f", "{\"$and\": [{\"lang\": \"en\"}, {\"year\": 2021}]}", 10, FALSE);
+  g_assert_cmpstr (and_ids, ==, "c4");
+  or_ids = search_ids (db, "f", "{\"$or\": [{\"lang\": \"de\"}, {\"year\": 2022}]}", 10, FALSE);
+  g_assert_cmpstr (or_ids, ==, "c3,c5");
+  nested = search_ids (db, "f",
+                       "{\"$or\": [{\"$and\": [{\"lang\": \"fr\"}, {\"draft\": true}]},"
+                       "           {\"year\": {\"$in\": [2020]}, \"lang\": \"en\"}]}",
+                       10, FALSE);
+  g_assert_cmpstr (nested, ==, "c1,c2");
+  /* Several members of one object must all match. */
+  members = search_ids (db, "f", "{\"lang\": \"fr\", \"year\": 2022}", 10, FALSE);
+  g_assert_cmpstr (members, ==, "c5");
+}
+
+static void
+test_vectordb_filter_document_id (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *d2 = NULL, *in = NULL, *mixed = NULL, *keywords = NULL;
+
+  insert_filter_corpus (db);
+
+  d2 = search_ids (db, "f", "{\"document_id\": \"d2\"}", 10, FALSE);
+  g_assert_cmpstr (d2, ==, "c3,c4");
+  in = search_ids (db, "f", "{\"document_id\": {\"$in\": [\"d1\", \"d3\"]}}", 10, FALSE);
+  g_assert_cmpstr (in, ==, "c1,c2,c5");
+  mixed = search_ids (db, NULL, "{\"$and\": [{\"document_id\": \"d1\"}, {\"lang\": \"fr\"}]}", 10, FALSE);
+  g_assert_cmpstr (mixed, ==, "c2");
+  keywords = keyword_ids (db, "f", "one two three", "{\"document_id\": \"d1\"}");
+  g_assert_cmpstr (keywords, ==, "c1,c2");
+}
+
+/* ---- delete and count ---- */
+
+static void
+test_vectordb_delete_ids (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  const char * const ids[] = { "c1", "c3", "c3", "missing", NULL };
+  const char * const c2[] = { "c2", NULL };
+  g_autofree char *left = NULL;
+
+  insert_filter_corpus (db);
+  insert_one (db, "other", "c2", "two elsewhere", NULL, NULL, 1, 0, 0);
+
+  /* Duplicates and unknown ids count nothing. */
+  g_assert_cmpint (delete_chunks (db, "f", ids, NULL), ==, 2);
+  left = search_ids (db, "f", NULL, 10, TRUE);
+  g_assert_cmpstr (left, ==, "c2,c4,c5,c6");
+
+  /* Without a namespace, an id is deleted everywhere. */
+  g_assert_cmpint (delete_chunks (db, NULL, c2, NULL), ==, 2);
+  g_assert_cmpint (count (db, "f"), ==, 3);
+  g_assert_cmpint (count (db, "other"), ==, 0);
+}
+
+static void
+test_vectordb_delete_filter (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *left = NULL, *found = NULL;
+
+  insert_filter_corpus (db);
+  insert_one (db, "other", "x1", "two", "d1", NULL, 1, 0, 0);
+
+  g_assert_cmpint (delete_chunks (db, "f", NULL, "{\"lang\": {\"$in\": [\"fr\", \"de\"]}}"), ==, 3);
+  /* By document, through the index. */
+  g_assert_cmpint (delete_chunks (db, "f", NULL, "{\"document_id\": \"d1\"}"), ==, 1);
+  g_assert_cmpint (delete_chunks (db, "f", NULL, "{\"lang\": \"it\"}"), ==, 0);
+  left = search_ids (db, "f", NULL, 10, TRUE);
+  g_assert_cmpstr (left, ==, "c4,c6");
+  g_assert_cmpint (count (db, "other"), ==, 1);
+
+  /* Deleted chunks no longer answer keyword searches either. */
+  found = keyword_ids (db, NULL, "two", NULL);
+  g_assert_cmpstr (found, ==, "x1");
+}
+
+static void
+test_vectordb_delete_ids_and_filter (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  const char * const ids[] = { "c1", "c2", "c3", NULL };
+  g_autofree char *left = NULL;
+
+  insert_filter_corpus (db);
+  insert_one (db, "other", "c2", "two", NULL, "{\"draft\": true}", 1, 0, 0);
+
+  /* Both must hold: among c1-c3 only the drafts. */
+  g_assert_cmpint (delete_chunks (db, "f", ids, "{\"draft\": true}"), ==, 2);
+  left = search_ids (db, "f", NULL, 10, TRUE);
+  g_assert_cmpstr (left, ==, "c1,c4,c5,c6");
+  g_assert_cmpint (count (db, "other"), ==, 1);
+
+  /* Across namespaces. */
+  g_assert_cmpint (delete_chunks (db, NULL, ids, "{\"draft\": true}"), ==, 1);
+  g_assert_cmpint (count (db, "other"), ==, 0);
+}
+
+static void
+test_vectordb_count (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (count (db, NULL), ==, 0);
+  g_assert_cmpint (count (db, "x"), ==, 0);
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("c%u", i);
+      float v[2] = { 1, (float) i };
+
+      g_ptr_array_add (chunks, stache_chunk_new (id, "text"));
+      g_array_append_vals (vectors, v, 2);
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, "x", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+  /* Again: the same ids are replaced, not added. */
+  g_assert_true (stache_vector_db_provider_insert (db, "x", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (stache_vector_db_provider_insert (db, "y", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (count (db, "x"), ==, 50);
+  g_assert_cmpint (count (db, "y"), ==, 50);
+  g_assert_cmpint (count (db, NULL), ==, 100);
+  g_assert_cmpint (count (db, "z"), ==, 0);
+}
+
+static void
+test_vectordb_replace_document (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  const float values[6] = { 1, 0, 0, 0, 1, 0 };
+  g_autoptr(GArray) vectors = floats (6, values);
+  g_autofree char *after = NULL, *old_words = NULL, *new_words = NULL, *empty = NULL;
+
+  insert_one (db, "r", "doc-0", "old zebra text", "doc", NULL, 1, 0, 0);
+  insert_one (db, "r", "doc-1", "old zebra text", "doc", NULL, 1, 0, 0);
+  insert_one (db, "r", "doc-2", "old zebra text", "doc", NULL, 1, 0, 0);
+  insert_one (db, "r", "other-0", "other document", "other", NULL, 1, 0, 0);
+  insert_one (db, "s", "doc-9", "same document elsewhere", "doc", NULL, 1, 0, 0);
+
+  g_ptr_array_add (chunks, chunk_new ("doc-a", "new giraffe text", "doc", NULL));
+  g_ptr_array_add (chunks, chunk_new ("doc-b", "new giraffe text", "doc", NULL));
+  g_assert_true (stache_vector_db_provider_replace_document (db, "r", "doc", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+
+  after = search_ids (db, "r", NULL, 10, TRUE);
+  g_assert_cmpstr (after, ==, "doc-a,doc-b,other-0");
+  old_words = keyword_ids (db, "r", "zebra", NULL);
+  g_assert_cmpstr (old_words, ==, "");
+  new_words = keyword_ids (db, "r", "giraffe", NULL);
+  g_assert_cmpstr (new_words, ==, "doc-a,doc-b");
+  g_assert_cmpint (count (db, "s"), ==, 1);
+
+  /* Replacing with nothing empties the document. */
+  g_assert_true (stache_vector_db_provider_replace_document (db, "r", "doc", none, NULL, NULL, &error));
+  g_assert_no_error (error);
+  empty = search_ids (db, "r", NULL, 10, TRUE);
+  g_assert_cmpstr (empty, ==, "other-0");
+}
+
+/* ---- keyword search ---- */
+
+static void
+insert_texts (StacheVectorDbProvider *db,
+              const char             *namespace_,
+              const char * const     *texts)
+{
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("k%u", i);
+
+      insert_one (db, namespace_, id, texts[i], NULL, NULL, 1, (float) i, 0);
+    }
+}
+
+static void
+test_vectordb_keyword_ranking (Fixture       *f,
+                               gconstpointer  data)
+{
+  const char * const texts[] = {
+    "Bears eat honey in the forest.",
+    "The quick brown fox jumps over the lazy dog.",
+    "A brown paper bag.",
+    "Nothing to see here at all.",
+    "Foxes are quick.",
+    NULL
+  };
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *other_ns = NULL, *missing = NULL;
+
+  insert_texts (db, "kw", texts);
+  insert_one (db, "elsewhere", "e0", "quick brown fox", NULL, NULL, 1, 0, 0);
+
+  results = stache_vector_db_provider_keyword_search (db, "kw", "quick brown fox", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 3);
+  /* The chunk with all the words first, then one with two of them. */
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (results, 0)), ==, "k1");
+  g_assert_cmpstr (stache_search_result_get_text (g_ptr_array_index (results, 0)), ==,
+                   "The quick brown fox jumps over the lazy dog.");
+  g_assert_cmpstr (stache_search_result_get_namespace (g_ptr_array_index (results, 0)), ==, "kw");
+  for (guint i = 0; i < results->len; i++)
+    {
+      double score = stache_search_result_get_score (g_ptr_array_index (results, i));
+
+      g_assert_cmpfloat (score, >, 0);
+      if (i > 0)
+        g_assert_cmpfloat (score, <=, stache_search_result_get_score (g_ptr_array_index (results, i - 1)));
+    }
+
+  g_clear_pointer (&results, g_ptr_array_unref);
+  results = stache_vector_db_provider_keyword_search (db, "kw", "quick brown fox", 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (results, 0)), ==, "k1");
+
+  other_ns = keyword_ids (db, "elsewhere", "fox", NULL);
+  g_assert_cmpstr (other_ns, ==, "e0");
+  missing = keyword_ids (db, NULL, "elephant", NULL);
+  g_assert_cmpstr (missing, ==, "");
+}
+
+static void
+test_vectordb_keyword_accents (Fixture       *f,
+                               gconstpointer  data)
+{
+  const char * const texts[] = { "Cafe au lait", "tea time", "Crème brûlée for dessert", NULL };
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *cafe = NULL, *upper = NULL, *plain = NULL;
+
+  insert_texts (db, NULL, texts);
+
+  cafe = keyword_ids (db, NULL, "café", NULL);
+  g_assert_cmpstr (cafe, ==, "k0");
+  upper = keyword_ids (db, NULL, "CAFÉ", NULL);
+  g_assert_cmpstr (upper, ==, "k0");
+  plain = keyword_ids (db, NULL, "creme BRULEE", NULL);
+  g_assert_cmpstr (plain, ==, "k2");
+}
+
+static void
+test_vectordb_keyword_syntax (Fixture       *f,
+                              gconstpointer  data)
+{
+  const char * const texts[] = { "and or near", "star power", "nothing else", NULL };
+  const char * const queries[] = {
+    "\"AND OR NEAR( * ^ :",
+    "\"",
+    "*",
+    "^star:",
+    "text:power",
+    "NOT",
+    "\"star\" AND \"\"\"",
+    "-star +power {text}: NEAR(star power, 2)",
+    "'; DROP TABLE chunks; --",
+    "",
+    "   ",
+    "\xcc\x81",                 /* a lone combining accent */
+    "\xc2\xb2 \xe2\x91\xa0 a\xcc\x81", /* ², ① and a + accent */
+    NULL
+  };
+  g_autoptr(GString) long_query = g_string_new (NULL);
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *words = NULL, *star = NULL;
+
+  insert_texts (db, NULL, texts);
+
+  for (guint i = 0; queries[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+
+      results = stache_vector_db_provider_keyword_search (db, NULL, queries[i], 10, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (results);
+    }
+
+  /* Hundreds of words: only the first ones are looked for. */
+  for (guint i = 0; i < 500; i++)
+    g_string_append_printf (long_query, "word%u \"(", i);
+  g_string_append (long_query, " star");
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) results = NULL;
+
+    results = stache_vector_db_provider_keyword_search (db, NULL, long_query->str, 10, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (results->len, ==, 0);
+  }
+
+  /* Operators are words like any other. */
+  words = keyword_ids (db, NULL, "\"AND OR NEAR( * ^ :", NULL);
+  g_assert_cmpstr (words, ==, "k0");
+  star = keyword_ids (db, NULL, "^star:", NULL);
+  g_assert_cmpstr (star, ==, "k1");
+  g_assert_cmpint (count (db, NULL), ==, 3);
+}
+
+/* ---- errors ---- */
+
+static void
+test_vectordb_dimension_mismatch (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  const float q[2] = { 1, 0 };
+  g_autoptr(GArray) query = floats (2, q);
+
+  insert_one (db, "dims", "three", "three dimensions", NULL, NULL, 1, 0, 0);
+
+  results = stache_vector_db_provider_search (db, "dims", query, 5, NULL, NULL, &error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_assert_null (results);
+  g_assert_nonnull (strstr (error->message, "2 dimensions"));
+  g_assert_nonnull (strstr (error->message, "has 3"));
+  g_assert_nonnull (strstr (error->message, "three"));
+
+  /* Another namespace with two dimensions is fine. */
+  g_clear_error (&error);
+  g_clear_pointer (&results, g_ptr_array_unref);
+  {
+    g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+    const float v[2] = { 0, 1 };
+    g_autoptr(GArray) vectors = floats (2, v);
+
+    g_ptr_array_add (chunks, stache_chunk_new ("flat", "two dimensions"));
+    g_assert_true (stache_vector_db_provider_insert (db, "flat", chunks, vectors, NULL, &error));
+    g_assert_no_error (error);
+  }
+  results = stache_vector_db_provider_search (db, "flat", query, 5, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+}
+
+static void
+test_vectordb_cancelled (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  const float q[3] = { 1, 0, 0 };
+  g_autoptr(GArray) query = floats (3, q);
+
+  insert_one (db, NULL, "c", "text", NULL, NULL, 1, 0, 0);
+  g_cancellable_cancel (cancellable);
+
+  results = stache_vector_db_provider_search (db, NULL, query, 5, NULL, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (results);
+  g_clear_error (&error);
+  g_assert_cmpint (stache_vector_db_provider_count (db, NULL, cancellable, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_vectordb_capabilities (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  const char * const expected[] = {
+    "vector_search", "keyword_search", "metadata_filter", "batch_insert", "namespaces"
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    g_assert_true (stache_vector_db_provider_has_capability (db, expected[i]));
+}
+
+/* ---- the file ---- */
+
+static void
+test_database_persists (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *found = NULL, *words = NULL;
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+    g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+    g_autoptr(StacheNamespace) created = NULL;
+    g_autoptr(StacheDocument) document = stache_document_new ("doc");
+
+    insert_one (db, "keep", "c1", "persistent words", "doc", "{\"k\": 1}", 1, 0, 0);
+    insert_one (db, "keep", "c2", "more words", "doc", NULL, 0, 1, 0);
+    created = stache_namespace_provider_create_namespace (namespaces, "keep", "kept", NULL, NULL, &error);
+    g_assert_no_error (error);
+    stache_document_set_namespace (document, "keep");
+    g_assert_true (stache_document_index_provider_index_document (documents, document, NULL, &error));
+    g_assert_no_error (error);
+  }
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+    g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+    g_autoptr(StacheNamespace) kept = NULL;
+    g_autoptr(StacheDocument) document = NULL;
+
+    g_assert_cmpint (count (db, "keep"), ==, 2);
+    found = search_ids (db, "keep", "{\"k\": 1}", 10, FALSE);
+    g_assert_cmpstr (found, ==, "c1");
+    words = keyword_ids (db, NULL, "persistent", NULL);
+    g_assert_cmpstr (words, ==, "c1");
+    kept = stache_namespace_provider_get_namespace (namespaces, "keep", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (stache_namespace_get_description (kept), ==, "kept");
+    document = stache_document_index_provider_get_document (documents, "doc", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (stache_document_get_namespace (document), ==, "keep");
+  }
+}
+
+static char *
+pragma_text (sqlite3    *handle,
+             const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  char *answer;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  answer = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return answer;
+}
+
+static void
+test_database_wal (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *mode = NULL, *app_id = NULL, *dir = NULL;
+  sqlite3 *handle = NULL;
+  GStatBuf st;
+
+  insert_one (db, NULL, "c", "text", NULL, NULL, 1, 0, 0);
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  mode = pragma_text (handle, "PRAGMA journal_mode");
+  g_assert_cmpstr (mode, ==, "wal");
+  app_id = pragma_text (handle, "PRAGMA application_id");
+  g_assert_cmpstr (app_id, ==, "1398031176"); /* 0x53544348, "STCH" */
+  sqlite3_close (handle);
+
+  /* The folder was created, private. */
+  dir = g_path_get_dirname (f->db_path);
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+}
+
+static void
+test_database_default_path (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
+  g_autofree char *old_data_home = g_strdup (g_getenv ("XDG_DATA_HOME"));
+  g_autofree char *data_home = g_build_filename (f->dir, "xdg-data", NULL);
+  g_autofree char *expected = g_build_filename (data_home, "stache", "stache.db", NULL);
+  g_autoptr(StacheProvider) provider = NULL;
+
+  g_assert_no_error (error);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
+  provider = create_provider (settings, STACHE_PROVIDER_TYPE_NAMESPACE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (expected, G_FILE_TEST_IS_REGULAR));
+
+  if (old_data_home != NULL)
+    g_setenv ("XDG_DATA_HOME", old_data_home, TRUE);
+  else
+    g_unsetenv ("XDG_DATA_HOME");
+}
+
+/* Each provider type refuses @path, which keeps its bytes. */
+static void
+assert_refused (Fixture    *f,
+                const char *path,
+                const char *expected_reason)
+{
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+  gsize before_len, after_len;
+  g_autofree char *before = file_contents (path, &before_len);
+  g_autofree char *after = NULL;
+  const StacheProviderType types[] = {
+    STACHE_PROVIDER_TYPE_VECTORDB, STACHE_PROVIDER_TYPE_NAMESPACE, STACHE_PROVIDER_TYPE_DOCUMENT_INDEX
+  };
+
+  stache_settings_set_string (settings, "sqlite_path", path);
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(StacheProvider) provider = create_provider (settings, types[i], &error);
+
+      g_assert_null (provider);
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_nonnull (strstr (error->message, "not a Stache database"));
+      g_assert_nonnull (strstr (error->message, expected_reason));
+    }
+
+  after = file_contents (path, &after_len);
+  g_assert_cmpmem (before, before_len, after, after_len);
+  g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+}
+
+static void
+make_sqlite_file (const char *path,
+                  const char *sql)
+{
+  sqlite3 *handle = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &handle), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (handle, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (handle), ==, SQLITE_OK);
+}
+
+static void
+test_database_foreign_refused (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *tables = g_build_filename (f->dir, "foreign.db", NULL);
+  g_autofree char *marked = g_build_filename (f->dir, "marked.db", NULL);
+
+  make_sqlite_file (tables, "CREATE TABLE foo (x); INSERT INTO foo VALUES (42);");
+  assert_refused (f, tables, "foo");
+
+  /* Another application's mark, even without tables. */
+  make_sqlite_file (marked, "PRAGMA application_id = 1234; CREATE TABLE chunks (x); DROP TABLE chunks;");
+  assert_refused (f, marked, "application_id");
+}
+
+static void
+test_database_garbage_refused (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *garbage = g_build_filename (f->dir, "garbage.db", NULL);
+  g_autofree char *big = g_build_filename (f->dir, "big-garbage.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *noise = g_strnfill (8192, 'x');
+
+  g_file_set_contents (garbage, "not a database\n", -1, &error);
+  g_assert_no_error (error);
+  assert_refused (f, garbage, "not an SQLite database");
+
+  g_file_set_contents (big, noise, -1, &error);
+  g_assert_no_error (error);
+  assert_refused (f, big, "not an SQLite database");
+}
+
+static void
+test_database_damaged_refused (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheProvider) provider = NULL;
+  g_autofree char *contents = NULL, *after = NULL;
+  gsize len, after_len;
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+
+    for (guint i = 0; i < 50; i++)
+      {
+        g_autofree char *id = g_strdup_printf ("c%u", i);
+
+        insert_one (db, NULL, id, "some words to index", NULL, "{\"n\": 1}", 1, (float) i, 0);
+      }
+  }
+
+  /* Pages 2 to 5 (the roots of the first tables) overwritten; the header
+   * (page 1) stays intact. */
+  contents = file_contents (f->db_path, &len);
+  g_assert_cmpuint (len, >=, 5 * 4096);
+  memset (contents + 4096, 0xAB, 4 * 4096);
+  g_file_set_contents (f->db_path, contents, len, &error);
+  g_assert_no_error (error);
+
+  provider = create_provider (f->settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
+  g_assert_null (provider);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, f->db_path));
+  g_assert_nonnull (strstr (error->message, "damaged"));
+
+  after = file_contents (f->db_path, &after_len);
+  g_assert_cmpmem (contents, len, after, after_len);
+}
+
+static void
+test_database_unusable_path (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheProvider) provider = NULL;
+
+  /* A folder where the file should be. */
+  stache_settings_set_string (settings, "sqlite_path", f->dir);
+  provider = create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
+  g_assert_null (provider);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, f->dir));
+}
+
+/* ---- two writers ---- */
+
+typedef struct
+{
+  StacheVectorDbProvider *db;
+  guint                   writer;
+  gboolean                ok;
+} Writer;
+
+static gpointer
+write_chunks (gpointer data)
+{
+  Writer *writer = data;
+
+  writer->ok = TRUE;
+  for (guint i = 0; i < 200 && writer->ok; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autofree char *id = g_strdup_printf ("w%u-%u", writer->writer, i);
+      const float v[4] = { 1, (float) writer->writer, (float) i, 0.5f };
+      g_autoptr(GArray) vectors = floats (4, v);
+
+      g_ptr_array_add (chunks, stache_chunk_new (id, "concurrent words"));
+      writer->ok = stache_vector_db_provider_insert (writer->db, "shared", chunks, vectors, NULL, &error);
+      if (error != NULL)
+        g_printerr ("writer %u: %s\n", writer->writer, error->message);
+    }
+
+  return NULL;
+}
+
+static void
+test_database_concurrent_writers (Fixture       *f,
+                                  gconstpointer  data)
+{
+  Writer writers[2] = { { open_vectordb (f), 0, FALSE }, { open_vectordb (f), 1, FALSE } };
+  GThread *threads[2];
+
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("writer", write_chunks, &writers[i]);
+  for (guint i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+
+  for (guint i = 0; i < 2; i++)
+    g_assert_true (writers[i].ok);
+  g_assert_cmpint (count (writers[0].db, "shared"), ==, 400);
+  g_assert_cmpint (count (writers[1].db, NULL), ==, 400);
+
+  for (guint i = 0; i < 2; i++)
+    g_object_unref (writers[i].db);
+}
+
+/* ---- namespaces ---- */
+
+static void
+test_namespace_create_get (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+  g_autoptr(JsonObject) metadata = json_object ("{\"owner\": \"ada\", \"level\": 2}");
+  g_autoptr(StacheNamespace) created = NULL;
+  g_autoptr(StacheNamespace) again = NULL;
+  g_autoptr(StacheNamespace) found = NULL;
+  g_autoptr(StacheNamespace) missing = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  created = stache_namespace_provider_create_namespace (namespaces, "research/papers", "Papers",
+                                                        metadata, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_namespace_get_name (created), ==, "research/papers");
+
+  found = stache_namespace_provider_get_namespace (namespaces, "research/papers", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_namespace_get_name (found), ==, "research/papers");
+  g_assert_cmpstr (stache_namespace_get_description (found), ==, "Papers");
+  g_assert_cmpstr (json_object_get_string_member (stache_namespace_get_metadata (found), "owner"), ==, "ada");
+  g_assert_cmpint (json_object_get_int_member (stache_namespace_get_metadata (found), "level"), ==, 2);
+  g_assert_cmpint (stache_namespace_get_created (found), >=, now - 5);
+  g_assert_cmpint (stache_namespace_get_created (found), <=, now + 5);
+  g_assert_cmpint (stache_namespace_get_created (found), ==, stache_namespace_get_created (created));
+
+  again = stache_namespace_provider_create_namespace (namespaces, "research/papers", NULL, NULL, NULL, &error);
+  g_assert_null (again);
+  g_assert_true (g_error_matches (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT) ||
+                 g_error_matches (error, STACHE_ERROR, STACHE_ERROR_FAILED));
+  g_assert_nonnull (strstr (error->message, "already exists"));
+  g_clear_error (&error);
+
+  missing = stache_namespace_provider_get_namespace (namespaces, "research", NULL, &error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+  g_assert_null (missing);
+}
+
+static char *
+namespace_names (StacheNamespaceProvider *namespaces,
+                 const char              *parent)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = stache_namespace_provider_list_namespaces (namespaces, parent, NULL, &error);
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < list->len; i++)
+    g_string_append_printf (names, "%s%s", i > 0 ? "," : "",
+                            stache_namespace_get_name (g_ptr_array_index (list, i)));
+  return g_string_free (g_steal_pointer (&names), FALSE);
+}
+
+static void
+create_namespace (StacheNamespaceProvider *namespaces,
+                  const char              *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheNamespace) created = NULL;
+
+  created = stache_namespace_provider_create_namespace (namespaces, name, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (created);
+}
+
+static void
+index_document (StacheDocumentIndexProvider *documents,
+                const char                  *id,
+                const char                  *namespace_,
+                const char                  *source)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheDocument) document = stache_document_new (id);
+
+  stache_document_set_namespace (document, namespace_);
+  stache_document_set_source (document, source);
+  g_assert_true (stache_document_index_provider_index_document (documents, document, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_namespace_list (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+  g_autoptr(StacheNamespace) implicit = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *all = NULL, *research = NULL, *papers = NULL, *leaf = NULL, *none = NULL;
+
+  create_namespace (namespaces, "research");
+  create_namespace (namespaces, "research/papers");
+  create_namespace (namespaces, "research/papers/2024");
+  create_namespace (namespaces, "research/notes");
+  create_namespace (namespaces, "researchers");
+  create_namespace (namespaces, "researchXpapers");
+  create_namespace (namespaces, "other");
+  /* Namespaces nobody created: ingest put things in them. */
+  insert_one (db, "research/chunks-only", "c", "text", NULL, NULL, 1, 0, 0);
+  insert_one (db, "research/papers", "c", "text", NULL, NULL, 1, 0, 0);
+  index_document (documents, "d", "research/docs-only", "file:///d");
+
+  all = namespace_names (namespaces, NULL);
+  g_assert_cmpstr (all, ==, "other,research,research/chunks-only,research/docs-only,research/notes,"
+                            "research/papers,research/papers/2024,researchXpapers,researchers");
+  research = namespace_names (namespaces, "research");
+  g_assert_cmpstr (research, ==, "research/chunks-only,research/docs-only,research/notes,research/papers");
+  papers = namespace_names (namespaces, "research/papers");
+  g_assert_cmpstr (papers, ==, "research/papers/2024");
+  leaf = namespace_names (namespaces, "research/papers/2024");
+  g_assert_cmpstr (leaf, ==, "");
+  none = namespace_names (namespaces, "nothing");
+  g_assert_cmpstr (none, ==, "");
+
+  implicit = stache_namespace_provider_get_namespace (namespaces, "research/chunks-only", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_namespace_get_name (implicit), ==, "research/chunks-only");
+  g_assert_null (stache_namespace_get_description (implicit));
+}
+
+static void
+test_namespace_create_registers_implicit (Fixture       *f,
+                                          gconstpointer  data)
+{
+  g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(StacheNamespace) created = NULL;
+  g_autoptr(StacheNamespace) found = NULL;
+  g_autoptr(StacheNamespace) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *names = NULL;
+
+  /* Ingest made "notes" exist; creating it adds what it lacked. */
+  insert_one (db, "notes", "c", "text", NULL, NULL, 1, 0, 0);
+  created = stache_namespace_provider_create_namespace (namespaces, "notes", "My notes", NULL, NULL, &error);
+  g_assert_no_error (error);
+  found = stache_namespace_provider_get_namespace (namespaces, "notes", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_namespace_get_description (found), ==, "My notes");
+  g_assert_cmpint (stache_namespace_get_created (found), >, 0);
+  names = namespace_names (namespaces, NULL);
+  g_assert_cmpstr (names, ==, "notes");
+
+  again = stache_namespace_provider_create_namespace (namespaces, "notes", NULL, NULL, NULL, &error);
+  g_assert_null (again);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "already exists"));
+}
+
+static void
+test_namespace_delete_refuses_non_empty (Fixture       *f,
+                                         gconstpointer  data)
+{
+  g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+  g_autoptr(StacheNamespace) gone = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const refused[] = { "with-chunks", "with-docs", "with-child", "chunks-below", NULL };
+  g_autofree char *left = NULL;
+
+  create_namespace (namespaces, "with-chunks");
+  insert_one (db, "with-chunks", "c", "text", NULL, NULL, 1, 0, 0);
+  create_namespace (namespaces, "with-docs");
+  index_document (documents, "d", "with-docs", NULL);
+  create_namespace (namespaces, "with-child");
+  create_namespace (namespaces, "with-child/kid");
+  create_namespace (namespaces, "chunks-below");
+  insert_one (db, "chunks-below/deep", "c", "text", NULL, NULL, 1, 0, 0);
+  create_namespace (namespaces, "empty");
+
+  for (guint i = 0; refused[i] != NULL; i++)
+    {
+      g_assert_false (stache_namespace_provider_delete_namespace (namespaces, refused[i], FALSE, NULL, &error));
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "not empty"));
+      g_assert_nonnull (strstr (error->message, "cascade"));
+      g_assert_nonnull (strstr (error->message, refused[i]));
+      g_clear_error (&error);
+    }
+
+  /* Nothing was deleted. */
+  left = namespace_names (namespaces, NULL);
+  g_assert_cmpstr (left, ==, "chunks-below,chunks-below/deep,empty,with-child,with-child/kid,with-chunks,with-docs");
+  g_assert_cmpint (count (db, NULL), ==, 2);
+
+  /* An empty namespace goes; then it is not found. */
+  g_assert_true (stache_namespace_provider_delete_namespace (namespaces, "empty", FALSE, NULL, &error));
+  g_assert_no_error (error);
+  gone = stache_namespace_provider_get_namespace (namespaces, "empty", NULL, &error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (stache_namespace_provider_delete_namespace (namespaces, "empty", FALSE, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+}
+
+static void
+test_namespace_delete_cascade (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree char *left = NULL, *words = NULL;
+
+  create_namespace (namespaces, "research");
+  create_namespace (namespaces, "research/papers");
+  create_namespace (namespaces, "research_b");
+  create_namespace (namespaces, "researchers");
+  insert_one (db, "research", "c1", "cascade words", "d1", NULL, 1, 0, 0);
+  insert_one (db, "research/papers", "c2", "cascade words", "d2", NULL, 1, 0, 0);
+  insert_one (db, "research/implicit/deeper", "c3", "cascade words", NULL, NULL, 1, 0, 0);
+  insert_one (db, "researchers", "c4", "cascade words", NULL, NULL, 1, 0, 0);
+  index_document (documents, "d1", "research", "a");
+  index_document (documents, "d2", "research/papers", "b");
+  index_document (documents, "d4", "researchers", "c");
+
+  g_assert_true (stache_namespace_provider_delete_namespace (namespaces, "research", TRUE, NULL, &error));
+  g_assert_no_error (error);
+
+  left = namespace_names (namespaces, NULL);
+  g_assert_cmpstr (left, ==, "research_b,researchers");
+  g_assert_cmpint (count (db, NULL), ==, 1);
+  g_assert_cmpint (count (db, "researchers"), ==, 1);
+  words = keyword_ids (db, NULL, "cascade", NULL);
+  g_assert_cmpstr (words, ==, "c4");
+  docs = stache_document_index_provider_list_documents (documents, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (docs->len, ==, 1);
+  g_assert_cmpstr (stache_document_get_id (g_ptr_array_index (docs, 0)), ==, "d4");
+
+  /* An implicit namespace (chunks only) can be deleted too. */
+  g_assert_true (stache_namespace_provider_delete_namespace (namespaces, "researchers", TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count (db, NULL), ==, 0);
+}
+
+/* ---- documents ---- */
+
+static void
+test_documents_round_trip (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+  g_autoptr(StacheDocument) document = stache_document_new ("doc-1");
+  g_autoptr(StacheDocument) found = NULL;
+  g_autoptr(StacheDocument) bare = stache_document_new ("doc-bare");
+  g_autoptr(StacheDocument) bare_found = NULL;
+  g_autoptr(StacheDocument) missing = NULL;
+  g_autoptr(JsonObject) metadata = json_object ("{\"author\": \"Grace\", \"pages\": 12, \"tags\": [\"a\", \"b\"]}");
+  g_autoptr(GError) error = NULL;
+  JsonObject *found_metadata;
+
+  stache_document_set_namespace (document, "library/books");
+  stache_document_set_source (document, "file:///home/ada/book.pdf");
+  stache_document_set_title (document, "A Book — ünïcode");
+  stache_document_set_media_type (document, "application/pdf");
+  stache_document_set_content_hash (document, "sha256:0123456789abcdef");
+  stache_document_set_summary (document, "What the book says.");
+  stache_document_set_size (document, G_GUINT64_CONSTANT (5000000000));
+  stache_document_set_chunk_count (document, 42);
+  stache_document_set_created (document, 1700000000);
+  stache_document_set_updated (document, 1700000123);
+  stache_document_set_metadata (document, metadata);
+
+  g_assert_true (stache_document_index_provider_index_document (documents, document, NULL, &error));
+  g_assert_no_error (error);
+
+  found = stache_document_index_provider_get_document (documents, "doc-1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_document_get_id (found), ==, "doc-1");
+  g_assert_cmpstr (stache_document_get_namespace (found), ==, "library/books");
+  g_assert_cmpstr (stache_document_get_source (found), ==, "file:///home/ada/book.pdf");
+  g_assert_cmpstr (stache_document_get_title (found), ==, "A Book — ünïcode");
+  g_assert_cmpstr (stache_document_get_media_type (found), ==, "application/pdf");
+  g_assert_cmpstr (stache_document_get_content_hash (found), ==, "sha256:0123456789abcdef");
+  g_assert_cmpstr (stache_document_get_summary (found), ==, "What the book says.");
+  g_assert_cmpuint (stache_document_get_size (found), ==, G_GUINT64_CONSTANT (5000000000));
+  g_assert_cmpuint (stache_document_get_chunk_count (found), ==, 42);
+  g_assert_cmpint (stache_document_get_created (found), ==, 1700000000);
+  g_assert_cmpint (stache_document_get_updated (found), ==, 1700000123);
+  found_metadata = stache_document_get_metadata (found);
+  g_assert_nonnull (found_metadata);
+  g_assert_cmpstr (json_object_get_string_member (found_metadata, "author"), ==, "Grace");
+  g_assert_cmpint (json_object_get_int_member (found_metadata, "pages"), ==, 12);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (found_metadata, "tags")), ==, 2);
+
+  /* Unset properties stay unset. */
+  g_assert_true (stache_document_index_provider_index_document (documents, bare, NULL, &error));
+  g_assert_no_error (error);
+  bare_found = stache_document_index_provider_get_document (documents, "doc-bare", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (stache_document_get_namespace (bare_found));
+  g_assert_null (stache_document_get_source (bare_found));
+  g_assert_null (stache_document_get_title (bare_found));
+  g_assert_null (stache_document_get_metadata (bare_found));
+  g_assert_cmpuint (stache_document_get_size (bare_found), ==, 0);
+
+  /* Indexing again replaces. */
+  stache_document_set_title (document, "Second edition");
+  g_assert_true (stache_document_index_provider_index_document (documents, document, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&found);
+  found = stache_document_index_provider_get_document (documents, "doc-1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_document_get_title (found), ==, "Second edition");
+
+  missing = stache_document_index_provider_get_document (documents, "nope", NULL, &error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+  g_assert_null (missing);
+}
+
+static char *
+document_ids (StacheDocumentIndexProvider *documents,
+              const char                  *namespace_)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = stache_document_index_provider_list_documents (documents, namespace_, NULL, &error);
+  g_autoptr(GString) ids = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < list->len; i++)
+    g_string_append_printf (ids, "%s%s", i > 0 ? "," : "",
+                            stache_document_get_id (g_ptr_array_index (list, i)));
+  return g_string_free (g_steal_pointer (&ids), FALSE);
+}
+
+static void
+test_documents_list (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+  g_autofree char *all = NULL, *a = NULL, *b = NULL, *none = NULL;
+
+  index_document (documents, "z", "a", "file:///1");
+  index_document (documents, "y", "a", "file:///2");
+  index_document (documents, "x", "a", "file:///2");
+  index_document (documents, "w", "b", "file:///0");
+  index_document (documents, "v", "a/child", "file:///0");
+
+  /* By source, then id. */
+  all = document_ids (documents, NULL);
+  g_assert_cmpstr (all, ==, "v,w,z,x,y");
+  a = document_ids (documents, "a");
+  g_assert_cmpstr (a, ==, "z,x,y");
+  b = document_ids (documents, "b");
+  g_assert_cmpstr (b, ==, "w");
+  none = document_ids (documents, "c");
+  g_assert_cmpstr (none, ==, "");
+}
+
+static void
+test_documents_delete_removes_chunks (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(StacheDocument) gone = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *vector_hits = NULL, *word_hits = NULL, *left = NULL;
+
+  index_document (documents, "d1", "n", "file:///d1");
+  index_document (documents, "d2", "n", "file:///d2");
+  insert_one (db, "n", "d1-0", "walrus facts", "d1", NULL, 1, 0, 0);
+  insert_one (db, "n", "d1-1", "more walrus facts", "d1", NULL, 1, 0, 0);
+  insert_one (db, "n", "d2-0", "walrus trivia", "d2", NULL, 1, 0, 0);
+  insert_one (db, "m", "m-0", "walrus elsewhere", "d1", NULL, 1, 0, 0);
+
+  g_assert_true (stache_document_index_provider_delete_document (documents, "d1", NULL, &error));
+  g_assert_no_error (error);
+
+  gone = stache_document_index_provider_get_document (documents, "d1", NULL, &error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  vector_hits = search_ids (db, "n", NULL, 10, TRUE);
+  g_assert_cmpstr (vector_hits, ==, "d2-0");
+  word_hits = keyword_ids (db, "n", "walrus", NULL);
+  g_assert_cmpstr (word_hits, ==, "d2-0");
+  /* The document lived in "n": chunks of another namespace stay. */
+  g_assert_cmpint (count (db, "m"), ==, 1);
+  left = document_ids (documents, NULL);
+  g_assert_cmpstr (left, ==, "d2");
+
+  g_assert_false (stache_document_index_provider_delete_document (documents, "d1", NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  const char *plugins = g_getenv ("STACHE_TEST_BUILTIN_PLUGINS");
+  g_autofree char *sub = NULL;
+  g_autoptr(GError) error = NULL;
+  char *home;
+  int status;
+
+  if (plugins == NULL)
+    {
+      g_printerr ("STACHE_TEST_BUILTIN_PLUGINS must name the folder of the built plugins\n");
+      return 1;
+    }
+  g_setenv ("STACHE_PLUGIN_PATH", plugins, TRUE);
+
+  /* Nothing of the user's own configuration, data or plugins. */
+  home = g_dir_make_tmp ("stache-sqlite-home-XXXXXX", &error);
+  g_assert_no_error (error);
+  sub = g_build_filename (home, "config", NULL);
+  g_setenv ("XDG_CONFIG_HOME", sub, TRUE);
+  g_free (sub);
+  sub = g_build_filename (home, "data", NULL);
+  g_setenv ("XDG_DATA_HOME", sub, TRUE);
+  g_free (sub);
+  sub = g_build_filename (home, "data-dirs", NULL);
+  g_setenv ("XDG_DATA_DIRS", sub, TRUE);
+  g_unsetenv ("SQLITE_PATH");
+
+  g_test_init (&argc, &argv, NULL);
+
+  loader = stache_plugin_loader_new ();
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/sqlite/vectordb/exact-top-k", test_vectordb_exact_top_k);
+  ADD ("/sqlite/vectordb/result-fields", test_vectordb_result_fields);
+  ADD ("/sqlite/vectordb/namespaces-isolate", test_vectordb_namespaces_isolate);
+  ADD ("/sqlite/vectordb/filter-in", test_vectordb_filter_in);
+  ADD ("/sqlite/vectordb/filter-and-or", test_vectordb_filter_and_or);
+  ADD ("/sqlite/vectordb/filter-document-id", test_vectordb_filter_document_id);
+  ADD ("/sqlite/vectordb/delete-ids", test_vectordb_delete_ids);
+  ADD ("/sqlite/vectordb/delete-filter", test_vectordb_delete_filter);
+  ADD ("/sqlite/vectordb/delete-ids-and-filter", test_vectordb_delete_ids_and_filter);
+  ADD ("/sqlite/vectordb/count", test_vectordb_count);
+  ADD ("/sqlite/vectordb/replace-document", test_vectordb_replace_document);
+  ADD ("/sqlite/vectordb/keyword-ranking", test_vectordb_keyword_ranking);
+  ADD ("/sqlite/vectordb/keyword-accents-and-case", test_vectordb_keyword_accents);
+  ADD ("/sqlite/vectordb/keyword-syntax-is-literal", test_vectordb_keyword_syntax);
+  ADD ("/sqlite/vectordb/dimension-mismatch", test_vectordb_dimension_mismatch);
+  ADD ("/sqlite/vectordb/cancelled", test_vectordb_cancelled);
+  ADD ("/sqlite/vectordb/capabilities", test_vectordb_capabilities);
+  ADD ("/sqlite/database/persists", test_database_persists);
+  ADD ("/sqlite/database/wal", test_database_wal);
+  ADD ("/sqlite/database/default-path", test_database_default_path);
+  ADD ("/sqlite/database/foreign-refused", test_database_foreign_refused);
+  ADD ("/sqlite/database/garbage-refused", test_database_garbage_refused);
+  ADD ("/sqlite/database/damaged-refused", test_database_damaged_refused);
+  ADD ("/sqlite/database/unusable-path", test_database_unusable_path);
+  ADD ("/sqlite/database/concurrent-writers", test_database_concurrent_writers);
+  ADD ("/sqlite/namespace/create-get", test_namespace_create_get);
+  ADD ("/sqlite/namespace/list", test_namespace_list);
+  ADD ("/sqlite/namespace/create-registers-implicit", test_namespace_create_registers_implicit);
+  ADD ("/sqlite/namespace/delete-refuses-non-empty", test_namespace_delete_refuses_non_empty);
+  ADD ("/sqlite/namespace/delete-cascade", test_namespace_delete_cascade);
+  ADD ("/sqlite/documents/round-trip", test_documents_round_trip);
+  ADD ("/sqlite/documents/list", test_documents_list);
+  ADD ("/sqlite/documents/delete-removes-chunks", test_documents_delete_removes_chunks);
+#undef ADD
+
+  status = g_test_run ();
+
+  g_clear_object (&loader);
+  remove_tree (home);
+  g_free (home);
+
+  return status;
+}

@@ -1,0 +1,545 @@
+/* test-store.c: the pipeline with the embedded defaults, no configuration
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include <unistd.h>
+#include <stache.h>
+
+#include "stache-test-utils.h"
+
+typedef struct
+{
+  char           *tmp;
+  char           *db_path;
+  StacheSettings *settings;
+  StacheStore    *store;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->tmp = test_isolated_environment ();
+  g_setenv ("STACHE_PLUGIN_PATH", g_getenv ("STACHE_TEST_BUILTIN_PLUGINS"), TRUE);
+  fixture->db_path = g_build_filename (fixture->tmp, "stache.db", NULL);
+  fixture->settings = stache_settings_new_from_file (NULL, &error);
+  g_assert_no_error (error);
+  stache_settings_set_string (fixture->settings, "sqlite_path", fixture->db_path);
+  fixture->store = stache_store_new (fixture->settings, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_clear_object (&fixture->store);
+  g_clear_object (&fixture->settings);
+  test_remove_tree (fixture->tmp);
+  g_free (fixture->tmp);
+  g_free (fixture->db_path);
+}
+
+static char *
+write_file (Fixture    *fixture,
+            const char *name,
+            const char *contents,
+            gssize      length)
+{
+  char *path = g_build_filename (fixture->tmp, name, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, contents, length, &error);
+  g_assert_no_error (error);
+
+  return path;
+}
+
+static StacheIngestResult *
+ingest_path (Fixture    *fixture,
+             const char *path,
+             const char *namespace_)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  StacheIngestResult *result = stache_store_ingest_file (fixture->store, file, namespace_, NULL, &error);
+
+  g_assert_no_error (error);
+  return result;
+}
+
+static const char *
+result_source (StacheSearchResult *result)
+{
+  JsonObject *metadata = stache_search_result_get_metadata (result);
+
+  g_assert_nonnull (metadata);
+  return json_object_get_string_member_with_default (metadata, "source", "");
+}
+
+static GPtrArray *
+ingest_samples (Fixture *fixture)
+{
+  g_autoptr(GFile) samples = g_file_new_for_path (g_getenv ("STACHE_TEST_SAMPLES"));
+  g_autoptr(GError) error = NULL;
+  GPtrArray *results;
+
+  results = stache_store_ingest_directory (fixture->store, samples, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return results;
+}
+
+/* ---- no configuration ---- */
+
+static void
+test_defaults_are_embedded (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(StacheEmbeddingProvider) embedder = NULL;
+  g_autoptr(StacheVectorDbProvider) vectordb = NULL;
+  g_autoptr(StacheRerankerProvider) reranker = NULL;
+
+  g_object_get (fixture->store, "embedding-provider", &embedder, "vector-db-provider", &vectordb,
+                "reranker-provider", &reranker, NULL);
+  g_assert_nonnull (embedder);
+  g_assert_nonnull (vectordb);
+  g_assert_nonnull (reranker);
+  g_assert_true (stache_vector_db_provider_has_capability (vectordb, "keyword_search"));
+  g_assert_true (g_file_test (fixture->db_path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_sample_notes_right_document_first (Fixture       *fixture,
+                                        gconstpointer  data)
+{
+  const struct { const char *query; const char *file; } cases[] = {
+    { "how do I keep a sourdough starter alive", "sourdough.md" },
+    { "treating varroa mites in the colony", "beekeeping.txt" },
+    { "how to collimate the mirrors of a reflector", "telescope.html" },
+    { "what does a checkpoint do with the WAL file", "sqlite-wal.md" },
+    { "ratio of greens to browns", "composting.md" },
+    { "how often should I oil my chain", "bicycle-maintenance.txt" },
+    { "where do sea anemones live", "tide-pools.html" },
+  };
+  const StacheSearchMode modes[] = { STACHE_SEARCH_MODE_HYBRID, STACHE_SEARCH_MODE_VECTOR,
+                                     STACHE_SEARCH_MODE_KEYWORD };
+  g_autoptr(GPtrArray) ingested = ingest_samples (fixture);
+
+  g_assert_cmpuint (ingested->len, ==, 7);
+  for (guint i = 0; i < ingested->len; i++)
+    g_assert_cmpint (stache_ingest_result_get_outcome (g_ptr_array_index (ingested, i)), ==,
+                     STACHE_INGEST_OUTCOME_ADDED);
+
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) results = NULL;
+
+        results = stache_store_search_full (fixture->store, cases[i].query, NULL, 3, modes[m], NULL,
+                                            NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (results->len, >, 0);
+        if (!g_str_has_suffix (result_source (g_ptr_array_index (results, 0)), cases[i].file))
+          g_error ("mode %u, “%s”: expected %s first, got %s", m, cases[i].query, cases[i].file,
+                   result_source (g_ptr_array_index (results, 0)));
+      }
+}
+
+static void
+test_heading_path_in_metadata (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ingested = ingest_samples (fixture);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *metadata;
+
+  results = stache_store_search (fixture->store, "hooch grey liquid starter hungry", NULL, 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  metadata = stache_search_result_get_metadata (g_ptr_array_index (results, 0));
+  g_assert_cmpstr (json_object_get_string_member_with_default (metadata, "heading_path", NULL), ==,
+                   "Sourdough at home > Keeping a starter alive");
+  g_assert_cmpstr (json_object_get_string_member_with_default (metadata, "title", NULL), ==,
+                   "Sourdough at home");
+}
+
+static void
+test_ask_cites_sources (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ingested = ingest_samples (fixture);
+  g_autoptr(StacheAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *sources;
+  const char *cite;
+  guint n;
+
+  answer = stache_store_ask (fixture->store, "How often does a starter in the refrigerator need feeding?",
+                             NULL, 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_answer_get_model (answer), ==, "extractive");
+  g_assert_nonnull (strstr (stache_answer_get_text (answer), "once a week"));
+
+  cite = strchr (stache_answer_get_text (answer), '[');
+  g_assert_nonnull (cite);
+  n = (guint) g_ascii_strtoull (cite + 1, NULL, 10);
+  sources = stache_answer_get_sources (answer);
+  g_assert_cmpuint (n, >=, 1);
+  g_assert_cmpuint (n, <=, sources->len);
+  g_assert_true (g_str_has_suffix (result_source (g_ptr_array_index (sources, n - 1)), "sourdough.md"));
+}
+
+/* ---- idempotence and replacement ---- */
+
+static void
+test_reingest_identical_is_noop (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autofree char *path = write_file (fixture, "a.md", "# A\n\nAlpha paragraph about otters.\n", -1);
+  g_autoptr(StacheIngestResult) first = ingest_path (fixture, path, NULL);
+  g_autoptr(StacheIngestResult) second = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 chunks;
+
+  g_assert_cmpint (stache_ingest_result_get_outcome (first), ==, STACHE_INGEST_OUTCOME_ADDED);
+  chunks = stache_store_count_chunks (fixture->store, NULL, NULL, &error);
+  g_assert_cmpint (chunks, ==, stache_ingest_result_get_chunk_count (first));
+
+  second = ingest_path (fixture, path, NULL);
+  g_assert_cmpint (stache_ingest_result_get_outcome (second), ==, STACHE_INGEST_OUTCOME_UNCHANGED);
+  g_assert_cmpstr (stache_ingest_result_get_document_id (second), ==,
+                   stache_ingest_result_get_document_id (first));
+  g_assert_cmpint (stache_store_count_chunks (fixture->store, NULL, NULL, &error), ==, chunks);
+}
+
+static void
+test_changed_content_replaces_chunks (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autoptr(GString) big = g_string_new ("# Long\n\n");
+  g_autofree char *path = NULL;
+  g_autoptr(StacheIngestResult) first = NULL;
+  g_autoptr(StacheIngestResult) second = NULL;
+  g_autoptr(GPtrArray) old_hits = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 60; i++)
+    g_string_append_printf (big, "Paragraph %u talks about zebras and their stripes at length.\n\n", i);
+  path = write_file (fixture, "b.md", big->str, -1);
+  first = ingest_path (fixture, path, NULL);
+  g_assert_cmpuint (stache_ingest_result_get_chunk_count (first), >, 1);
+
+  g_file_set_contents (path, "# Short\n\nNow only about giraffes.\n", -1, &error);
+  g_assert_no_error (error);
+  second = ingest_path (fixture, path, NULL);
+  g_assert_cmpint (stache_ingest_result_get_outcome (second), ==, STACHE_INGEST_OUTCOME_REPLACED);
+  g_assert_cmpuint (stache_ingest_result_get_chunk_count (second), ==, 1);
+  g_assert_cmpint (stache_store_count_chunks (fixture->store, NULL, NULL, &error), ==, 1);
+
+  old_hits = stache_store_search_full (fixture->store, "zebras stripes", NULL, 5,
+                                       STACHE_SEARCH_MODE_KEYWORD, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (old_hits->len, ==, 0);
+}
+
+static void
+test_ingest_text_stable_id (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(StacheIngestResult) a = NULL;
+  g_autoptr(StacheIngestResult) b = NULL;
+  g_autoptr(GError) error = NULL;
+
+  a = stache_store_ingest_text (fixture->store, "Plugins are discovered by libpeas.", "notes", NULL, &error);
+  g_assert_no_error (error);
+  b = stache_store_ingest_text (fixture->store, "Plugins are discovered by libpeas.", "notes", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stache_ingest_result_get_outcome (b), ==, STACHE_INGEST_OUTCOME_UNCHANGED);
+  g_assert_cmpstr (stache_ingest_result_get_document_id (a), ==, stache_ingest_result_get_document_id (b));
+}
+
+static void
+test_delete_document_removes_chunks (Fixture       *fixture,
+                                     gconstpointer  data)
+{
+  g_autofree char *path = write_file (fixture, "c.txt", "Quokkas smile on Rottnest Island.\n", -1);
+  g_autoptr(StacheIngestResult) result = ingest_path (fixture, path, NULL);
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (stache_store_delete_document (fixture->store, stache_ingest_result_get_document_id (result),
+                                               NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (stache_store_count_chunks (fixture->store, NULL, NULL, &error), ==, 0);
+  hits = stache_store_search (fixture->store, "quokkas", NULL, 5, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, ==, 0);
+
+  g_assert_false (stache_store_delete_document (fixture->store, "no-such-id", NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+}
+
+static void
+test_namespaces_keep_documents_apart (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autoptr(StacheIngestResult) a = NULL;
+  g_autoptr(GPtrArray) in_papers = NULL;
+  g_autoptr(GPtrArray) in_other = NULL;
+  g_autoptr(GPtrArray) namespaces = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean listed = FALSE;
+
+  a = stache_store_ingest_text (fixture->store, "Pangolins have scales made of keratin.", "research/papers",
+                                NULL, &error);
+  g_assert_no_error (error);
+
+  in_papers = stache_store_search (fixture->store, "pangolin scales", "research/papers", 5, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (in_papers->len, ==, 1);
+  in_other = stache_store_search (fixture->store, "pangolin scales", "other", 5, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (in_other->len, ==, 0);
+
+  namespaces = stache_store_list_namespaces (fixture->store, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < namespaces->len; i++)
+    listed |= g_strcmp0 (stache_namespace_get_name (g_ptr_array_index (namespaces, i)), "research/papers") == 0;
+  g_assert_true (listed);
+
+  g_assert_null (stache_store_ingest_text (fixture->store, "x", "../escape", NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+}
+
+/* ---- bad input ---- */
+
+static void
+test_binary_file_skipped (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10";
+  g_autofree char *path = write_file (fixture, "image.png", png, sizeof png);
+  g_autoptr(StacheIngestResult) result = ingest_path (fixture, path, NULL);
+
+  g_assert_cmpint (stache_ingest_result_get_outcome (result), ==, STACHE_INGEST_OUTCOME_SKIPPED);
+  g_assert_nonnull (strstr (stache_ingest_result_get_reason (result), "binary"));
+}
+
+static void
+test_large_file_skipped (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_strnfill (5000, 'a');
+  g_autofree char *path = write_file (fixture, "big.txt", text, -1);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(StacheIngestResult) result = NULL;
+
+  stache_settings_set_string (fixture->settings, "max_file_size", "1000");
+  store = stache_store_new (fixture->settings, &error);
+  g_assert_no_error (error);
+  result = stache_store_ingest_file (store, file, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stache_ingest_result_get_outcome (result), ==, STACHE_INGEST_OUTCOME_SKIPPED);
+  g_assert_nonnull (strstr (stache_ingest_result_get_reason (result), "max_file_size"));
+}
+
+static void
+test_invalid_utf8_repaired (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *path = write_file (fixture, "latin1.txt", "Caf\xe9 au lait with narwhals.\n", -1);
+  g_autoptr(StacheIngestResult) result = ingest_path (fixture, path, NULL);
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *text;
+
+  g_assert_cmpint (stache_ingest_result_get_outcome (result), ==, STACHE_INGEST_OUTCOME_ADDED);
+  hits = stache_store_search (fixture->store, "narwhals", NULL, 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, ==, 1);
+  text = stache_search_result_get_text (g_ptr_array_index (hits, 0));
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_nonnull (strstr (text, "Caf\xef\xbf\xbd au lait"));
+}
+
+static void
+test_empty_file_skipped (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *path = write_file (fixture, "empty.md", "", 0);
+  g_autoptr(StacheIngestResult) result = ingest_path (fixture, path, NULL);
+
+  g_assert_cmpint (stache_ingest_result_get_outcome (result), ==, STACHE_INGEST_OUTCOME_SKIPPED);
+  g_assert_nonnull (stache_ingest_result_get_reason (result));
+}
+
+static void
+test_missing_path_is_error_naming_it (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (fixture->tmp, "does-not-exist.md", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+
+  g_assert_null (stache_store_ingest_file (fixture->store, file, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+
+  results = stache_store_ingest_directory (fixture->store, file, NULL, NULL, NULL, NULL, &error);
+  g_assert_null (results);
+  g_assert_nonnull (strstr (error->message, path));
+}
+
+static void
+test_unreadable_file_fails_alone (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autofree char *dir = g_build_filename (fixture->tmp, "docs", NULL);
+  g_autofree char *good = write_file (fixture, "docs/good.txt", "Axolotls regrow limbs.\n", -1);
+  g_autofree char *locked = write_file (fixture, "docs/locked.txt", "secret\n", -1);
+  g_autoptr(GFile) folder = g_file_new_for_path (dir);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (geteuid () == 0)
+    {
+      g_test_skip ("running as root: file permissions do not stop reading");
+      return;
+    }
+
+  g_assert_cmpint (g_chmod (locked, 0), ==, 0);
+  results = stache_store_ingest_directory (fixture->store, folder, NULL, NULL, NULL, NULL, &error);
+  g_chmod (locked, 0600);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 2);
+  g_assert_cmpint (stache_ingest_result_get_outcome (g_ptr_array_index (results, 0)), ==,
+                   STACHE_INGEST_OUTCOME_ADDED);
+  g_assert_cmpint (stache_ingest_result_get_outcome (g_ptr_array_index (results, 1)), ==,
+                   STACHE_INGEST_OUTCOME_FAILED);
+  g_assert_nonnull (strstr (stache_ingest_result_get_reason (g_ptr_array_index (results, 1)), "locked.txt"));
+}
+
+static void
+expect_database_refused (Fixture    *fixture,
+                         const char *contents,
+                         gssize      length)
+{
+  g_autofree char *path = g_build_filename (fixture->tmp, "other.db", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  gsize before_len, after_len;
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, contents, length, NULL));
+  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+
+  stache_settings_set_string (fixture->settings, "sqlite_path", path);
+  store = stache_store_new (fixture->settings, &error);
+  g_assert_null (store);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, path));
+
+  g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+}
+
+static void
+test_corrupt_database_refused (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  expect_database_refused (fixture, "this is not a database, it is a shopping list\n", -1);
+}
+
+static void
+test_foreign_database_refused (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  /* A real SQLite database of another program (a recipes table), kept in
+   * tests/data: valid SQLite, but not ours. */
+  g_autofree char *foreign = g_build_filename (g_getenv ("STACHE_TEST_SOURCE_PLUGINS"), "..", "data",
+                                               "foreign.sqlite", NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (foreign, &contents, &length, NULL));
+  expect_database_refused (fixture, contents, length);
+}
+
+/* ---- async ---- */
+
+static void
+keep_result (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+test_async_search_and_ask (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ingested = ingest_samples (fixture);
+  g_autoptr(GAsyncResult) searched = NULL;
+  g_autoptr(GAsyncResult) asked = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(StacheAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  stache_store_search_async (fixture->store, "sea stars", NULL, 2, STACHE_SEARCH_MODE_HYBRID, NULL, NULL,
+                             keep_result, &searched);
+  stache_store_ask_async (fixture->store, "what do purple urchins eat", NULL, 3, NULL, keep_result, &asked);
+  while (searched == NULL || asked == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  results = stache_store_search_finish (fixture->store, searched, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (result_source (g_ptr_array_index (results, 0)), "tide-pools.html"));
+  answer = stache_store_ask_finish (fixture->store, asked, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (stache_answer_get_text (answer), "algae"));
+}
+
+#define add_store_test(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("STACHE_PLUGIN_PATH", g_getenv ("STACHE_TEST_BUILTIN_PLUGINS"), TRUE);
+
+  add_store_test ("/store/defaults/embedded", test_defaults_are_embedded);
+  add_store_test ("/store/defaults/sample-notes-right-document-first", test_sample_notes_right_document_first);
+  add_store_test ("/store/chunks/heading-path", test_heading_path_in_metadata);
+  add_store_test ("/store/ask/cites-sources", test_ask_cites_sources);
+  add_store_test ("/store/ingest/identical-is-noop", test_reingest_identical_is_noop);
+  add_store_test ("/store/ingest/changed-replaces", test_changed_content_replaces_chunks);
+  add_store_test ("/store/ingest/text-stable-id", test_ingest_text_stable_id);
+  add_store_test ("/store/documents/delete-removes-chunks", test_delete_document_removes_chunks);
+  add_store_test ("/store/namespaces/apart", test_namespaces_keep_documents_apart);
+  add_store_test ("/store/bad-input/binary-skipped", test_binary_file_skipped);
+  add_store_test ("/store/bad-input/large-skipped", test_large_file_skipped);
+  add_store_test ("/store/bad-input/invalid-utf8-repaired", test_invalid_utf8_repaired);
+  add_store_test ("/store/bad-input/empty-skipped", test_empty_file_skipped);
+  add_store_test ("/store/bad-input/missing-path", test_missing_path_is_error_naming_it);
+  add_store_test ("/store/bad-input/unreadable-file-fails-alone", test_unreadable_file_fails_alone);
+  add_store_test ("/store/bad-input/corrupt-database-refused", test_corrupt_database_refused);
+  add_store_test ("/store/bad-input/foreign-database-refused", test_foreign_database_refused);
+  add_store_test ("/store/async/search-and-ask", test_async_search_and_ask);
+
+  return g_test_run ();
+}
