@@ -661,6 +661,16 @@ feed (Chunker    *self,
           return;
         }
 
+      /* A heading alone makes a useless piece: rather cut the text after
+       * it so its first part can join the heading. Not at the cost of
+       * cutting a code block that fits a piece, or a word. */
+      if (self->pack_heading_only && kind != KIND_CODE && level < LEVEL_WORD)
+        {
+          descend (self, segment, level, kind);
+          flush (self);
+          return;
+        }
+
       flush (self);
     }
 

@@ -559,6 +559,42 @@ test_markdown_heading_included (void)
 }
 
 static void
+test_markdown_heading_not_alone (void)
+{
+  /* The paragraph fits a piece, but not with the heading: it is cut at a
+   * sentence so the heading starts a piece with text, not one alone. */
+  const char *text =
+    "# Getting started\n"
+    "\n"
+    "Stache stores documents for AI. It is written in C and uses GObject.";
+  g_autoptr(GPtrArray) pieces = _stache_chunk_text (text, TRUE, 80, 0);
+
+  g_assert_cmpuint (pieces->len, ==, 2);
+  g_assert_cmpstr (piece_at (pieces, 0)->text, ==,
+                   "# Getting started\n\nStache stores documents for AI.");
+  g_assert_cmpstr (piece_at (pieces, 1)->text, ==, "It is written in C and uses GObject.");
+}
+
+static void
+test_markdown_heading_before_code (void)
+{
+  /* A code block that fits a piece is not cut, even to keep the heading
+   * company. */
+  const char *text =
+    "## Build\n"
+    "```\n"
+    "meson setup build --prefix=/usr\n"
+    "ninja -C build install\n"
+    "```";
+  g_autoptr(GPtrArray) pieces = _stache_chunk_text (text, TRUE, 64, 0);
+
+  g_assert_cmpuint (pieces->len, ==, 2);
+  g_assert_cmpstr (piece_at (pieces, 0)->text, ==, "## Build");
+  g_assert_cmpstr (piece_at (pieces, 1)->text, ==, text + strlen ("## Build\n"));
+  g_assert_cmpstr (piece_at (pieces, 1)->heading_path, ==, "Build");
+}
+
+static void
 test_markdown_not_headings (void)
 {
   const char *text = "#hashtag and\n#5 are text.\n    # indented code\n# Real\nbody";
@@ -760,6 +796,8 @@ main (int   argc,
   g_test_add_func ("/chunker/markdown/heading-paths", test_markdown_heading_paths);
   g_test_add_func ("/chunker/markdown/sections-not-mixed", test_markdown_sections_not_mixed);
   g_test_add_func ("/chunker/markdown/heading-included", test_markdown_heading_included);
+  g_test_add_func ("/chunker/markdown/heading-not-alone", test_markdown_heading_not_alone);
+  g_test_add_func ("/chunker/markdown/heading-before-code", test_markdown_heading_before_code);
   g_test_add_func ("/chunker/markdown/not-headings", test_markdown_not_headings);
   g_test_add_func ("/chunker/markdown/fence-kept", test_markdown_fence_kept);
   g_test_add_func ("/chunker/markdown/fence-oversized", test_markdown_fence_oversized);

@@ -32,3 +32,17 @@ echo "  export LD_LIBRARY_PATH=\"$prefix/$libdir\${LD_LIBRARY_PATH:+:\$LD_LIBRAR
 echo
 echo "\$ stache plugins"
 "$prefix/bin/stache" plugins
+
+# The main job on the embedded defaults: no configuration, no server. The
+# sample notes go to their own namespace so they are easy to remove
+# (stache namespaces delete samples --cascade).
+samples="$here/data/samples/notes"
+echo
+echo "\$ stache ingest -n samples $samples"
+"$prefix/bin/stache" ingest -n samples "$samples"
+echo
+echo "\$ stache search -n samples \"how do I keep a sourdough starter alive\""
+"$prefix/bin/stache" search -n samples "how do I keep a sourdough starter alive"
+echo
+echo "\$ stache ask -n samples \"What do sea stars eat?\""
+"$prefix/bin/stache" ask -n samples "What do sea stars eat?"

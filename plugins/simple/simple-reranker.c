@@ -8,8 +8,10 @@
  * - the original score, min-max normalised over the results of the call
  *   (the best becomes 1, the worst 0; all 1 when they are equal), weight
  *   0.5, so the first search's judgement still counts for half;
- * - coverage: the fraction of the distinct query words the result
- *   contains, weight 0.35;
+ * - coverage: the share of the distinct query words the result contains,
+ *   each word weighted by its rarity among the candidates of the call
+ *   (log (1 + (N + 1) / (df + 0.5)) for a word found in df of N
+ *   candidates), weight 0.35;
  * - proximity: 1 / (1 + w − p), where p is the number of distinct query
  *   words present and w the length in words of the shortest stretch of the
  *   result that contains all p of them; 1 when they stand side by side, 0
@@ -167,20 +169,20 @@ contains_phrase (GPtrArray *words,
 /* The word signals of one result text: coverage, proximity and phrase
  * bonus, weighted. */
 static double
-word_score (const Query *query,
-            const char  *text)
+word_score (const Query  *query,
+            GPtrArray    *words,
+            const double *weights)
 {
-  g_autoptr(GPtrArray) words = NULL;
   g_autoptr(GArray) matches = NULL;
   g_autofree guint *counts = NULL;
   guint n_terms = query->terms->len;
   guint n_present = 0;
   double coverage, proximity, score;
+  double weight_present = 0, weight_all = 0;
 
   if (n_terms == 0)
     return 0;
 
-  words = simple_tokens_split (text);
   matches = g_array_new (FALSE, FALSE, sizeof (Match));
   counts = g_new0 (guint, n_terms);
 
@@ -203,7 +205,15 @@ word_score (const Query *query,
   if (n_present == 0)
     return 0;
 
-  coverage = (double) n_present / n_terms;
+  /* Coverage weighs each query word by how rare it is among the
+   * candidates: "varroa" in one passage says more than "should" in all. */
+  for (guint t = 0; t < n_terms; t++)
+    {
+      weight_all += weights[t];
+      if (counts[t] > 0)
+        weight_present += weights[t];
+    }
+  coverage = weight_all > 0 ? weight_present / weight_all : (double) n_present / n_terms;
   proximity = 1.0 / (1.0 + (shortest_window ((const Match *) (gpointer) matches->data,
                                              matches->len, n_terms, n_present) - n_present));
   score = WEIGHT_COVERAGE * coverage + WEIGHT_PROXIMITY * proximity;
@@ -243,6 +253,8 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
                         GError                 **error)
 {
   g_autoptr(GArray) ranked = NULL;
+  g_autoptr(GPtrArray) texts = NULL;
+  g_autofree double *weights = NULL;
   Query query;
   double min = INFINITY, max = -INFINITY;
   GList *list = NULL;
@@ -260,6 +272,30 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
 
   query_init (&query, query_text);
   ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
+
+  /* Split every candidate once, and count in how many each query word
+   * appears: an inverse document frequency over this call's candidates. */
+  texts = g_ptr_array_new_full (results->len, (GDestroyNotify) g_ptr_array_unref);
+  weights = g_new0 (double, MAX (query.terms->len, 1));
+  for (guint i = 0; i < results->len; i++)
+    {
+      GPtrArray *words = simple_tokens_split (stache_search_result_get_text (g_ptr_array_index (results, i)));
+      g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
+
+      for (guint w = 0; w < words->len; w++)
+        {
+          guint index = GPOINTER_TO_UINT (g_hash_table_lookup (query.term_index,
+                                                               g_ptr_array_index (words, w)));
+          if (index != 0 && !seen[index - 1])
+            {
+              seen[index - 1] = TRUE;
+              weights[index - 1] += 1;
+            }
+        }
+      g_ptr_array_add (texts, words);
+    }
+  for (guint t = 0; t < query.terms->len; t++)
+    weights[t] = log (1.0 + (results->len + 1.0) / (weights[t] + 0.5));
 
   for (guint i = 0; i < results->len; i++)
     {
@@ -284,7 +320,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
       entry.result = result;
       entry.index = i;
       entry.score = WEIGHT_ORIGINAL * normalised +
-                    word_score (&query, stache_search_result_get_text (result));
+                    word_score (&query, g_ptr_array_index (texts, i), weights);
       g_array_append_val (ranked, entry);
     }
   query_clear (&query);

@@ -30,8 +30,10 @@
 /* A tiny English list: words so common in questions that a result should
  * not get credit for containing them. */
 static const char * const stop_words[] = {
-  "the", "a", "an", "of", "to", "in", "is", "and", "or",
-  "what", "how", "does", "do", "for", "on", "with",
+  "the", "a", "an", "of", "to", "in", "is", "are", "was", "be", "and", "or",
+  "what", "how", "when", "where", "which", "who", "why", "does", "do", "can",
+  "should", "would", "will", "for", "on", "at", "by", "from", "with", "it",
+  "this", "that", "i", "my", "we", "you",
 };
 
 static gboolean

@@ -1,0 +1,71 @@
+# test_store_gi.py: StacheStore from Python, as DESIGN.md sketches it
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stache_test_env  # noqa: E402
+
+TMP, ENV = stache_test_env.isolated_environment()
+os.environ.clear()
+os.environ.update(ENV)
+os.environ["STACHE_PLUGIN_PATH"] = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
+
+import gi  # noqa: E402
+
+gi.require_version("Stache", "1.0")
+from gi.repository import Gio, GLib, Stache  # noqa: E402
+
+
+class StoreFromPythonTests(unittest.TestCase):
+    def setUp(self):
+        self.settings = Stache.Settings.new()
+        self.settings.set_string("sqlite_path", os.path.join(TMP, self.id() + ".db"))
+        self.store = Stache.Store.new(self.settings)
+
+    def test_design_sketch(self):
+        result = self.store.ingest_text("Plugins are discovered by libpeas from .plugin files.",
+                                        "notes", None)
+        self.assertEqual(result.get_outcome(), Stache.IngestOutcome.ADDED)
+        hits = self.store.search("how are plugins discovered", "notes", 5, None)
+        self.assertEqual(len(hits), 1)
+        self.assertIn("libpeas", hits[0].props.text)
+        self.assertGreater(hits[0].props.score, 0)
+
+    def test_directory_with_progress(self):
+        seen = []
+        self.store.connect("progress", lambda store, done, total, path: seen.append((done, total)))
+        samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
+        results = self.store.ingest_directory(samples, "samples", None, ["*.html"], None)
+        self.assertEqual(len(results), 5)
+        self.assertEqual(seen[0], (0, 5))
+        self.assertEqual(seen[-1], (5, 5))
+        names = sorted(os.path.basename(r.get_source()) for r in results)
+        self.assertNotIn("telescope.html", names)
+
+    def test_ask(self):
+        samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
+        self.store.ingest_directory(samples, None, None, None, None)
+        answer = self.store.ask("When should the colony be treated against varroa mites?",
+                                None, 3, None)
+        self.assertIn("late summer", answer.get_text())
+        self.assertEqual(answer.get_model(), "extractive")
+        self.assertTrue(answer.get_sources()[0].get_metadata().get_string_member("source")
+                        .endswith("beekeeping.txt"))
+
+    def test_errors_are_glib_errors(self):
+        with self.assertRaises(GLib.Error) as caught:
+            self.store.search("   ", None, 5, None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(),
+                                                 Stache.Error.INVALID_ARGUMENT))
+
+
+if __name__ == "__main__":
+    try:
+        unittest.main(verbosity=2)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
