@@ -20,7 +20,13 @@
  * lines for code; then words; then fixed runs of characters) and the parts
  * go to the same packer. The open piece is closed before and after such a
  * split, so a piece never mixes a fragment of one paragraph with another
- * paragraph: cuts happen at the coarsest boundary that works.
+ * paragraph: cuts happen at the coarsest boundary that works. The one
+ * exception is a Markdown heading, which stays open so that it starts the
+ * piece holding the first text of its section.
+ *
+ * When a piece is closed, the end of the previous piece (whole words) is
+ * put in front of it as overlap; the overlap is not counted against
+ * chunk_size, so where the cuts fall does not depend on it.
  *
  * Nothing is copied until a piece is closed: pieces are located by byte
  * offsets into the input (to copy them) and character offsets (to measure
@@ -85,10 +91,10 @@ typedef struct
 /* One line of the input, as found by scan_line(). */
 typedef struct
 {
-  Pos      start;      /* first byte of the line */
-  Pos      content;    /* first non-whitespace character */
-  Pos      content_end; /* after the last non-whitespace character */
-  gboolean blank;
+  Pos      start;        /* first byte of the line */
+  Pos      content;      /* first non-whitespace character */
+  Pos      content_end;  /* after the last non-whitespace character */
+  gboolean blank;        /* nothing but whitespace */
 } Line;
 
 static void feed (Chunker    *self,

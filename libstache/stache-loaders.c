@@ -666,6 +666,7 @@ typedef struct
    * find_tag_end(). */
   gboolean    ignore_quotes;
   gboolean    no_gt_left;
+  gboolean    no_title_end;
 } HtmlParser;
 
 /* Writes the line breaks or the space owed before more text. */
@@ -965,7 +966,12 @@ find_tag_end (HtmlParser *p,
 static void
 read_title (HtmlParser *p)
 {
-  gsize end = find_end_tag (p, p->pos, "title");
+  gsize end = p->length;
+
+  /* Once a search for </title> has failed, every later one would too:
+   * "<title><title>…" must not search the rest of the document each time. */
+  if (!p->no_title_end)
+    end = find_end_tag (p, p->pos, "title");
 
   /* Browsers would make the rest of the document the title; stopping at
    * the next tag keeps the body. */
@@ -975,6 +981,7 @@ read_title (HtmlParser *p)
 
       if (lt != NULL)
         end = lt - p->html;
+      p->no_title_end = TRUE;
     }
 
   if (p->title == NULL)
@@ -1161,6 +1168,11 @@ parse_markup (HtmlParser *p)
   is_end = (s[1] == '/');
   name_start = p->pos + (is_end ? 2 : 1);
   if (name_start >= p->length || !g_ascii_isalpha (html[name_start]))
+    return FALSE;
+
+  /* Checked before reading the name, which can run to the end of the
+   * document in "<a<a<a…". */
+  if (p->no_gt_left)
     return FALSE;
 
   for (i = name_start; i < p->length && !is_html_space (html[i]) &&

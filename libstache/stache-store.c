@@ -51,7 +51,9 @@
  *
  * Settings read: `chunk_size` (characters, default 800), `chunk_overlap`
  * (default 120), `max_file_size` (bytes, default 10 MiB), `search_top_k`
- * (default 10), and `reranker_provider=none` to skip reranking.
+ * (default 10), `hybrid_vector_weight` (weight of the vector list in
+ * fusion, default 0.3) and `hybrid_rrf_k` (default 3), and
+ * `reranker_provider=none` to skip reranking.
  *
  * All methods may be called from several threads at once; the async
  * variants run the sync ones in a worker thread.
@@ -59,7 +61,14 @@
 
 #define DEFAULT_NAMESPACE "default"
 #define EMBED_BATCH 64
-#define RRF_K 60.0
+/* Hybrid fusion trusts the keyword list more than the vector list: with
+ * the in-process hashing embedder, vectors are the weaker signal. These
+ * defaults were chosen on the man page check (tests/quality), where equal
+ * votes and k = 60 made hybrid worse than keyword search alone; the
+ * settings hybrid_vector_weight and hybrid_rrf_k change them (a real
+ * embedding model deserves a weight near 1). */
+#define RRF_K 3.0
+#define DEFAULT_VECTOR_WEIGHT 0.3
 
 struct _StacheStore
 {
@@ -78,6 +87,8 @@ struct _StacheStore
   guint                        chunk_overlap;
   guint64                      max_file_size;
   guint                        default_top_k;
+  double                       vector_weight;  /* of the vector list in fusion */
+  double                       rrf_k;
 };
 
 static void stache_store_initable_iface_init (GInitableIface *iface);
@@ -176,6 +187,21 @@ stache_store_initable_init (GInitable     *initable,
   if (!read_uint_setting (self, "search_top_k", 10, 1, 10000, &value, error))
     return FALSE;
   self->default_top_k = value;
+
+  self->vector_weight = stache_settings_get_double (self->settings, "hybrid_vector_weight",
+                                                    DEFAULT_VECTOR_WEIGHT, error);
+  if (error != NULL && *error != NULL)
+    return FALSE;
+  self->rrf_k = stache_settings_get_double (self->settings, "hybrid_rrf_k", RRF_K, error);
+  if (error != NULL && *error != NULL)
+    return FALSE;
+  if (self->vector_weight < 0 || self->vector_weight > 10 || self->rrf_k < 0 || self->rrf_k > 1000)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   _("Settings “hybrid_vector_weight” (0 to 10) and “hybrid_rrf_k” (0 to 1000) "
+                     "are out of range"));
+      return FALSE;
+    }
 
   if (!create_provider (self, STACHE_PROVIDER_TYPE_EMBEDDINGS, (gpointer *) &self->embedder, error) ||
       !create_provider (self, STACHE_PROVIDER_TYPE_VECTORDB, (gpointer *) &self->vectordb, error) ||
@@ -1289,11 +1315,15 @@ compare_fused (gconstpointer a,
  * list's raw scores (cosine vs BM25, on different scales) need comparing. */
 static GPtrArray *
 fuse_rrf (GPtrArray *first,
-          GPtrArray *second)
+          double     first_weight,
+          GPtrArray *second,
+          double     second_weight,
+          double     k)
 {
   g_autoptr(GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) fused = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *lists[2] = { first, second };
+  double weights[2] = { first_weight, second_weight };
   GPtrArray *results = g_ptr_array_new_with_free_func (g_object_unref);
   guint order = 0;
 
@@ -1314,7 +1344,7 @@ fuse_rrf (GPtrArray *first,
               if (id != NULL)
                 g_hash_table_insert (by_id, (gpointer) id, entry);
             }
-          entry->score += 1.0 / (RRF_K + rank + 1);
+          entry->score += weights[l] / (k + rank + 1);
         }
     }
 
@@ -1416,7 +1446,12 @@ stache_store_search_full (StacheStore       *self,
     }
 
   if (by_vector != NULL && by_keyword != NULL)
-    candidates = fuse_rrf (by_vector, by_keyword);
+    {
+      candidates = fuse_rrf (by_vector, self->vector_weight, by_keyword, 1.0, self->rrf_k);
+      /* The reranker sees as many candidates as from one list alone. */
+      if (candidates->len > n_candidates)
+        g_ptr_array_set_size (candidates, n_candidates);
+    }
   else
     candidates = g_ptr_array_ref (by_vector != NULL ? by_vector : by_keyword);
 

@@ -13,7 +13,7 @@
  * - the pair it forms with the word before it, "w1 w2" (weight 0.5),
  * - its character 3-, 4- and 5-grams, with "<" and ">" marking the start
  *   and end of the word: "word" gives "<wo", "wor", "ord", "rd>", "<wor",
- *   … (weight 0.3), so that "embedding" and "embeddings" share most of
+ *   … (weight 1.0), so that "embedding" and "embeddings" share most of
  *   their features.
  *
  * Each feature is hashed (64-bit FNV-1a over its UTF-8 bytes, with a byte
@@ -64,7 +64,10 @@
 
 #define WEIGHT_WORD       1.0f   /* a word */
 #define WEIGHT_WORD_PAIR  0.5f   /* two adjacent words */
-#define WEIGHT_CHAR_NGRAM 0.3f   /* a character n-gram of a word */
+/* Character n-grams weigh as much as words: they let "configuring" meet
+ * "configure" without a stemmer, and on the man page check (tests/quality)
+ * raising them from 0.3 to 1.0 lifted vector MRR from 0.60 to 0.64. */
+#define WEIGHT_CHAR_NGRAM 1.0f   /* a character n-gram of a word */
 #define CHAR_NGRAM_MIN    3
 #define CHAR_NGRAM_MAX    5
 
