@@ -30,7 +30,8 @@
  * 2. `$XDG_DATA_HOME/stache/plugins` (by default
  *    `~/.local/share/stache/plugins`),
  * 3. `stache/plugins` in each folder of `$XDG_DATA_DIRS`,
- * 4. the built-in plugins in `$libdir/stache/plugins`.
+ * 4. the built-in plugins in `$libdir/stache/plugins` (or the folder
+ *    `STACHE_BUILTIN_PLUGIN_DIR` names, for a relocated installation).
  *
  * A plugin is a `.plugin` file, directly in one of those folders or in a
  * subfolder of one, beside its module (`lib<Module>.so`, `<Module>.py`,
@@ -320,7 +321,10 @@ compute_search_path (void)
       }
   }
 
-  add_search_dir (path, STACHE_PLUGINS_DIR);
+  /* A relocated installation (or a test that must not see what is
+   * installed) names the built-in folder itself. */
+  env = g_getenv ("STACHE_BUILTIN_PLUGIN_DIR");
+  add_search_dir (path, env != NULL && env[0] != '\0' ? env : STACHE_PLUGINS_DIR);
 
   return path;
 }

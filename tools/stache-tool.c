@@ -85,7 +85,8 @@ search_dir_origin (const char *dir)
         }
     }
 
-  if (g_str_equal (dir, STACHE_PLUGINS_DIR))
+  env = g_getenv ("STACHE_BUILTIN_PLUGIN_DIR");
+  if (g_str_equal (dir, STACHE_PLUGINS_DIR) || (env != NULL && env[0] != '\0' && g_str_equal (dir, env)))
     return "built-in";
 
   env = g_getenv ("XDG_DATA_HOME");

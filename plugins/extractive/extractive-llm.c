@@ -492,7 +492,7 @@ split_passage (GPtrArray    *sentences,
       gboolean is_heading = FALSE;
 
       /* A paragraph ends at a blank line, at the end, and before a list
-       * item or a heading; a heading is a paragraph of its own. */
+       * item or a heading. */
       if (lines[i] == NULL || is_blank (lines[i]) || starts_block (lines[i], &is_heading))
         {
           split_paragraph (sentences, paragraph->str, source->number, rank);
@@ -501,13 +501,11 @@ split_passage (GPtrArray    *sentences,
             break;
         }
 
-      append_collapsed (paragraph, lines[i]);
-
+      /* Headings are titles, not statements: never quoted as an answer. */
       if (is_heading)
-        {
-          split_paragraph (sentences, paragraph->str, source->number, rank);
-          g_string_truncate (paragraph, 0);
-        }
+        continue;
+
+      append_collapsed (paragraph, lines[i]);
     }
 }
 
