@@ -74,7 +74,6 @@
 #include <libpeas/peas.h>
 #include <stache.h>
 
-#include "extractive-tokens.h"
 
 /* Tunable constants */
 #define DEFAULT_MAX_SENTENCES 3
@@ -515,7 +514,7 @@ split_passage (GPtrArray    *sentences,
 static GHashTable *
 question_terms (const char *question)
 {
-  g_autoptr(GPtrArray) tokens = extractive_tokens_split (question);
+  g_autoptr(GPtrArray) tokens = stache_text_split_words (question);
   GHashTable *terms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint pass = 0; pass < 2 && g_hash_table_size (terms) == 0; pass++)
@@ -525,7 +524,7 @@ question_terms (const char *question)
         {
           const char *token = g_ptr_array_index (tokens, i);
 
-          if (pass == 0 && extractive_tokens_is_stop_word (token))
+          if (pass == 0 && stache_text_is_stop_word (token))
             continue;
           g_hash_table_add (terms, g_strdup (token));
         }
@@ -539,7 +538,7 @@ score_sentence (Sentence   *sentence,
                 GHashTable *terms,
                 guint       n_sources)
 {
-  g_autoptr(GPtrArray) words = extractive_tokens_split (sentence->text);
+  g_autoptr(GPtrArray) words = stache_text_split_words (sentence->text);
   g_autoptr(GHashTable) found = g_hash_table_new (g_str_hash, g_str_equal);
   gsize len = strlen (sentence->text);
 

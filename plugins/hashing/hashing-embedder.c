@@ -54,7 +54,6 @@
 #include <libpeas/peas.h>
 #include <stache.h>
 
-#include "hashing-tokens.h"
 
 /* Tunable constants; changing any of them changes every vector. */
 #define HASHING_DEFAULT_DIMENSIONS 384
@@ -240,10 +239,10 @@ embed_text (guint       dimensions,
 
   memset (scratch, 0, N_KINDS * (gsize) dimensions * sizeof (float));
 
-  folded = hashing_tokens_fold (text, &len);
+  folded = stache_text_fold (text, &len);
   pos = folded;
   end = folded + len;
-  while (hashing_tokens_next_word (&pos, end, &word_start, &word_end))
+  while (stache_text_next_word (&pos, end, &word_start, &word_end))
     {
       guint64 h = fnv_bytes (fnv_start (KIND_WORD), word_start, word_end);
 

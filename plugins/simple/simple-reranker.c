@@ -42,7 +42,6 @@
 #include <libpeas/peas.h>
 #include <stache.h>
 
-#include "simple-tokens.h"
 
 /* Tunable weights */
 #define WEIGHT_ORIGINAL  0.50
@@ -76,7 +75,7 @@ static void
 query_init (Query      *query,
             const char *text)
 {
-  query->tokens = simple_tokens_split (text);
+  query->tokens = stache_text_split_words (text);
   query->terms = g_ptr_array_new ();
   query->term_index = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -88,7 +87,7 @@ query_init (Query      *query,
         {
           char *token = g_ptr_array_index (query->tokens, i);
 
-          if (pass == 0 && simple_tokens_is_stop_word (token))
+          if (pass == 0 && stache_text_is_stop_word (token))
             continue;
           if (g_hash_table_contains (query->term_index, token))
             continue;
@@ -279,7 +278,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
   weights = g_new0 (double, MAX (query.terms->len, 1));
   for (guint i = 0; i < results->len; i++)
     {
-      GPtrArray *words = simple_tokens_split (stache_search_result_get_text (g_ptr_array_index (results, i)));
+      GPtrArray *words = stache_text_split_words (stache_search_result_get_text (g_ptr_array_index (results, i)));
       g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
 
       for (guint w = 0; w < words->len; w++)

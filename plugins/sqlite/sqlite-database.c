@@ -323,10 +323,21 @@ configure (SqliteDatabase  *db,
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  /* The first statement that may write. */
-  rc = sqlite3_prepare_v2 (db->handle, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step (stmt);
+  /* The first statement that may write. Changing the journal mode of a
+   * new file needs an exclusive lock, and SQLite answers BUSY at once,
+   * without the busy handler, while another process creates the same file:
+   * so retry for as long as the busy timeout would have waited. */
+  for (guint waited_ms = 0; ; waited_ms += 20)
+    {
+      rc = sqlite3_prepare_v2 (db->handle, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step (stmt);
+      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited_ms >= BUSY_TIMEOUT_MS)
+        break;
+      sqlite3_finalize (stmt);
+      stmt = NULL;
+      g_usleep (20 * 1000);
+    }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     {
       sqlite_database_set_error (db, error, _("switching to WAL mode"));
