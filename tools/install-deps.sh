@@ -19,6 +19,8 @@ gir1.2-peas-1.0
 libjson-glib-dev
 gir1.2-json-1.0
 libsoup-3.0-dev
+gir1.2-soup-3.0
+glib-networking
 libsqlite3-dev
 gobject-introspection
 libgirepository1.0-dev
