@@ -1,0 +1,45 @@
+/* openai-common.h: what the `openai` LLM and embeddings providers share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <stache.h>
+
+G_BEGIN_DECLS
+
+#define OPENAI_PROVIDER_NAME     "openai"
+
+#define OPENAI_SETTING_BASE_URL  "openai_base_url"
+#define OPENAI_SETTING_API_KEY   "openai_api_key"
+#define OPENAI_DEFAULT_BASE_URL  "https://api.openai.com/v1"
+
+StacheHttpClient *openai_client_new              (StacheSettings  *settings,
+                                                  const char      *path,
+                                                  char           **out_url,
+                                                  GError         **error);
+
+char             *openai_settings_get_nonempty   (StacheSettings  *settings,
+                                                  const char      *key,
+                                                  const char      *default_value);
+gboolean          openai_settings_get_range      (StacheSettings  *settings,
+                                                  const char      *key,
+                                                  gint64           default_value,
+                                                  gint64           min,
+                                                  gint64           max,
+                                                  gint64          *out_value,
+                                                  GError         **error);
+
+void              openai_set_malformed           (GError         **error,
+                                                  const char      *url,
+                                                  const char      *format,
+                                                  ...) G_GNUC_PRINTF (3, 4);
+
+JsonObject       *openai_json_get_object         (JsonObject      *object,
+                                                  const char      *member);
+JsonArray        *openai_json_get_array          (JsonObject      *object,
+                                                  const char      *member);
+gboolean          openai_json_node_is_number     (JsonNode        *node);
+gboolean          openai_json_node_is_integer    (JsonNode        *node);
+
+G_END_DECLS

@@ -1,0 +1,432 @@
+/* openai-llm.c: the `openai` LLM provider, POST {base}/chat/completions
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A prompt becomes one chat request:
+ *
+ *   {"model": "gpt-4o-mini",
+ *    "messages": [{"role": "system", "content": <system prompt>},   (if any)
+ *                 {"role": "user", "content": <prompt>}],
+ *    "max_tokens": <options.max_tokens>,                            (if given)
+ *    "temperature": <options.temperature>}                          (if given)
+ *
+ * and the answer's choices[0].message.content, "model",
+ * choices[0].finish_reason and "usage" become the StacheCompletion. The
+ * option `model` replaces the configured model for one call; other option
+ * keys are ignored, as the interface asks.
+ *
+ * Settings: `openai_model` (default gpt-4o-mini), and `openai_base_url` and
+ * `openai_api_key` (see openai-common.c).
+ *
+ * What the service returns is checked: a body without choices[0].message.
+ * content, or with a member of the wrong type, is reported as
+ * STACHE_HTTP_ERROR_MALFORMED_RESPONSE naming the member. "model",
+ * "finish_reason" and "usage" may be absent (some compatible servers leave
+ * them out): the completion then has the requested model, no finish reason
+ * and -1 tokens.
+ *
+ * The provider holds no mutable state once initialised; its HTTP client is
+ * shared by the threads that call it.
+ */
+#include <math.h>
+
+#include <glib/gi18n-lib.h>
+#include <libpeas/peas.h>
+
+#include "openai-common.h"
+#include "openai-llm.h"
+
+#define OPENAI_SETTING_MODEL  "openai_model"
+#define OPENAI_DEFAULT_MODEL  "gpt-4o-mini"
+#define CHAT_PATH             "/chat/completions"
+
+struct _OpenaiLlm
+{
+  StacheProvider    parent_instance;
+
+  /* Set once, by initable_init, before the provider is handed out */
+  StacheHttpClient *client;
+  char             *url;
+  char             *model;
+};
+
+static void openai_llm_iface_init (StacheLlmProviderInterface *iface);
+static void openai_llm_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (OpenaiLlm, openai_llm, STACHE_TYPE_PROVIDER, G_TYPE_FLAG_FINAL,
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_LLM_PROVIDER,
+                                                               openai_llm_iface_init)
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
+                                                               openai_llm_initable_iface_init))
+
+/* ---- the request ---- */
+
+/* The option @key of @options, or NULL when it is absent or null */
+static JsonNode *
+get_option (JsonObject *options,
+            const char *key)
+{
+  JsonNode *node = options != NULL ? json_object_get_member (options, key) : NULL;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+
+  return node;
+}
+
+static void
+set_bad_option (GError     **error,
+                const char  *key,
+                const char  *expected)
+{
+  g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+               /* Translators: the first %s is an option name, the second
+                * what it must be */
+               _("openai: the option “%s” must be %s"), key, expected);
+}
+
+static JsonNode *
+build_request (const char  *model,
+               const char  *prompt,
+               const char  *system_prompt,
+               JsonObject  *options,
+               GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  JsonNode *max_tokens = get_option (options, "max_tokens");
+  JsonNode *temperature = get_option (options, "temperature");
+
+  if (max_tokens != NULL &&
+      (!openai_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
+       json_node_get_double (max_tokens) > G_MAXINT32))
+    {
+      set_bad_option (error, "max_tokens", _("a whole number of at least 1"));
+      return NULL;
+    }
+
+  if (temperature != NULL &&
+      (!openai_json_node_is_number (temperature) || !isfinite (json_node_get_double (temperature)) ||
+       json_node_get_double (temperature) < 0))
+    {
+      set_bad_option (error, "temperature", _("a number of at least 0"));
+      return NULL;
+    }
+
+  json_builder_begin_object (builder);
+
+  json_builder_set_member_name (builder, "model");
+  json_builder_add_string_value (builder, model);
+
+  json_builder_set_member_name (builder, "messages");
+  json_builder_begin_array (builder);
+  if (system_prompt != NULL && *system_prompt != '\0')
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "role");
+      json_builder_add_string_value (builder, "system");
+      json_builder_set_member_name (builder, "content");
+      json_builder_add_string_value (builder, system_prompt);
+      json_builder_end_object (builder);
+    }
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "role");
+  json_builder_add_string_value (builder, "user");
+  json_builder_set_member_name (builder, "content");
+  json_builder_add_string_value (builder, prompt);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+
+  if (max_tokens != NULL)
+    {
+      json_builder_set_member_name (builder, "max_tokens");
+      json_builder_add_int_value (builder, (gint64) json_node_get_double (max_tokens));
+    }
+
+  if (temperature != NULL)
+    {
+      json_builder_set_member_name (builder, "temperature");
+      json_builder_add_double_value (builder, json_node_get_double (temperature));
+    }
+
+  json_builder_end_object (builder);
+
+  return json_builder_get_root (builder);
+}
+
+/* ---- the response ---- */
+
+/* Reads the token count @member of @usage into @out (-1 when absent) */
+static gboolean
+read_token_count (OpenaiLlm   *self,
+                  JsonObject  *usage,
+                  const char  *member,
+                  gint        *out,
+                  GError     **error)
+{
+  JsonNode *node = json_object_get_member (usage, member);
+  double value;
+
+  *out = -1;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!openai_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
+    {
+      openai_set_malformed (error, self->url, _("“usage.%s” is not a whole number of at least 0"),
+                            member);
+      return FALSE;
+    }
+
+  *out = value > G_MAXINT ? G_MAXINT : (gint) value;
+  return TRUE;
+}
+
+/* Reads the optional string @member of @object into @out (NULL when it is
+ * absent or null); @path is its name for the error message. */
+static gboolean
+read_optional_string (OpenaiLlm    *self,
+                      JsonObject   *object,
+                      const char   *member,
+                      const char   *path,
+                      const char  **out,
+                      GError      **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      openai_set_malformed (error, self->url, _("“%s” is not a string"), path);
+      return FALSE;
+    }
+
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+static StacheCompletion *
+parse_completion (OpenaiLlm   *self,
+                  JsonNode    *root,
+                  const char  *requested_model,
+                  GError     **error)
+{
+  g_autoptr(StacheCompletion) completion = NULL;
+  JsonObject *object, *choice, *message, *usage;
+  JsonArray *choices;
+  JsonNode *node;
+  const char *content, *model, *finish_reason;
+  gint prompt_tokens = -1, completion_tokens = -1;
+
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      openai_set_malformed (error, self->url, _("the body is not a JSON object"));
+      return NULL;
+    }
+  object = json_node_get_object (root);
+
+  choices = openai_json_get_array (object, "choices");
+  if (choices == NULL)
+    {
+      /* A few servers answer an error with status 200 */
+      JsonObject *service_error = openai_json_get_object (object, "error");
+      JsonNode *what = service_error != NULL ? json_object_get_member (service_error, "message") : NULL;
+
+      if (what != NULL && JSON_NODE_HOLDS_VALUE (what) &&
+          json_node_get_value_type (what) == G_TYPE_STRING)
+        {
+          g_autofree char *redacted = stache_http_client_redact (self->client,
+                                                                 json_node_get_string (what));
+
+          openai_set_malformed (error, self->url,
+                                _("it has no “choices” array; the service says: %s"), redacted);
+        }
+      else
+        openai_set_malformed (error, self->url, _("it has no “choices” array"));
+      return NULL;
+    }
+
+  if (json_array_get_length (choices) == 0)
+    {
+      openai_set_malformed (error, self->url, _("its “choices” array is empty"));
+      return NULL;
+    }
+
+  node = json_array_get_element (choices, 0);
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      openai_set_malformed (error, self->url, _("“choices[0]” is not an object"));
+      return NULL;
+    }
+  choice = json_node_get_object (node);
+
+  message = openai_json_get_object (choice, "message");
+  if (message == NULL)
+    {
+      openai_set_malformed (error, self->url, _("it has no “choices[0].message” object"));
+      return NULL;
+    }
+
+  node = json_object_get_member (message, "content");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      openai_set_malformed (error, self->url, _("it has no “choices[0].message.content” string"));
+      return NULL;
+    }
+  content = json_node_get_string (node);
+
+  if (!read_optional_string (self, choice, "finish_reason", "choices[0].finish_reason",
+                             &finish_reason, error) ||
+      !read_optional_string (self, object, "model", "model", &model, error))
+    return NULL;
+
+  node = json_object_get_member (object, "usage");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        {
+          openai_set_malformed (error, self->url, _("“usage” is not an object"));
+          return NULL;
+        }
+      usage = json_node_get_object (node);
+
+      if (!read_token_count (self, usage, "prompt_tokens", &prompt_tokens, error) ||
+          !read_token_count (self, usage, "completion_tokens", &completion_tokens, error))
+        return NULL;
+    }
+
+  completion = stache_completion_new (content);
+  stache_completion_set_model (completion, model != NULL ? model : requested_model);
+  stache_completion_set_finish_reason (completion, finish_reason);
+  stache_completion_set_prompt_tokens (completion, prompt_tokens);
+  stache_completion_set_completion_tokens (completion, completion_tokens);
+
+  return g_steal_pointer (&completion);
+}
+
+/* ---- StacheLlmProvider ---- */
+
+static StacheCompletion *
+openai_llm_generate (StacheLlmProvider  *provider,
+                     const char         *prompt,
+                     const char         *system_prompt,
+                     JsonObject         *options,
+                     GCancellable       *cancellable,
+                     GError            **error)
+{
+  OpenaiLlm *self = OPENAI_LLM (provider);
+  g_autoptr(JsonNode) request = NULL;
+  g_autoptr(JsonNode) response = NULL;
+  JsonNode *model_option = get_option (options, "model");
+  const char *model = self->model;
+
+  if (model_option != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (model_option) ||
+          json_node_get_value_type (model_option) != G_TYPE_STRING ||
+          *json_node_get_string (model_option) == '\0')
+        {
+          set_bad_option (error, "model", _("a non-empty string"));
+          return NULL;
+        }
+      model = json_node_get_string (model_option);
+    }
+
+  request = build_request (model, prompt, system_prompt, options, error);
+  if (request == NULL)
+    return NULL;
+
+  response = stache_http_client_request_json (self->client, "POST", self->url, request,
+                                              cancellable, error);
+  if (response == NULL)
+    return NULL;
+
+  return parse_completion (self, response, model, error);
+}
+
+static char **
+openai_llm_get_capabilities (StacheLlmProvider *provider)
+{
+  const char * const caps[] = { "generate", "chat", NULL };
+
+  return g_strdupv ((char **) caps);
+}
+
+static void
+openai_llm_iface_init (StacheLlmProviderInterface *iface)
+{
+  iface->generate = openai_llm_generate;
+  iface->get_capabilities = openai_llm_get_capabilities;
+}
+
+/* ---- GInitable: reads and checks the settings ---- */
+
+static gboolean
+openai_llm_initable_init (GInitable     *initable,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  OpenaiLlm *self = OPENAI_LLM (initable);
+  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
+  g_autoptr(StacheSettings) own_settings = NULL;
+
+  /* GInitable allows a second call; the first one's result stands */
+  if (self->client != NULL)
+    return TRUE;
+
+  if (settings == NULL)
+    settings = own_settings = stache_settings_new ();
+
+  self->client = openai_client_new (settings, CHAT_PATH, &self->url, error);
+  if (self->client == NULL)
+    return FALSE;
+
+  self->model = openai_settings_get_nonempty (settings, OPENAI_SETTING_MODEL, OPENAI_DEFAULT_MODEL);
+
+  return TRUE;
+}
+
+static void
+openai_llm_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = openai_llm_initable_init;
+}
+
+/* ---- GObject ---- */
+
+static void
+openai_llm_finalize (GObject *object)
+{
+  OpenaiLlm *self = OPENAI_LLM (object);
+
+  g_clear_object (&self->client);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_pointer (&self->model, g_free);
+
+  G_OBJECT_CLASS (openai_llm_parent_class)->finalize (object);
+}
+
+static void
+openai_llm_class_init (OpenaiLlmClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = openai_llm_finalize;
+}
+
+static void
+openai_llm_class_finalize (OpenaiLlmClass *klass)
+{
+}
+
+static void
+openai_llm_init (OpenaiLlm *self)
+{
+}
+
+void
+openai_llm_register (GTypeModule *module)
+{
+  openai_llm_register_type (module);
+}
