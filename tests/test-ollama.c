@@ -1,0 +1,620 @@
+/* test-ollama.c: the `ollama` LLM and embeddings providers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each test starts a SoupServer on the loopback interface (port 0: the
+ * system picks one), in a thread of its own with its own GMainContext
+ * pushed as thread-default, that plays Ollama's native API (POST /api/chat
+ * and POST /api/embed). It records every request body and answers with
+ * bodies shaped like Ollama's, or with its {"error": "…"} bodies. A request
+ * on another path, with another method or without a JSON body is recorded
+ * as a problem; every test ends by checking that none was.
+ *
+ * The providers are created through the plugin loader from the build tree
+ * (STACHE_TEST_BUILTIN_PLUGINS), as an application creates them.
+ */
+#include <string.h>
+
+#include <libsoup/soup.h>
+#include <stache.h>
+
+#define SERVED_CHAT_MODEL  "llama3.2:latest"
+#define SERVED_EMBED_MODEL "nomic-embed-text:latest"
+#define DIMENSIONS         4
+#define NOT_FOUND_TEXT     "model \"x\" not found, try pulling it first"
+
+static StachePluginLoader *loader;
+
+/* ---- the fake Ollama server ---- */
+
+typedef enum {
+  SCENARIO_NORMAL,            /* answers every valid request */
+  SCENARIO_NOT_FOUND,         /* 404 with Ollama's error body */
+  SCENARIO_SERVER_ERROR_ONCE, /* 500 first, then NORMAL */
+  SCENARIO_NO_MESSAGE,        /* a chat answer without "message" */
+} Scenario;
+
+typedef struct {
+  Scenario      scenario;
+
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;        /* owned by the server thread */
+  char         *base_url;      /* http://127.0.0.1:<port> */
+
+  GMutex        mutex;
+  GCond         cond;
+  gboolean      ready;
+  /* Under mutex: what the server saw */
+  guint         n_requests;
+  GPtrArray    *bodies;        /* JsonNode *: every JSON request body */
+  GPtrArray    *problems;      /* char *: requests Ollama would not take */
+} Fixture;
+
+/* The vector the server gives @text: small multiples of 1/4, which float,
+ * double and JSON all represent exactly */
+static void
+expected_vector (const char *text,
+                 float      *out)
+{
+  guint h = g_str_hash (text);
+
+  for (guint k = 0; k < DIMENSIONS; k++)
+    out[k] = (float) ((h >> (k * 3)) % 997) + 0.25f * (float) k - 100.0f;
+}
+
+static void
+respond_json (SoupServerMessage *msg,
+              guint              status,
+              JsonNode          *root)
+{
+  g_autofree char *body = json_to_string (root, FALSE);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                    body, strlen (body));
+}
+
+/* Answers with Ollama's error body */
+static void
+respond_error (SoupServerMessage *msg,
+               guint              status,
+               const char        *message)
+{
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  json_object_set_string_member (object, "error", message);
+  json_node_set_object (root, object);
+  respond_json (msg, status, root);
+}
+
+static void
+respond_chat (Fixture           *f,
+              SoupServerMessage *msg,
+              JsonObject        *request)
+{
+  JsonArray *messages = json_object_get_array_member (request, "messages");
+  JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+  g_autofree char *reply = g_strdup_printf ("You said: %s",
+                                            json_object_get_string_member (last, "content"));
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, SERVED_CHAT_MODEL);
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, "2024-07-22T20:33:28.123648Z");
+  if (f->scenario != SCENARIO_NO_MESSAGE)
+    {
+      json_builder_set_member_name (b, "message");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, "assistant");
+      json_builder_set_member_name (b, "content");
+      json_builder_add_string_value (b, reply);
+      json_builder_end_object (b);
+    }
+  json_builder_set_member_name (b, "done");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "done_reason");
+  json_builder_add_string_value (b, "stop");
+  json_builder_set_member_name (b, "total_duration");
+  json_builder_add_int_value (b, 1231234000);
+  json_builder_set_member_name (b, "prompt_eval_count");
+  json_builder_add_int_value (b, 26);
+  json_builder_set_member_name (b, "eval_count");
+  json_builder_add_int_value (b, 9);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+static void
+respond_embed (SoupServerMessage *msg,
+               JsonObject        *request)
+{
+  JsonArray *input = json_object_get_array_member (request, "input");
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, SERVED_EMBED_MODEL);
+  json_builder_set_member_name (b, "embeddings");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < json_array_get_length (input); i++)
+    {
+      float vector[DIMENSIONS];
+
+      expected_vector (json_array_get_string_element (input, i), vector);
+      json_builder_begin_array (b);
+      for (guint k = 0; k < DIMENSIONS; k++)
+        json_builder_add_double_value (b, vector[k]);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+/* Runs in the server thread */
+static void
+handle_request (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  Fixture *f = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gboolean is_chat = g_strcmp0 (path, "/api/chat") == 0;
+  gboolean is_embed = g_strcmp0 (path, "/api/embed") == 0;
+  JsonNode *root = NULL;
+
+  g_mutex_lock (&f->mutex);
+  f->n_requests++;
+
+  if ((!is_chat && !is_embed) ||
+      g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0 ||
+      g_strcmp0 (content_type, "application/json") != 0 ||
+      soup_message_headers_get_one (headers, "Authorization") != NULL ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
+                                   (gssize) g_bytes_get_size (bytes), NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
+    {
+      g_ptr_array_add (f->problems, g_strdup_printf ("%s %s (%s)",
+                                                     soup_server_message_get_method (msg), path,
+                                                     content_type ? content_type : "no type"));
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, "bad request");
+      goto out;
+    }
+  g_ptr_array_add (f->bodies, json_node_copy (root));
+
+  if (f->scenario == SCENARIO_NOT_FOUND)
+    respond_error (msg, SOUP_STATUS_NOT_FOUND, NOT_FOUND_TEXT);
+  else if (f->scenario == SCENARIO_SERVER_ERROR_ONCE && f->n_requests == 1)
+    respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "llama runner process has terminated");
+  else if (is_chat)
+    respond_chat (f, msg, json_node_get_object (root));
+  else
+    respond_embed (msg, json_node_get_object (root));
+
+out:
+  g_mutex_unlock (&f->mutex);
+}
+
+/* Runs in the server thread: hands each connection to the SoupServer.
+ * Not soup_server_listen_local(): libsoup 3.2's listener leaks every
+ * socket it accepts, which valgrind reports as definite leaks. */
+static gboolean
+accept_connection (GSocketService    *service,
+                   GSocketConnection *connection,
+                   GObject           *source_object,
+                   gpointer           user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
+  g_assert_no_error (error);
+
+  return TRUE;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  Fixture *f = data;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketService) service = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (f->context);
+
+  f->server = soup_server_new ("server-header", "test-ollama ", NULL);
+  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
+
+  service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
+  g_socket_service_start (service);
+
+  g_mutex_lock (&f->mutex);
+  f->base_url = g_strdup_printf ("http://127.0.0.1:%u",
+                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  f->ready = TRUE;
+  g_cond_signal (&f->cond);
+  g_mutex_unlock (&f->mutex);
+
+  g_main_loop_run (f->loop);
+
+  /* What the server thread made is undone in the server thread */
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  soup_server_disconnect (f->server);
+  g_clear_object (&f->server);
+  g_clear_object (&service);
+  while (g_main_context_iteration (f->context, FALSE))
+    ;
+
+  g_main_context_pop_thread_default (f->context);
+
+  return NULL;
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->scenario = GPOINTER_TO_INT (data);
+  g_mutex_init (&f->mutex);
+  g_cond_init (&f->cond);
+  f->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  f->problems = g_ptr_array_new_with_free_func (g_free);
+  f->context = g_main_context_new ();
+  f->loop = g_main_loop_new (f->context, FALSE);
+
+  f->thread = g_thread_new ("fake-ollama", server_thread, f);
+
+  g_mutex_lock (&f->mutex);
+  while (!f->ready)
+    g_cond_wait (&f->cond, &f->mutex);
+  g_mutex_unlock (&f->mutex);
+}
+
+static gboolean
+quit_server (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  /* Through the server's context: a quit before the server thread reaches
+   * g_main_loop_run() would be lost */
+  GSource *quit = g_idle_source_new ();
+
+  g_source_set_callback (quit, quit_server, f->loop, NULL);
+  g_source_attach (quit, f->context);
+  g_source_unref (quit);
+  g_thread_join (f->thread);
+
+  for (guint i = 0; i < f->problems->len; i++)
+    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
+  g_assert_cmpuint (f->problems->len, ==, 0);
+
+  g_main_loop_unref (f->loop);
+  g_main_context_unref (f->context);
+  g_ptr_array_unref (f->bodies);
+  g_ptr_array_unref (f->problems);
+  g_free (f->base_url);
+  g_mutex_clear (&f->mutex);
+  g_cond_clear (&f->cond);
+}
+
+static guint
+n_requests (Fixture *f)
+{
+  guint n;
+
+  g_mutex_lock (&f->mutex);
+  n = f->n_requests;
+  g_mutex_unlock (&f->mutex);
+
+  return n;
+}
+
+/* The body of request @i, valid while the fixture lives */
+static JsonNode *
+request_body (Fixture *f,
+              guint    i)
+{
+  JsonNode *node;
+
+  g_mutex_lock (&f->mutex);
+  g_assert_cmpuint (i, <, f->bodies->len);
+  node = g_ptr_array_index (f->bodies, i);
+  g_mutex_unlock (&f->mutex);
+
+  return node;
+}
+
+/* Asserts that @actual is the JSON text @expected, member order aside */
+static void
+assert_json_equal (JsonNode   *actual,
+                   const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) want = json_from_string (expected, &error);
+
+  g_assert_no_error (error);
+  if (!json_node_equal (actual, want))
+    {
+      g_autofree char *got = json_to_string (actual, FALSE);
+
+      g_error ("The request is %s, not %s", got, expected);
+    }
+}
+
+/* ---- creating providers ---- */
+
+static StacheProvider *
+create_va (Fixture            *f,
+           StacheProviderType  type,
+           va_list             args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
+  StacheProvider *provider;
+  const char *key;
+
+  g_assert_no_error (error);
+  stache_settings_set_string (settings, "ollama_url", f->base_url);
+  stache_settings_set_string (settings, "http_backoff_ms", "10");
+  while ((key = va_arg (args, const char *)) != NULL)
+    stache_settings_set_string (settings, key, va_arg (args, const char *));
+
+  provider = stache_plugin_loader_create_provider (loader, type, "ollama", settings, &error);
+  g_assert_no_error (error);
+  g_assert_true (STACHE_IS_PROVIDER (provider));
+
+  return provider;
+}
+
+static StacheLlmProvider *
+create_llm (Fixture *f,
+            ...) G_GNUC_NULL_TERMINATED;
+
+static StacheLlmProvider *
+create_llm (Fixture *f,
+            ...)
+{
+  StacheProvider *provider;
+  va_list args;
+
+  va_start (args, f);
+  provider = create_va (f, STACHE_PROVIDER_TYPE_LLM, args);
+  va_end (args);
+
+  g_assert_true (STACHE_IS_LLM_PROVIDER (provider));
+
+  return STACHE_LLM_PROVIDER (provider);
+}
+
+static StacheEmbeddingProvider *
+create_embedder (Fixture *f,
+                 ...) G_GNUC_NULL_TERMINATED;
+
+static StacheEmbeddingProvider *
+create_embedder (Fixture *f,
+                 ...)
+{
+  StacheProvider *provider;
+  va_list args;
+
+  va_start (args, f);
+  provider = create_va (f, STACHE_PROVIDER_TYPE_EMBEDDINGS, args);
+  va_end (args);
+
+  g_assert_true (STACHE_IS_EMBEDDING_PROVIDER (provider));
+
+  return STACHE_EMBEDDING_PROVIDER (provider);
+}
+
+/* ---- tests ---- */
+
+static void
+test_chat_round_trip (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, "ollama_model", "test-model",
+                                                 "ollama_keep_alive", "5m", NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(JsonObject) options = json_object_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_int_member (options, "max_tokens", 64);
+  json_object_set_double_member (options, "temperature", 0.25);
+  completion = stache_llm_provider_generate (llm, "What is Stache?", "You answer briefly.",
+                                             options, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: What is Stache?");
+  g_assert_cmpstr (stache_completion_get_model (completion), ==, SERVED_CHAT_MODEL);
+  g_assert_cmpstr (stache_completion_get_finish_reason (completion), ==, "stop");
+  g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 26);
+  g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
+
+  g_assert_cmpuint (n_requests (f), ==, 1);
+  assert_json_equal (request_body (f, 0),
+                     "{\"model\": \"test-model\","
+                     " \"messages\": [{\"role\": \"system\", \"content\": \"You answer briefly.\"},"
+                     "              {\"role\": \"user\", \"content\": \"What is Stache?\"}],"
+                     " \"stream\": false,"
+                     " \"options\": {\"num_predict\": 64, \"temperature\": 0.25},"
+                     " \"keep_alive\": \"5m\"}");
+}
+
+static void
+test_embeddings_batches (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char * const texts[] = { "alpha", "beta", "gamma", "delta", "epsilon", NULL };
+  g_autoptr(StacheEmbeddingProvider) embedder = create_embedder (f, "ollama_batch_size", "2",
+                                                                 NULL);
+  g_autoptr(GArray) values = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Ollama does not tell the length before the first answer */
+  g_assert_cmpuint (stache_embedding_provider_get_dimensions (embedder), ==, 0);
+
+  values = stache_embedding_provider_embed_batch (embedder, texts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stache_embedding_provider_get_dimensions (embedder), ==, DIMENSIONS);
+
+  g_assert_cmpuint (values->len, ==, 5 * DIMENSIONS);
+  for (guint i = 0; i < 5; i++)
+    {
+      float expected[DIMENSIONS];
+
+      expected_vector (texts[i], expected);
+      for (guint k = 0; k < DIMENSIONS; k++)
+        g_assert_cmpfloat (g_array_index (values, float, i * DIMENSIONS + k), ==, expected[k]);
+    }
+
+  g_assert_cmpuint (n_requests (f), ==, 3);
+  assert_json_equal (request_body (f, 0),
+                     "{\"model\": \"nomic-embed-text\", \"input\": [\"alpha\", \"beta\"]}");
+  assert_json_equal (request_body (f, 1),
+                     "{\"model\": \"nomic-embed-text\", \"input\": [\"gamma\", \"delta\"]}");
+  assert_json_equal (request_body (f, 2),
+                     "{\"model\": \"nomic-embed-text\", \"input\": [\"epsilon\"]}");
+}
+
+static void
+test_not_found (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, "ollama_model", "x", NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, NOT_FOUND_TEXT) == NULL)
+    g_error ("The server's message is not in “%s”", error->message);
+  /* A 4xx is never retried */
+  g_assert_cmpuint (n_requests (f), ==, 1);
+}
+
+static void
+test_retry (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Again", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Again");
+  g_assert_cmpuint (n_requests (f), ==, 2);
+}
+
+static void
+test_no_message (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "message"));
+}
+
+static void
+test_invalid_url (void)
+{
+  const StacheProviderType types[] = { STACHE_PROVIDER_TYPE_LLM, STACHE_PROVIDER_TYPE_EMBEDDINGS };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
+      g_autoptr(StacheProvider) provider = NULL;
+
+      g_assert_no_error (error);
+      stache_settings_set_string (settings, "ollama_url", "ftp://localhost:11434");
+
+      provider = stache_plugin_loader_create_provider (loader, types[i], "ollama", settings, &error);
+      g_assert_null (provider);
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "OLLAMA_URL"));
+    }
+}
+
+/* ---- main ---- */
+
+#define ADD(path, scenario, func) \
+  g_test_add (path, Fixture, GINT_TO_POINTER (scenario), fixture_setup, func, fixture_teardown)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char * const own_settings[] = {
+    "OLLAMA_URL", "OLLAMA_MODEL", "OLLAMA_EMBEDDING_MODEL", "OLLAMA_KEEP_ALIVE",
+    "OLLAMA_BATCH_SIZE",
+  };
+  int status;
+
+  g_setenv ("STACHE_PLUGIN_PATH", g_getenv ("STACHE_TEST_BUILTIN_PLUGINS"), TRUE);
+  /* No proxy may stand between the client and the loopback server */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+  /* The developer's own Ollama settings must not reach the tests */
+  for (guint i = 0; i < G_N_ELEMENTS (own_settings); i++)
+    g_unsetenv (own_settings[i]);
+
+  g_test_init (&argc, &argv, NULL);
+
+  loader = stache_plugin_loader_new ();
+
+  g_test_add_func ("/ollama/invalid-url", test_invalid_url);
+  ADD ("/ollama/chat/round-trip", SCENARIO_NORMAL, test_chat_round_trip);
+  ADD ("/ollama/chat/not-found", SCENARIO_NOT_FOUND, test_not_found);
+  ADD ("/ollama/chat/retry", SCENARIO_SERVER_ERROR_ONCE, test_retry);
+  ADD ("/ollama/chat/no-message", SCENARIO_NO_MESSAGE, test_no_message);
+  ADD ("/ollama/embeddings/batches", SCENARIO_NORMAL, test_embeddings_batches);
+
+  status = g_test_run ();
+
+  g_clear_object (&loader);
+
+  return status;
+}
