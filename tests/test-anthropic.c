@@ -1,0 +1,828 @@
+/* test-anthropic.c: the `anthropic` LLM provider
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each test starts a SoupServer on the loopback interface (port 0: the
+ * system picks one), in a thread of its own with its own GMainContext
+ * pushed as thread-default, that plays Anthropic's Messages API: it checks
+ * every request against the documented shape (POST /v1/messages,
+ * `x-api-key`, `anthropic-version`, `Content-Type: application/json`, the
+ * JSON members and their types) and answers with bodies shaped like
+ * Anthropic's, or with Anthropic's error bodies. A request that breaks the
+ * API's rules is answered 400 and recorded; every test ends by checking
+ * that none did.
+ *
+ * The provider is created through the plugin loader from the build tree
+ * (STACHE_TEST_BUILTIN_PLUGINS), as an application creates it, and used
+ * through the public interface functions.
+ */
+#include <string.h>
+
+#include <libsoup/soup.h>
+#include <stache.h>
+
+#define TEST_KEY         "sk-ant-test-key-xyz"
+#define TEST_VERSION     "2023-06-01"
+#define SERVED_MODEL     "claude-3-5-haiku-20241022"
+#define UNAUTHORIZED_TEXT "invalid x-api-key"
+
+static StachePluginLoader *loader;
+
+/* ---- the fake Anthropic server ---- */
+
+typedef enum {
+  SCENARIO_NORMAL,          /* answers every valid request with one text block */
+  SCENARIO_MULTI_BLOCK,     /* text, tool_use, text, thinking, text blocks */
+  SCENARIO_UNAUTHORIZED,    /* 401 with Anthropic's authentication_error body */
+  SCENARIO_OVERLOADED_ONCE, /* 529 overloaded_error first, then NORMAL */
+  SCENARIO_ECHO_KEY,        /* 401 quoting the x-api-key header back */
+  SCENARIO_NO_CONTENT,      /* a message without "content" */
+} Scenario;
+
+typedef struct {
+  Scenario      scenario;
+
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;        /* owned by the server thread */
+  char         *base_url;      /* http://127.0.0.1:<port> */
+
+  GMutex        mutex;
+  GCond         cond;
+  gboolean      ready;
+  /* Under mutex: what the server saw */
+  guint         n_requests;    /* every request */
+  GPtrArray    *bodies;        /* JsonNode *: every well-formed request body */
+  GPtrArray    *api_keys;      /* char *: the x-api-key of every request */
+  GPtrArray    *versions;      /* char *: the anthropic-version of every request */
+  GPtrArray    *content_types; /* char *: the Content-Type of every request */
+  GPtrArray    *problems;      /* char *: how requests broke the API's rules */
+} Fixture;
+
+static void
+add_problem (Fixture    *f,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static void
+add_problem (Fixture    *f,
+             const char *format,
+             ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_ptr_array_add (f->problems, g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
+static void
+respond_json (SoupServerMessage *msg,
+              guint              status,
+              JsonNode          *root)
+{
+  g_autofree char *body = json_to_string (root, FALSE);
+
+  /* libsoup has no phrase of its own for Anthropic's 529 */
+  soup_server_message_set_status (msg, status, status == 529 ? "Overloaded" : NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                    body, strlen (body));
+}
+
+/* Answers with Anthropic's error body */
+static void
+respond_error (SoupServerMessage *msg,
+               guint              status,
+               const char        *type,
+               const char        *message)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "error");
+  json_builder_set_member_name (b, "error");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  respond_json (msg, status, root);
+}
+
+static gboolean
+is_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+static gboolean
+is_integer (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_INT64;
+}
+
+static gboolean
+is_number (JsonNode *node)
+{
+  return is_integer (node) ||
+         (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+          json_node_get_value_type (node) == G_TYPE_DOUBLE);
+}
+
+/* Members of @object not in @known are reported: the real API refuses
+ * unknown parameters. */
+static void
+check_members (Fixture            *f,
+               const char         *what,
+               JsonObject         *object,
+               const char * const *known)
+{
+  g_autoptr(GList) members = json_object_get_members (object);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (known, l->data))
+      add_problem (f, "%s: unknown member “%s”", what, (const char *) l->data);
+}
+
+/* Checks a POST /v1/messages body; FALSE if it is not valid */
+static gboolean
+check_messages_request (Fixture    *f,
+                        JsonObject *request)
+{
+  const char * const known[] = { "model", "max_tokens", "system", "messages", "temperature", NULL };
+  guint n_problems = f->problems->len;
+  JsonNode *messages = json_object_get_member (request, "messages");
+  JsonNode *node;
+
+  check_members (f, "messages", request, known);
+
+  node = json_object_get_member (request, "model");
+  if (!is_string (node) || *json_node_get_string (node) == '\0')
+    add_problem (f, "messages: “model” is not a non-empty string");
+
+  /* Required by the Messages API */
+  node = json_object_get_member (request, "max_tokens");
+  if (!is_integer (node) || json_node_get_int (node) < 1)
+    add_problem (f, "messages: “max_tokens” is not an integer of at least 1");
+
+  node = json_object_get_member (request, "system");
+  if (node != NULL && !is_string (node))
+    add_problem (f, "messages: “system” is not a string");
+
+  if (messages == NULL || !JSON_NODE_HOLDS_ARRAY (messages) ||
+      json_array_get_length (json_node_get_array (messages)) == 0)
+    add_problem (f, "messages: “messages” is not a non-empty array");
+  else
+    {
+      JsonArray *array = json_node_get_array (messages);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *message = json_array_get_element (array, i);
+          JsonObject *object;
+          const char * const message_known[] = { "role", "content", NULL };
+          const char * const roles[] = { "user", "assistant", NULL };
+
+          if (!JSON_NODE_HOLDS_OBJECT (message))
+            {
+              add_problem (f, "messages: messages[%u] is not an object", i);
+              continue;
+            }
+          object = json_node_get_object (message);
+          check_members (f, "message", object, message_known);
+          node = json_object_get_member (object, "role");
+          /* "system" is a top-level member, never a role */
+          if (!is_string (node) || !g_strv_contains (roles, json_node_get_string (node)))
+            add_problem (f, "messages: messages[%u].role is not user or assistant", i);
+          if (!is_string (json_object_get_member (object, "content")))
+            add_problem (f, "messages: messages[%u].content is not a string", i);
+        }
+    }
+
+  node = json_object_get_member (request, "temperature");
+  if (node != NULL &&
+      (!is_number (node) || json_node_get_double (node) < 0 || json_node_get_double (node) > 1))
+    add_problem (f, "messages: “temperature” is not a number from 0 to 1");
+
+  return f->problems->len == n_problems;
+}
+
+static void
+add_block (JsonBuilder *b,
+           const char  *type,
+           const char  *text)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  if (g_str_equal (type, "text"))
+    {
+      json_builder_set_member_name (b, "text");
+      json_builder_add_string_value (b, text);
+    }
+  else if (g_str_equal (type, "thinking"))
+    {
+      json_builder_set_member_name (b, "thinking");
+      json_builder_add_string_value (b, text);
+      json_builder_set_member_name (b, "signature");
+      json_builder_add_string_value (b, "c2lnbmF0dXJl");
+    }
+  else
+    {
+      /* tool_use */
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, "toolu_01");
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, text);
+      json_builder_set_member_name (b, "input");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "text");
+      json_builder_add_string_value (b, "not part of the answer");
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+}
+
+static void
+respond_message (Fixture           *f,
+                 SoupServerMessage *msg,
+                 JsonObject        *request)
+{
+  JsonArray *messages = json_object_get_array_member (request, "messages");
+  JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+  g_autofree char *reply = g_strdup_printf ("You said: %s",
+                                            json_object_get_string_member (last, "content"));
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, "msg_013Zva2CMHLNnXjNJJKqJ2EF");
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "message");
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, "assistant");
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, SERVED_MODEL);
+  if (f->scenario != SCENARIO_NO_CONTENT)
+    {
+      json_builder_set_member_name (b, "content");
+      json_builder_begin_array (b);
+      if (f->scenario == SCENARIO_MULTI_BLOCK)
+        {
+          add_block (b, "thinking", "Let me think.");
+          add_block (b, "text", "One, ");
+          add_block (b, "tool_use", "get_weather");
+          add_block (b, "text", "two, ");
+          add_block (b, "text", "three.");
+        }
+      else
+        add_block (b, "text", reply);
+      json_builder_end_array (b);
+    }
+  json_builder_set_member_name (b, "stop_reason");
+  json_builder_add_string_value (b, "end_turn");
+  json_builder_set_member_name (b, "stop_sequence");
+  json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "usage");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "input_tokens");
+  json_builder_add_int_value (b, 25);
+  json_builder_set_member_name (b, "output_tokens");
+  json_builder_add_int_value (b, 9);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+/* Runs in the server thread */
+static void
+handle_request (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  Fixture *f = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *api_key = soup_message_headers_get_one (headers, "x-api-key");
+  const char *version = soup_message_headers_get_one (headers, "anthropic-version");
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) parse_error = NULL;
+  JsonNode *root;
+  guint n_problems;
+
+  g_mutex_lock (&f->mutex);
+  n_problems = f->problems->len;
+  f->n_requests++;
+  g_ptr_array_add (f->api_keys, g_strdup (api_key));
+  g_ptr_array_add (f->versions, g_strdup (version));
+  g_ptr_array_add (f->content_types, g_strdup (content_type));
+
+  if (f->scenario == SCENARIO_ECHO_KEY)
+    {
+      /* A careless server: the key comes back */
+      g_autofree char *message = g_strdup_printf ("invalid x-api-key: %s",
+                                                  api_key != NULL ? api_key : "none");
+
+      respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "authentication_error", message);
+      goto out;
+    }
+
+  if (g_strcmp0 (path, "/v1/messages") != 0)
+    {
+      add_problem (f, "unknown path %s", path);
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, "not_found_error", "Not found");
+      goto out;
+    }
+
+  if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0)
+    add_problem (f, "method %s instead of POST", soup_server_message_get_method (msg));
+
+  if (g_strcmp0 (api_key, TEST_KEY) != 0)
+    add_problem (f, "x-api-key is wrong or missing");
+  if (g_strcmp0 (version, TEST_VERSION) != 0)
+    add_problem (f, "anthropic-version is “%s”", version ? version : "(none)");
+  if (soup_message_headers_get_one (headers, "Authorization") != NULL)
+    add_problem (f, "an Authorization header, which the Messages API does not use");
+  if (g_strcmp0 (content_type, "application/json") != 0)
+    add_problem (f, "Content-Type is “%s”", content_type ? content_type : "(none)");
+
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
+                                   (gssize) g_bytes_get_size (bytes), &parse_error))
+    add_problem (f, "the body is not JSON: %s", parse_error->message);
+  else if (!JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
+    add_problem (f, "the body is not a JSON object");
+  else if (check_messages_request (f, json_node_get_object (root)))
+    g_ptr_array_add (f->bodies, json_node_copy (root));
+
+  if (f->problems->len != n_problems)
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_request_error",
+                     g_ptr_array_index (f->problems, f->problems->len - 1));
+      goto out;
+    }
+
+  root = json_parser_get_root (parser);
+  switch (f->scenario)
+    {
+    case SCENARIO_UNAUTHORIZED:
+      respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "authentication_error", UNAUTHORIZED_TEXT);
+      goto out;
+
+    case SCENARIO_OVERLOADED_ONCE:
+      if (f->n_requests == 1)
+        {
+          respond_error (msg, 529, "overloaded_error", "Overloaded");
+          goto out;
+        }
+      break;
+
+    case SCENARIO_NORMAL:
+    case SCENARIO_MULTI_BLOCK:
+    case SCENARIO_ECHO_KEY:
+    case SCENARIO_NO_CONTENT:
+    default:
+      break;
+    }
+
+  respond_message (f, msg, json_node_get_object (root));
+
+out:
+  g_mutex_unlock (&f->mutex);
+}
+
+/* Runs in the server thread: hands each connection to the SoupServer.
+ *
+ * Connections are accepted here rather than by soup_server_listen_local():
+ * the listener of libsoup 3.2 leaks every socket it accepts and the local
+ * address it caches, which valgrind reports as definite leaks. */
+static gboolean
+accept_connection (GSocketService    *service,
+                   GSocketConnection *connection,
+                   GObject           *source_object,
+                   gpointer           user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
+  g_assert_no_error (error);
+
+  return TRUE;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  Fixture *f = data;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketService) service = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (f->context);
+
+  f->server = soup_server_new ("server-header", "test-anthropic ", NULL);
+  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
+
+  /* Loopback only, on a port the system picks */
+  service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
+  g_socket_service_start (service);
+
+  g_mutex_lock (&f->mutex);
+  f->base_url = g_strdup_printf ("http://127.0.0.1:%u",
+                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  f->ready = TRUE;
+  g_cond_signal (&f->cond);
+  g_mutex_unlock (&f->mutex);
+
+  g_main_loop_run (f->loop);
+
+  /* What the server thread made is undone in the server thread */
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  soup_server_disconnect (f->server);
+  g_clear_object (&f->server);
+  g_clear_object (&service);
+  while (g_main_context_iteration (f->context, FALSE))
+    ;
+
+  g_main_context_pop_thread_default (f->context);
+
+  return NULL;
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->scenario = GPOINTER_TO_INT (data);
+  g_mutex_init (&f->mutex);
+  g_cond_init (&f->cond);
+  f->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  f->api_keys = g_ptr_array_new_with_free_func (g_free);
+  f->versions = g_ptr_array_new_with_free_func (g_free);
+  f->content_types = g_ptr_array_new_with_free_func (g_free);
+  f->problems = g_ptr_array_new_with_free_func (g_free);
+  f->context = g_main_context_new ();
+  f->loop = g_main_loop_new (f->context, FALSE);
+
+  f->thread = g_thread_new ("fake-anthropic", server_thread, f);
+
+  g_mutex_lock (&f->mutex);
+  while (!f->ready)
+    g_cond_wait (&f->cond, &f->mutex);
+  g_mutex_unlock (&f->mutex);
+}
+
+static gboolean
+quit_server (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  /* Through the server's context: a g_main_loop_quit() before the server
+   * thread reaches g_main_loop_run() would be lost */
+  GSource *quit = g_idle_source_new ();
+
+  g_source_set_callback (quit, quit_server, f->loop, NULL);
+  g_source_attach (quit, f->context);
+  g_source_unref (quit);
+  g_thread_join (f->thread);
+
+  /* No request broke the API's rules */
+  for (guint i = 0; i < f->problems->len; i++)
+    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
+  g_assert_cmpuint (f->problems->len, ==, 0);
+
+  g_main_loop_unref (f->loop);
+  g_main_context_unref (f->context);
+  g_ptr_array_unref (f->bodies);
+  g_ptr_array_unref (f->api_keys);
+  g_ptr_array_unref (f->versions);
+  g_ptr_array_unref (f->content_types);
+  g_ptr_array_unref (f->problems);
+  g_free (f->base_url);
+  g_mutex_clear (&f->mutex);
+  g_cond_clear (&f->cond);
+}
+
+/* What the server saw, read from the test's thread */
+static guint
+n_requests (Fixture *f)
+{
+  guint n;
+
+  g_mutex_lock (&f->mutex);
+  n = f->n_requests;
+  g_mutex_unlock (&f->mutex);
+
+  return n;
+}
+
+/* Entry @i of the fixture's string array @array, valid while the fixture
+ * lives */
+static const char *
+seen (Fixture   *f,
+      GPtrArray *array,
+      guint      i)
+{
+  const char *value;
+
+  g_mutex_lock (&f->mutex);
+  g_assert_cmpuint (i, <, array->len);
+  value = g_ptr_array_index (array, i);
+  g_mutex_unlock (&f->mutex);
+
+  return value;
+}
+
+/* The body of well-formed request @i, valid while the fixture lives */
+static JsonObject *
+request_body (Fixture *f,
+              guint    i)
+{
+  JsonObject *object;
+
+  g_mutex_lock (&f->mutex);
+  g_assert_cmpuint (i, <, f->bodies->len);
+  object = json_node_get_object (g_ptr_array_index (f->bodies, i));
+  g_mutex_unlock (&f->mutex);
+
+  return object;
+}
+
+/* ---- creating the provider ---- */
+
+/* Creates the provider with settings that point at the fake server, plus
+ * the NULL-terminated key/value pairs after @f */
+static StacheLlmProvider *
+create_llm (Fixture *f,
+            ...) G_GNUC_NULL_TERMINATED;
+
+static StacheLlmProvider *
+create_llm (Fixture *f,
+            ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
+  StacheProvider *provider;
+  const char *key;
+  va_list args;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (settings);
+
+  stache_settings_set_string (settings, "anthropic_base_url", f->base_url);
+  stache_settings_set_string (settings, "anthropic_api_key", TEST_KEY);
+  stache_settings_set_string (settings, "http_backoff_ms", "10");
+
+  va_start (args, f);
+  while ((key = va_arg (args, const char *)) != NULL)
+    stache_settings_set_string (settings, key, va_arg (args, const char *));
+  va_end (args);
+
+  provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_LLM, "anthropic",
+                                                   settings, &error);
+  g_assert_no_error (error);
+  g_assert_true (STACHE_IS_LLM_PROVIDER (provider));
+
+  return STACHE_LLM_PROVIDER (provider);
+}
+
+/* ---- tests ---- */
+
+static void
+test_round_trip (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *body;
+  JsonArray *messages;
+  JsonObject *message;
+
+  llm = create_llm (f, "anthropic_model", "claude-test-model", "anthropic_max_tokens", "321", NULL);
+  g_assert_true (stache_llm_provider_has_capability (llm, "generate"));
+
+  completion = stache_llm_provider_generate (llm, "What is Stache?", "You answer briefly.",
+                                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (completion);
+
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: What is Stache?");
+  g_assert_cmpstr (stache_completion_get_model (completion), ==, SERVED_MODEL);
+  g_assert_cmpstr (stache_completion_get_finish_reason (completion), ==, "end_turn");
+  g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 25);
+  g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
+
+  /* The headers, exactly */
+  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpstr (seen (f, f->api_keys, 0), ==, TEST_KEY);
+  g_assert_cmpstr (seen (f, f->versions, 0), ==, TEST_VERSION);
+  g_assert_cmpstr (seen (f, f->content_types, 0), ==, "application/json");
+
+  /* The body, exactly */
+  body = request_body (f, 0);
+  members = json_object_get_members (body);
+  g_assert_cmpuint (g_list_length (members), ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "claude-test-model");
+  g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 321);
+  g_assert_cmpstr (json_object_get_string_member (body, "system"), ==, "You answer briefly.");
+  messages = json_object_get_array_member (body, "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  message = json_array_get_object_element (messages, 0);
+  g_assert_cmpuint (json_object_get_size (message), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (message, "role"), ==, "user");
+  g_assert_cmpstr (json_object_get_string_member (message, "content"), ==, "What is Stache?");
+}
+
+static void
+test_multi_block (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Count to three", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (completion);
+
+  /* The text blocks in order; thinking and tool_use blocks left out */
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "One, two, three.");
+  g_assert_cmpuint (n_requests (f), ==, 1);
+}
+
+static void
+test_unauthorized (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, UNAUTHORIZED_TEXT) == NULL)
+    g_error ("The service's message is not in “%s”", error->message);
+  g_assert_nonnull (strstr (error->message, "401"));
+  if (strstr (error->message, TEST_KEY) != NULL)
+    g_error ("The key leaked into “%s”", error->message);
+  /* A 4xx is never retried */
+  g_assert_cmpuint (n_requests (f), ==, 1);
+}
+
+static void
+test_overloaded_retry (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Are you busy?", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (completion);
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Are you busy?");
+
+  /* The 529 was retried once */
+  g_assert_cmpuint (n_requests (f), ==, 2);
+}
+
+static void
+test_missing_key (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
+  g_autoptr(StacheProvider) provider = NULL;
+
+  g_assert_no_error (error);
+  /* Blank counts as unset */
+  stache_settings_set_string (settings, "anthropic_api_key", "  ");
+
+  provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_LLM, "anthropic",
+                                                   settings, &error);
+  g_assert_null (provider);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, "ANTHROPIC_API_KEY") == NULL)
+    g_error ("ANTHROPIC_API_KEY is not named in “%s”", error->message);
+}
+
+static void
+test_key_echo (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "invalid x-api-key"));
+  if (strstr (error->message, TEST_KEY) != NULL)
+    g_error ("The key leaked into “%s”", error->message);
+  /* The server did get the key: only the message was cleaned */
+  g_assert_cmpstr (seen (f, f->api_keys, 0), ==, TEST_KEY);
+}
+
+static void
+test_no_content (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "content"));
+}
+
+static void
+test_listed (void)
+{
+  g_auto(GStrv) llms = stache_plugin_loader_get_available_providers (loader, STACHE_PROVIDER_TYPE_LLM);
+
+  g_assert_true (g_strv_contains ((const char * const *) llms, "anthropic"));
+}
+
+/* ---- main ---- */
+
+#define ADD(path, scenario, func) \
+  g_test_add (path, Fixture, GINT_TO_POINTER (scenario), fixture_setup, func, fixture_teardown)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char * const own_settings[] = {
+    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "ANTHROPIC_MAX_TOKENS",
+    "ANTHROPIC_VERSION",
+  };
+  int status;
+
+  g_setenv ("STACHE_PLUGIN_PATH", g_getenv ("STACHE_TEST_BUILTIN_PLUGINS"), TRUE);
+  /* No proxy of the developer's may stand between the client and the
+   * loopback server, even when the test runs outside meson */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+  /* The developer's own Anthropic settings must not reach the tests */
+  for (guint i = 0; i < G_N_ELEMENTS (own_settings); i++)
+    g_unsetenv (own_settings[i]);
+
+  g_test_init (&argc, &argv, NULL);
+
+  loader = stache_plugin_loader_new ();
+
+  g_test_add_func ("/anthropic/listed", test_listed);
+  g_test_add_func ("/anthropic/missing-key", test_missing_key);
+
+  ADD ("/anthropic/round-trip", SCENARIO_NORMAL, test_round_trip);
+  ADD ("/anthropic/multi-block", SCENARIO_MULTI_BLOCK, test_multi_block);
+  ADD ("/anthropic/unauthorized", SCENARIO_UNAUTHORIZED, test_unauthorized);
+  ADD ("/anthropic/overloaded-retry", SCENARIO_OVERLOADED_ONCE, test_overloaded_retry);
+  ADD ("/anthropic/key-echo", SCENARIO_ECHO_KEY, test_key_echo);
+  ADD ("/anthropic/no-content", SCENARIO_NO_CONTENT, test_no_content);
+
+  status = g_test_run ();
+
+  g_clear_object (&loader);
+
+  return status;
+}
