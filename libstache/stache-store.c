@@ -515,8 +515,7 @@ pipeline_signature (StacheStore *self,
 {
   /* Re-ingesting the same bytes is only a no-op if they would become the
    * same chunks and vectors: a change of embedder or chunking redoes it. */
-  return g_strdup_printf ("%s/%u/%u/%u/%d", G_OBJECT_TYPE_NAME (self->embedder),
-                          stache_embedding_provider_get_dimensions (self->embedder),
+  return g_strdup_printf ("%s/%u/%u/%d", G_OBJECT_TYPE_NAME (self->embedder),
                           self->chunk_size, self->chunk_overlap, (int) format);
 }
 
@@ -615,12 +614,18 @@ ingest_loaded (StacheStore       *self,
       return NULL;
     }
 
+  /* A remote embedder may learn its dimension from its first answer, so
+   * the stored vector length is compared only when the embedder knows it. */
   if (existing != NULL &&
       g_strcmp0 (stache_document_get_content_hash (existing), content_hash) == 0 &&
       stache_document_get_metadata (existing) != NULL &&
       g_strcmp0 (json_object_get_string_member_with_default (stache_document_get_metadata (existing),
                                                              "stache_pipeline", ""),
-                 signature) == 0)
+                 signature) == 0 &&
+      (stache_embedding_provider_get_dimensions (self->embedder) == 0 ||
+       json_object_get_int_member_with_default (stache_document_get_metadata (existing),
+                                                "stache_dimensions", 0) ==
+       stache_embedding_provider_get_dimensions (self->embedder)))
     {
       result = _stache_ingest_result_new (source, namespace_, STACHE_INGEST_OUTCOME_UNCHANGED);
       _stache_ingest_result_set_document (result, document_id, stache_document_get_title (existing),
@@ -689,6 +694,7 @@ ingest_loaded (StacheStore       *self,
                                 json_node_copy (json_object_get_member (extra_metadata, l->data)));
     }
   json_object_set_string_member (doc_metadata, "stache_pipeline", signature);
+  json_object_set_int_member (doc_metadata, "stache_dimensions", vectors->len / chunks->len);
   if (loaded->repaired)
     json_object_set_boolean_member (doc_metadata, "stache_utf8_repaired", TRUE);
 

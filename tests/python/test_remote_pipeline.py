@@ -1,0 +1,234 @@
+# test_remote_pipeline.py: the whole pipeline on remote providers —
+# VECTORDB_PROVIDER=qdrant, EMBEDDING_PROVIDER=openai, LLM_PROVIDER=anthropic —
+# against in-process servers that speak each API's documented shapes.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import threading
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stache_test_env  # noqa: E402
+
+TMP, ENV = stache_test_env.isolated_environment()
+os.environ.clear()
+os.environ.update(ENV)
+os.environ["STACHE_PLUGIN_PATH"] = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
+
+import gi  # noqa: E402
+
+gi.require_version("Stache", "1.0")
+from gi.repository import Gio, GLib, Stache  # noqa: E402
+
+OPENAI_KEY = "sk-openai-test-7f3a"
+ANTHROPIC_KEY = "sk-ant-test-91bc"
+DIMS = 64
+
+
+def embed(text):
+    """A deterministic bag-of-words vector, so nearest neighbours are real."""
+    vector = [0.0] * DIMS
+    for word in re.findall(r"\w+", text.lower()):
+        h = int(hashlib.sha256(word.encode()).hexdigest(), 16)
+        vector[h % DIMS] += 1.0 if (h >> 8) & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+def lookup(payload, key):
+    value = payload
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def matches(flt, payload):
+    if flt is None:
+        return True
+    if "must" in flt and not all(matches(c, payload) for c in flt["must"]):
+        return False
+    if "should" in flt and not any(matches(c, payload) for c in flt["should"]):
+        return False
+    if "key" in flt:
+        actual = lookup(payload, flt["key"])
+        match = flt["match"]
+        return actual in match["any"] if "any" in match else actual == match["value"]
+    if "is_null" in flt:
+        return lookup(payload, flt["is_null"]["key"]) is None
+    return True
+
+
+class Fakes(BaseHTTPRequestHandler):
+    """OpenAI embeddings, Anthropic messages and Qdrant points, in one server."""
+
+    points = {}
+    collection = None
+    requests = []
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length", 0))
+        return json.loads(self.rfile.read(length)) if length else None
+
+    def do_GET(self):
+        if self.path == "/collections/stache":
+            if Fakes.collection is None:
+                return self.reply(404, {"status": {"error": "Not found: Collection `stache` doesn't exist!"}})
+            return self.reply(200, {"result": {"status": "green", "config": Fakes.collection}, "status": "ok"})
+        self.reply(404, {"status": {"error": "unknown path " + self.path}})
+
+    def do_PUT(self):
+        body = self.body()
+        Fakes.requests.append(("PUT", self.path, body))
+        path = self.path.split("?")[0]
+        if path == "/collections/stache":
+            Fakes.collection = body
+            return self.reply(200, {"result": True, "status": "ok", "time": 0.001})
+        if path == "/collections/stache/index":
+            return self.reply(200, {"result": {"operation_id": 1, "status": "completed"}, "status": "ok"})
+        if path == "/collections/stache/points":
+            for point in body["points"]:
+                assert len(point["vector"]) == Fakes.collection["vectors"]["size"]
+                Fakes.points[point["id"]] = point
+            return self.reply(200, {"result": {"operation_id": 2, "status": "completed"}, "status": "ok"})
+        self.reply(404, {"status": {"error": "unknown path"}})
+
+    def do_POST(self):
+        body = self.body()
+        Fakes.requests.append(("POST", self.path, body))
+        path = self.path.split("?")[0]
+        if path == "/v1/embeddings":
+            if self.headers.get("Authorization") != "Bearer " + OPENAI_KEY:
+                return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            data = [{"object": "embedding", "index": i, "embedding": embed(t)}
+                    for i, t in enumerate(body["input"])]
+            return self.reply(200, {"object": "list", "data": data, "model": body["model"],
+                                    "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+        if path == "/v1/messages":
+            if self.headers.get("x-api-key") != ANTHROPIC_KEY or not self.headers.get("anthropic-version"):
+                return self.reply(401, {"type": "error", "error": {"type": "authentication_error",
+                                                                   "message": "invalid x-api-key"}})
+            prompt = body["messages"][0]["content"]
+            first = re.search(r"\[1\] [^\n]*\n([^\n]+)", prompt)
+            text = "According to [1]: " + (first.group(1)[:80] if first else "nothing")
+            return self.reply(200, {"id": "msg_1", "type": "message", "role": "assistant",
+                                    "model": body["model"], "content": [{"type": "text", "text": text}],
+                                    "stop_reason": "end_turn", "stop_sequence": None,
+                                    "usage": {"input_tokens": 10, "output_tokens": 5}})
+        if path == "/collections/stache/points/search":
+            if Fakes.collection is None:
+                return self.reply(404, {"status": {"error": "Not found"}})
+            hits = []
+            for point in Fakes.points.values():
+                if matches(body.get("filter"), point["payload"]):
+                    score = sum(a * b for a, b in zip(body["vector"], point["vector"]))
+                    hits.append({"id": point["id"], "version": 0, "score": score,
+                                 "payload": point["payload"]})
+            hits.sort(key=lambda h: -h["score"])
+            return self.reply(200, {"result": hits[:body["limit"]], "status": "ok", "time": 0.001})
+        if path == "/collections/stache/points/count":
+            if Fakes.collection is None:
+                return self.reply(404, {"status": {"error": "Not found"}})
+            n = sum(1 for p in Fakes.points.values() if matches(body.get("filter"), p["payload"]))
+            return self.reply(200, {"result": {"count": n}, "status": "ok", "time": 0.001})
+        if path == "/collections/stache/points/delete":
+            if "points" in body:
+                for pid in body["points"]:
+                    Fakes.points.pop(pid, None)
+            else:
+                for pid in [k for k, p in Fakes.points.items() if matches(body["filter"], p["payload"])]:
+                    del Fakes.points[pid]
+            return self.reply(200, {"result": {"operation_id": 3, "status": "completed"}, "status": "ok"})
+        self.reply(404, {"error": {"message": "unknown path " + self.path}})
+
+
+class RemotePipelineTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ThreadingHTTPServer(("127.0.0.1", 0), Fakes)
+        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread.start()
+        url = "http://127.0.0.1:%d" % cls.server.server_address[1]
+        settings = Stache.Settings.new_from_file(None)
+        for key, value in {
+            "sqlite_path": os.path.join(TMP, "index.db"),
+            "vectordb_provider": "qdrant", "qdrant_url": url,
+            "embedding_provider": "openai", "openai_base_url": url + "/v1",
+            "openai_api_key": OPENAI_KEY, "openai_batch_size": "3",
+            "llm_provider": "anthropic", "anthropic_base_url": url,
+            "anthropic_api_key": ANTHROPIC_KEY,
+            "http_backoff_ms": "10",
+        }.items():
+            settings.set_string(key, value)
+        cls.settings = settings
+        cls.store = Stache.Store.new(settings)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+
+    def test_ingest_search_ask(self):
+        samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
+        results = self.store.ingest_directory(samples, "notes", None, None, None)
+        self.assertEqual([r.get_outcome() for r in results], [Stache.IngestOutcome.ADDED] * 7)
+
+        # The collection was made with the embedder's size and cosine distance.
+        self.assertEqual(Fakes.collection, {"vectors": {"size": DIMS, "distance": "Cosine"}})
+        self.assertEqual(self.store.count_chunks("notes", None), len(Fakes.points))
+
+        hits = self.store.search("varroa mites colony treatment", "notes", 3, None)
+        self.assertTrue(hits[0].get_metadata().get_string_member("source").endswith("beekeeping.txt"))
+
+        answer = self.store.ask("How do sea stars open mussels?", "notes", 3, None)
+        self.assertTrue(answer.get_text().startswith("According to [1]:"), answer.get_text())
+        self.assertEqual(answer.get_model(), "claude-3-5-haiku-latest")
+
+        again = self.store.ingest_directory(samples, "notes", None, None, None)
+        self.assertEqual([r.get_outcome() for r in again], [Stache.IngestOutcome.UNCHANGED] * 7)
+
+        doc = results[0].get_document_id()
+        before = len(Fakes.points)
+        self.assertTrue(self.store.delete_document(doc, None))
+        self.assertLess(len(Fakes.points), before)
+
+    def test_wrong_key_is_reported_without_any_key(self):
+        settings = Stache.Settings.new_from_file(None)
+        for key in ("sqlite_path", "vectordb_provider", "qdrant_url", "embedding_provider",
+                    "openai_base_url", "http_backoff_ms"):
+            settings.set_string(key, self.settings.get_string(key, None))
+        settings.set_string("openai_api_key", "sk-wrong-key-5555")
+        store = Stache.Store.new(settings)
+        with self.assertRaises(GLib.Error) as caught:
+            store.ingest_text("text", "notes", None)
+        message = caught.exception.message
+        self.assertIn("Incorrect API key provided", message)
+        self.assertIn("401", message)
+        for secret in ("sk-wrong-key-5555", OPENAI_KEY, ANTHROPIC_KEY):
+            self.assertNotIn(secret, message)
+
+
+if __name__ == "__main__":
+    try:
+        unittest.main(verbosity=2)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
