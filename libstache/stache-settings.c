@@ -635,6 +635,160 @@ stache_settings_get_boolean (StacheSettings  *self,
 }
 
 /**
+ * stache_settings_get_nonempty:
+ * @self: a #StacheSettings
+ * @key: a settings key
+ * @default_value: (nullable): the value to return when @key is unset or
+ *   blank
+ *
+ * Gets the value of @key with surrounding white space removed. Unlike
+ * stache_settings_get_string(), a blank value counts as unset wherever it
+ * comes from: an empty line in a configuration file, like an empty
+ * environment variable, leaves the default in force.
+ *
+ * Returns: (transfer full) (nullable): the value, or a copy of
+ *   @default_value
+ */
+char *
+stache_settings_get_nonempty (StacheSettings *self,
+                              const char     *key,
+                              const char     *default_value)
+{
+  g_autofree char *value = stache_settings_get_string (self, key, NULL);
+
+  if (value == NULL || *g_strstrip (value) == '\0')
+    return g_strdup (default_value);
+
+  return g_steal_pointer (&value);
+}
+
+/**
+ * stache_settings_get_int_range:
+ * @self: a #StacheSettings
+ * @key: a settings key
+ * @default_value: the value when @key is unset or blank
+ * @min: the smallest value allowed
+ * @max: the largest value allowed
+ * @out_value: (out): where to store the value
+ * @error: return location for a #GError
+ *
+ * Gets the value of @key as an integer from @min to @max. A malformed
+ * value or one out of range is %STACHE_ERROR_INVALID_SETTING naming the key
+ * and where the value came from.
+ *
+ * Returns: %TRUE if @out_value was set
+ */
+gboolean
+stache_settings_get_int_range (StacheSettings  *self,
+                               const char      *key,
+                               gint64           default_value,
+                               gint64           min,
+                               gint64           max,
+                               gint64          *out_value,
+                               GError         **error)
+{
+  g_autofree char *text = stache_settings_get_nonempty (self, key, NULL);
+  GError *local_error = NULL;
+  gint64 value;
+
+  g_return_val_if_fail (out_value != NULL, FALSE);
+
+  if (text == NULL)
+    {
+      *out_value = default_value;
+      return TRUE;
+    }
+
+  value = stache_settings_get_int (self, key, default_value, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (value < min || value > max)
+    {
+      g_autofree char *where = stache_settings_describe_source (self, key);
+
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   /* Translators: the first %s is a settings key, the second
+                    * where its value came from, the third the value */
+                   _("Setting “%s” (from %s) has the value “%s”, which is not a whole "
+                     "number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT),
+                   key, where, text, min, max);
+      return FALSE;
+    }
+
+  *out_value = value;
+  return TRUE;
+}
+
+/**
+ * stache_settings_get_http_url:
+ * @self: a #StacheSettings
+ * @key: a settings key such as `ollama_url`
+ * @default_value: the URL when @key is unset or blank
+ * @error: return location for a #GError
+ *
+ * Gets the base URL of a service: an http:// or https:// URL with a host
+ * and without a query or fragment, returned without trailing slashes so
+ * paths can be appended. A bad value is %STACHE_ERROR_INVALID_SETTING
+ * naming the key, its variable and where it came from; a user name and
+ * password in the URL are never shown.
+ *
+ * Returns: (transfer full): the URL, or %NULL with @error set
+ */
+char *
+stache_settings_get_http_url (StacheSettings  *self,
+                              const char      *key,
+                              const char      *default_value,
+                              GError         **error)
+{
+  g_autofree char *text = stache_settings_get_nonempty (self, key, default_value);
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  const char *reason = NULL;
+  const char *scheme;
+  gsize len;
+
+  g_return_val_if_fail (default_value != NULL, NULL);
+
+  uri = g_uri_parse (text, G_URI_FLAGS_NONE, &parse_error);
+  if (uri == NULL)
+    reason = parse_error->message;
+  else if ((scheme = g_uri_get_scheme (uri)) == NULL ||
+           (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
+    reason = _("only http:// and https:// URLs are supported");
+  else if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    reason = _("it names no host");
+  else if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    reason = _("a base URL cannot have a query (“?…”) or a fragment (“#…”)");
+
+  if (reason != NULL)
+    {
+      g_autofree char *env_name = stache_settings_key_to_env_name (key);
+      g_autofree char *where = stache_settings_describe_source (self, key);
+      g_autofree char *shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO)
+                                           : g_strdup (text);
+
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   /* Translators: the first %s is a settings key, the second
+                    * its environment variable, the third where its value came
+                    * from, the fourth the value and the last why it is wrong */
+                   _("Setting “%s” (%s, from %s) has the value “%s”, which is not a usable "
+                     "http:// or https:// URL: %s"),
+                   key, env_name, where, shown, reason);
+      return NULL;
+    }
+
+  len = strlen (text);
+  while (len > 0 && text[len - 1] == '/')
+    len--;
+
+  return g_strndup (text, len);
+}
+
+/**
  * stache_settings_get_string_list:
  * @self: a #StacheSettings
  * @key: a settings key such as `llm_fallback_providers`

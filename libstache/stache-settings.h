@@ -62,6 +62,23 @@ char                *stache_settings_get_string         (StacheSettings  *self,
                                                          const char      *key,
                                                          const char      *default_value);
 STACHE_AVAILABLE_IN_ALL
+char                *stache_settings_get_nonempty       (StacheSettings  *self,
+                                                         const char      *key,
+                                                         const char      *default_value);
+STACHE_AVAILABLE_IN_ALL
+gboolean             stache_settings_get_int_range      (StacheSettings  *self,
+                                                         const char      *key,
+                                                         gint64           default_value,
+                                                         gint64           min,
+                                                         gint64           max,
+                                                         gint64          *out_value,
+                                                         GError         **error);
+STACHE_AVAILABLE_IN_ALL
+char                *stache_settings_get_http_url       (StacheSettings  *self,
+                                                         const char      *key,
+                                                         const char      *default_value,
+                                                         GError         **error);
+STACHE_AVAILABLE_IN_ALL
 gint64               stache_settings_get_int            (StacheSettings  *self,
                                                          const char      *key,
                                                          gint64           default_value,

@@ -325,6 +325,44 @@ test_list_keys_and_sources (Fixture       *fixture,
 }
 
 static void
+test_nonempty_range_and_url (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(StacheSettings) settings = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *blank = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *fallback = NULL;
+  gint64 value = 0;
+
+  write_config (fixture, "[stache]\nstache_test_colour=   \nchunk_size=5000\n");
+  settings = stache_settings_new ();
+
+  blank = stache_settings_get_nonempty (settings, "stache_test_colour", "red");
+  g_assert_cmpstr (blank, ==, "red");
+
+  g_assert_false (stache_settings_get_int_range (settings, "chunk_size", 1, 1, 100, &value, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_assert_nonnull (strstr (error->message, "“5000”"));
+  g_clear_error (&error);
+  g_assert_true (stache_settings_get_int_range (settings, "chunk_size", 1, 1, 10000, &value, &error));
+  g_assert_cmpint (value, ==, 5000);
+  g_assert_true (stache_settings_get_int_range (settings, "chunk_overlap", 7, 0, 10, &value, &error));
+  g_assert_cmpint (value, ==, 7);
+
+  fallback = stache_settings_get_http_url (settings, "test_url", "http://localhost:1234//", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (fallback, ==, "http://localhost:1234");
+
+  stache_settings_set_string (settings, "test_url", "ftp://user:hunter2@example.org/");
+  url = stache_settings_get_http_url (settings, "test_url", "http://localhost", &error);
+  g_assert_null (url);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_assert_nonnull (strstr (error->message, "TEST_URL"));
+  g_assert_null (strstr (error->message, "hunter2"));
+}
+
+static void
 test_key_validation (void)
 {
   g_assert_true (stache_settings_is_valid_key ("vectordb_provider"));
@@ -393,6 +431,7 @@ main (int    argc,
   add_fixture_test ("/settings/secrets-redacted", test_secrets_are_redacted);
   add_fixture_test ("/settings/list-keys-and-sources", test_list_keys_and_sources);
   add_fixture_test ("/settings/thread-safety", test_concurrent_reads_and_writes);
+  add_fixture_test ("/settings/nonempty-range-url", test_nonempty_range_and_url);
   g_test_add_func ("/settings/key-validation", test_key_validation);
 
   return g_test_run ();

@@ -22,16 +22,6 @@ StacheHttpClient *anthropic_client_new              (StacheSettings  *settings,
                                                      char           **out_url,
                                                      GError         **error);
 
-char             *anthropic_settings_get_nonempty   (StacheSettings  *settings,
-                                                     const char      *key,
-                                                     const char      *default_value);
-gboolean          anthropic_settings_get_range      (StacheSettings  *settings,
-                                                     const char      *key,
-                                                     gint64           default_value,
-                                                     gint64           min,
-                                                     gint64           max,
-                                                     gint64          *out_value,
-                                                     GError         **error);
 
 void              anthropic_set_malformed           (GError         **error,
                                                      const char      *url,

@@ -415,7 +415,7 @@ anthropic_llm_initable_init (GInitable     *initable,
   if (settings == NULL)
     settings = own_settings = stache_settings_new ();
 
-  if (!anthropic_settings_get_range (settings, ANTHROPIC_SETTING_MAX_TOKENS,
+  if (!stache_settings_get_int_range (settings, ANTHROPIC_SETTING_MAX_TOKENS,
                                      ANTHROPIC_DEFAULT_MAX_TOKENS, 1, G_MAXINT32,
                                      &max_tokens, error))
     return FALSE;
@@ -425,7 +425,7 @@ anthropic_llm_initable_init (GInitable     *initable,
     return FALSE;
 
   self->max_tokens = max_tokens;
-  self->model = anthropic_settings_get_nonempty (settings, ANTHROPIC_SETTING_MODEL,
+  self->model = stache_settings_get_nonempty (settings, ANTHROPIC_SETTING_MODEL,
                                                  ANTHROPIC_DEFAULT_MODEL);
   self->url = g_steal_pointer (&url);
   self->client = g_steal_pointer (&client);

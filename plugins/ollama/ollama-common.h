@@ -20,16 +20,6 @@ StacheHttpClient *ollama_client_new              (StacheSettings  *settings,
                                                   char           **out_keep_alive,
                                                   GError         **error);
 
-char             *ollama_settings_get_nonempty   (StacheSettings  *settings,
-                                                  const char      *key,
-                                                  const char      *default_value);
-gboolean          ollama_settings_get_range      (StacheSettings  *settings,
-                                                  const char      *key,
-                                                  gint64           default_value,
-                                                  gint64           min,
-                                                  gint64           max,
-                                                  gint64          *out_value,
-                                                  GError         **error);
 
 void              ollama_set_malformed           (GError         **error,
                                                   const char      *url,

@@ -320,7 +320,7 @@ ollama_embedder_initable_init (GInitable     *initable,
   if (settings == NULL)
     settings = own_settings = stache_settings_new ();
 
-  if (!ollama_settings_get_range (settings, OLLAMA_SETTING_BATCH_SIZE, OLLAMA_DEFAULT_BATCH_SIZE,
+  if (!stache_settings_get_int_range (settings, OLLAMA_SETTING_BATCH_SIZE, OLLAMA_DEFAULT_BATCH_SIZE,
                                   1, OLLAMA_MAX_BATCH_SIZE, &batch_size, error))
     return FALSE;
 
@@ -328,7 +328,7 @@ ollama_embedder_initable_init (GInitable     *initable,
   if (self->client == NULL)
     return FALSE;
 
-  self->model = ollama_settings_get_nonempty (settings, OLLAMA_SETTING_EMBEDDING_MODEL,
+  self->model = stache_settings_get_nonempty (settings, OLLAMA_SETTING_EMBEDDING_MODEL,
                                               OLLAMA_DEFAULT_EMBEDDING_MODEL);
   self->batch_size = (guint) batch_size;
 

@@ -358,7 +358,7 @@ ollama_llm_initable_init (GInitable     *initable,
   if (self->client == NULL)
     return FALSE;
 
-  self->model = ollama_settings_get_nonempty (settings, OLLAMA_SETTING_MODEL, OLLAMA_DEFAULT_MODEL);
+  self->model = stache_settings_get_nonempty (settings, OLLAMA_SETTING_MODEL, OLLAMA_DEFAULT_MODEL);
 
   return TRUE;
 }

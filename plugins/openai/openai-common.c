@@ -19,117 +19,6 @@
 
 /* ---- settings ---- */
 
-/* The value of @key with surrounding white space removed, or a copy of
- * @default_value when it is unset or blank: an empty line in a
- * configuration file counts as unset, as an empty environment variable
- * does. */
-char *
-openai_settings_get_nonempty (StacheSettings *settings,
-                              const char     *key,
-                              const char     *default_value)
-{
-  g_autofree char *value = stache_settings_get_string (settings, key, NULL);
-
-  if (value == NULL || *g_strstrip (value) == '\0')
-    return g_strdup (default_value);
-
-  return g_steal_pointer (&value);
-}
-
-/* Reads the integer setting @key (@default_value when unset or blank) and
- * checks that it lies in [@min, @max]. */
-gboolean
-openai_settings_get_range (StacheSettings  *settings,
-                           const char      *key,
-                           gint64           default_value,
-                           gint64           min,
-                           gint64           max,
-                           gint64          *out_value,
-                           GError         **error)
-{
-  g_autofree char *text = openai_settings_get_nonempty (settings, key, NULL);
-  GError *local_error = NULL;
-  gint64 value;
-
-  if (text == NULL)
-    {
-      *out_value = default_value;
-      return TRUE;
-    }
-
-  value = stache_settings_get_int (settings, key, default_value, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-
-  if (value < min || value > max)
-    {
-      g_autofree char *where = stache_settings_describe_source (settings, key);
-
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   /* Translators: the first %s is a settings key, the second
-                    * where its value came from, the third the value */
-                   _("Setting “%s” (from %s) has the value “%s”, which is not a whole "
-                     "number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT),
-                   key, where, text, min, max);
-      return FALSE;
-    }
-
-  *out_value = value;
-  return TRUE;
-}
-
-/* Checks @text, the value of `openai_base_url`, and returns it without the
- * trailing slashes, so paths can be appended to it. */
-static char *
-check_base_url (StacheSettings  *settings,
-                const char      *text,
-                GError         **error)
-{
-  g_autoptr(GUri) uri = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  g_autofree char *env_name = stache_settings_key_to_env_name (OPENAI_SETTING_BASE_URL);
-  g_autofree char *where = stache_settings_describe_source (settings, OPENAI_SETTING_BASE_URL);
-  const char *reason = NULL;
-  const char *scheme;
-  gsize len;
-
-  uri = g_uri_parse (text, G_URI_FLAGS_NONE, &parse_error);
-  if (uri == NULL)
-    reason = parse_error->message;
-  else if ((scheme = g_uri_get_scheme (uri)) == NULL ||
-           (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
-    reason = _("only http:// and https:// URLs are supported");
-  else if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
-    reason = _("it names no host");
-  else if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
-    reason = _("a base URL cannot have a query (“?…”) or a fragment (“#…”)");
-
-  if (reason != NULL)
-    {
-      /* A user name and password in the URL are not shown */
-      g_autofree char *shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO)
-                                           : g_strdup (text);
-
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   /* Translators: the first %s is a settings key, the second
-                    * its environment variable, the third where its value came
-                    * from, the fourth the value and the last why it is wrong */
-                   _("Setting “%s” (%s, from %s) has the value “%s”, which is not a usable "
-                     "http:// or https:// URL: %s"),
-                   OPENAI_SETTING_BASE_URL, env_name, where, shown, reason);
-      return NULL;
-    }
-
-  len = strlen (text);
-  while (len > 0 && text[len - 1] == '/')
-    len--;
-
-  return g_strndup (text, len);
-}
-
 /**
  * openai_client_new:
  * @settings: the provider's settings
@@ -149,18 +38,15 @@ openai_client_new (StacheSettings  *settings,
                    char           **out_url,
                    GError         **error)
 {
-  g_autofree char *base_text = NULL;
   g_autofree char *base = NULL;
   g_autofree char *key = NULL;
   g_autoptr(StacheHttpClient) client = NULL;
 
-  base_text = openai_settings_get_nonempty (settings, OPENAI_SETTING_BASE_URL,
-                                            OPENAI_DEFAULT_BASE_URL);
-  base = check_base_url (settings, base_text, error);
+  base = stache_settings_get_http_url (settings, OPENAI_SETTING_BASE_URL, OPENAI_DEFAULT_BASE_URL, error);
   if (base == NULL)
     return NULL;
 
-  key = openai_settings_get_nonempty (settings, OPENAI_SETTING_API_KEY, NULL);
+  key = stache_settings_get_nonempty (settings, OPENAI_SETTING_API_KEY, NULL);
   if (key != NULL && strpbrk (key, "\r\n") != NULL)
     {
       g_autofree char *where = stache_settings_describe_source (settings, OPENAI_SETTING_API_KEY);

@@ -19,16 +19,6 @@ StacheHttpClient *openai_client_new              (StacheSettings  *settings,
                                                   char           **out_url,
                                                   GError         **error);
 
-char             *openai_settings_get_nonempty   (StacheSettings  *settings,
-                                                  const char      *key,
-                                                  const char      *default_value);
-gboolean          openai_settings_get_range      (StacheSettings  *settings,
-                                                  const char      *key,
-                                                  gint64           default_value,
-                                                  gint64           min,
-                                                  gint64           max,
-                                                  gint64          *out_value,
-                                                  GError         **error);
 
 void              openai_set_malformed           (GError         **error,
                                                   const char      *url,

@@ -422,11 +422,11 @@ openai_embedder_initable_init (GInitable     *initable,
     settings = own_settings = stache_settings_new ();
 
   /* 0 stands for "not set": the setting itself must be at least 1 */
-  if (!openai_settings_get_range (settings, OPENAI_SETTING_DIMENSIONS, 0,
+  if (!stache_settings_get_int_range (settings, OPENAI_SETTING_DIMENSIONS, 0,
                                   1, OPENAI_MAX_DIMENSIONS, &dimensions, error) ||
-      !openai_settings_get_range (settings, OPENAI_SETTING_BATCH_SIZE, OPENAI_DEFAULT_BATCH_SIZE,
+      !stache_settings_get_int_range (settings, OPENAI_SETTING_BATCH_SIZE, OPENAI_DEFAULT_BATCH_SIZE,
                                   1, OPENAI_MAX_BATCH_SIZE, &batch_size, error) ||
-      !openai_settings_get_range (settings, OPENAI_SETTING_BATCH_BYTES, OPENAI_DEFAULT_BATCH_BYTES,
+      !stache_settings_get_int_range (settings, OPENAI_SETTING_BATCH_BYTES, OPENAI_DEFAULT_BATCH_BYTES,
                                   1, OPENAI_MAX_BATCH_BYTES, &batch_bytes, error))
     return FALSE;
 
@@ -434,7 +434,7 @@ openai_embedder_initable_init (GInitable     *initable,
   if (self->client == NULL)
     return FALSE;
 
-  self->model = openai_settings_get_nonempty (settings, OPENAI_SETTING_EMBEDDING_MODEL,
+  self->model = stache_settings_get_nonempty (settings, OPENAI_SETTING_EMBEDDING_MODEL,
                                               OPENAI_DEFAULT_EMBEDDING_MODEL);
   self->configured_dimensions = (guint) dimensions;
   self->batch_size = (guint) batch_size;

@@ -384,7 +384,7 @@ openai_llm_initable_init (GInitable     *initable,
   if (self->client == NULL)
     return FALSE;
 
-  self->model = openai_settings_get_nonempty (settings, OPENAI_SETTING_MODEL, OPENAI_DEFAULT_MODEL);
+  self->model = stache_settings_get_nonempty (settings, OPENAI_SETTING_MODEL, OPENAI_DEFAULT_MODEL);
 
   return TRUE;
 }

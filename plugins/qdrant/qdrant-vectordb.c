@@ -724,63 +724,6 @@ qdrant_vector_db_iface_init (StacheVectorDbProviderInterface *iface)
   iface->get_capabilities = qdrant_vector_db_get_capabilities;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
-
-static char *
-settings_get_nonempty (StacheSettings *settings,
-                       const char     *key,
-                       const char     *default_value)
-{
-  g_autofree char *value = stache_settings_get_string (settings, key, NULL);
-
-  if (value == NULL || *g_strstrip (value) == '\0')
-    return g_strdup (default_value);
-
-  return g_steal_pointer (&value);
-}
-
-static char *
-check_url (StacheSettings  *settings,
-           const char      *text,
-           GError         **error)
-{
-  g_autoptr(GUri) uri = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  const char *reason = NULL;
-  const char *scheme;
-  gsize len;
-
-  uri = g_uri_parse (text, G_URI_FLAGS_NONE, &parse_error);
-  if (uri == NULL)
-    reason = parse_error->message;
-  else if ((scheme = g_uri_get_scheme (uri)) == NULL ||
-           (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
-    reason = _("only http:// and https:// URLs are supported");
-  else if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
-    reason = _("it names no host");
-  else if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
-    reason = _("a base URL cannot have a query (“?…”) or a fragment (“#…”)");
-
-  if (reason != NULL)
-    {
-      g_autofree char *where = stache_settings_describe_source (settings, QDRANT_SETTING_URL);
-      g_autofree char *shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO)
-                                           : g_strdup (text);
-
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   _("Setting “%s” (from %s) has the value “%s”, which is not a usable "
-                     "http:// or https:// URL: %s"),
-                   QDRANT_SETTING_URL, where, shown, reason);
-      return NULL;
-    }
-
-  len = strlen (text);
-  while (len > 0 && text[len - 1] == '/')
-    len--;
-
-  return g_strndup (text, len);
-}
-
 static gboolean
 qdrant_vector_db_initable_init (GInitable     *initable,
                                 GCancellable  *cancellable,
@@ -790,7 +733,6 @@ qdrant_vector_db_initable_init (GInitable     *initable,
   StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
   g_autoptr(StacheSettings) own_settings = NULL;
   g_autoptr(StacheHttpClient) client = NULL;
-  g_autofree char *url_text = NULL;
   g_autofree char *base = NULL;
   g_autofree char *key = NULL;
   g_autofree char *collection = NULL;
@@ -802,12 +744,11 @@ qdrant_vector_db_initable_init (GInitable     *initable,
   if (settings == NULL)
     settings = own_settings = stache_settings_new ();
 
-  url_text = settings_get_nonempty (settings, QDRANT_SETTING_URL, QDRANT_DEFAULT_URL);
-  base = check_url (settings, url_text, error);
+  base = stache_settings_get_http_url (settings, QDRANT_SETTING_URL, QDRANT_DEFAULT_URL, error);
   if (base == NULL)
     return FALSE;
 
-  key = settings_get_nonempty (settings, QDRANT_SETTING_API_KEY, NULL);
+  key = stache_settings_get_nonempty (settings, QDRANT_SETTING_API_KEY, NULL);
   if (key != NULL && strpbrk (key, "\r\n") != NULL)
     {
       g_autofree char *where = stache_settings_describe_source (settings, QDRANT_SETTING_API_KEY);
@@ -819,7 +760,7 @@ qdrant_vector_db_initable_init (GInitable     *initable,
       return FALSE;
     }
 
-  collection = settings_get_nonempty (settings, QDRANT_SETTING_COLLECTION,
+  collection = stache_settings_get_nonempty (settings, QDRANT_SETTING_COLLECTION,
                                       QDRANT_DEFAULT_COLLECTION);
 
   client = stache_http_client_new (settings, QDRANT_PROVIDER_NAME, error);
