@@ -327,6 +327,110 @@ stache_llm_provider_generate_finish (StacheLlmProvider  *self,
   return check_completion (self, completion, local_error, error);
 }
 
+/* Passes the provider's pieces on, dropping empty ones and refusing
+ * invalid UTF-8 so the caller never sees either. */
+typedef struct
+{
+  StacheLlmProvider *self;
+  StacheTokenFunc    token_func;
+  gpointer           token_data;
+  gboolean           bad_utf8;
+} StreamRelay;
+
+static void
+relay_token (const char *token,
+             gpointer    user_data)
+{
+  StreamRelay *relay = user_data;
+
+  if (token == NULL || *token == '\0' || relay->bad_utf8)
+    return;
+  if (!g_utf8_validate (token, -1, NULL))
+    {
+      relay->bad_utf8 = TRUE;
+      return;
+    }
+  relay->token_func (token, relay->token_data);
+}
+
+/**
+ * stache_llm_provider_generate_stream: (virtual generate_stream)
+ * @self: a #StacheLlmProvider
+ * @prompt: the prompt, a non-empty UTF-8 string
+ * @system_prompt: (nullable): instructions that frame the conversation, or
+ *   %NULL for none
+ * @options: (nullable): generation options; see
+ *   stache_llm_provider_generate()
+ * @token_func: (scope call) (closure token_data): receives the text as it
+ *   is generated
+ * @token_data: data for @token_func
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Generates a completion for @prompt like stache_llm_provider_generate(),
+ * and gives its text to @token_func piece by piece, in the calling thread,
+ * as the model writes it. The pieces joined are the completion's text.
+ *
+ * A provider that cannot stream (one without the `streaming` capability)
+ * gives the whole text in one piece when it is done, so callers need only
+ * one code path. Cancelling @cancellable stops the stream.
+ *
+ * Returns: (transfer full): the completion, or %NULL with @error set; when
+ *   the stream fails midway @token_func may already have been called
+ */
+StacheCompletion *
+stache_llm_provider_generate_stream (StacheLlmProvider  *self,
+                                     const char         *prompt,
+                                     const char         *system_prompt,
+                                     JsonObject         *options,
+                                     StacheTokenFunc     token_func,
+                                     gpointer            token_data,
+                                     GCancellable       *cancellable,
+                                     GError            **error)
+{
+  StacheLlmProviderInterface *iface;
+  StacheCompletion *completion;
+  GError *local_error = NULL;
+  StreamRelay relay = { self, token_func, token_data, FALSE };
+
+  g_return_val_if_fail (STACHE_IS_LLM_PROVIDER (self), NULL);
+  g_return_val_if_fail (token_func != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_generate_args (self, prompt, system_prompt, error))
+    return NULL;
+
+  iface = STACHE_LLM_PROVIDER_GET_IFACE (self);
+  if (iface->generate_stream == NULL)
+    {
+      const char *text;
+
+      completion = stache_llm_provider_generate (self, prompt, system_prompt, options,
+                                                 cancellable, error);
+      if (completion == NULL)
+        return NULL;
+
+      text = stache_completion_get_text (completion);
+      if (text != NULL && *text != '\0')
+        token_func (text, token_data);
+      return completion;
+    }
+
+  completion = iface->generate_stream (self, prompt, system_prompt, options,
+                                       relay_token, &relay, cancellable, &local_error);
+  completion = check_completion (self, completion, local_error, error);
+  if (completion != NULL && relay.bad_utf8)
+    {
+      g_clear_object (&completion);
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Language model provider %s streamed text that is not valid UTF-8"),
+                   G_OBJECT_TYPE_NAME (self));
+    }
+
+  return completion;
+}
+
 /**
  * stache_llm_provider_get_capabilities: (virtual get_capabilities)
  * @self: a #StacheLlmProvider

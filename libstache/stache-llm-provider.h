@@ -16,6 +16,17 @@
 
 G_BEGIN_DECLS
 
+/**
+ * StacheTokenFunc:
+ * @token: the next piece of generated text, valid UTF-8, never empty
+ * @user_data: the data passed with the function
+ *
+ * Receives generated text as the model writes it; the pieces, joined, are
+ * the text of the completion. See stache_llm_provider_generate_stream().
+ */
+typedef void (*StacheTokenFunc) (const char *token,
+                                 gpointer    user_data);
+
 #define STACHE_TYPE_LLM_PROVIDER (stache_llm_provider_get_type ())
 
 STACHE_AVAILABLE_IN_ALL
@@ -30,6 +41,10 @@ G_DECLARE_INTERFACE (StacheLlmProvider, stache_llm_provider, STACHE, LLM_PROVIDE
  * @generate_async: async version of @generate; the default runs @generate
  *   in a thread
  * @generate_finish: finishes @generate_async
+ * @generate_stream: generates a completion, giving its text to a
+ *   #StacheTokenFunc piece by piece as the model writes it; optional, the
+ *   default calls @generate and gives the whole text at once. A provider
+ *   that implements it also announces the `streaming` capability.
  *
  * The virtual methods of #StacheLlmProvider. A plugin in a scripting
  * language implements the sync method (`do_generate`, and optionally
@@ -57,9 +72,17 @@ struct _StacheLlmProviderInterface
   StacheCompletion *(*generate_finish)  (StacheLlmProvider    *self,
                                          GAsyncResult         *result,
                                          GError              **error);
+  StacheCompletion *(*generate_stream)  (StacheLlmProvider    *self,
+                                         const char           *prompt,
+                                         const char           *system_prompt,
+                                         JsonObject           *options,
+                                         StacheTokenFunc       token_func,
+                                         gpointer              token_data,
+                                         GCancellable         *cancellable,
+                                         GError              **error);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -80,6 +103,15 @@ void              stache_llm_provider_generate_async   (StacheLlmProvider    *se
 STACHE_AVAILABLE_IN_ALL
 StacheCompletion *stache_llm_provider_generate_finish  (StacheLlmProvider    *self,
                                                         GAsyncResult         *result,
+                                                        GError              **error);
+STACHE_AVAILABLE_IN_ALL
+StacheCompletion *stache_llm_provider_generate_stream  (StacheLlmProvider    *self,
+                                                        const char           *prompt,
+                                                        const char           *system_prompt,
+                                                        JsonObject           *options,
+                                                        StacheTokenFunc       token_func,
+                                                        gpointer              token_data,
+                                                        GCancellable         *cancellable,
                                                         GError              **error);
 STACHE_AVAILABLE_IN_ALL
 char            **stache_llm_provider_get_capabilities (StacheLlmProvider    *self);

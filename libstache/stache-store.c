@@ -112,6 +112,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   SIGNAL_PROGRESS,
+  SIGNAL_TOKEN,
   N_SIGNALS
 };
 
@@ -408,6 +409,22 @@ stache_store_class_init (StacheStoreClass *klass)
   signals[SIGNAL_PROGRESS] =
     g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_STRING);
+
+  /**
+   * StacheStore::token:
+   * @self: the store
+   * @token: the next piece of the answer
+   *
+   * Emitted by stache_store_ask() and stache_store_ask_async() for each
+   * piece of the answer as the language model writes it; the pieces joined
+   * are the answer's text. A model that cannot stream gives the whole
+   * answer in one piece. The sync method emits it in the calling thread,
+   * the async one in the thread-default main context of the call, always
+   * before the async callback runs.
+   */
+  signals[SIGNAL_TOKEN] =
+    g_signal_new ("token", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -929,6 +946,7 @@ typedef struct
   guint   top_k;
   StacheSearchMode mode;
   JsonObject *filter;
+  GMainContext *context;  /* where ask_async emits ::token */
 } StoreCall;
 
 static void
@@ -942,6 +960,7 @@ store_call_free (gpointer p)
   g_strfreev (call->exclude);
   g_free (call->query);
   g_clear_pointer (&call->filter, json_object_unref);
+  g_clear_pointer (&call->context, g_main_context_unref);
   g_free (call);
 }
 
@@ -1621,6 +1640,101 @@ build_prompt (const char *question,
   "Answer the question using only the numbered sources. Cite the sources you use as [n]. " \
   "If the sources do not contain the answer, say so."
 
+/* Where ::token goes: emitted at once (sync ask), or handed to the main
+ * context of an async call, in order, ahead of the task's callback */
+typedef struct
+{
+  StacheStore  *store;
+  GMainContext *context;
+} TokenSink;
+
+typedef struct
+{
+  StacheStore *store;
+  char        *token;
+} TokenEmission;
+
+static void
+token_emission_free (gpointer p)
+{
+  TokenEmission *emission = p;
+
+  g_object_unref (emission->store);
+  g_free (emission->token);
+  g_free (emission);
+}
+
+static gboolean
+emit_token_idle (gpointer data)
+{
+  TokenEmission *emission = data;
+
+  g_signal_emit (emission->store, signals[SIGNAL_TOKEN], 0, emission->token);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sink_token (const char *token,
+            gpointer    user_data)
+{
+  TokenSink *sink = user_data;
+  TokenEmission *emission;
+  GSource *source;
+
+  if (sink->context == NULL)
+    {
+      g_signal_emit (sink->store, signals[SIGNAL_TOKEN], 0, token);
+      return;
+    }
+
+  emission = g_new0 (TokenEmission, 1);
+  emission->store = g_object_ref (sink->store);
+  emission->token = g_strdup (token);
+  /* Always a source, never a direct call: g_main_context_invoke() would
+   * run it here in the worker when the caller's context is the global
+   * default and momentarily free */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_token_idle, emission, token_emission_free);
+  g_source_set_static_name (source, "[stache] StacheStore::token");
+  g_source_attach (source, sink->context);
+  g_source_unref (source);
+}
+
+static StacheAnswer *
+store_ask (StacheStore   *self,
+           const char    *question,
+           const char    *namespace_,
+           guint          top_k,
+           GMainContext  *token_context,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autoptr(GPtrArray) sources = NULL;
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autofree char *prompt = NULL;
+  TokenSink sink = { self, token_context };
+
+  sources = stache_store_search_full (self, question, namespace_, top_k > 0 ? top_k : 5,
+                                      STACHE_SEARCH_MODE_HYBRID, NULL, cancellable, error);
+  if (sources == NULL)
+    return NULL;
+
+  llm = ensure_llm (self, error);
+  if (llm == NULL)
+    return NULL;
+
+  prompt = build_prompt (question, sources);
+  completion = stache_llm_provider_generate_stream (llm, prompt, SYSTEM_PROMPT, NULL,
+                                                    sink_token, &sink, cancellable, error);
+  if (completion == NULL)
+    return NULL;
+
+  return _stache_answer_new (stache_completion_get_text (completion),
+                             stache_completion_get_model (completion), sources);
+}
+
 /**
  * stache_store_ask:
  * @self: a #StacheStore
@@ -1634,6 +1748,9 @@ build_prompt (const char *question,
  * passages found, citing them as `[1]`, `[2]` … With no LLM configured the
  * built-in extractive provider quotes the best sentences.
  *
+ * While the model writes, #StacheStore::token is emitted with each piece
+ * of the answer, in the calling thread.
+ *
  * Returns: (transfer full): the answer and its sources, or %NULL with
  *   @error set
  */
@@ -1645,31 +1762,11 @@ stache_store_ask (StacheStore   *self,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_autoptr(GPtrArray) sources = NULL;
-  g_autoptr(StacheLlmProvider) llm = NULL;
-  g_autoptr(StacheCompletion) completion = NULL;
-  g_autofree char *prompt = NULL;
-
   g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
   g_return_val_if_fail (question != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sources = stache_store_search_full (self, question, namespace_, top_k > 0 ? top_k : 5,
-                                      STACHE_SEARCH_MODE_HYBRID, NULL, cancellable, error);
-  if (sources == NULL)
-    return NULL;
-
-  llm = ensure_llm (self, error);
-  if (llm == NULL)
-    return NULL;
-
-  prompt = build_prompt (question, sources);
-  completion = stache_llm_provider_generate (llm, prompt, SYSTEM_PROMPT, NULL, cancellable, error);
-  if (completion == NULL)
-    return NULL;
-
-  return _stache_answer_new (stache_completion_get_text (completion),
-                             stache_completion_get_model (completion), sources);
+  return store_ask (self, question, namespace_, top_k, NULL, cancellable, error);
 }
 
 static gpointer
@@ -1680,7 +1777,8 @@ ask_work (gpointer       source,
 {
   StoreCall *call = data;
 
-  return stache_store_ask (source, call->query, call->namespace_, call->top_k, cancellable, error);
+  return store_ask (source, call->query, call->namespace_, call->top_k, call->context,
+                    cancellable, error);
 }
 
 /**
@@ -1693,7 +1791,8 @@ ask_work (gpointer       source,
  * @callback: (scope async): called with the answer
  * @user_data: data for @callback
  *
- * Asks in a worker thread; see stache_store_ask().
+ * Asks in a worker thread; see stache_store_ask(). #StacheStore::token is
+ * emitted in the thread-default main context of this call.
  */
 void
 stache_store_ask_async (StacheStore         *self,
@@ -1713,6 +1812,7 @@ stache_store_ask_async (StacheStore         *self,
   call->query = g_strdup (question);
   call->namespace_ = g_strdup (namespace_);
   call->top_k = top_k;
+  call->context = g_main_context_ref_thread_default ();
   _stache_task_run_in_thread (self, stache_store_ask_async, ask_work, call, store_call_free,
                               g_object_unref, cancellable, callback, user_data);
 }

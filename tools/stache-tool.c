@@ -641,6 +641,19 @@ command_search (int    argc,
   return 0;
 }
 
+/* Prints the answer as the model writes it */
+static void
+print_token (StacheStore *store,
+             const char  *token,
+             gpointer     user_data)
+{
+  gboolean *printed = user_data;
+
+  fputs (token, stdout);
+  fflush (stdout);
+  *printed = TRUE;
+}
+
 static int
 command_ask (int    argc,
              char **argv)
@@ -659,6 +672,7 @@ command_ask (int    argc,
   g_autoptr(StacheAnswer) answer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *question = NULL;
+  gboolean streamed = FALSE;
   GPtrArray *sources;
 
   g_option_context_set_summary (context, _("Answer a question from the store, citing the sources."));
@@ -680,9 +694,14 @@ command_ask (int    argc,
   if ((store = open_store ()) == NULL)
     return 1;
 
+  if (!json)
+    g_signal_connect (store, "token", G_CALLBACK (print_token), &streamed);
+
   answer = stache_store_ask (store, question, namespace_, top_k, NULL, &error);
   if (answer == NULL)
     {
+      if (streamed)
+        g_print ("\n");
       g_printerr ("stache: %s\n", error->message);
       return 1;
     }
@@ -706,7 +725,9 @@ command_ask (int    argc,
       return 0;
     }
 
-  g_print ("%s\n\n%s\n", stache_answer_get_text (answer), _("Sources:"));
+  if (!streamed)
+    g_print ("%s", stache_answer_get_text (answer));
+  g_print ("\n\n%s\n", _("Sources:"));
   for (guint i = 0; i < sources->len; i++)
     g_print ("  [%u] %s\n", i + 1, result_source (g_ptr_array_index (sources, i)));
 
