@@ -25,10 +25,21 @@
  * them out): the completion then has the requested model, no finish reason
  * and -1 tokens.
  *
+ * Streaming (generate_stream) sends the same request with "stream": true and
+ * "stream_options": {"include_usage": true}. The answer is Server-Sent
+ * Events: `data: {chunk}` lines, each chunk with choices[0].delta.content
+ * (a piece of text) and, at the end, choices[0].finish_reason; then a chunk
+ * with empty choices and the "usage"; then `data: [DONE]`. Comment lines
+ * (`:`) and other fields are skipped. A chunk `{"error": {...}}` is the
+ * service failing midway: STACHE_HTTP_ERROR_SERVER (or _CLIENT, _RATE_LIMITED
+ * from its type) with its message. A stream that ends with neither a
+ * finish_reason nor [DONE] was cut short: MALFORMED_RESPONSE.
+ *
  * The provider holds no mutable state once initialised; its HTTP client is
  * shared by the threads that call it.
  */
 #include <math.h>
+#include <string.h>
 
 #include <glib/gi18n-lib.h>
 #include <libpeas/peas.h>
@@ -90,6 +101,7 @@ build_request (const char  *model,
                const char  *prompt,
                const char  *system_prompt,
                JsonObject  *options,
+               gboolean     stream,
                GError     **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -146,6 +158,17 @@ build_request (const char  *model,
     {
       json_builder_set_member_name (builder, "temperature");
       json_builder_add_double_value (builder, json_node_get_double (temperature));
+    }
+
+  if (stream)
+    {
+      json_builder_set_member_name (builder, "stream");
+      json_builder_add_boolean_value (builder, TRUE);
+      json_builder_set_member_name (builder, "stream_options");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "include_usage");
+      json_builder_add_boolean_value (builder, TRUE);
+      json_builder_end_object (builder);
     }
 
   json_builder_end_object (builder);
@@ -309,6 +332,35 @@ parse_completion (OpenaiLlm   *self,
 
 /* ---- StacheLlmProvider ---- */
 
+/* The request for one call, streamed or not; sets *@model to the model
+ * asked for (owned by @self or @options) */
+static JsonNode *
+prepare_request (OpenaiLlm    *self,
+                 const char   *prompt,
+                 const char   *system_prompt,
+                 JsonObject   *options,
+                 gboolean      stream,
+                 const char  **model,
+                 GError      **error)
+{
+  JsonNode *model_option = get_option (options, "model");
+
+  *model = self->model;
+  if (model_option != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (model_option) ||
+          json_node_get_value_type (model_option) != G_TYPE_STRING ||
+          *json_node_get_string (model_option) == '\0')
+        {
+          set_bad_option (error, "model", _("a non-empty string"));
+          return NULL;
+        }
+      *model = json_node_get_string (model_option);
+    }
+
+  return build_request (*model, prompt, system_prompt, options, stream, error);
+}
+
 static StacheCompletion *
 openai_llm_generate (StacheLlmProvider  *provider,
                      const char         *prompt,
@@ -320,22 +372,9 @@ openai_llm_generate (StacheLlmProvider  *provider,
   OpenaiLlm *self = OPENAI_LLM (provider);
   g_autoptr(JsonNode) request = NULL;
   g_autoptr(JsonNode) response = NULL;
-  JsonNode *model_option = get_option (options, "model");
-  const char *model = self->model;
+  const char *model;
 
-  if (model_option != NULL)
-    {
-      if (!JSON_NODE_HOLDS_VALUE (model_option) ||
-          json_node_get_value_type (model_option) != G_TYPE_STRING ||
-          *json_node_get_string (model_option) == '\0')
-        {
-          set_bad_option (error, "model", _("a non-empty string"));
-          return NULL;
-        }
-      model = json_node_get_string (model_option);
-    }
-
-  request = build_request (model, prompt, system_prompt, options, error);
+  request = prepare_request (self, prompt, system_prompt, options, FALSE, &model, error);
   if (request == NULL)
     return NULL;
 
@@ -347,10 +386,282 @@ openai_llm_generate (StacheLlmProvider  *provider,
   return parse_completion (self, response, model, error);
 }
 
+/* ---- streaming ---- */
+
+typedef struct
+{
+  OpenaiLlm       *self;
+  StacheTokenFunc  token_func;
+  gpointer         token_data;
+  GCancellable    *cancellable;
+
+  GString         *text;
+  char            *model;           /* as the chunks name it */
+  char            *finish_reason;
+  gint             prompt_tokens;
+  gint             completion_tokens;
+  gboolean         done;            /* data: [DONE] was read */
+  GError          *error;           /* what stopped the stream */
+} Stream;
+
+/* The error of a chunk {"error": {"message", "type", "code"}} */
+static void
+set_stream_error (Stream     *stream,
+                  JsonNode   *node)
+{
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *message = NULL, *type = NULL, *code = NULL;
+  g_autofree char *redacted = NULL;
+  StacheHttpError error_code = STACHE_HTTP_ERROR_SERVER;
+
+  if (object != NULL)
+    {
+      GError *ignored = NULL;
+
+      if (!read_optional_string (stream->self, object, "message", "error.message", &message,
+                                 &ignored) ||
+          !read_optional_string (stream->self, object, "type", "error.type", &type, &ignored))
+        g_clear_error (&ignored);
+      node = json_object_get_member (object, "code");
+      if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+          json_node_get_value_type (node) == G_TYPE_STRING)
+        code = json_node_get_string (node);
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    message = json_node_get_string (node);
+
+  if ((type != NULL && strstr (type, "rate_limit") != NULL) ||
+      (code != NULL && strstr (code, "rate_limit") != NULL))
+    error_code = STACHE_HTTP_ERROR_RATE_LIMITED;
+  else if (g_strcmp0 (type, "invalid_request_error") == 0 ||
+           g_strcmp0 (type, "authentication_error") == 0 ||
+           g_strcmp0 (type, "permission_error") == 0 ||
+           g_strcmp0 (type, "not_found_error") == 0)
+    error_code = STACHE_HTTP_ERROR_CLIENT;
+
+  redacted = stache_http_client_redact (stream->self->client,
+                                        message != NULL ? message : _("no message"));
+  g_set_error (&stream->error, STACHE_HTTP_ERROR, error_code,
+               /* Translators: the first %s is a URL, the second the service's message */
+               _("openai: the stream from %s failed midway; the service says: %s"),
+               stream->self->url, redacted);
+}
+
+/* Reads one chunk of the stream; FALSE with stream->error set to stop */
+static gboolean
+read_chunk (Stream     *stream,
+            JsonObject *chunk)
+{
+  OpenaiLlm *self = stream->self;
+  JsonNode *node;
+  JsonArray *choices;
+  const char *model;
+
+  node = json_object_get_member (chunk, "error");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      set_stream_error (stream, node);
+      return FALSE;
+    }
+
+  if (!read_optional_string (self, chunk, "model", "model", &model, &stream->error))
+    return FALSE;
+  if (model != NULL && *model != '\0' && g_strcmp0 (model, stream->model) != 0)
+    {
+      g_free (stream->model);
+      stream->model = g_strdup (model);
+    }
+
+  node = json_object_get_member (chunk, "choices");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node) && !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      openai_set_malformed (&stream->error, self->url, _("“choices” is not an array"));
+      return FALSE;
+    }
+  choices = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+
+  /* Only the first choice is asked for (no "n"), but a server may number it */
+  for (guint i = 0; choices != NULL && i < json_array_get_length (choices); i++)
+    {
+      JsonNode *element = json_array_get_element (choices, i);
+      JsonObject *choice, *delta;
+      const char *content, *finish_reason;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        {
+          openai_set_malformed (&stream->error, self->url, _("“choices[%u]” is not an object"), i);
+          return FALSE;
+        }
+      choice = json_node_get_object (element);
+
+      node = json_object_get_member (choice, "index");
+      if (node != NULL && openai_json_node_is_integer (node) && json_node_get_double (node) != 0)
+        continue;
+
+      node = json_object_get_member (choice, "delta");
+      if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+        {
+          if (!JSON_NODE_HOLDS_OBJECT (node))
+            {
+              openai_set_malformed (&stream->error, self->url,
+                                    _("“choices[%u].delta” is not an object"), i);
+              return FALSE;
+            }
+          delta = json_node_get_object (node);
+          if (!read_optional_string (self, delta, "content", "choices[].delta.content", &content,
+                                     &stream->error))
+            return FALSE;
+          if (content != NULL && *content != '\0')
+            {
+              g_string_append (stream->text, content);
+              stream->token_func (content, stream->token_data);
+            }
+        }
+
+      if (!read_optional_string (self, choice, "finish_reason", "choices[].finish_reason",
+                                 &finish_reason, &stream->error))
+        return FALSE;
+      if (finish_reason != NULL)
+        {
+          g_free (stream->finish_reason);
+          stream->finish_reason = g_strdup (finish_reason);
+        }
+    }
+
+  node = json_object_get_member (chunk, "usage");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        {
+          openai_set_malformed (&stream->error, self->url, _("“usage” is not an object"));
+          return FALSE;
+        }
+      if (!read_token_count (self, json_node_get_object (node), "prompt_tokens",
+                             &stream->prompt_tokens, &stream->error) ||
+          !read_token_count (self, json_node_get_object (node), "completion_tokens",
+                             &stream->completion_tokens, &stream->error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A StacheHttpLineFunc: one line of Server-Sent Events */
+static gboolean
+read_line (const char *line,
+           gpointer    user_data)
+{
+  Stream *stream = user_data;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  JsonNode *root;
+
+  if (g_cancellable_is_cancelled (stream->cancellable))
+    return FALSE;
+
+  /* Blank lines end events, ':' starts a comment; only data matters */
+  if (!g_str_has_prefix (line, "data:"))
+    return TRUE;
+  line += strlen ("data:");
+  if (*line == ' ')
+    line++;
+
+  if (strcmp (line, "[DONE]") == 0)
+    {
+      stream->done = TRUE;
+      return FALSE;
+    }
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, line, -1, &parse_error))
+    {
+      g_autofree char *shown = g_utf8_substring (line, 0, MIN (g_utf8_strlen (line, -1), 200));
+      g_autofree char *redacted = stache_http_client_redact (stream->self->client, shown);
+
+      openai_set_malformed (&stream->error, stream->self->url,
+                            _("a streamed chunk is not JSON: %s"), redacted);
+      return FALSE;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      openai_set_malformed (&stream->error, stream->self->url,
+                            _("a streamed chunk is not a JSON object"));
+      return FALSE;
+    }
+
+  return read_chunk (stream, json_node_get_object (root));
+}
+
+static StacheCompletion *
+openai_llm_generate_stream (StacheLlmProvider  *provider,
+                            const char         *prompt,
+                            const char         *system_prompt,
+                            JsonObject         *options,
+                            StacheTokenFunc     token_func,
+                            gpointer            token_data,
+                            GCancellable       *cancellable,
+                            GError            **error)
+{
+  OpenaiLlm *self = OPENAI_LLM (provider);
+  g_autoptr(JsonNode) request = NULL;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *served_model = NULL;
+  g_autofree char *finish_reason = NULL;
+  StacheCompletion *completion;
+  const char *model;
+  gboolean ok;
+  Stream stream = { 0 };
+
+  request = prepare_request (self, prompt, system_prompt, options, TRUE, &model, error);
+  if (request == NULL)
+    return NULL;
+
+  stream.self = self;
+  stream.token_func = token_func;
+  stream.token_data = token_data;
+  stream.cancellable = cancellable;
+  stream.text = text = g_string_new (NULL);
+  stream.prompt_tokens = stream.completion_tokens = -1;
+
+  ok = stache_http_client_stream_lines (self->client, "POST", self->url, request, read_line,
+                                        &stream, cancellable, error);
+  served_model = stream.model;
+  finish_reason = stream.finish_reason;
+
+  if (!ok)
+    {
+      g_clear_error (&stream.error);
+      return NULL;
+    }
+  if (stream.error != NULL)
+    {
+      g_propagate_error (error, stream.error);
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (!stream.done && finish_reason == NULL)
+    {
+      openai_set_malformed (error, self->url,
+                            _("the stream ended before its end (no finish_reason, no [DONE])"));
+      return NULL;
+    }
+
+  completion = stache_completion_new (text->str);
+  stache_completion_set_model (completion, served_model != NULL ? served_model : model);
+  stache_completion_set_finish_reason (completion, finish_reason);
+  stache_completion_set_prompt_tokens (completion, stream.prompt_tokens);
+  stache_completion_set_completion_tokens (completion, stream.completion_tokens);
+
+  return completion;
+}
+
 static char **
 openai_llm_get_capabilities (StacheLlmProvider *provider)
 {
-  const char * const caps[] = { "generate", "chat", NULL };
+  const char * const caps[] = { "generate", "chat", "streaming", NULL };
 
   return g_strdupv ((char **) caps);
 }
@@ -360,6 +671,7 @@ openai_llm_iface_init (StacheLlmProviderInterface *iface)
 {
   iface->generate = openai_llm_generate;
   iface->get_capabilities = openai_llm_get_capabilities;
+  iface->generate_stream = openai_llm_generate_stream;
 }
 
 /* ---- GInitable: reads and checks the settings ---- */
