@@ -28,10 +28,24 @@
  * "stop_reason" and "usage" may be absent: the completion then has the
  * requested model, no finish reason and -1 tokens.
  *
+ * Streaming (generate_stream) sends the same request with "stream": true.
+ * The answer is Server-Sent Events, `event: <type>` and `data: {json}`:
+ * message_start (message.model, message.usage.input_tokens),
+ * content_block_start, content_block_delta (delta.type "text_delta" gives
+ * a piece of text; other deltas, of tool_use or thinking blocks, are
+ * skipped), content_block_stop, ping, message_delta (delta.stop_reason,
+ * usage.output_tokens) and message_stop. An `error` event is the service
+ * failing midway: its error.message is reported as STACHE_HTTP_ERROR_SERVER
+ * for overloaded_error, api_error and unknown types (transient, so a
+ * fallback can move on), _RATE_LIMITED for rate_limit_error and _CLIENT for
+ * the request's own faults (invalid_request_error…). A stream without
+ * message_stop was cut short: MALFORMED_RESPONSE.
+ *
  * The provider holds no mutable state once initialised; its HTTP client is
  * shared by the threads that call it.
  */
 #include <math.h>
+#include <string.h>
 
 #include <glib/gi18n-lib.h>
 #include <libpeas/peas.h>
@@ -98,6 +112,7 @@ build_request (const char  *model,
                const char  *prompt,
                const char  *system_prompt,
                JsonObject  *options,
+               gboolean     stream,
                GError     **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -152,6 +167,12 @@ build_request (const char  *model,
     {
       json_builder_set_member_name (builder, "temperature");
       json_builder_add_double_value (builder, json_node_get_double (temperature));
+    }
+
+  if (stream)
+    {
+      json_builder_set_member_name (builder, "stream");
+      json_builder_add_boolean_value (builder, TRUE);
     }
 
   json_builder_end_object (builder);
@@ -342,6 +363,34 @@ parse_completion (AnthropicLlm  *self,
 
 /* ---- StacheLlmProvider ---- */
 
+/* The request for one call, streamed or not; sets *@model to the model
+ * asked for (owned by @self or @options) */
+static JsonNode *
+prepare_request (AnthropicLlm  *self,
+                 const char    *prompt,
+                 const char    *system_prompt,
+                 JsonObject    *options,
+                 gboolean       stream,
+                 const char   **model,
+                 GError       **error)
+{
+  JsonNode *model_option = get_option (options, "model");
+
+  *model = self->model;
+  if (model_option != NULL)
+    {
+      if (!anthropic_json_node_is_string (model_option) ||
+          *json_node_get_string (model_option) == '\0')
+        {
+          set_bad_option (error, "model", _("a non-empty string"));
+          return NULL;
+        }
+      *model = json_node_get_string (model_option);
+    }
+
+  return build_request (*model, self->max_tokens, prompt, system_prompt, options, stream, error);
+}
+
 static StacheCompletion *
 anthropic_llm_generate (StacheLlmProvider  *provider,
                         const char         *prompt,
@@ -353,21 +402,9 @@ anthropic_llm_generate (StacheLlmProvider  *provider,
   AnthropicLlm *self = ANTHROPIC_LLM (provider);
   g_autoptr(JsonNode) request = NULL;
   g_autoptr(JsonNode) response = NULL;
-  JsonNode *model_option = get_option (options, "model");
-  const char *model = self->model;
+  const char *model;
 
-  if (model_option != NULL)
-    {
-      if (!anthropic_json_node_is_string (model_option) ||
-          *json_node_get_string (model_option) == '\0')
-        {
-          set_bad_option (error, "model", _("a non-empty string"));
-          return NULL;
-        }
-      model = json_node_get_string (model_option);
-    }
-
-  request = build_request (model, self->max_tokens, prompt, system_prompt, options, error);
+  request = prepare_request (self, prompt, system_prompt, options, FALSE, &model, error);
   if (request == NULL)
     return NULL;
 
@@ -379,10 +416,332 @@ anthropic_llm_generate (StacheLlmProvider  *provider,
   return parse_completion (self, response, model, error);
 }
 
+/* ---- streaming ---- */
+
+typedef struct
+{
+  AnthropicLlm    *self;
+  StacheTokenFunc  token_func;
+  gpointer         token_data;
+  GCancellable    *cancellable;
+
+  char            *event;           /* the `event:` of the event being read */
+  GString         *text;
+  char            *model;           /* as message_start names it */
+  char            *stop_reason;
+  gint             input_tokens;
+  gint             output_tokens;
+  gboolean         done;            /* message_stop was read */
+  GError          *error;           /* what stopped the stream */
+} Stream;
+
+/* The member @member of @object if it is an object, else NULL */
+static JsonObject *
+get_object (JsonObject *object,
+            const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* An `error` event: {"type": "error", "error": {"type", "message"}} */
+static void
+set_stream_error (Stream     *stream,
+                  JsonObject *data)
+{
+  JsonObject *what = get_object (data, "error");
+  JsonNode *type = what != NULL ? json_object_get_member (what, "type") : NULL;
+  JsonNode *message = what != NULL ? json_object_get_member (what, "message") : NULL;
+  const char *type_name = anthropic_json_node_is_string (type) ? json_node_get_string (type) : NULL;
+  const char * const client_faults[] = {
+    "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
+    "request_too_large", NULL
+  };
+  StacheHttpError code = STACHE_HTTP_ERROR_SERVER;
+  g_autofree char *redacted = NULL;
+
+  if (g_strcmp0 (type_name, "rate_limit_error") == 0)
+    code = STACHE_HTTP_ERROR_RATE_LIMITED;
+  else if (type_name != NULL && g_strv_contains (client_faults, type_name))
+    code = STACHE_HTTP_ERROR_CLIENT;
+
+  redacted = stache_http_client_redact (stream->self->client,
+                                        anthropic_json_node_is_string (message)
+                                          ? json_node_get_string (message) : _("no message"));
+  g_set_error (&stream->error, STACHE_HTTP_ERROR, code,
+               /* Translators: the first %s is a URL, the second the service's
+                * message, the third its error type */
+               _("anthropic: the stream from %s failed midway; the service says: %s (%s)"),
+               stream->self->url, redacted, type_name != NULL ? type_name : "error");
+}
+
+/* Reads the usage counts that @usage has into the stream */
+static gboolean
+read_stream_usage (Stream     *stream,
+                   JsonObject *object)
+{
+  JsonNode *node = json_object_get_member (object, "usage");
+  JsonObject *usage;
+  gint count;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      anthropic_set_malformed (&stream->error, stream->self->url, _("“usage” is not an object"));
+      return FALSE;
+    }
+  usage = json_node_get_object (node);
+
+  if (!read_token_count (stream->self, usage, "input_tokens", &count, &stream->error))
+    return FALSE;
+  if (count >= 0)
+    stream->input_tokens = count;
+  if (!read_token_count (stream->self, usage, "output_tokens", &count, &stream->error))
+    return FALSE;
+  if (count >= 0)
+    stream->output_tokens = count;
+
+  return TRUE;
+}
+
+/* Reads the text of a text block or delta, when it has some */
+static gboolean
+read_stream_text (Stream     *stream,
+                  JsonObject *object,
+                  const char *text_type,
+                  const char *path)
+{
+  JsonNode *type = object != NULL ? json_object_get_member (object, "type") : NULL;
+  JsonNode *text;
+
+  if (object == NULL || !anthropic_json_node_is_string (type) ||
+      strcmp (json_node_get_string (type), text_type) != 0)
+    return TRUE;
+
+  text = json_object_get_member (object, "text");
+  if (text == NULL || JSON_NODE_HOLDS_NULL (text))
+    return TRUE;
+  if (!anthropic_json_node_is_string (text))
+    {
+      anthropic_set_malformed (&stream->error, stream->self->url, _("“%s.text” is not a string"),
+                               path);
+      return FALSE;
+    }
+  if (*json_node_get_string (text) != '\0')
+    {
+      g_string_append (stream->text, json_node_get_string (text));
+      stream->token_func (json_node_get_string (text), stream->token_data);
+    }
+
+  return TRUE;
+}
+
+/* Reads the data of one event; FALSE with stream->error set to stop, or
+ * with stream->done set at the end */
+static gboolean
+read_event (Stream     *stream,
+            JsonObject *data)
+{
+  AnthropicLlm *self = stream->self;
+  JsonNode *node = json_object_get_member (data, "type");
+  const char *type = anthropic_json_node_is_string (node) ? json_node_get_string (node)
+                                                          : stream->event;
+  JsonObject *object;
+
+  if (type == NULL)
+    {
+      anthropic_set_malformed (&stream->error, self->url, _("an event has no type"));
+      return FALSE;
+    }
+
+  if (strcmp (type, "error") == 0)
+    {
+      set_stream_error (stream, data);
+      return FALSE;
+    }
+
+  if (strcmp (type, "message_start") == 0)
+    {
+      const char *model;
+
+      object = get_object (data, "message");
+      if (object == NULL)
+        {
+          anthropic_set_malformed (&stream->error, self->url,
+                                   _("message_start has no “message” object"));
+          return FALSE;
+        }
+      if (!read_optional_string (self, object, "model", &model, &stream->error) ||
+          !read_stream_usage (stream, object))
+        return FALSE;
+      g_free (stream->model);
+      stream->model = g_strdup (model);
+      return TRUE;
+    }
+
+  if (strcmp (type, "content_block_start") == 0)
+    return read_stream_text (stream, get_object (data, "content_block"), "text", "content_block");
+
+  if (strcmp (type, "content_block_delta") == 0)
+    return read_stream_text (stream, get_object (data, "delta"), "text_delta", "delta");
+
+  if (strcmp (type, "message_delta") == 0)
+    {
+      const char *stop_reason;
+
+      object = get_object (data, "delta");
+      if (object != NULL)
+        {
+          if (!read_optional_string (self, object, "stop_reason", &stop_reason, &stream->error))
+            return FALSE;
+          if (stop_reason != NULL)
+            {
+              g_free (stream->stop_reason);
+              stream->stop_reason = g_strdup (stop_reason);
+            }
+        }
+      return read_stream_usage (stream, data);
+    }
+
+  if (strcmp (type, "message_stop") == 0)
+    {
+      stream->done = TRUE;
+      return FALSE;
+    }
+
+  /* ping, content_block_stop and event types added later */
+  return TRUE;
+}
+
+/* A StacheHttpLineFunc: one line of Server-Sent Events */
+static gboolean
+read_line (const char *line,
+           gpointer    user_data)
+{
+  Stream *stream = user_data;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  JsonNode *root;
+
+  if (g_cancellable_is_cancelled (stream->cancellable))
+    return FALSE;
+
+  if (*line == '\0')
+    {
+      /* The end of an event */
+      g_clear_pointer (&stream->event, g_free);
+      return TRUE;
+    }
+
+  if (g_str_has_prefix (line, "event:"))
+    {
+      line += strlen ("event:");
+      g_free (stream->event);
+      stream->event = g_strdup (*line == ' ' ? line + 1 : line);
+      return TRUE;
+    }
+
+  /* Comments (':') and the fields id: and retry: */
+  if (!g_str_has_prefix (line, "data:"))
+    return TRUE;
+  line += strlen ("data:");
+  if (*line == ' ')
+    line++;
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, line, -1, &parse_error))
+    {
+      g_autofree char *shown = g_utf8_substring (line, 0, MIN (g_utf8_strlen (line, -1), 200));
+      g_autofree char *redacted = stache_http_client_redact (stream->self->client, shown);
+
+      anthropic_set_malformed (&stream->error, stream->self->url,
+                               _("the data of an event is not JSON: %s"), redacted);
+      return FALSE;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      anthropic_set_malformed (&stream->error, stream->self->url,
+                               _("the data of an event is not a JSON object"));
+      return FALSE;
+    }
+
+  return read_event (stream, json_node_get_object (root));
+}
+
+static StacheCompletion *
+anthropic_llm_generate_stream (StacheLlmProvider  *provider,
+                               const char         *prompt,
+                               const char         *system_prompt,
+                               JsonObject         *options,
+                               StacheTokenFunc     token_func,
+                               gpointer            token_data,
+                               GCancellable       *cancellable,
+                               GError            **error)
+{
+  AnthropicLlm *self = ANTHROPIC_LLM (provider);
+  g_autoptr(JsonNode) request = NULL;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *event = NULL;
+  g_autofree char *served_model = NULL;
+  g_autofree char *stop_reason = NULL;
+  StacheCompletion *completion;
+  const char *model;
+  gboolean ok;
+  Stream stream = { 0 };
+
+  request = prepare_request (self, prompt, system_prompt, options, TRUE, &model, error);
+  if (request == NULL)
+    return NULL;
+
+  stream.self = self;
+  stream.token_func = token_func;
+  stream.token_data = token_data;
+  stream.cancellable = cancellable;
+  stream.text = text = g_string_new (NULL);
+  stream.input_tokens = stream.output_tokens = -1;
+
+  ok = stache_http_client_stream_lines (self->client, "POST", self->url, request, read_line,
+                                        &stream, cancellable, error);
+  event = stream.event;
+  served_model = stream.model;
+  stop_reason = stream.stop_reason;
+
+  if (!ok)
+    {
+      g_clear_error (&stream.error);
+      return NULL;
+    }
+  if (stream.error != NULL)
+    {
+      g_propagate_error (error, stream.error);
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (!stream.done)
+    {
+      anthropic_set_malformed (error, self->url,
+                               _("the stream ended before its message_stop event"));
+      return NULL;
+    }
+
+  completion = stache_completion_new (text->str);
+  stache_completion_set_model (completion, served_model != NULL ? served_model : model);
+  stache_completion_set_finish_reason (completion, stop_reason);
+  stache_completion_set_prompt_tokens (completion, stream.input_tokens);
+  stache_completion_set_completion_tokens (completion, stream.output_tokens);
+
+  return completion;
+}
+
 static char **
 anthropic_llm_get_capabilities (StacheLlmProvider *provider)
 {
-  const char * const caps[] = { "generate", "chat", NULL };
+  const char * const caps[] = { "generate", "chat", "streaming", NULL };
 
   return g_strdupv ((char **) caps);
 }
@@ -392,6 +751,7 @@ anthropic_llm_iface_init (StacheLlmProviderInterface *iface)
 {
   iface->generate = anthropic_llm_generate;
   iface->get_capabilities = anthropic_llm_get_capabilities;
+  iface->generate_stream = anthropic_llm_generate_stream;
 }
 
 /* ---- GInitable: reads and checks the settings ---- */
