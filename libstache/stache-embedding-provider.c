@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "stache-embedding-provider.h"
 #include "stache-error.h"
@@ -246,6 +247,120 @@ real_get_capabilities (StacheEmbeddingProvider *self)
   return g_strdupv ((char **) caps);
 }
 
+/* ---- batch splitting, for every provider ---- */
+
+static void
+real_get_batch_limits (StacheEmbeddingProvider *self,
+                       guint                   *max_texts,
+                       guint                   *max_bytes)
+{
+  *max_texts = 0;
+  *max_bytes = 0;
+}
+
+static void
+get_batch_limits (StacheEmbeddingProvider *self,
+                  guint                   *max_texts,
+                  guint                   *max_bytes)
+{
+  StacheEmbeddingProviderInterface *iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+
+  *max_texts = 0;
+  *max_bytes = 0;
+  if (iface->get_batch_limits != NULL)
+    iface->get_batch_limits (self, max_texts, max_bytes);
+}
+
+/* How many texts from @texts on go into the next call: at most @max_texts
+ * and @max_bytes of text (0: no limit), and always at least one, since a
+ * text over the byte limit on its own is the service's to refuse */
+static guint
+next_slice_length (const char * const *texts,
+                   guint               max_texts,
+                   gsize               max_bytes)
+{
+  gsize bytes = 0;
+  guint n = 0;
+
+  while (texts[n] != NULL && (max_texts == 0 || n < max_texts))
+    {
+      gsize len = strlen (texts[n]);
+
+      if (max_bytes > 0)
+        {
+          if (n > 0 && len > max_bytes - bytes)
+            break;
+          bytes += MIN (len, max_bytes);
+        }
+      n++;
+    }
+
+  return n;
+}
+
+/* Calls the provider's embed_batch on slices of @texts that respect its
+ * batch limits, checks each answer and joins the rows in order. */
+static GArray *
+embed_in_batches (StacheEmbeddingProvider  *self,
+                  const char * const       *texts,
+                  guint                     n_texts,
+                  GCancellable             *cancellable,
+                  GError                  **error)
+{
+  StacheEmbeddingProviderInterface *iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  g_autoptr(GArray) values = NULL;
+  g_autofree const char **slice = NULL;
+  guint max_texts, max_bytes;
+  gsize dims = 0;
+  guint start = 0;
+
+  get_batch_limits (self, &max_texts, &max_bytes);
+
+  if (next_slice_length (texts, max_texts, max_bytes) == n_texts)
+    {
+      GError *local_error = NULL;
+      GArray *all = iface->embed_batch (self, texts, cancellable, &local_error);
+
+      return check_vectors (self, all, n_texts, local_error, error);
+    }
+
+  values = vectors_new_empty ();
+  slice = g_new0 (const char *, MIN (n_texts, max_texts > 0 ? max_texts : n_texts) + 1);
+  while (start < n_texts)
+    {
+      guint n = next_slice_length (texts + start, max_texts, max_bytes);
+      g_autoptr(GArray) part = NULL;
+      GError *local_error = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+
+      memcpy (slice, texts + start, n * sizeof (const char *));
+      slice[n] = NULL;
+      part = iface->embed_batch (self, slice, cancellable, &local_error);
+      part = check_vectors (self, part, n, local_error, error);
+      if (part == NULL)
+        return NULL;
+
+      if (dims == 0)
+        dims = part->len / n;
+      else if (part->len / n != dims)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("Embedding provider %s returned vectors of %lu values for texts "
+                         "%u to %u but of %lu values for the texts before"),
+                       G_OBJECT_TYPE_NAME (self), (gulong) (part->len / n), start,
+                       start + n - 1, (gulong) dims);
+          return NULL;
+        }
+
+      g_array_append_vals (values, part->data, part->len);
+      start += n;
+    }
+
+  return g_steal_pointer (&values);
+}
+
 /* ---- default async implementations: the sync vfunc in a thread ---- */
 
 /* The result of an async call is the GArray of floats itself. */
@@ -311,14 +426,9 @@ embed_batch_work (gpointer       source,
                   GError       **error)
 {
   CallData *data = task_data;
-  GError *local_error = NULL;
-  GArray *values;
 
-  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (source)->embed_batch (source,
-                                                                      (const char * const *) data->texts,
-                                                                      cancellable, &local_error);
-
-  return check_vectors (source, values, g_strv_length (data->texts), local_error, error);
+  return embed_in_batches (source, (const char * const *) data->texts,
+                           g_strv_length (data->texts), cancellable, error);
 }
 
 static void
@@ -357,6 +467,7 @@ stache_embedding_provider_default_init (StacheEmbeddingProviderInterface *iface)
   iface->embed_finish = real_embed_finish;
   iface->embed_batch_async = real_embed_batch_async;
   iface->embed_batch_finish = real_embed_batch_finish;
+  iface->get_batch_limits = real_get_batch_limits;
 }
 
 /* ---- argument checks shared by the sync and async entry points ---- */
@@ -544,10 +655,15 @@ stache_embedding_provider_embed_finish (StacheEmbeddingProvider  *self,
  * An empty @texts is not an error: the result is an empty array, @error is
  * left unset, and the provider is not called.
  *
+ * When the provider has batch limits (see
+ * stache_embedding_provider_get_batch_limits()), @texts is sent to it in
+ * consecutive slices that respect them, and the vectors are joined in the
+ * order of @texts.
+ *
  * What a provider returns is checked: it must be an array of `float`, the
- * number of values must be a positive multiple of the number of texts and
- * every value a finite number, or the call fails with
- * %STACHE_ERROR_FAILED.
+ * number of values must be a positive multiple of the number of texts,
+ * every value a finite number, and every slice's vectors the same length,
+ * or the call fails with %STACHE_ERROR_FAILED.
  *
  * Returns: (transfer full) (element-type gfloat): the vectors (empty if
  *   @texts is empty), or %NULL with @error set
@@ -559,9 +675,7 @@ stache_embedding_provider_embed_batch (StacheEmbeddingProvider  *self,
                                        GError                  **error)
 {
   StacheEmbeddingProviderInterface *iface;
-  GError *local_error = NULL;
   guint n_texts;
-  GArray *values;
 
   g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
@@ -581,9 +695,7 @@ stache_embedding_provider_embed_batch (StacheEmbeddingProvider  *self,
       return NULL;
     }
 
-  values = iface->embed_batch (self, texts, cancellable, &local_error);
-
-  return check_vectors (self, values, n_texts, local_error, error);
+  return embed_in_batches (self, texts, n_texts, cancellable, error);
 }
 
 /**
@@ -667,6 +779,35 @@ stache_embedding_provider_embed_batch_finish (StacheEmbeddingProvider  *self,
                                                                            &local_error);
 
   return check_vectors (self, values, 0, local_error, error);
+}
+
+/**
+ * stache_embedding_provider_get_batch_limits: (virtual get_batch_limits)
+ * @self: a #StacheEmbeddingProvider
+ * @max_texts: (out): the most texts in one request, or 0 for no limit
+ * @max_bytes: (out): the most bytes of UTF-8 text in one request, or 0 for
+ *   no limit
+ *
+ * Gets the limits of one request to the provider's service.
+ * stache_embedding_provider_embed_batch() and its async variant split a
+ * longer list into consecutive requests within these limits (a single text
+ * longer than @max_bytes still goes, alone), so providers never repeat
+ * that logic.
+ */
+void
+stache_embedding_provider_get_batch_limits (StacheEmbeddingProvider *self,
+                                            guint                   *max_texts,
+                                            guint                   *max_bytes)
+{
+  guint texts, bytes;
+
+  g_return_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self));
+
+  get_batch_limits (self, &texts, &bytes);
+  if (max_texts != NULL)
+    *max_texts = texts;
+  if (max_bytes != NULL)
+    *max_bytes = bytes;
 }
 
 /**

@@ -38,6 +38,10 @@ G_DECLARE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE,
  * @embed_batch_async: async version of @embed_batch; the default runs
  *   @embed_batch in a thread
  * @embed_batch_finish: finishes @embed_batch_async
+ * @get_batch_limits: gives the most texts and the most bytes of text the
+ *   provider takes in one @embed_batch call; optional, the default is no
+ *   limit. stache_embedding_provider_embed_batch() splits longer lists
+ *   and joins the vectors, so @embed_batch never sees more.
  *
  * The virtual methods of #StacheEmbeddingProvider. A plugin in a scripting
  * language implements the sync methods (`do_embed` and/or `do_embed_batch`,
@@ -74,9 +78,12 @@ struct _StacheEmbeddingProviderInterface
   GArray  *(*embed_batch_finish) (StacheEmbeddingProvider  *self,
                                   GAsyncResult             *result,
                                   GError                  **error);
+  void     (*get_batch_limits)   (StacheEmbeddingProvider  *self,
+                                  guint                    *max_texts,
+                                  guint                    *max_bytes);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -109,6 +116,10 @@ STACHE_AVAILABLE_IN_ALL
 GArray   *stache_embedding_provider_embed_batch_finish (StacheEmbeddingProvider  *self,
                                                         GAsyncResult             *result,
                                                         GError                  **error);
+STACHE_AVAILABLE_IN_ALL
+void      stache_embedding_provider_get_batch_limits   (StacheEmbeddingProvider  *self,
+                                                        guint                    *max_texts,
+                                                        guint                    *max_bytes);
 STACHE_AVAILABLE_IN_ALL
 guint     stache_embedding_provider_get_dimensions     (StacheEmbeddingProvider  *self);
 STACHE_AVAILABLE_IN_ALL

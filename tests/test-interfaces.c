@@ -92,6 +92,148 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TestTinyEmbedder, test_tiny_embedder, STACHE_TYPE
 static void test_tiny_embedder_class_init (TestTinyEmbedderClass *klass) { }
 static void test_tiny_embedder_init (TestTinyEmbedder *self) { }
 
+/* ---- an embedder with batch limits that records each call ---- */
+
+#define TEST_TYPE_SLICING_EMBEDDER (test_slicing_embedder_get_type ())
+G_DECLARE_FINAL_TYPE (TestSlicingEmbedder, test_slicing_embedder, TEST, SLICING_EMBEDDER, StacheProvider)
+struct _TestSlicingEmbedder
+{
+  StacheProvider parent_instance;
+  GMutex         lock;
+  GString       *calls;       /* "n," per embed_batch call */
+  guint          n_calls;
+  guint          grow_after;  /* vectors get longer from this call on (0: never) */
+};
+
+/* Row of a text: [its length, the call number] so order and slicing show */
+static GArray *
+slicing_embed_batch (StacheEmbeddingProvider  *provider,
+                     const char * const       *texts,
+                     GCancellable             *cancellable,
+                     GError                  **error)
+{
+  TestSlicingEmbedder *self = TEST_SLICING_EMBEDDER (provider);
+  GArray *v = g_array_new (FALSE, FALSE, sizeof (float));
+  guint n = g_strv_length ((char **) texts);
+  guint call, dims;
+
+  g_mutex_lock (&self->lock);
+  call = self->n_calls++;
+  g_string_append_printf (self->calls, "%u,", n);
+  g_mutex_unlock (&self->lock);
+
+  dims = (self->grow_after != 0 && call >= self->grow_after) ? 3 : 2;
+  for (guint i = 0; i < n; i++)
+    {
+      float row[3] = { (float) strlen (texts[i]), (float) call, 0 };
+
+      g_array_append_vals (v, row, dims);
+    }
+  return v;
+}
+
+static void
+slicing_get_batch_limits (StacheEmbeddingProvider *provider,
+                          guint                   *max_texts,
+                          guint                   *max_bytes)
+{
+  *max_texts = 3;
+  *max_bytes = 10;
+}
+
+static void
+slicing_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
+{
+  iface->embed_batch = slicing_embed_batch;
+  iface->get_batch_limits = slicing_get_batch_limits;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestSlicingEmbedder, test_slicing_embedder, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_EMBEDDING_PROVIDER,
+                                                      slicing_embedder_iface_init))
+
+static void
+test_slicing_embedder_finalize (GObject *object)
+{
+  TestSlicingEmbedder *self = TEST_SLICING_EMBEDDER (object);
+
+  g_string_free (self->calls, TRUE);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (test_slicing_embedder_parent_class)->finalize (object);
+}
+
+static void
+test_slicing_embedder_class_init (TestSlicingEmbedderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_slicing_embedder_finalize;
+}
+
+static void
+test_slicing_embedder_init (TestSlicingEmbedder *self)
+{
+  g_mutex_init (&self->lock);
+  self->calls = g_string_new (NULL);
+}
+
+/* ---- an LLM that streams word by word ---- */
+
+#define TEST_TYPE_WORDY_LLM (test_wordy_llm_get_type ())
+G_DECLARE_FINAL_TYPE (TestWordyLlm, test_wordy_llm, TEST, WORDY_LLM, StacheProvider)
+struct _TestWordyLlm { StacheProvider parent_instance; gboolean bad_utf8; };
+
+static StacheCompletion *
+wordy_generate_stream (StacheLlmProvider  *provider,
+                       const char         *prompt,
+                       const char         *system_prompt,
+                       JsonObject         *options,
+                       StacheTokenFunc     token_func,
+                       gpointer            token_data,
+                       GCancellable       *cancellable,
+                       GError            **error)
+{
+  g_auto(GStrv) words = g_strsplit (prompt, " ", -1);
+  GString *text = g_string_new (NULL);
+  StacheCompletion *completion;
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *piece = g_strdup_printf ("%s%s", i > 0 ? " " : "", words[i]);
+
+      token_func (piece, token_data);
+      token_func ("", token_data);   /* empty pieces never reach the caller */
+      g_string_append (text, piece);
+    }
+  if (TEST_WORDY_LLM (provider)->bad_utf8)
+    token_func ("\xff", token_data);
+
+  completion = stache_completion_new (text->str);
+  g_string_free (text, TRUE);
+  return completion;
+}
+
+static StacheCompletion *
+wordy_generate (StacheLlmProvider  *provider,
+                const char         *prompt,
+                const char         *system_prompt,
+                JsonObject         *options,
+                GCancellable       *cancellable,
+                GError            **error)
+{
+  return stache_completion_new (prompt);
+}
+
+static void
+wordy_llm_iface_init (StacheLlmProviderInterface *iface)
+{
+  iface->generate = wordy_generate;
+  iface->generate_stream = wordy_generate_stream;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestWordyLlm, test_wordy_llm, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_LLM_PROVIDER, wordy_llm_iface_init))
+static void test_wordy_llm_class_init (TestWordyLlmClass *klass) { }
+static void test_wordy_llm_init (TestWordyLlm *self) { }
+
 /* ---- a reranker that reverses, and keeps everything ---- */
 
 #define TEST_TYPE_REVERSER (test_reverser_get_type ())
@@ -282,7 +424,126 @@ test_llm_silent_failure_becomes_error (void)
   g_assert_nonnull (strstr (error->message, "TestEchoLlm"));
 }
 
+static void
+collect_token (const char *token,
+               gpointer    user_data)
+{
+  GPtrArray *tokens = user_data;
+
+  g_assert_cmpstr (token, !=, "");
+  g_ptr_array_add (tokens, g_strdup (token));
+}
+
+static void
+test_llm_stream_default_gives_whole_text (void)
+{
+  g_autoptr(StacheLlmProvider) llm = g_object_new (TEST_TYPE_ECHO_LLM, NULL);
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+
+  completion = stache_llm_provider_generate_stream (llm, "hello", NULL, NULL, collect_token,
+                                                    tokens, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tokens->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (tokens, 0), ==, "-|hello");
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "-|hello");
+
+  /* Arguments are checked before anything is generated */
+  g_assert_null (stache_llm_provider_generate_stream (llm, "", NULL, NULL, collect_token,
+                                                      tokens, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (tokens->len, ==, 1);
+}
+
+static void
+test_llm_stream_pieces (void)
+{
+  g_autoptr(StacheLlmProvider) llm = g_object_new (TEST_TYPE_WORDY_LLM, NULL);
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *joined = NULL;
+
+  completion = stache_llm_provider_generate_stream (llm, "one two three", NULL, NULL,
+                                                    collect_token, tokens, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tokens->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (tokens, 1), ==, " two");
+  g_ptr_array_add (tokens, NULL);
+  joined = g_strjoinv ("", (char **) tokens->pdata);
+  g_assert_cmpstr (joined, ==, stache_completion_get_text (completion));
+
+  /* A piece that is not UTF-8 is never passed on, and fails the call */
+  g_clear_object (&completion);
+  g_ptr_array_set_size (tokens, 0);
+  TEST_WORDY_LLM (llm)->bad_utf8 = TRUE;
+  completion = stache_llm_provider_generate_stream (llm, "one", NULL, NULL, collect_token,
+                                                    tokens, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "UTF-8"));
+  g_assert_cmpuint (tokens->len, ==, 1);
+}
+
 /* ---- embeddings ---- */
+
+static void
+test_embed_batch_is_split_by_limits (void)
+{
+  g_autoptr(StacheEmbeddingProvider) embedder = g_object_new (TEST_TYPE_SLICING_EMBEDDER, NULL);
+  TestSlicingEmbedder *slicer = TEST_SLICING_EMBEDDER (embedder);
+  /* limits: 3 texts, 10 bytes; the 14-byte text goes alone */
+  const char *texts[] = { "a", "bb", "ccc", "dddd", "fourteen bytes", "e", "ff", NULL };
+  const float lengths[] = { 1, 2, 3, 4, 14, 1, 2 };
+  const float calls[] = { 0, 0, 0, 1, 2, 3, 3 };
+  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GArray) async_rows = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint max_texts, max_bytes;
+
+  stache_embedding_provider_get_batch_limits (embedder, &max_texts, &max_bytes);
+  g_assert_cmpuint (max_texts, ==, 3);
+  g_assert_cmpuint (max_bytes, ==, 10);
+
+  rows = stache_embedding_provider_embed_batch (embedder, texts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (slicer->calls->str, ==, "3,1,1,2,");
+  g_assert_cmpuint (rows->len, ==, 14);
+  for (guint i = 0; i < 7; i++)
+    {
+      g_assert_cmpfloat (g_array_index (rows, float, 2 * i), ==, lengths[i]);
+      g_assert_cmpfloat (g_array_index (rows, float, 2 * i + 1), ==, calls[i]);
+    }
+
+  /* The async default splits the same way */
+  g_string_truncate (slicer->calls, 0);
+  stache_embedding_provider_embed_batch_async (embedder, texts, NULL, keep_result, &result);
+  async_rows = stache_embedding_provider_embed_batch_finish (embedder, run_until_done (&result),
+                                                             &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (slicer->calls->str, ==, "3,1,1,2,");
+  g_assert_cmpuint (async_rows->len, ==, 14);
+
+  /* Slices whose vectors differ in length cannot be joined */
+  g_clear_pointer (&rows, g_array_unref);
+  slicer->n_calls = 0;
+  slicer->grow_after = 1;
+  rows = stache_embedding_provider_embed_batch (embedder, texts, NULL, &error);
+  g_assert_null (rows);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "TestSlicingEmbedder"));
+
+  /* No limits: one call with everything */
+  {
+    g_autoptr(StacheEmbeddingProvider) tiny = g_object_new (TEST_TYPE_TINY_EMBEDDER, NULL);
+
+    stache_embedding_provider_get_batch_limits (tiny, &max_texts, &max_bytes);
+    g_assert_cmpuint (max_texts, ==, 0);
+    g_assert_cmpuint (max_bytes, ==, 0);
+  }
+}
 
 static void
 test_embed_batch_defaults_to_embed (void)
@@ -441,7 +702,10 @@ main (int    argc,
   g_test_add_func ("/llm/generate-sync-and-async", test_llm_generate_and_async);
   g_test_add_func ("/llm/refuses-bad-prompts", test_llm_refuses_bad_prompts);
   g_test_add_func ("/llm/silent-failure-is-error", test_llm_silent_failure_becomes_error);
+  g_test_add_func ("/llm/stream-default-whole-text", test_llm_stream_default_gives_whole_text);
+  g_test_add_func ("/llm/stream-pieces", test_llm_stream_pieces);
   g_test_add_func ("/embeddings/batch-defaults-to-embed", test_embed_batch_defaults_to_embed);
+  g_test_add_func ("/embeddings/batch-split-by-limits", test_embed_batch_is_split_by_limits);
   g_test_add_func ("/embeddings/results-checked", test_embedding_results_are_checked);
   g_test_add_func ("/reranker/truncates-and-copies", test_rerank_truncates_and_leaves_input_alone);
   g_test_add_func ("/namespace/names-validated", test_namespace_names_are_validated);

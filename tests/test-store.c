@@ -512,6 +512,151 @@ test_async_search_and_ask (Fixture       *fixture,
   g_assert_nonnull (strstr (stache_answer_get_text (answer), "algae"));
 }
 
+/* ---- streaming the answer ---- */
+
+#define TEST_TYPE_STREAM_LLM (test_stream_llm_get_type ())
+G_DECLARE_FINAL_TYPE (TestStreamLlm, test_stream_llm, TEST, STREAM_LLM, StacheProvider)
+struct _TestStreamLlm { StacheProvider parent_instance; };
+
+/* Answers with the first line of the prompt, one word at a time */
+static StacheCompletion *
+stream_llm_generate_stream (StacheLlmProvider  *provider,
+                            const char         *prompt,
+                            const char         *system_prompt,
+                            JsonObject         *options,
+                            StacheTokenFunc     token_func,
+                            gpointer            token_data,
+                            GCancellable       *cancellable,
+                            GError            **error)
+{
+  g_autofree char *line = g_strndup (prompt, strcspn (prompt, "\n"));
+  g_auto(GStrv) words = g_strsplit (line, " ", -1);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *piece = g_strdup_printf ("%s%s", i > 0 ? " " : "", words[i]);
+
+      token_func (piece, token_data);
+      g_string_append (text, piece);
+      g_usleep (2000);
+    }
+
+  return stache_completion_new (text->str);
+}
+
+static StacheCompletion *
+stream_llm_generate (StacheLlmProvider  *provider,
+                     const char         *prompt,
+                     const char         *system_prompt,
+                     JsonObject         *options,
+                     GCancellable       *cancellable,
+                     GError            **error)
+{
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static void
+stream_llm_iface_init (StacheLlmProviderInterface *iface)
+{
+  iface->generate = stream_llm_generate;
+  iface->generate_stream = stream_llm_generate_stream;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestStreamLlm, test_stream_llm, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_LLM_PROVIDER, stream_llm_iface_init))
+static void test_stream_llm_class_init (TestStreamLlmClass *klass) { }
+static void test_stream_llm_init (TestStreamLlm *self) { }
+
+typedef struct
+{
+  GString  *text;
+  guint     n_tokens;
+  gboolean  wrong_thread;
+  GThread  *expected_thread;
+  guint     n_tokens_at_callback;
+  GAsyncResult *result;
+} TokenLog;
+
+static void
+on_token (StacheStore *store,
+          const char  *token,
+          gpointer     user_data)
+{
+  TokenLog *log = user_data;
+
+  g_string_append (log->text, token);
+  log->n_tokens++;
+  if (g_thread_self () != log->expected_thread)
+    log->wrong_thread = TRUE;
+}
+
+static void
+keep_result_and_count (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  TokenLog *log = user_data;
+
+  log->n_tokens_at_callback = log->n_tokens;
+  log->result = g_object_ref (result);
+}
+
+static void
+test_ask_streams_tokens (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ingested = ingest_samples (fixture);
+  g_autoptr(StacheLlmProvider) llm = g_object_new (TEST_TYPE_STREAM_LLM, NULL);
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(StacheAnswer) answer = NULL;
+  g_autoptr(StacheAnswer) async_answer = NULL;
+  g_autoptr(GError) error = NULL;
+  TokenLog log = { g_string_new (NULL), 0, FALSE, g_thread_self (), 0, NULL };
+
+  store = g_initable_new (STACHE_TYPE_STORE, NULL, &error,
+                          "settings", fixture->settings, "llm-provider", llm, NULL);
+  g_assert_no_error (error);
+  g_signal_connect (store, "token", G_CALLBACK (on_token), &log);
+
+  /* Sync: emitted in the calling thread, joined = the answer */
+  answer = stache_store_ask (store, "what do purple urchins eat", NULL, 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stache_answer_get_text (answer), ==, "Question: what do purple urchins eat");
+  g_assert_cmpstr (log.text->str, ==, stache_answer_get_text (answer));
+  g_assert_cmpuint (log.n_tokens, ==, 6);
+  g_assert_false (log.wrong_thread);
+
+  /* Async: the provider runs in a worker, the tokens arrive in this
+   * thread's context, all of them before the callback */
+  g_string_truncate (log.text, 0);
+  log.n_tokens = 0;
+  stache_store_ask_async (store, "how often feed a starter", NULL, 3, NULL,
+                          keep_result_and_count, &log);
+  while (log.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  async_answer = stache_store_ask_finish (store, log.result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (log.text->str, ==, "Question: how often feed a starter");
+  g_assert_cmpuint (log.n_tokens, ==, 6);
+  g_assert_cmpuint (log.n_tokens_at_callback, ==, 6);
+  g_assert_false (log.wrong_thread);
+
+  /* A model that cannot stream gives the whole answer once */
+  g_string_truncate (log.text, 0);
+  log.n_tokens = 0;
+  g_signal_connect (fixture->store, "token", G_CALLBACK (on_token), &log);
+  g_clear_object (&answer);
+  answer = stache_store_ask (fixture->store, "what do purple urchins eat", NULL, 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (log.n_tokens, ==, 1);
+  g_assert_cmpstr (log.text->str, ==, stache_answer_get_text (answer));
+
+  g_object_unref (log.result);
+  g_string_free (log.text, TRUE);
+}
+
 #define add_store_test(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -540,6 +685,7 @@ main (int    argc,
   add_store_test ("/store/bad-input/corrupt-database-refused", test_corrupt_database_refused);
   add_store_test ("/store/bad-input/foreign-database-refused", test_foreign_database_refused);
   add_store_test ("/store/async/search-and-ask", test_async_search_and_ask);
+  add_store_test ("/store/ask/streams-tokens", test_ask_streams_tokens);
 
   return g_test_run ();
 }

@@ -3,7 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The texts of one call are sent in order, at most `ollama_batch_size`
- * (default 64) to a request:
+ * (default 64) and `ollama_batch_bytes` bytes of text (default 1 MiB) to a
+ * request; the provider declares these limits and the interface's
+ * embed_batch does the splitting:
  *
  *   {"model": "nomic-embed-text",
  *    "input": [<text>, …],
@@ -16,7 +18,7 @@
  * STACHE_HTTP_ERROR_MALFORMED_RESPONSE.
  *
  * Settings: `ollama_embedding_model` (default nomic-embed-text),
- * `ollama_batch_size`, and `ollama_url` and `ollama_keep_alive` (see
+ * `ollama_batch_size`, `ollama_batch_bytes`, and `ollama_url` and `ollama_keep_alive` (see
  * ollama-common.c).
  *
  * Ollama does not say a model's vector length before it is used, so
@@ -32,11 +34,14 @@
 
 #define OLLAMA_SETTING_EMBEDDING_MODEL  "ollama_embedding_model"
 #define OLLAMA_SETTING_BATCH_SIZE       "ollama_batch_size"
+#define OLLAMA_SETTING_BATCH_BYTES      "ollama_batch_bytes"
 
 #define OLLAMA_DEFAULT_EMBEDDING_MODEL  "nomic-embed-text"
 #define OLLAMA_DEFAULT_BATCH_SIZE       64
-/* A generous bound: it only catches values that cannot be meant */
+#define OLLAMA_DEFAULT_BATCH_BYTES      1048576
+/* Generous bounds: they only catch values that cannot be meant */
 #define OLLAMA_MAX_BATCH_SIZE           65536
+#define OLLAMA_MAX_BATCH_BYTES          G_GINT64_CONSTANT (1073741824)
 
 #define EMBED_PATH                      "/api/embed"
 
@@ -50,6 +55,7 @@ struct _OllamaEmbedder
   char             *model;
   char             *keep_alive;   /* NULL: the server's default */
   guint             batch_size;
+  guint             batch_bytes;
 
   /* The vector length of the first answer, 0 before; atomic */
   gint              seen_dimensions;
@@ -237,6 +243,19 @@ embed_one_request (OllamaEmbedder      *self,
 
 /* ---- StacheEmbeddingProvider ---- */
 
+/* One call is one request: the interface's embed_batch splits longer
+ * lists by these limits before they reach the provider */
+static void
+ollama_embedder_get_batch_limits (StacheEmbeddingProvider *provider,
+                                  guint                   *max_texts,
+                                  guint                   *max_bytes)
+{
+  OllamaEmbedder *self = OLLAMA_EMBEDDER (provider);
+
+  *max_texts = self->batch_size;
+  *max_bytes = self->batch_bytes;
+}
+
 static GArray *
 ollama_embedder_embed_batch (StacheEmbeddingProvider  *provider,
                              const char * const       *texts,
@@ -246,21 +265,10 @@ ollama_embedder_embed_batch (StacheEmbeddingProvider  *provider,
   OllamaEmbedder *self = OLLAMA_EMBEDDER (provider);
   g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (float));
   guint dimensions = 0;
-  guint start = 0;
 
-  while (texts[start] != NULL)
-    {
-      guint n = 0;
-
-      while (texts[start + n] != NULL && n < self->batch_size)
-        n++;
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !embed_one_request (self, texts + start, n, &dimensions, values, cancellable, error))
-        return NULL;
-
-      start += n;
-    }
+  if (!embed_one_request (self, texts, g_strv_length ((char **) texts), &dimensions, values,
+                          cancellable, error))
+    return NULL;
 
   return g_steal_pointer (&values);
 }
@@ -297,6 +305,7 @@ ollama_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
 {
   iface->embed = ollama_embedder_embed;
   iface->embed_batch = ollama_embedder_embed_batch;
+  iface->get_batch_limits = ollama_embedder_get_batch_limits;
   iface->get_dimensions = ollama_embedder_get_dimensions;
   iface->get_capabilities = ollama_embedder_get_capabilities;
 }
@@ -311,7 +320,7 @@ ollama_embedder_initable_init (GInitable     *initable,
   OllamaEmbedder *self = OLLAMA_EMBEDDER (initable);
   StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
   g_autoptr(StacheSettings) own_settings = NULL;
-  gint64 batch_size;
+  gint64 batch_size, batch_bytes;
 
   /* GInitable allows a second call; the first one's result stands */
   if (self->client != NULL)
@@ -321,7 +330,9 @@ ollama_embedder_initable_init (GInitable     *initable,
     settings = own_settings = stache_settings_new ();
 
   if (!stache_settings_get_int_range (settings, OLLAMA_SETTING_BATCH_SIZE, OLLAMA_DEFAULT_BATCH_SIZE,
-                                  1, OLLAMA_MAX_BATCH_SIZE, &batch_size, error))
+                                  1, OLLAMA_MAX_BATCH_SIZE, &batch_size, error) ||
+      !stache_settings_get_int_range (settings, OLLAMA_SETTING_BATCH_BYTES, OLLAMA_DEFAULT_BATCH_BYTES,
+                                  1, OLLAMA_MAX_BATCH_BYTES, &batch_bytes, error))
     return FALSE;
 
   self->client = ollama_client_new (settings, EMBED_PATH, &self->url, &self->keep_alive, error);
@@ -331,6 +342,7 @@ ollama_embedder_initable_init (GInitable     *initable,
   self->model = stache_settings_get_nonempty (settings, OLLAMA_SETTING_EMBEDDING_MODEL,
                                               OLLAMA_DEFAULT_EMBEDDING_MODEL);
   self->batch_size = (guint) batch_size;
+  self->batch_bytes = (guint) batch_bytes;
 
   return TRUE;
 }
@@ -371,6 +383,7 @@ static void
 ollama_embedder_init (OllamaEmbedder *self)
 {
   self->batch_size = OLLAMA_DEFAULT_BATCH_SIZE;
+  self->batch_bytes = OLLAMA_DEFAULT_BATCH_BYTES;
 }
 
 void

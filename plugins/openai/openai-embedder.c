@@ -12,9 +12,11 @@
  * A request holds at most `openai_batch_size` texts (default 128; OpenAI
  * takes up to 2048) and at most `openai_batch_bytes` bytes of UTF-8 text
  * (default 256 KiB, which keeps a request under OpenAI's limit of 300 000
- * tokens per request). A text longer than the byte limit on its own is
- * sent alone rather than refused: the service decides whether it fits the
- * model.
+ * tokens per request). The provider only declares these limits
+ * (get_batch_limits); stache_embedding_provider_embed_batch() does the
+ * splitting for every provider. A text longer than the byte limit on its
+ * own is sent alone rather than refused: the service decides whether it
+ * fits the model.
  *
  * The answer's `data` items each carry an `index` and an `embedding`. The
  * API does not promise their order, so each vector is placed by its index,
@@ -69,7 +71,7 @@ struct _OpenaiEmbedder
   char             *model;
   guint             configured_dimensions;   /* 0: not configured */
   guint             batch_size;
-  gsize             batch_bytes;
+  guint             batch_bytes;
 
   /* The vector length of the first answer, 0 before; atomic */
   gint              seen_dimensions;
@@ -315,27 +317,17 @@ embed_one_request (OpenaiEmbedder      *self,
 
 /* ---- StacheEmbeddingProvider ---- */
 
-/* How many texts from @texts on go in the next request */
-static guint
-next_batch_length (OpenaiEmbedder     *self,
-                   const char * const *texts)
+/* One call is one request: the interface's embed_batch splits longer
+ * lists by these limits before they reach the provider */
+static void
+openai_embedder_get_batch_limits (StacheEmbeddingProvider *provider,
+                                  guint                   *max_texts,
+                                  guint                   *max_bytes)
 {
-  gsize bytes = 0;
-  guint n = 0;
+  OpenaiEmbedder *self = OPENAI_EMBEDDER (provider);
 
-  while (texts[n] != NULL && n < self->batch_size)
-    {
-      gsize len = strlen (texts[n]);
-
-      /* The first text always goes, even over the byte limit */
-      if (n > 0 && len > self->batch_bytes - bytes)
-        break;
-
-      bytes += MIN (len, self->batch_bytes);
-      n++;
-    }
-
-  return n;
+  *max_texts = self->batch_size;
+  *max_bytes = self->batch_bytes;
 }
 
 static GArray *
@@ -347,18 +339,10 @@ openai_embedder_embed_batch (StacheEmbeddingProvider  *provider,
   OpenaiEmbedder *self = OPENAI_EMBEDDER (provider);
   g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (float));
   guint dimensions = 0;
-  guint start = 0;
 
-  while (texts[start] != NULL)
-    {
-      guint n = next_batch_length (self, texts + start);
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !embed_one_request (self, texts + start, n, &dimensions, values, cancellable, error))
-        return NULL;
-
-      start += n;
-    }
+  if (!embed_one_request (self, texts, g_strv_length ((char **) texts), &dimensions, values,
+                          cancellable, error))
+    return NULL;
 
   return g_steal_pointer (&values);
 }
@@ -398,6 +382,7 @@ openai_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
 {
   iface->embed = openai_embedder_embed;
   iface->embed_batch = openai_embedder_embed_batch;
+  iface->get_batch_limits = openai_embedder_get_batch_limits;
   iface->get_dimensions = openai_embedder_get_dimensions;
   iface->get_capabilities = openai_embedder_get_capabilities;
 }
@@ -438,7 +423,7 @@ openai_embedder_initable_init (GInitable     *initable,
                                               OPENAI_DEFAULT_EMBEDDING_MODEL);
   self->configured_dimensions = (guint) dimensions;
   self->batch_size = (guint) batch_size;
-  self->batch_bytes = (gsize) batch_bytes;
+  self->batch_bytes = (guint) batch_bytes;
 
   return TRUE;
 }
