@@ -2,7 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A prompt becomes one chat request, answered in one piece:
+ * A prompt becomes one chat request, answered in one piece (or streamed,
+ * see below):
  *
  *   {"model": "llama3.2",
  *    "messages": [{"role": "system", "content": <system prompt>},   (if any)
@@ -24,6 +25,13 @@
  * reported as STACHE_HTTP_ERROR_MALFORMED_RESPONSE naming the member.
  * "model", "done_reason" and the counts may be absent: the completion then
  * has the requested model, no finish reason and -1 tokens.
+ *
+ * Streaming (generate_stream) sends the same request with "stream": true.
+ * The answer is newline-delimited JSON: objects with message.content (a
+ * piece of text) and "done": false, then one with "done": true and the
+ * members read above. A line {"error": "..."} is the server failing
+ * midway: STACHE_HTTP_ERROR_SERVER with its message. A stream without a
+ * "done": true object was cut short: MALFORMED_RESPONSE.
  *
  * The provider holds no mutable state once initialised; its HTTP client is
  * shared by the threads that call it.
@@ -105,6 +113,7 @@ build_request (OllamaLlm   *self,
                const char  *prompt,
                const char  *system_prompt,
                JsonObject  *options,
+               gboolean     stream,
                GError     **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -140,7 +149,7 @@ build_request (OllamaLlm   *self,
   json_builder_end_array (builder);
 
   json_builder_set_member_name (builder, "stream");
-  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_add_boolean_value (builder, stream);
 
   if (max_tokens != NULL || temperature != NULL)
     {
@@ -283,6 +292,35 @@ parse_completion (OllamaLlm   *self,
 
 /* ---- StacheLlmProvider ---- */
 
+/* The request for one call, streamed or not; sets *@model to the model
+ * asked for (owned by @self or @options) */
+static JsonNode *
+prepare_request (OllamaLlm    *self,
+                 const char   *prompt,
+                 const char   *system_prompt,
+                 JsonObject   *options,
+                 gboolean      stream,
+                 const char  **model,
+                 GError      **error)
+{
+  JsonNode *model_option = get_option (options, "model");
+
+  *model = self->model;
+  if (model_option != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (model_option) ||
+          json_node_get_value_type (model_option) != G_TYPE_STRING ||
+          *json_node_get_string (model_option) == '\0')
+        {
+          set_bad_option (error, "model", _("a non-empty string"));
+          return NULL;
+        }
+      *model = json_node_get_string (model_option);
+    }
+
+  return build_request (self, *model, prompt, system_prompt, options, stream, error);
+}
+
 static StacheCompletion *
 ollama_llm_generate (StacheLlmProvider  *provider,
                      const char         *prompt,
@@ -294,22 +332,9 @@ ollama_llm_generate (StacheLlmProvider  *provider,
   OllamaLlm *self = OLLAMA_LLM (provider);
   g_autoptr(JsonNode) request = NULL;
   g_autoptr(JsonNode) response = NULL;
-  JsonNode *model_option = get_option (options, "model");
-  const char *model = self->model;
+  const char *model;
 
-  if (model_option != NULL)
-    {
-      if (!JSON_NODE_HOLDS_VALUE (model_option) ||
-          json_node_get_value_type (model_option) != G_TYPE_STRING ||
-          *json_node_get_string (model_option) == '\0')
-        {
-          set_bad_option (error, "model", _("a non-empty string"));
-          return NULL;
-        }
-      model = json_node_get_string (model_option);
-    }
-
-  request = build_request (self, model, prompt, system_prompt, options, error);
+  request = prepare_request (self, prompt, system_prompt, options, FALSE, &model, error);
   if (request == NULL)
     return NULL;
 
@@ -321,10 +346,206 @@ ollama_llm_generate (StacheLlmProvider  *provider,
   return parse_completion (self, response, model, error);
 }
 
+/* ---- streaming ---- */
+
+typedef struct
+{
+  OllamaLlm       *self;
+  StacheTokenFunc  token_func;
+  gpointer         token_data;
+  GCancellable    *cancellable;
+
+  GString         *text;
+  char            *model;           /* as the objects name it */
+  char            *done_reason;
+  gint             prompt_tokens;
+  gint             completion_tokens;
+  gboolean         done;            /* the "done": true object was read */
+  GError          *error;           /* what stopped the stream */
+} Stream;
+
+/* Reads one object of the stream; FALSE with stream->error set to stop, or
+ * with stream->done set at the end */
+static gboolean
+read_object (Stream     *stream,
+             JsonObject *object)
+{
+  OllamaLlm *self = stream->self;
+  JsonNode *node;
+  JsonObject *message;
+  const char *model, *done_reason;
+
+  node = json_object_get_member (object, "error");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      const char *what = JSON_NODE_HOLDS_VALUE (node) &&
+                         json_node_get_value_type (node) == G_TYPE_STRING
+                           ? json_node_get_string (node) : _("no message");
+      g_autofree char *redacted = stache_http_client_redact (self->client, what);
+
+      g_set_error (&stream->error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER,
+                   /* Translators: the first %s is a URL, the second the server's message */
+                   _("ollama: the stream from %s failed midway; the server says: %s"),
+                   self->url, redacted);
+      return FALSE;
+    }
+
+  if (!read_optional_string (self, object, "model", &model, &stream->error))
+    return FALSE;
+  if (model != NULL && *model != '\0' && g_strcmp0 (model, stream->model) != 0)
+    {
+      g_free (stream->model);
+      stream->model = g_strdup (model);
+    }
+
+  node = json_object_get_member (object, "message");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      const char *content;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        {
+          ollama_set_malformed (&stream->error, self->url, _("“message” is not an object"));
+          return FALSE;
+        }
+      message = json_node_get_object (node);
+      if (!read_optional_string (self, message, "content", &content, &stream->error))
+        return FALSE;
+      if (content != NULL && *content != '\0')
+        {
+          g_string_append (stream->text, content);
+          stream->token_func (content, stream->token_data);
+        }
+    }
+
+  node = json_object_get_member (object, "done");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      ollama_set_malformed (&stream->error, self->url,
+                            _("a streamed object has no “done” boolean"));
+      return FALSE;
+    }
+  if (!json_node_get_boolean (node))
+    return TRUE;
+
+  if (!read_optional_string (self, object, "done_reason", &done_reason, &stream->error) ||
+      !read_token_count (self, object, "prompt_eval_count", &stream->prompt_tokens,
+                         &stream->error) ||
+      !read_token_count (self, object, "eval_count", &stream->completion_tokens,
+                         &stream->error))
+    return FALSE;
+  stream->done_reason = g_strdup (done_reason);
+  stream->done = TRUE;
+
+  return FALSE;
+}
+
+/* A StacheHttpLineFunc: one line of newline-delimited JSON */
+static gboolean
+read_line (const char *line,
+           gpointer    user_data)
+{
+  Stream *stream = user_data;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  JsonNode *root;
+
+  if (g_cancellable_is_cancelled (stream->cancellable))
+    return FALSE;
+
+  if (*line == '\0')
+    return TRUE;
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, line, -1, &parse_error))
+    {
+      g_autofree char *shown = g_utf8_substring (line, 0, MIN (g_utf8_strlen (line, -1), 200));
+
+      ollama_set_malformed (&stream->error, stream->self->url,
+                            _("a streamed line is not JSON: %s"), shown);
+      return FALSE;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      ollama_set_malformed (&stream->error, stream->self->url,
+                            _("a streamed line is not a JSON object"));
+      return FALSE;
+    }
+
+  return read_object (stream, json_node_get_object (root));
+}
+
+static StacheCompletion *
+ollama_llm_generate_stream (StacheLlmProvider  *provider,
+                            const char         *prompt,
+                            const char         *system_prompt,
+                            JsonObject         *options,
+                            StacheTokenFunc     token_func,
+                            gpointer            token_data,
+                            GCancellable       *cancellable,
+                            GError            **error)
+{
+  OllamaLlm *self = OLLAMA_LLM (provider);
+  g_autoptr(JsonNode) request = NULL;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *served_model = NULL;
+  g_autofree char *done_reason = NULL;
+  StacheCompletion *completion;
+  const char *model;
+  gboolean ok;
+  Stream stream = { 0 };
+
+  request = prepare_request (self, prompt, system_prompt, options, TRUE, &model, error);
+  if (request == NULL)
+    return NULL;
+
+  stream.self = self;
+  stream.token_func = token_func;
+  stream.token_data = token_data;
+  stream.cancellable = cancellable;
+  stream.text = text = g_string_new (NULL);
+  stream.prompt_tokens = stream.completion_tokens = -1;
+
+  ok = stache_http_client_stream_lines (self->client, "POST", self->url, request, read_line,
+                                        &stream, cancellable, error);
+  served_model = stream.model;
+  done_reason = stream.done_reason;
+
+  if (!ok)
+    {
+      g_clear_error (&stream.error);
+      return NULL;
+    }
+  if (stream.error != NULL)
+    {
+      g_propagate_error (error, stream.error);
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (!stream.done)
+    {
+      ollama_set_malformed (error, self->url,
+                            _("the stream ended before its “done”: true object"));
+      return NULL;
+    }
+
+  completion = stache_completion_new (text->str);
+  stache_completion_set_model (completion, served_model != NULL ? served_model : model);
+  stache_completion_set_finish_reason (completion, done_reason);
+  stache_completion_set_prompt_tokens (completion, stream.prompt_tokens);
+  stache_completion_set_completion_tokens (completion, stream.completion_tokens);
+
+  return completion;
+}
+
 static char **
 ollama_llm_get_capabilities (StacheLlmProvider *provider)
 {
-  const char * const caps[] = { "generate", "chat", NULL };
+  const char * const caps[] = { "generate", "chat", "streaming", NULL };
 
   return g_strdupv ((char **) caps);
 }
@@ -334,6 +555,7 @@ ollama_llm_iface_init (StacheLlmProviderInterface *iface)
 {
   iface->generate = ollama_llm_generate;
   iface->get_capabilities = ollama_llm_get_capabilities;
+  iface->generate_stream = ollama_llm_generate_stream;
 }
 
 /* ---- GInitable: reads and checks the settings ---- */
