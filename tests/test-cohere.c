@@ -46,6 +46,7 @@ typedef enum {
   SCENARIO_OUT_OF_RANGE,     /* the first item has the index of no document */
   SCENARIO_DUPLICATE_INDEX,  /* the second item repeats the first one's index */
   SCENARIO_BAD_SCORE,        /* the first item's score is a string */
+  SCENARIO_INFINITE_SCORE,   /* the first item's score overflows a double */
   SCENARIO_TOO_FEW,          /* one item fewer than top_n (or than the texts) */
   SCENARIO_ECHO_KEY,         /* 401 quoting the Authorization header back */
   SCENARIO_TEI_ERROR,        /* 413 with TEI's {"error", "error_type"} body */
@@ -284,6 +285,7 @@ respond_rerank (Fixture           *f,
     case SCENARIO_SLOW:
     case SCENARIO_MALFORMED_JSON:
     case SCENARIO_BAD_SCORE:
+    case SCENARIO_INFINITE_SCORE:
     case SCENARIO_ECHO_KEY:
     case SCENARIO_TEI_ERROR:
     default:
@@ -515,6 +517,20 @@ handle_request (SoupServer        *server,
     case SCENARIO_TEI_ERROR:
       respond_error (f, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, TEI_ERROR_TEXT);
       goto out;
+
+    case SCENARIO_INFINITE_SCORE:
+      {
+        /* Valid JSON, but no finite double */
+        static const char infinite[] = "{\"id\": \"x\", \"results\": ["
+                                       "{\"index\": 1, \"relevance_score\": 1e999}, "
+                                       "{\"index\": 4, \"relevance_score\": 0.7}, "
+                                       "{\"index\": 2, \"relevance_score\": 0.5}]}";
+
+        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+        soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                          infinite, strlen (infinite));
+        goto out;
+      }
 
     case SCENARIO_NORMAL:
     case SCENARIO_OUT_OF_RANGE:
@@ -1243,6 +1259,13 @@ test_bad_score (Fixture       *f,
 }
 
 static void
+test_infinite_score (Fixture       *f,
+                     gconstpointer  data)
+{
+  assert_malformed (f, "cohere", "“relevance_score” of item 0 is not a finite number");
+}
+
+static void
 test_too_few (Fixture       *f,
               gconstpointer  data)
 {
@@ -1386,6 +1409,7 @@ main (int   argc,
   ADD ("/cohere/tei/out-of-range", SCENARIO_OUT_OF_RANGE, test_out_of_range_tei);
   ADD ("/cohere/duplicate-index", SCENARIO_DUPLICATE_INDEX, test_duplicate_index);
   ADD ("/cohere/bad-score", SCENARIO_BAD_SCORE, test_bad_score);
+  ADD ("/cohere/infinite-score", SCENARIO_INFINITE_SCORE, test_infinite_score);
   ADD ("/cohere/too-few", SCENARIO_TOO_FEW, test_too_few);
   ADD ("/cohere/tei/too-few", SCENARIO_TOO_FEW, test_too_few_tei);
 
