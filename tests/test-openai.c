@@ -21,6 +21,8 @@
 #include <libsoup/soup.h>
 #include <stache.h>
 
+#include "stache-test-server.h"
+
 #define TEST_KEY           "test-key-xyz"
 #define SERVED_CHAT_MODEL  "gpt-4o-mini-2024-07-18"
 #define SERVED_EMBED_MODEL "text-embedding-3-small"
@@ -43,7 +45,14 @@ typedef enum {
   SCENARIO_DUPLICATE_INDEX,   /* embeddings with one index twice */
   SCENARIO_RAGGED,            /* embeddings of different lengths */
   SCENARIO_WRONG_DIMENSIONS,  /* ignores the "dimensions" asked for */
+  SCENARIO_STREAM_ERROR,      /* a streamed chat fails midway with an error chunk */
+  SCENARIO_STREAM_TRUNCATED,  /* a streamed chat stops before its end */
 } Scenario;
+
+/* A streamed chat sends a piece every STREAM_INTERVAL_MS */
+#define STREAM_INTERVAL_MS 30
+#define STREAM_SLOW_MS     150
+#define STREAM_ERROR_TEXT  "The server had an error while processing your request. Sorry about that!"
 
 typedef struct {
   Scenario      scenario;
@@ -63,6 +72,9 @@ typedef struct {
   GPtrArray    *bodies;        /* JsonNode *: every well-formed request body */
   GArray       *times;         /* gint64: g_get_monotonic_time() of every request */
   GPtrArray    *problems;      /* char *: how requests broke the API's rules */
+  StacheTestFault  fault;      /* under mutex */
+  guint            stream_interval_ms;  /* under mutex */
+  StacheTestServer ts;         /* server thread only */
 } Fixture;
 
 /* The vector the server gives @text: made of small multiples of 1/4, which
@@ -186,12 +198,42 @@ static gboolean
 check_chat_request (Fixture    *f,
                     JsonObject *request)
 {
-  const char * const known[] = { "model", "messages", "max_tokens", "temperature", NULL };
+  const char * const known[] = { "model", "messages", "max_tokens", "temperature", "stream",
+                                 "stream_options", NULL };
   guint n_problems = f->problems->len;
   JsonNode *messages = json_object_get_member (request, "messages");
   JsonNode *node;
+  gboolean stream = FALSE;
 
   check_members (f, "chat", request, known);
+
+  node = json_object_get_member (request, "stream");
+  if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
+                       json_node_get_value_type (node) != G_TYPE_BOOLEAN))
+    add_problem (f, "chat: “stream” is not a boolean");
+  else if (node != NULL)
+    stream = json_node_get_boolean (node);
+
+  node = json_object_get_member (request, "stream_options");
+  if (node != NULL)
+    {
+      const char * const options_known[] = { "include_usage", NULL };
+      JsonNode *usage;
+
+      /* The real API refuses stream_options without "stream": true */
+      if (!stream)
+        add_problem (f, "chat: “stream_options” without “stream”: true");
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        add_problem (f, "chat: “stream_options” is not an object");
+      else
+        {
+          check_members (f, "chat stream_options", json_node_get_object (node), options_known);
+          usage = json_object_get_member (json_node_get_object (node), "include_usage");
+          if (usage != NULL && (!JSON_NODE_HOLDS_VALUE (usage) ||
+                                json_node_get_value_type (usage) != G_TYPE_BOOLEAN))
+            add_problem (f, "chat: “stream_options.include_usage” is not a boolean");
+        }
+    }
 
   node = json_object_get_member (request, "model");
   if (!is_string (node) || *json_node_get_string (node) == '\0')
@@ -275,6 +317,142 @@ check_embeddings_request (Fixture    *f,
     add_problem (f, "embeddings: “dimensions” is not an integer of at least 1");
 
   return f->problems->len == n_problems;
+}
+
+/* The reply to @prompt, in the pieces a streamed answer sends: words,
+ * each after the first with the space before it */
+static GStrv
+reply_pieces (const char *prompt)
+{
+  g_autofree char *reply = g_strdup_printf ("You said: %s", prompt);
+  g_auto(GStrv) words = g_strsplit (reply, " ", -1);
+  g_autoptr(GStrvBuilder) pieces = g_strv_builder_new ();
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *piece = g_strconcat (i > 0 ? " " : "", words[i], NULL);
+
+      g_strv_builder_add (pieces, piece);
+    }
+
+  return g_strv_builder_end (pieces);
+}
+
+/* One Server-Sent Event: `data: <json>` and a blank line */
+static char *
+sse_data (JsonBuilder *b)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *json = json_to_string (root, FALSE);
+
+  return g_strdup_printf ("data: %s\n\n", json);
+}
+
+/* A chat.completion.chunk with @content (NULL: none) in its delta, the role
+ * when @role, and @finish_reason (NULL: null) */
+static char *
+stream_chunk (const char *content,
+              gboolean    role,
+              const char *finish_reason)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, "chatcmpl-1");
+  json_builder_set_member_name (b, "object");
+  json_builder_add_string_value (b, "chat.completion.chunk");
+  json_builder_set_member_name (b, "created");
+  json_builder_add_int_value (b, 1721000000);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, SERVED_CHAT_MODEL);
+  json_builder_set_member_name (b, "system_fingerprint");
+  json_builder_add_string_value (b, "fp_0ba0d124f1");
+  json_builder_set_member_name (b, "choices");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "index");
+  json_builder_add_int_value (b, 0);
+  json_builder_set_member_name (b, "delta");
+  json_builder_begin_object (b);
+  if (role)
+    {
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, "assistant");
+    }
+  if (content != NULL)
+    {
+      json_builder_set_member_name (b, "content");
+      json_builder_add_string_value (b, content);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "logprobs");
+  json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "finish_reason");
+  if (finish_reason != NULL)
+    json_builder_add_string_value (b, finish_reason);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "usage");
+  json_builder_add_null_value (b);
+  json_builder_end_object (b);
+
+  return sse_data (b);
+}
+
+/* Answers a chat with "stream": true as OpenAI does: Server-Sent Events,
+ * one piece of the reply per chunk */
+static void
+respond_chat_stream (Fixture           *f,
+                     SoupServerMessage *msg,
+                     JsonObject        *request)
+{
+  JsonArray *messages = json_object_get_array_member (request, "messages");
+  JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+  g_auto(GStrv) pieces = reply_pieces (json_object_get_string_member (last, "content"));
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *stream_options = json_object_has_member (request, "stream_options")
+                                 ? json_object_get_object_member (request, "stream_options")
+                                 : NULL;
+
+  g_ptr_array_add (events, g_strdup (": keep-alive\n\n"));
+  g_ptr_array_add (events, stream_chunk ("", TRUE, NULL));
+  for (guint i = 0; pieces[i] != NULL; i++)
+    {
+      if (i == 2 && f->scenario == SCENARIO_STREAM_ERROR)
+        {
+          g_autofree char *message = NULL;
+
+          message = g_strdup_printf ("data: {\"error\": {\"message\": \"%s\", "
+                                     "\"type\": \"server_error\", \"param\": null, "
+                                     "\"code\": null}}\n\n", STREAM_ERROR_TEXT);
+          g_ptr_array_add (events, g_steal_pointer (&message));
+          goto send;
+        }
+      if (i == 2 && f->scenario == SCENARIO_STREAM_TRUNCATED)
+        goto send;
+      g_ptr_array_add (events, stream_chunk (pieces[i], FALSE, NULL));
+    }
+  g_ptr_array_add (events, stream_chunk (NULL, FALSE, "stop"));
+
+  if (stream_options != NULL && json_object_get_boolean_member_with_default (stream_options,
+                                                                             "include_usage",
+                                                                             FALSE))
+    g_ptr_array_add (events,
+                     g_strdup ("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                        "\"created\":1721000000,\"model\":\"" SERVED_CHAT_MODEL "\","
+                        "\"choices\":[],\"usage\":{\"prompt_tokens\":21,"
+                        "\"completion_tokens\":7,\"total_tokens\":28}}\n\n"));
+  /* The last event comes in two pieces */
+  g_ptr_array_add (events, g_strdup ("data: [DO"));
+  g_ptr_array_add (events, g_strdup ("NE]\n\n"));
+
+send:
+  g_ptr_array_add (events, NULL);
+  stache_test_server_stream (&f->ts, msg, "text/event-stream", (const char * const *) events->pdata,
+                             f->stream_interval_ms);
 }
 
 static void
@@ -481,6 +659,12 @@ handle_request (SoupServer        *server,
     }
 
   root = json_parser_get_root (parser);
+  if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+                                "{\"error\": {\"message\": \"The server had an error while "
+                                "processing your request.\", \"type\": \"server_error\", "
+                                "\"param\": null, \"code\": null}}"))
+    goto out;
+
   switch (f->scenario)
     {
     case SCENARIO_RATE_LIMIT_ONCE:
@@ -508,11 +692,16 @@ handle_request (SoupServer        *server,
     case SCENARIO_DUPLICATE_INDEX:
     case SCENARIO_RAGGED:
     case SCENARIO_WRONG_DIMENSIONS:
+    case SCENARIO_STREAM_ERROR:
+    case SCENARIO_STREAM_TRUNCATED:
     default:
       break;
     }
 
-  if (is_chat)
+  if (is_chat && json_object_get_boolean_member_with_default (json_node_get_object (root),
+                                                              "stream", FALSE))
+    respond_chat_stream (f, msg, json_node_get_object (root));
+  else if (is_chat)
     respond_chat (f, msg, json_node_get_object (root));
   else
     respond_embeddings (f, msg, json_node_get_object (root));
@@ -579,6 +768,7 @@ server_thread (gpointer data)
   /* What the server thread made is undone in the server thread */
   g_socket_service_stop (service);
   g_socket_listener_close (G_SOCKET_LISTENER (service));
+  stache_test_server_stop (&f->ts);
   soup_server_disconnect (f->server);
   g_clear_object (&f->server);
   g_clear_object (&service);
@@ -603,6 +793,8 @@ fixture_setup (Fixture       *f,
   f->problems = g_ptr_array_new_with_free_func (g_free);
   f->context = g_main_context_new ();
   f->loop = g_main_loop_new (f->context, FALSE);
+  f->stream_interval_ms = STREAM_INTERVAL_MS;
+  stache_test_server_init (&f->ts, f->context);
 
   f->thread = g_thread_new ("fake-openai", server_thread, f);
 
@@ -644,6 +836,7 @@ fixture_teardown (Fixture       *f,
   g_ptr_array_unref (f->bodies);
   g_array_unref (f->times);
   g_ptr_array_unref (f->problems);
+  stache_test_server_clear (&f->ts);
   g_free (f->base_url);
   g_mutex_clear (&f->mutex);
   g_cond_clear (&f->cond);
@@ -921,6 +1114,135 @@ test_chat_no_key (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hi");
   g_assert_cmpuint (n_requests (f), ==, 1);
+}
+
+/* ---- streamed chat ---- */
+
+static void
+test_stream_round_trip (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, "openai_model", "test-chat-model", NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(JsonObject) options = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) expected = reply_pieces ("What is Stache?");
+  g_autofree char *joined = NULL;
+  StacheTestTokens tokens;
+  JsonObject *body;
+
+  g_assert_true (stache_llm_provider_has_capability (llm, "streaming"));
+  g_assert_true (stache_llm_provider_has_capability (llm, "generate"));
+
+  stache_test_tokens_init (&tokens);
+  json_object_set_int_member (options, "max_tokens", 64);
+  completion = stache_llm_provider_generate_stream (llm, "What is Stache?", "You answer briefly.",
+                                                    options, stache_test_tokens_add, &tokens,
+                                                    NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (completion);
+
+  stache_test_tokens_assert (&tokens, (const char * const *) expected, STREAM_INTERVAL_MS);
+  joined = stache_test_tokens_join (&tokens);
+  g_assert_cmpstr (joined, ==, "You said: What is Stache?");
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, joined);
+  g_assert_cmpstr (stache_completion_get_model (completion), ==, SERVED_CHAT_MODEL);
+  g_assert_cmpstr (stache_completion_get_finish_reason (completion), ==, "stop");
+  g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 21);
+  g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 7);
+
+  /* The same request as generate(), plus the stream members */
+  g_assert_cmpuint (n_requests (f), ==, 1);
+  body = request_body (f, 0);
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "test-chat-model");
+  g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 64);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "messages")), ==, 2);
+  g_assert_true (json_object_get_boolean_member (body, "stream"));
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (body,
+                                                                                "stream_options"),
+                                                 "include_usage"));
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_error_event (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) pieces = reply_pieces ("Tell me more");
+  StacheTestTokens tokens;
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Tell me more", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, STREAM_ERROR_TEXT) == NULL)
+    g_error ("The service's message is not in “%s”", error->message);
+  g_assert_null (strstr (error->message, TEST_KEY));
+  /* What came before the error was given */
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 0), ==, pieces[0]);
+  g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 1), ==, pieces[1]);
+  /* Not retried: the caller has seen part of the answer */
+  g_assert_cmpuint (n_requests (f), ==, 1);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_truncated (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Tell me more", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_cancelled (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+  gint64 start = g_get_monotonic_time ();
+
+  /* Slow pieces; cancelled from the token function after the second */
+  g_mutex_lock (&f->mutex);
+  f->stream_interval_ms = STREAM_SLOW_MS;
+  g_mutex_unlock (&f->mutex);
+  stache_test_tokens_init (&tokens);
+  tokens.cancel = cancellable;
+  tokens.cancel_after = 2;
+
+  completion = stache_llm_provider_generate_stream (llm, "one two three four five six seven",
+                                                    NULL, NULL, stache_test_tokens_add, &tokens,
+                                                    cancellable, &error);
+  g_assert_null (completion);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  /* The rest of the stream (about 1.5 s) was not waited for */
+  g_assert_cmpfloat (stache_test_seconds_since (start), <, 1.0);
+
+  stache_test_tokens_clear (&tokens);
 }
 
 /* ---- embeddings ---- */
@@ -1241,6 +1563,51 @@ test_key_echo (Fixture       *f,
     g_error ("The key leaked into “%s”", embed_error->message);
 }
 
+/* ---- faults, through a chat ---- */
+
+static gboolean
+fault_run (gpointer             fixture,
+           const char * const  *settings,
+           GCancellable        *cancellable,
+           GError             **error)
+{
+  Fixture *f = fixture;
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+
+  llm = create_llm (f, settings[0], settings[0] != NULL ? settings[1] : NULL,
+                    settings[0] != NULL ? settings[2] : NULL,
+                    settings[0] != NULL && settings[2] != NULL ? settings[3] : NULL, NULL);
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
+  if (completion != NULL)
+    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
+
+  return completion != NULL;
+}
+
+static void
+fault_set (gpointer        fixture,
+           StacheTestFault fault)
+{
+  Fixture *f = fixture;
+
+  g_mutex_lock (&f->mutex);
+  f->fault = fault;
+  g_mutex_unlock (&f->mutex);
+}
+
+static guint
+fault_n_requests (gpointer fixture)
+{
+  return n_requests (fixture);
+}
+
+static const StacheTestApi fault_api = {
+  fault_run, fault_set, fault_n_requests, "The server had an error while processing your request",
+};
+
+STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
+
 static void
 test_invalid_settings (void)
 {
@@ -1328,6 +1695,12 @@ main (int   argc,
   ADD ("/openai/chat/no-key", SCENARIO_NO_KEY, test_chat_no_key);
   ADD ("/openai/chat/bad-request", SCENARIO_BAD_REQUEST, test_bad_request);
   ADD ("/openai/chat/no-choices", SCENARIO_NO_CHOICES, test_no_choices);
+  ADD ("/openai/chat/stream", SCENARIO_NORMAL, test_stream_round_trip);
+  ADD ("/openai/chat/stream-error-event", SCENARIO_STREAM_ERROR, test_stream_error_event);
+  ADD ("/openai/chat/stream-truncated", SCENARIO_STREAM_TRUNCATED, test_stream_truncated);
+  ADD ("/openai/chat/stream-cancelled", SCENARIO_NORMAL, test_stream_cancelled);
+  STACHE_TEST_ADD_FAULT_TESTS ("/openai/chat", Fixture, GINT_TO_POINTER (SCENARIO_NORMAL),
+                               fixture_setup, fixture_teardown);
 
   ADD ("/openai/embeddings/batches", SCENARIO_NORMAL, test_embeddings_batches);
   ADD ("/openai/embeddings/single", SCENARIO_NORMAL, test_embeddings_single);
