@@ -21,6 +21,8 @@
 #include <libsoup/soup.h>
 #include <stache.h>
 
+#include "stache-test-server.h"
+
 #define TEST_KEY         "sk-ant-test-key-xyz"
 #define TEST_VERSION     "2023-06-01"
 #define SERVED_MODEL     "claude-3-5-haiku-20241022"
@@ -37,7 +39,16 @@ typedef enum {
   SCENARIO_OVERLOADED_ONCE, /* 529 overloaded_error first, then NORMAL */
   SCENARIO_ECHO_KEY,        /* 401 quoting the x-api-key header back */
   SCENARIO_NO_CONTENT,      /* a message without "content" */
+  SCENARIO_STREAM_OVERLOADED, /* a streamed message fails midway: overloaded_error */
+  SCENARIO_STREAM_INVALID,  /* a streamed message fails midway: invalid_request_error */
+  SCENARIO_STREAM_TRUNCATED, /* a streamed message stops before message_stop */
 } Scenario;
+
+/* A streamed message sends an event every STREAM_INTERVAL_MS */
+#define STREAM_INTERVAL_MS  30
+#define STREAM_SLOW_MS      150
+#define OVERLOADED_TEXT     "Overloaded"
+#define INVALID_TEXT        "messages: text content blocks must be non-empty"
 
 typedef struct {
   Scenario      scenario;
@@ -58,6 +69,9 @@ typedef struct {
   GPtrArray    *versions;      /* char *: the anthropic-version of every request */
   GPtrArray    *content_types; /* char *: the Content-Type of every request */
   GPtrArray    *problems;      /* char *: how requests broke the API's rules */
+  StacheTestFault  fault;      /* under mutex */
+  guint            stream_interval_ms;  /* under mutex */
+  StacheTestServer ts;         /* server thread only */
 } Fixture;
 
 static void
@@ -158,12 +172,18 @@ static gboolean
 check_messages_request (Fixture    *f,
                         JsonObject *request)
 {
-  const char * const known[] = { "model", "max_tokens", "system", "messages", "temperature", NULL };
+  const char * const known[] = { "model", "max_tokens", "system", "messages", "temperature",
+                                 "stream", NULL };
   guint n_problems = f->problems->len;
   JsonNode *messages = json_object_get_member (request, "messages");
   JsonNode *node;
 
   check_members (f, "messages", request, known);
+
+  node = json_object_get_member (request, "stream");
+  if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
+                       json_node_get_value_type (node) != G_TYPE_BOOLEAN))
+    add_problem (f, "messages: “stream” is not a boolean");
 
   node = json_object_get_member (request, "model");
   if (!is_string (node) || *json_node_get_string (node) == '\0')
@@ -250,6 +270,145 @@ add_block (JsonBuilder *b,
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
+}
+
+/* The reply to @prompt, in the pieces a streamed answer sends: words,
+ * each after the first with the space before it */
+static GStrv
+reply_pieces (const char *prompt)
+{
+  g_autofree char *reply = g_strdup_printf ("You said: %s", prompt);
+  g_auto(GStrv) words = g_strsplit (reply, " ", -1);
+  GPtrArray *pieces = g_ptr_array_new ();
+
+  for (guint i = 0; words[i] != NULL; i++)
+    g_ptr_array_add (pieces, g_strconcat (i > 0 ? " " : "", words[i], NULL));
+  g_ptr_array_add (pieces, NULL);
+
+  return (GStrv) g_ptr_array_free (pieces, FALSE);
+}
+
+/* One Server-Sent Event: `event: <type>`, `data: <json>`, a blank line;
+ * the type is the JSON's own "type" */
+static char *
+sse_event (JsonBuilder *b)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *json = json_to_string (root, FALSE);
+
+  return g_strdup_printf ("event: %s\ndata: %s\n\n",
+                          json_object_get_string_member (json_node_get_object (root), "type"),
+                          json);
+}
+
+/* A content_block_start, _delta or _stop event of block @index; @kind is
+ * "text" or "thinking" */
+static char *
+block_event (const char *event,
+             guint       index,
+             const char *kind,
+             const char *text)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *delta_type = g_strconcat (kind, "_delta", NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, event);
+  json_builder_set_member_name (b, "index");
+  json_builder_add_int_value (b, index);
+  if (g_str_equal (event, "content_block_start"))
+    {
+      json_builder_set_member_name (b, "content_block");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, kind);
+      json_builder_set_member_name (b, kind);
+      json_builder_add_string_value (b, "");
+      json_builder_end_object (b);
+    }
+  else if (g_str_equal (event, "content_block_delta"))
+    {
+      json_builder_set_member_name (b, "delta");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, delta_type);
+      json_builder_set_member_name (b, kind);
+      json_builder_add_string_value (b, text);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+
+  return sse_event (b);
+}
+
+/* Answers a message with "stream": true as Anthropic does: Server-Sent
+ * Events, one piece of the reply per content_block_delta */
+static void
+respond_message_stream (Fixture           *f,
+                        SoupServerMessage *msg,
+                        JsonObject        *request)
+{
+  JsonArray *messages = json_object_get_array_member (request, "messages");
+  JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+  g_auto(GStrv) pieces = reply_pieces (json_object_get_string_member (last, "content"));
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  guint text_index = 0;
+
+  g_ptr_array_add (events, g_strdup_printf (
+    "event: message_start\n"
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY\","
+    "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"%s\","
+    "\"stop_reason\":null,\"stop_sequence\":null,"
+    "\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n", SERVED_MODEL));
+
+  if (f->scenario == SCENARIO_MULTI_BLOCK)
+    {
+      /* A thinking block first: not part of the answer */
+      g_ptr_array_add (events, block_event ("content_block_start", 0, "thinking", NULL));
+      g_ptr_array_add (events, block_event ("content_block_delta", 0, "thinking",
+                                            "Let me think."));
+      g_ptr_array_add (events, g_strdup ("event: content_block_delta\n"
+                                         "data: {\"type\":\"content_block_delta\",\"index\":0,"
+                                         "\"delta\":{\"type\":\"signature_delta\","
+                                         "\"signature\":\"c2lnbmF0dXJl\"}}\n\n"));
+      g_ptr_array_add (events, block_event ("content_block_stop", 0, NULL, NULL));
+      text_index = 1;
+    }
+
+  g_ptr_array_add (events, block_event ("content_block_start", text_index, "text", NULL));
+  g_ptr_array_add (events, g_strdup ("event: ping\ndata: {\"type\": \"ping\"}\n\n"));
+  for (guint i = 0; pieces[i] != NULL; i++)
+    {
+      if (i == 2 && (f->scenario == SCENARIO_STREAM_OVERLOADED ||
+                     f->scenario == SCENARIO_STREAM_INVALID))
+        {
+          gboolean overloaded = f->scenario == SCENARIO_STREAM_OVERLOADED;
+
+          g_ptr_array_add (events, g_strdup_printf (
+            "event: error\n"
+            "data: {\"type\": \"error\", \"error\": {\"type\": \"%s\", \"message\": \"%s\"}}\n\n",
+            overloaded ? "overloaded_error" : "invalid_request_error",
+            overloaded ? OVERLOADED_TEXT : INVALID_TEXT));
+          goto send;
+        }
+      g_ptr_array_add (events, block_event ("content_block_delta", text_index, "text", pieces[i]));
+    }
+  g_ptr_array_add (events, block_event ("content_block_stop", text_index, NULL, NULL));
+  g_ptr_array_add (events, g_strdup ("event: message_delta\n"
+                                     "data: {\"type\":\"message_delta\",\"delta\":"
+                                     "{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},"
+                                     "\"usage\":{\"output_tokens\":9}}\n\n"));
+  if (f->scenario == SCENARIO_STREAM_TRUNCATED)
+    goto send;
+  /* The last event comes in two pieces */
+  g_ptr_array_add (events, g_strdup ("event: message_stop\ndata: {\"type\":\"mess"));
+  g_ptr_array_add (events, g_strdup ("age_stop\"}\n\n"));
+
+send:
+  g_ptr_array_add (events, NULL);
+  stache_test_server_stream (&f->ts, msg, "text/event-stream", (const char * const *) events->pdata,
+                             f->stream_interval_ms);
 }
 
 static void
@@ -377,6 +536,11 @@ handle_request (SoupServer        *server,
     }
 
   root = json_parser_get_root (parser);
+  if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+                                "{\"type\": \"error\", \"error\": {\"type\": \"api_error\", "
+                                "\"message\": \"Internal server error\"}}"))
+    goto out;
+
   switch (f->scenario)
     {
     case SCENARIO_UNAUTHORIZED:
@@ -395,11 +559,17 @@ handle_request (SoupServer        *server,
     case SCENARIO_MULTI_BLOCK:
     case SCENARIO_ECHO_KEY:
     case SCENARIO_NO_CONTENT:
+    case SCENARIO_STREAM_OVERLOADED:
+    case SCENARIO_STREAM_INVALID:
+    case SCENARIO_STREAM_TRUNCATED:
     default:
       break;
     }
 
-  respond_message (f, msg, json_node_get_object (root));
+  if (json_object_get_boolean_member_with_default (json_node_get_object (root), "stream", FALSE))
+    respond_message_stream (f, msg, json_node_get_object (root));
+  else
+    respond_message (f, msg, json_node_get_object (root));
 
 out:
   g_mutex_unlock (&f->mutex);
@@ -462,6 +632,7 @@ server_thread (gpointer data)
   /* What the server thread made is undone in the server thread */
   g_socket_service_stop (service);
   g_socket_listener_close (G_SOCKET_LISTENER (service));
+  stache_test_server_stop (&f->ts);
   soup_server_disconnect (f->server);
   g_clear_object (&f->server);
   g_clear_object (&service);
@@ -487,6 +658,8 @@ fixture_setup (Fixture       *f,
   f->problems = g_ptr_array_new_with_free_func (g_free);
   f->context = g_main_context_new ();
   f->loop = g_main_loop_new (f->context, FALSE);
+  f->stream_interval_ms = STREAM_INTERVAL_MS;
+  stache_test_server_init (&f->ts, f->context);
 
   f->thread = g_thread_new ("fake-anthropic", server_thread, f);
 
@@ -529,6 +702,7 @@ fixture_teardown (Fixture       *f,
   g_ptr_array_unref (f->versions);
   g_ptr_array_unref (f->content_types);
   g_ptr_array_unref (f->problems);
+  stache_test_server_clear (&f->ts);
   g_free (f->base_url);
   g_mutex_clear (&f->mutex);
   g_cond_clear (&f->cond);
@@ -775,6 +949,207 @@ test_no_content (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "content"));
 }
 
+/* ---- streaming ---- */
+
+static void
+test_stream_round_trip (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) expected = reply_pieces ("What is Stache?");
+  g_autofree char *joined = NULL;
+  StacheTestTokens tokens;
+  JsonObject *body;
+
+  llm = create_llm (f, "anthropic_model", "claude-test-model", "anthropic_max_tokens", "321", NULL);
+  g_assert_true (stache_llm_provider_has_capability (llm, "streaming"));
+  g_assert_true (stache_llm_provider_has_capability (llm, "generate"));
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "What is Stache?", "You answer briefly.",
+                                                    NULL, stache_test_tokens_add, &tokens,
+                                                    NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (completion);
+
+  stache_test_tokens_assert (&tokens, (const char * const *) expected, STREAM_INTERVAL_MS);
+  joined = stache_test_tokens_join (&tokens);
+  g_assert_cmpstr (joined, ==, "You said: What is Stache?");
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, joined);
+  /* As generate() fills it */
+  g_assert_cmpstr (stache_completion_get_model (completion), ==, SERVED_MODEL);
+  g_assert_cmpstr (stache_completion_get_finish_reason (completion), ==, "end_turn");
+  g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 25);
+  g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
+
+  g_assert_cmpuint (n_requests (f), ==, 1);
+  body = request_body (f, 0);
+  g_assert_true (json_object_get_boolean_member (body, "stream"));
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "claude-test-model");
+  g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 321);
+  g_assert_cmpstr (json_object_get_string_member (body, "system"), ==, "You answer briefly.");
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_multi_block (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) expected = reply_pieces ("Think first");
+  StacheTestTokens tokens;
+
+  /* The thinking block's deltas are not part of the answer */
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Think first", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_no_error (error);
+  stache_test_tokens_assert (&tokens, (const char * const *) expected, STREAM_INTERVAL_MS);
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Think first");
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_error_event (Fixture       *f,
+                         gconstpointer  data)
+{
+  gboolean overloaded = GPOINTER_TO_INT (data) == SCENARIO_STREAM_OVERLOADED;
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) pieces = reply_pieces ("Tell me more");
+  StacheTestTokens tokens;
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Tell me more", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_null (completion);
+  g_test_message ("%s", error->message);
+  if (overloaded)
+    {
+      /* Transient: a fallback may move on */
+      g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER);
+      g_assert_true (stache_http_error_is_transient (error));
+      g_assert_nonnull (strstr (error->message, OVERLOADED_TEXT));
+    }
+  else
+    {
+      g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT);
+      g_assert_false (stache_http_error_is_transient (error));
+      g_assert_nonnull (strstr (error->message, INVALID_TEXT));
+    }
+  g_assert_null (strstr (error->message, TEST_KEY));
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 0), ==, pieces[0]);
+  g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 1), ==, pieces[1]);
+  g_assert_cmpuint (n_requests (f), ==, 1);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_truncated (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Tell me more", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "message_stop"));
+  /* All the text came, but not the end */
+  g_assert_cmpuint (tokens.tokens->len, ==, 5);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_cancelled (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+  gint64 start = g_get_monotonic_time ();
+
+  g_mutex_lock (&f->mutex);
+  f->stream_interval_ms = STREAM_SLOW_MS;
+  g_mutex_unlock (&f->mutex);
+  stache_test_tokens_init (&tokens);
+  tokens.cancel = cancellable;
+  tokens.cancel_after = 2;
+
+  completion = stache_llm_provider_generate_stream (llm, "one two three four five six seven",
+                                                    NULL, NULL, stache_test_tokens_add, &tokens,
+                                                    cancellable, &error);
+  g_assert_null (completion);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  /* The rest of the stream (about 1.5 s) was not waited for */
+  g_assert_cmpfloat (stache_test_seconds_since (start), <, 1.2);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+/* ---- faults ---- */
+
+static gboolean
+fault_run (gpointer             fixture,
+           const char * const  *settings,
+           GCancellable        *cancellable,
+           GError             **error)
+{
+  Fixture *f = fixture;
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+
+  llm = create_llm (f, settings[0], settings[0] != NULL ? settings[1] : NULL,
+                    settings[0] != NULL ? settings[2] : NULL,
+                    settings[0] != NULL && settings[2] != NULL ? settings[3] : NULL, NULL);
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
+  if (completion != NULL)
+    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
+
+  return completion != NULL;
+}
+
+static void
+fault_set (gpointer        fixture,
+           StacheTestFault fault)
+{
+  Fixture *f = fixture;
+
+  g_mutex_lock (&f->mutex);
+  f->fault = fault;
+  g_mutex_unlock (&f->mutex);
+}
+
+static guint
+fault_n_requests (gpointer fixture)
+{
+  return n_requests (fixture);
+}
+
+static const StacheTestApi fault_api = {
+  fault_run, fault_set, fault_n_requests, "Internal server error",
+};
+
+STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
+
 static void
 test_listed (void)
 {
@@ -819,6 +1194,14 @@ main (int   argc,
   ADD ("/anthropic/overloaded-retry", SCENARIO_OVERLOADED_ONCE, test_overloaded_retry);
   ADD ("/anthropic/key-echo", SCENARIO_ECHO_KEY, test_key_echo);
   ADD ("/anthropic/no-content", SCENARIO_NO_CONTENT, test_no_content);
+  ADD ("/anthropic/stream", SCENARIO_NORMAL, test_stream_round_trip);
+  ADD ("/anthropic/stream-multi-block", SCENARIO_MULTI_BLOCK, test_stream_multi_block);
+  ADD ("/anthropic/stream-overloaded", SCENARIO_STREAM_OVERLOADED, test_stream_error_event);
+  ADD ("/anthropic/stream-invalid-request", SCENARIO_STREAM_INVALID, test_stream_error_event);
+  ADD ("/anthropic/stream-truncated", SCENARIO_STREAM_TRUNCATED, test_stream_truncated);
+  ADD ("/anthropic/stream-cancelled", SCENARIO_NORMAL, test_stream_cancelled);
+  STACHE_TEST_ADD_FAULT_TESTS ("/anthropic", Fixture, GINT_TO_POINTER (SCENARIO_NORMAL),
+                               fixture_setup, fixture_teardown);
 
   status = g_test_run ();
 
