@@ -1010,6 +1010,9 @@ main (int    argc,
       char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Debug and info lines (G_MESSAGES_DEBUG) would otherwise go to stdout,
+   * into --json output */
+  g_log_writer_default_set_use_stderr (TRUE);
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
