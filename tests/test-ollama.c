@@ -18,6 +18,8 @@
 #include <libsoup/soup.h>
 #include <stache.h>
 
+#include "stache-test-server.h"
+
 #define SERVED_CHAT_MODEL  "llama3.2:latest"
 #define SERVED_EMBED_MODEL "nomic-embed-text:latest"
 #define DIMENSIONS         4
@@ -32,7 +34,14 @@ typedef enum {
   SCENARIO_NOT_FOUND,         /* 404 with Ollama's error body */
   SCENARIO_SERVER_ERROR_ONCE, /* 500 first, then NORMAL */
   SCENARIO_NO_MESSAGE,        /* a chat answer without "message" */
+  SCENARIO_STREAM_ERROR,      /* a streamed chat fails midway with an error line */
+  SCENARIO_STREAM_TRUNCATED,  /* a streamed chat stops before "done": true */
 } Scenario;
+
+/* A streamed chat sends a line every STREAM_INTERVAL_MS */
+#define STREAM_INTERVAL_MS 30
+#define STREAM_SLOW_MS     150
+#define STREAM_ERROR_TEXT  "an error was encountered while running the model: unexpected EOF"
 
 typedef struct {
   Scenario      scenario;
@@ -50,6 +59,9 @@ typedef struct {
   guint         n_requests;
   GPtrArray    *bodies;        /* JsonNode *: every JSON request body */
   GPtrArray    *problems;      /* char *: requests Ollama would not take */
+  StacheTestFault  fault;      /* under mutex */
+  guint            stream_interval_ms;  /* under mutex */
+  StacheTestServer ts;         /* server thread only */
 } Fixture;
 
 /* The vector the server gives @text: small multiples of 1/4, which float,
@@ -88,6 +100,107 @@ respond_error (SoupServerMessage *msg,
   json_object_set_string_member (object, "error", message);
   json_node_set_object (root, object);
   respond_json (msg, status, root);
+}
+
+/* The reply to @prompt, in the pieces a streamed answer sends: words,
+ * each after the first with the space before it */
+static GStrv
+reply_pieces (const char *prompt)
+{
+  g_autofree char *reply = g_strdup_printf ("You said: %s", prompt);
+  g_auto(GStrv) words = g_strsplit (reply, " ", -1);
+  GPtrArray *pieces = g_ptr_array_new ();
+
+  for (guint i = 0; words[i] != NULL; i++)
+    g_ptr_array_add (pieces, g_strconcat (i > 0 ? " " : "", words[i], NULL));
+  g_ptr_array_add (pieces, NULL);
+
+  return (GStrv) g_ptr_array_free (pieces, FALSE);
+}
+
+/* One line of a streamed chat: a piece of the message, or the last line */
+static char *
+stream_line (const char *content,
+             gboolean    done)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, SERVED_CHAT_MODEL);
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, "2024-07-22T20:33:28.123648Z");
+  json_builder_set_member_name (b, "message");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, "assistant");
+  json_builder_set_member_name (b, "content");
+  json_builder_add_string_value (b, content);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "done");
+  json_builder_add_boolean_value (b, done);
+  if (done)
+    {
+      json_builder_set_member_name (b, "done_reason");
+      json_builder_add_string_value (b, "stop");
+      json_builder_set_member_name (b, "total_duration");
+      json_builder_add_int_value (b, 1231234000);
+      json_builder_set_member_name (b, "load_duration");
+      json_builder_add_int_value (b, 5025959);
+      json_builder_set_member_name (b, "prompt_eval_count");
+      json_builder_add_int_value (b, 26);
+      json_builder_set_member_name (b, "prompt_eval_duration");
+      json_builder_add_int_value (b, 325953000);
+      json_builder_set_member_name (b, "eval_count");
+      json_builder_add_int_value (b, 9);
+      json_builder_set_member_name (b, "eval_duration");
+      json_builder_add_int_value (b, 900000000);
+    }
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+
+  return g_strconcat (json, "\n", NULL);
+}
+
+/* Answers a chat with "stream": true as Ollama does: newline-delimited
+ * JSON, one piece of the reply per line */
+static void
+respond_chat_stream (Fixture           *f,
+                     SoupServerMessage *msg,
+                     JsonObject        *request)
+{
+  JsonArray *messages = json_object_get_array_member (request, "messages");
+  JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+  g_auto(GStrv) pieces = reply_pieces (json_object_get_string_member (last, "content"));
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  char *final;
+
+  for (guint i = 0; pieces[i] != NULL; i++)
+    {
+      if (i == 2 && f->scenario == SCENARIO_STREAM_ERROR)
+        {
+          g_ptr_array_add (lines, g_strdup ("{\"error\":\"" STREAM_ERROR_TEXT "\"}\n"));
+          goto send;
+        }
+      if (i == 2 && f->scenario == SCENARIO_STREAM_TRUNCATED)
+        goto send;
+      g_ptr_array_add (lines, stream_line (pieces[i], FALSE));
+    }
+
+  /* The last line comes in two pieces */
+  final = stream_line ("", TRUE);
+  g_ptr_array_add (lines, g_strndup (final, 20));
+  g_ptr_array_add (lines, g_strdup (final + 20));
+  g_free (final);
+
+send:
+  g_ptr_array_add (lines, NULL);
+  stache_test_server_stream (&f->ts, msg, "application/x-ndjson",
+                             (const char * const *) lines->pdata, f->stream_interval_ms);
 }
 
 static void
@@ -203,6 +316,12 @@ handle_request (SoupServer        *server,
     respond_error (msg, SOUP_STATUS_NOT_FOUND, NOT_FOUND_TEXT);
   else if (f->scenario == SCENARIO_SERVER_ERROR_ONCE && f->n_requests == 1)
     respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "llama runner process has terminated");
+  else if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+                                     "{\"error\": \"llama runner process has terminated\"}"))
+    ;
+  else if (is_chat && json_object_get_boolean_member_with_default (json_node_get_object (root),
+                                                                   "stream", FALSE))
+    respond_chat_stream (f, msg, json_node_get_object (root));
   else if (is_chat)
     respond_chat (f, msg, json_node_get_object (root));
   else
@@ -266,6 +385,7 @@ server_thread (gpointer data)
   /* What the server thread made is undone in the server thread */
   g_socket_service_stop (service);
   g_socket_listener_close (G_SOCKET_LISTENER (service));
+  stache_test_server_stop (&f->ts);
   soup_server_disconnect (f->server);
   g_clear_object (&f->server);
   g_clear_object (&service);
@@ -288,6 +408,8 @@ fixture_setup (Fixture       *f,
   f->problems = g_ptr_array_new_with_free_func (g_free);
   f->context = g_main_context_new ();
   f->loop = g_main_loop_new (f->context, FALSE);
+  f->stream_interval_ms = STREAM_INTERVAL_MS;
+  stache_test_server_init (&f->ts, f->context);
 
   f->thread = g_thread_new ("fake-ollama", server_thread, f);
 
@@ -326,6 +448,7 @@ fixture_teardown (Fixture       *f,
   g_main_context_unref (f->context);
   g_ptr_array_unref (f->bodies);
   g_ptr_array_unref (f->problems);
+  stache_test_server_clear (&f->ts);
   g_free (f->base_url);
   g_mutex_clear (&f->mutex);
   g_cond_clear (&f->cond);
@@ -557,6 +680,177 @@ test_no_message (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "message"));
 }
 
+/* ---- streaming ---- */
+
+static void
+test_stream_round_trip (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, "ollama_model", "llama3.2:1b",
+                                                 "ollama_keep_alive", "5m", NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(JsonObject) options = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) expected = reply_pieces ("What is Stache?");
+  g_autofree char *joined = NULL;
+  StacheTestTokens tokens;
+
+  g_assert_true (stache_llm_provider_has_capability (llm, "streaming"));
+  g_assert_true (stache_llm_provider_has_capability (llm, "generate"));
+
+  stache_test_tokens_init (&tokens);
+  json_object_set_int_member (options, "max_tokens", 64);
+  json_object_set_double_member (options, "temperature", 0.25);
+  completion = stache_llm_provider_generate_stream (llm, "What is Stache?", "You answer briefly.",
+                                                    options, stache_test_tokens_add, &tokens,
+                                                    NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (completion);
+
+  stache_test_tokens_assert (&tokens, (const char * const *) expected, STREAM_INTERVAL_MS);
+  joined = stache_test_tokens_join (&tokens);
+  g_assert_cmpstr (joined, ==, "You said: What is Stache?");
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, joined);
+  g_assert_cmpstr (stache_completion_get_model (completion), ==, SERVED_CHAT_MODEL);
+  g_assert_cmpstr (stache_completion_get_finish_reason (completion), ==, "stop");
+  g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 26);
+  g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
+
+  /* The request of generate(), streamed */
+  g_assert_cmpuint (n_requests (f), ==, 1);
+  assert_json_equal (request_body (f, 0),
+                     "{\"model\": \"llama3.2:1b\","
+                     " \"messages\": [{\"role\": \"system\", \"content\": \"You answer briefly.\"},"
+                     "              {\"role\": \"user\", \"content\": \"What is Stache?\"}],"
+                     " \"stream\": true,"
+                     " \"options\": {\"num_predict\": 64, \"temperature\": 0.25},"
+                     " \"keep_alive\": \"5m\"}");
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_error_line (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) pieces = reply_pieces ("Tell me more");
+  StacheTestTokens tokens;
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Tell me more", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, STREAM_ERROR_TEXT) == NULL)
+    g_error ("The server's message is not in “%s”", error->message);
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 0), ==, pieces[0]);
+  g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 1), ==, pieces[1]);
+  g_assert_cmpuint (n_requests (f), ==, 1);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_truncated (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+
+  stache_test_tokens_init (&tokens);
+  completion = stache_llm_provider_generate_stream (llm, "Tell me more", NULL, NULL,
+                                                    stache_test_tokens_add, &tokens, NULL, &error);
+  g_assert_null (completion);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "done"));
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+static void
+test_stream_cancelled (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(StacheLlmProvider) llm = create_llm (f, NULL);
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+  gint64 start = g_get_monotonic_time ();
+
+  g_mutex_lock (&f->mutex);
+  f->stream_interval_ms = STREAM_SLOW_MS;
+  g_mutex_unlock (&f->mutex);
+  stache_test_tokens_init (&tokens);
+  tokens.cancel = cancellable;
+  tokens.cancel_after = 2;
+
+  completion = stache_llm_provider_generate_stream (llm, "one two three four five six seven",
+                                                    NULL, NULL, stache_test_tokens_add, &tokens,
+                                                    cancellable, &error);
+  g_assert_null (completion);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  /* The rest of the stream (about 1.2 s) was not waited for */
+  g_assert_cmpfloat (stache_test_seconds_since (start), <, 1.0);
+
+  stache_test_tokens_clear (&tokens);
+}
+
+/* ---- faults ---- */
+
+static gboolean
+fault_run (gpointer             fixture,
+           const char * const  *settings,
+           GCancellable        *cancellable,
+           GError             **error)
+{
+  Fixture *f = fixture;
+  g_autoptr(StacheLlmProvider) llm = NULL;
+  g_autoptr(StacheCompletion) completion = NULL;
+
+  llm = create_llm (f, settings[0], settings[0] != NULL ? settings[1] : NULL,
+                    settings[0] != NULL ? settings[2] : NULL,
+                    settings[0] != NULL && settings[2] != NULL ? settings[3] : NULL, NULL);
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
+  if (completion != NULL)
+    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
+
+  return completion != NULL;
+}
+
+static void
+fault_set (gpointer        fixture,
+           StacheTestFault fault)
+{
+  Fixture *f = fixture;
+
+  g_mutex_lock (&f->mutex);
+  f->fault = fault;
+  g_mutex_unlock (&f->mutex);
+}
+
+static guint
+fault_n_requests (gpointer fixture)
+{
+  return n_requests (fixture);
+}
+
+static const StacheTestApi fault_api = {
+  fault_run, fault_set, fault_n_requests, "llama runner process has terminated",
+};
+
+STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
+
 static void
 test_invalid_url (void)
 {
@@ -611,6 +905,12 @@ main (int   argc,
   ADD ("/ollama/chat/retry", SCENARIO_SERVER_ERROR_ONCE, test_retry);
   ADD ("/ollama/chat/no-message", SCENARIO_NO_MESSAGE, test_no_message);
   ADD ("/ollama/embeddings/batches", SCENARIO_NORMAL, test_embeddings_batches);
+  ADD ("/ollama/chat/stream", SCENARIO_NORMAL, test_stream_round_trip);
+  ADD ("/ollama/chat/stream-error-line", SCENARIO_STREAM_ERROR, test_stream_error_line);
+  ADD ("/ollama/chat/stream-truncated", SCENARIO_STREAM_TRUNCATED, test_stream_truncated);
+  ADD ("/ollama/chat/stream-cancelled", SCENARIO_NORMAL, test_stream_cancelled);
+  STACHE_TEST_ADD_FAULT_TESTS ("/ollama/chat", Fixture, GINT_TO_POINTER (SCENARIO_NORMAL),
+                               fixture_setup, fixture_teardown);
 
   status = g_test_run ();
 
