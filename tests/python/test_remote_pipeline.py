@@ -86,6 +86,33 @@ class Fakes(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def stream_message(self, model, text):
+        """Anthropic's streaming shape: named SSE events, the text in word deltas."""
+        words = re.findall(r"\S+\s*", text)
+        events = [("message_start", {"type": "message_start", "message": {
+                      "id": "msg_1", "type": "message", "role": "assistant", "model": model,
+                      "content": [], "stop_reason": None, "stop_sequence": None,
+                      "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+                  ("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}}),
+                  ("ping", {"type": "ping"})]
+        events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "text_delta", "text": w}})
+                   for w in words]
+        events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                   ("message_delta", {"type": "message_delta",
+                                      "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                      "usage": {"output_tokens": len(words)}}),
+                   ("message_stop", {"type": "message_stop"})]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        for name, data in events:
+            self.wfile.write(("event: %s\ndata: %s\n\n" % (name, json.dumps(data))).encode())
+            self.wfile.flush()
+        self.close_connection = True
+
     def body(self):
         length = int(self.headers.get("Content-Length", 0))
         return json.loads(self.rfile.read(length)) if length else None
@@ -131,6 +158,8 @@ class Fakes(BaseHTTPRequestHandler):
             prompt = body["messages"][0]["content"]
             first = re.search(r"\[1\] [^\n]*\n([^\n]+)", prompt)
             text = "According to [1]: " + (first.group(1)[:80] if first else "nothing")
+            if body.get("stream"):
+                return self.stream_message(body["model"], text)
             return self.reply(200, {"id": "msg_1", "type": "message", "role": "assistant",
                                     "model": body["model"], "content": [{"type": "text", "text": text}],
                                     "stop_reason": "end_turn", "stop_sequence": None,
@@ -199,8 +228,14 @@ class RemotePipelineTests(unittest.TestCase):
         hits = self.store.search("varroa mites colony treatment", "notes", 3, None)
         self.assertTrue(hits[0].get_metadata().get_string_member("source").endswith("beekeeping.txt"))
 
+        tokens = []
+        handler = self.store.connect("token", lambda store, token: tokens.append(token))
         answer = self.store.ask("How do sea stars open mussels?", "notes", 3, None)
+        self.store.disconnect(handler)
         self.assertTrue(answer.get_text().startswith("According to [1]:"), answer.get_text())
+        # streamed: several pieces, which joined are the answer
+        self.assertGreater(len(tokens), 3)
+        self.assertEqual("".join(tokens), answer.get_text())
         self.assertEqual(answer.get_model(), "claude-3-5-haiku-latest")
 
         again = self.store.ingest_directory(samples, "notes", None, None, None)
