@@ -16,6 +16,8 @@
 #include <libsoup/soup.h>
 #include <stache.h>
 
+#include "stache-test-server.h"
+
 #define TEST_KEY "qdrant-secret-key-123"
 #define COLL     "/collections/stache"
 
@@ -41,6 +43,8 @@ typedef struct {
   GHashTable   *points;    /* uuid → JsonNode (point object) */
   GPtrArray    *log;       /* char *: "METHOD path?query body" */
   GPtrArray    *problems;
+  StacheTestFault  fault;   /* under mutex */
+  StacheTestServer ts;      /* server thread only */
 } Fixture;
 
 static void
@@ -363,6 +367,10 @@ handle_request (SoupServer        *server,
       respond (msg, 500, "{\"status\":{\"error\":\"Service internal error\"}}");
       goto out;
     }
+  if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+                                "{\"status\":{\"error\":\"Service internal error\"},"
+                                "\"time\":0.0001}"))
+    goto out;
 
   if (g_bytes_get_size (bytes) > 0)
     {
@@ -517,6 +525,7 @@ server_thread (gpointer data)
 
   g_socket_service_stop (service);
   g_socket_listener_close (G_SOCKET_LISTENER (service));
+  stache_test_server_stop (&f->ts);
   soup_server_disconnect (f->server);
   g_clear_object (&f->server);
   g_clear_object (&service);
@@ -538,6 +547,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->points = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_node_unref);
   f->context = g_main_context_new ();
   f->loop = g_main_loop_new (f->context, FALSE);
+  stache_test_server_init (&f->ts, f->context);
   f->thread = g_thread_new ("fake-qdrant", server_thread, f);
   g_mutex_lock (&f->mutex);
   while (!f->ready)
@@ -572,6 +582,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->log);
   g_ptr_array_unref (f->problems);
   g_hash_table_unref (f->points);
+  stache_test_server_clear (&f->ts);
   g_free (f->base_url);
   g_mutex_clear (&f->mutex);
   g_cond_clear (&f->cond);
@@ -591,8 +602,10 @@ last_request (Fixture *f, const char *prefix)
   return found;
 }
 
+/* The provider, with the NULL-terminated key/value pairs @extra on top of
+ * the settings that point at the fake server */
 static StacheVectorDbProvider *
-create_db (Fixture *f)
+create_db_with (Fixture *f, const char * const *extra)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
@@ -602,11 +615,19 @@ create_db (Fixture *f)
   stache_settings_set_string (settings, "qdrant_url", f->base_url);
   stache_settings_set_string (settings, "qdrant_api_key", TEST_KEY);
   stache_settings_set_string (settings, "http_backoff_ms", "10");
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i += 2)
+    stache_settings_set_string (settings, extra[i], extra[i + 1]);
   provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_VECTORDB, "qdrant",
                                                    settings, &error);
   g_assert_no_error (error);
   g_assert_true (STACHE_IS_VECTOR_DB_PROVIDER (provider));
   return STACHE_VECTOR_DB_PROVIDER (provider);
+}
+
+static StacheVectorDbProvider *
+create_db (Fixture *f)
+{
+  return create_db_with (f, NULL);
 }
 
 static JsonObject *
@@ -837,6 +858,54 @@ test_key_redacted (Fixture *f, gconstpointer data)
   g_assert_null (strstr (error->message, TEST_KEY));
 }
 
+/* ---- faults, through a count ---- */
+
+static gboolean
+fault_run (gpointer             fixture,
+           const char * const  *settings,
+           GCancellable        *cancellable,
+           GError             **error)
+{
+  g_autoptr(StacheVectorDbProvider) db = create_db_with (fixture, settings);
+  gint64 n = stache_vector_db_provider_count (db, "ns1", cancellable, error);
+
+  /* The collection does not exist yet: 0 */
+  if (n >= 0)
+    g_assert_cmpint (n, ==, 0);
+
+  return n >= 0;
+}
+
+static void
+fault_set (gpointer        fixture,
+           StacheTestFault fault)
+{
+  Fixture *f = fixture;
+
+  g_mutex_lock (&f->mutex);
+  f->fault = fault;
+  g_mutex_unlock (&f->mutex);
+}
+
+static guint
+fault_n_requests (gpointer fixture)
+{
+  Fixture *f = fixture;
+  guint n;
+
+  g_mutex_lock (&f->mutex);
+  n = f->n_requests;
+  g_mutex_unlock (&f->mutex);
+
+  return n;
+}
+
+static const StacheTestApi fault_api = {
+  fault_run, fault_set, fault_n_requests, "Service internal error",
+};
+
+STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
+
 static void
 test_listed (void)
 {
@@ -868,6 +937,8 @@ main (int argc, char *argv[])
   ADD ("/qdrant/delete-and-upsert", SCENARIO_NORMAL, test_delete_and_upsert);
   ADD ("/qdrant/retry", SCENARIO_FAIL_ONCE, test_retry);
   ADD ("/qdrant/key-redacted", SCENARIO_ECHO_KEY, test_key_redacted);
+  STACHE_TEST_ADD_FAULT_TESTS ("/qdrant", Fixture, GINT_TO_POINTER (SCENARIO_NORMAL),
+                               fixture_setup, fixture_teardown);
 
   status = g_test_run ();
   g_clear_object (&loader);
