@@ -445,6 +445,15 @@ get_object (JsonObject *object,
   return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
+/* @url without a user name or password, for messages */
+static char *
+shown_url (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
+}
+
 /* An `error` event: {"type": "error", "error": {"type", "message"}} */
 static void
 set_stream_error (Stream     *stream,
@@ -460,6 +469,7 @@ set_stream_error (Stream     *stream,
   };
   StacheHttpError code = STACHE_HTTP_ERROR_SERVER;
   g_autofree char *redacted = NULL;
+  g_autofree char *url = NULL;
 
   if (g_strcmp0 (type_name, "rate_limit_error") == 0)
     code = STACHE_HTTP_ERROR_RATE_LIMITED;
@@ -469,11 +479,12 @@ set_stream_error (Stream     *stream,
   redacted = stache_http_client_redact (stream->self->client,
                                         anthropic_json_node_is_string (message)
                                           ? json_node_get_string (message) : _("no message"));
+  url = shown_url (stream->self->url);
   g_set_error (&stream->error, STACHE_HTTP_ERROR, code,
                /* Translators: the first %s is a URL, the second the service's
                 * message, the third its error type */
                _("anthropic: the stream from %s failed midway; the service says: %s (%s)"),
-               stream->self->url, redacted, type_name != NULL ? type_name : "error");
+               url, redacted, type_name != NULL ? type_name : "error");
 }
 
 /* Reads the usage counts that @usage has into the stream */

@@ -364,6 +364,15 @@ typedef struct
   GError          *error;           /* what stopped the stream */
 } Stream;
 
+/* @url without a user name or password, for messages */
+static char *
+shown_url (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
+}
+
 /* Reads one object of the stream; FALSE with stream->error set to stop, or
  * with stream->done set at the end */
 static gboolean
@@ -382,11 +391,12 @@ read_object (Stream     *stream,
                          json_node_get_value_type (node) == G_TYPE_STRING
                            ? json_node_get_string (node) : _("no message");
       g_autofree char *redacted = stache_http_client_redact (self->client, what);
+      g_autofree char *url = shown_url (self->url);
 
       g_set_error (&stream->error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER,
                    /* Translators: the first %s is a URL, the second the server's message */
                    _("ollama: the stream from %s failed midway; the server says: %s"),
-                   self->url, redacted);
+                   url, redacted);
       return FALSE;
     }
 

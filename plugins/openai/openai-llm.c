@@ -404,6 +404,15 @@ typedef struct
   GError          *error;           /* what stopped the stream */
 } Stream;
 
+/* @url without a user name or password, for messages */
+static char *
+shown_url (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
+}
+
 /* The error of a chunk {"error": {"message", "type", "code"}} */
 static void
 set_stream_error (Stream     *stream,
@@ -412,6 +421,7 @@ set_stream_error (Stream     *stream,
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
   const char *message = NULL, *type = NULL, *code = NULL;
   g_autofree char *redacted = NULL;
+  g_autofree char *url = NULL;
   StacheHttpError error_code = STACHE_HTTP_ERROR_SERVER;
 
   if (object != NULL)
@@ -441,10 +451,11 @@ set_stream_error (Stream     *stream,
 
   redacted = stache_http_client_redact (stream->self->client,
                                         message != NULL ? message : _("no message"));
+  url = shown_url (stream->self->url);
   g_set_error (&stream->error, STACHE_HTTP_ERROR, error_code,
                /* Translators: the first %s is a URL, the second the service's message */
                _("openai: the stream from %s failed midway; the service says: %s"),
-               stream->self->url, redacted);
+               url, redacted);
 }
 
 /* Reads one chunk of the stream; FALSE with stream->error set to stop */
