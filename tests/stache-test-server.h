@@ -11,11 +11,13 @@
  * checks of how a provider copes with them. Everything is static inline so
  * each suite takes what it uses.
  *
- * A suite embeds a StacheTestServer in its fixture:
- *   - stache_test_server_init() in the set-up, with the server's context;
- *   - stache_test_server_stop() in the server thread, before the
- *     SoupServer is dropped;
- *   - stache_test_server_clear() in the tear-down.
+ * A suite's fixture begins with a StacheTestHttp, which runs the server:
+ *   - stache_test_http_start() in the set-up, with the suite's handler;
+ *   - stache_test_http_begin() at the start of the handler, which then
+ *     ends with g_mutex_unlock (&http->mutex);
+ *   - stache_test_http_stop() in the tear-down, which also checks that
+ *     no request broke the API's rules.
+ * Its StacheTestServer (ts) holds the answers spread over time.
  */
 #pragma once
 
@@ -245,7 +247,420 @@ stache_test_server_fault (StacheTestServer  *ts,
     }
 }
 
+/* ---- the server thread and what it saw ---- */
+
+typedef struct
+{
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;        /* owned by the server thread */
+  char         *base_url;      /* http://127.0.0.1:<port><the suite's path> */
+
+  GMutex        mutex;
+  GCond         cond;
+  gboolean      ready;
+  /* Under mutex: what the server saw */
+  guint         n_requests;    /* every request */
+  GPtrArray    *paths;         /* char *: the path of every request */
+  GArray       *times;         /* gint64: g_get_monotonic_time() of every request */
+  GPtrArray    *bodies;        /* JsonNode *: every well-formed request body */
+  GPtrArray    *problems;      /* char *: how requests broke the API's rules */
+  StacheTestFault  fault;      /* what the server does wrong */
+  StacheTestServer ts;         /* server thread only */
+
+  /* What stache_test_http_start() was given */
+  const char          *name;
+  const char          *url_path;
+  SoupServerCallback   handler;
+  gpointer             handler_data;
+} StacheTestHttp;
+
+static inline void
+stache_test_http_problem (StacheTestHttp *http,
+                          const char     *format,
+                          ...) G_GNUC_PRINTF (2, 3);
+
+/* Records how a request broke the API's rules; under the mutex */
+static inline void
+stache_test_http_problem (StacheTestHttp *http,
+                          const char     *format,
+                          ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_ptr_array_add (http->problems, g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
+/* At the start of the handler: takes the mutex (the handler lets it go)
+ * and records the request. Returns the number of problems so far, so that
+ * the handler can tell whether this request added any. */
+static inline guint
+stache_test_http_begin (StacheTestHttp    *http,
+                        SoupServerMessage *msg,
+                        const char        *path)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&http->mutex);
+  http->n_requests++;
+  g_ptr_array_add (http->paths, g_strdup (path));
+  g_array_append_val (http->times, now);
+
+  return http->problems->len;
+}
+
+/* Checks that the request body is JSON of type application/json (the
+ * problems name @what) and loads it into @parser; returns its object, or
+ * NULL if it has none. Under the mutex. */
+static inline JsonObject *
+stache_test_http_parse (StacheTestHttp    *http,
+                        SoupServerMessage *msg,
+                        const char        *what,
+                        JsonParser        *parser)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+
+  if (g_strcmp0 (content_type, "application/json") != 0)
+    stache_test_http_problem (http, "%s: Content-Type is “%s”", what,
+                              content_type ? content_type : "(none)");
+
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
+                                   (gssize) g_bytes_get_size (bytes), &error))
+    stache_test_http_problem (http, "%s: the body is not JSON: %s", what, error->message);
+  else if (!JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
+    stache_test_http_problem (http, "%s: the body is not a JSON object", what);
+  else
+    return json_node_get_object (root);
+
+  return NULL;
+}
+
+/* Answers @msg with @root as its JSON body */
+static inline void
+stache_test_respond_json (SoupServerMessage *msg,
+                          guint              status,
+                          JsonNode          *root)
+{
+  g_autofree char *body = json_to_string (root, FALSE);
+
+  stache_test_server_respond (msg, status, "application/json", body);
+}
+
+static inline gboolean
+stache_test_json_is (JsonNode *node,
+                     GType     type)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
+static inline gboolean
+stache_test_json_is_string (JsonNode *node)
+{
+  return stache_test_json_is (node, G_TYPE_STRING);
+}
+
+static inline gboolean
+stache_test_json_is_integer (JsonNode *node)
+{
+  return stache_test_json_is (node, G_TYPE_INT64);
+}
+
+static inline gboolean
+stache_test_json_is_number (JsonNode *node)
+{
+  return stache_test_json_is (node, G_TYPE_INT64) || stache_test_json_is (node, G_TYPE_DOUBLE);
+}
+
+/* Members of @object not in @known are problems (named after @what): the
+ * real APIs refuse unknown parameters. Under the mutex. */
+static inline void
+stache_test_http_check_members (StacheTestHttp     *http,
+                                const char         *what,
+                                JsonObject         *object,
+                                const char * const *known)
+{
+  g_autoptr(GList) members = json_object_get_members (object);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (known, l->data))
+      stache_test_http_problem (http, "%s: unknown member “%s”", what, (const char *) l->data);
+}
+
+/* Runs in the server thread: hands each connection to the SoupServer.
+ *
+ * Connections are accepted here rather than by soup_server_listen_local():
+ * the listener of libsoup 3.2 (Debian 12) leaks every socket it accepts
+ * and the local address it caches (fixed upstream in libsoup 3.4.0 and
+ * 3.4.3), which valgrind reports as definite leaks. */
+static inline gboolean
+stache_test_http_accept (GSocketService    *service,
+                         GSocketConnection *connection,
+                         GObject           *source_object,
+                         gpointer           user_data)
+{
+  StacheTestHttp *http = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  soup_server_accept_iostream (http->server, G_IO_STREAM (connection), local, remote, &error);
+  g_assert_no_error (error);
+
+  return TRUE;
+}
+
+static inline gpointer
+stache_test_http_thread (gpointer data)
+{
+  StacheTestHttp *http = data;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketService) service = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *header = g_strdup_printf ("%s ", http->name);
+
+  g_main_context_push_thread_default (http->context);
+
+  http->server = soup_server_new ("server-header", header, NULL);
+  soup_server_add_handler (http->server, NULL, http->handler, http->handler_data, NULL);
+
+  /* Loopback only, on a port the system picks */
+  service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (stache_test_http_accept), http);
+  g_socket_service_start (service);
+
+  g_mutex_lock (&http->mutex);
+  http->base_url = g_strdup_printf ("http://127.0.0.1:%u%s",
+                                    g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
+                                    http->url_path);
+  http->ready = TRUE;
+  g_cond_signal (&http->cond);
+  g_mutex_unlock (&http->mutex);
+
+  g_main_loop_run (http->loop);
+
+  /* What the server thread made is undone in the server thread: answers
+   * still waiting first, then the server */
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  stache_test_server_stop (&http->ts);
+  soup_server_disconnect (http->server);
+  g_clear_object (&http->server);
+  g_clear_object (&service);
+  while (g_main_context_iteration (http->context, FALSE))
+    ;
+
+  g_main_context_pop_thread_default (http->context);
+
+  return NULL;
+}
+
+/* Starts a server called @name (its Server header, and the thread's name
+ * "fake-@name") in a thread of its own with its own GMainContext, on the
+ * loopback interface, on a port the system picks. Its base_url ends in
+ * @url_path. @handler runs in that thread with @handler_data. Returns
+ * when the server listens. */
+static inline void
+stache_test_http_start (StacheTestHttp     *http,
+                        const char         *name,
+                        const char         *url_path,
+                        SoupServerCallback  handler,
+                        gpointer            handler_data)
+{
+  g_autofree char *thread_name = g_strdup_printf ("fake-%s", name);
+
+  http->name = name;
+  http->url_path = url_path;
+  http->handler = handler;
+  http->handler_data = handler_data;
+  g_mutex_init (&http->mutex);
+  g_cond_init (&http->cond);
+  http->paths = g_ptr_array_new_with_free_func (g_free);
+  http->times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  http->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  http->problems = g_ptr_array_new_with_free_func (g_free);
+  http->context = g_main_context_new ();
+  http->loop = g_main_loop_new (http->context, FALSE);
+  stache_test_server_init (&http->ts, http->context);
+
+  http->thread = g_thread_new (thread_name, stache_test_http_thread, http);
+
+  g_mutex_lock (&http->mutex);
+  while (!http->ready)
+    g_cond_wait (&http->cond, &http->mutex);
+  g_mutex_unlock (&http->mutex);
+}
+
+static inline gboolean
+stache_test_http_quit (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Stops the server, checks that no request broke the API's rules and
+ * frees what stache_test_http_start() made */
+static inline void
+stache_test_http_stop (StacheTestHttp *http)
+{
+  /* Through the server's context: a g_main_loop_quit() before the server
+   * thread reaches g_main_loop_run() would be lost */
+  GSource *quit = g_idle_source_new ();
+
+  g_source_set_callback (quit, stache_test_http_quit, http->loop, NULL);
+  g_source_attach (quit, http->context);
+  g_source_unref (quit);
+  g_thread_join (http->thread);
+
+  /* No request broke the API's rules */
+  for (guint i = 0; i < http->problems->len; i++)
+    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (http->problems, i));
+  g_assert_cmpuint (http->problems->len, ==, 0);
+
+  g_main_loop_unref (http->loop);
+  g_main_context_unref (http->context);
+  g_ptr_array_unref (http->paths);
+  g_array_unref (http->times);
+  g_ptr_array_unref (http->bodies);
+  g_ptr_array_unref (http->problems);
+  stache_test_server_clear (&http->ts);
+  g_free (http->base_url);
+  g_mutex_clear (&http->mutex);
+  g_cond_clear (&http->cond);
+}
+
+/* What the server saw, read from the test's thread */
+static inline guint
+stache_test_http_n_requests (StacheTestHttp *http)
+{
+  guint n;
+
+  g_mutex_lock (&http->mutex);
+  n = http->n_requests;
+  g_mutex_unlock (&http->mutex);
+
+  return n;
+}
+
+/* Entry @i of the string array @array that the server fills, valid while
+ * the server's fixture lives */
+static inline const char *
+stache_test_http_seen (StacheTestHttp *http,
+                       GPtrArray      *array,
+                       guint           i)
+{
+  const char *value;
+
+  g_mutex_lock (&http->mutex);
+  g_assert_cmpuint (i, <, array->len);
+  value = g_ptr_array_index (array, i);
+  g_mutex_unlock (&http->mutex);
+
+  return value;
+}
+
+/* The body of well-formed request @i, valid while the fixture lives */
+static inline JsonObject *
+stache_test_http_body (StacheTestHttp *http,
+                       guint           i)
+{
+  JsonObject *object;
+
+  g_mutex_lock (&http->mutex);
+  g_assert_cmpuint (i, <, http->bodies->len);
+  object = json_node_get_object (g_ptr_array_index (http->bodies, i));
+  g_mutex_unlock (&http->mutex);
+
+  return object;
+}
+
 /* ---- the client side ---- */
+
+/* Settings from no file, with the NULL-terminated key/value pairs of
+ * @base, then those of @extra (either may be NULL) */
+static inline StacheSettings *
+stache_test_settings_new (const char * const *base,
+                          const char * const *extra)
+{
+  g_autoptr(GError) error = NULL;
+  StacheSettings *settings = stache_settings_new_from_file (NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (settings);
+
+  for (guint i = 0; base != NULL && base[i] != NULL; i += 2)
+    stache_settings_set_string (settings, base[i], base[i + 1]);
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i += 2)
+    stache_settings_set_string (settings, extra[i], extra[i + 1]);
+
+  return settings;
+}
+
+/* The NULL-terminated key/value pairs of @args as a NULL-terminated
+ * array (of the same strings, not copies) */
+static inline GPtrArray *
+stache_test_pairs_va (va_list args)
+{
+  GPtrArray *pairs = g_ptr_array_new ();
+  const char *key;
+
+  while ((key = va_arg (args, const char *)) != NULL)
+    {
+      g_ptr_array_add (pairs, (gpointer) key);
+      g_ptr_array_add (pairs, (gpointer) va_arg (args, const char *));
+    }
+  g_ptr_array_add (pairs, NULL);
+
+  return pairs;
+}
+
+/* Creates provider @name of @type through @loader with the settings
+ * stache_test_settings_new() makes of @base and @extra; it must work */
+static inline StacheProvider *
+stache_test_create_provider (StachePluginLoader *loader,
+                             StacheProviderType  type,
+                             const char         *name,
+                             const char * const *base,
+                             const char * const *extra)
+{
+  g_autoptr(StacheSettings) settings = stache_test_settings_new (base, extra);
+  g_autoptr(GError) error = NULL;
+  StacheProvider *provider;
+
+  provider = stache_plugin_loader_create_provider (loader, type, name, settings, &error);
+  g_assert_no_error (error);
+  g_assert_true (STACHE_IS_PROVIDER (provider));
+
+  return provider;
+}
+
+/* Asks @llm for a completion of "Hello"; the fake servers answer
+ * "You said: Hello" */
+static inline gboolean
+stache_test_generate_hello (StacheLlmProvider  *llm,
+                            GCancellable       *cancellable,
+                            GError            **error)
+{
+  g_autoptr(StacheCompletion) completion = NULL;
+
+  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
+  if (completion != NULL)
+    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
+
+  return completion != NULL;
+}
 
 static inline double
 stache_test_seconds_since (gint64 start)
@@ -470,6 +885,30 @@ stache_test_check_malformed (const StacheTestApi *api,
   /* Not retried */
   g_assert_cmpuint (api->n_requests (fixture), ==, 1);
 }
+
+/* StacheTestApi.set_fault and .n_requests for a fixture that begins with
+ * its StacheTestHttp */
+static inline void
+stache_test_http_set_fault (gpointer        fixture,
+                            StacheTestFault fault)
+{
+  StacheTestHttp *http = fixture;
+
+  g_mutex_lock (&http->mutex);
+  http->fault = fault;
+  g_mutex_unlock (&http->mutex);
+}
+
+static inline guint
+stache_test_http_fault_n_requests (gpointer fixture)
+{
+  return stache_test_http_n_requests (fixture);
+}
+
+/* Defines the StacheTestApi @api of a suite whose fixture type @Fixture
+ * begins with its StacheTestHttp http, from its @run and the word of the
+ * service's error body @server_error_text */
+#define STACHE_TEST_DEFINE_HTTP_API(Fixture, api, run, server_error_text)                        G_STATIC_ASSERT (G_STRUCT_OFFSET (Fixture, http) == 0);                                        static const StacheTestApi api = {                                                               run, stache_test_http_set_fault, stache_test_http_fault_n_requests, server_error_text,       }
 
 /* Defines the test functions test_fault_* for a suite whose fixture type
  * is @Fixture, from its StacheTestApi @api */

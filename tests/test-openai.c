@@ -55,26 +55,9 @@ typedef enum {
 #define STREAM_ERROR_TEXT  "The server had an error while processing your request. Sorry about that!"
 
 typedef struct {
-  Scenario      scenario;
-
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;        /* owned by the server thread */
-  char         *base_url;      /* http://127.0.0.1:<port>/v1 */
-
-  GMutex        mutex;
-  GCond         cond;
-  gboolean      ready;
-  /* Under mutex: what the server saw */
-  guint         n_requests;    /* every request */
-  GPtrArray    *paths;         /* char *: the path of every request */
-  GPtrArray    *bodies;        /* JsonNode *: every well-formed request body */
-  GArray       *times;         /* gint64: g_get_monotonic_time() of every request */
-  GPtrArray    *problems;      /* char *: how requests broke the API's rules */
-  StacheTestFault  fault;      /* under mutex */
-  guint            stream_interval_ms;  /* under mutex */
-  StacheTestServer ts;         /* server thread only */
+  StacheTestHttp http;         /* first */
+  Scenario       scenario;
+  guint          stream_interval_ms;  /* under mutex */
 } Fixture;
 
 /* The vector the server gives @text: made of small multiples of 1/4, which
@@ -88,36 +71,6 @@ expected_vector (const char *text,
 
   for (guint k = 0; k < dimensions; k++)
     out[k] = (float) ((h >> (k % 24)) % 997) + 0.25f * (float) k - 100.0f;
-}
-
-static void
-add_problem (Fixture    *f,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static void
-add_problem (Fixture    *f,
-             const char *format,
-             ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_ptr_array_add (f->problems, g_strdup_vprintf (format, args));
-  va_end (args);
-}
-
-static void
-respond_json (SoupServerMessage *msg,
-              guint              status,
-              JsonNode          *root)
-{
-  g_autofree char *body = json_to_string (root, FALSE);
-
-  /* libsoup 3.2 has no phrase of its own for 429 */
-  soup_server_message_set_status (msg, status, status == 429 ? "Too Many Requests" : NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
-                                    body, strlen (body));
 }
 
 /* Answers with OpenAI's error body */
@@ -153,44 +106,7 @@ respond_error (SoupServerMessage *msg,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, status, root);
-}
-
-static gboolean
-is_string (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
-is_integer (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_INT64;
-}
-
-static gboolean
-is_number (JsonNode *node)
-{
-  return is_integer (node) ||
-         (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-          json_node_get_value_type (node) == G_TYPE_DOUBLE);
-}
-
-/* Members of @object not in @known are reported: the real API refuses
- * unknown parameters. */
-static void
-check_members (Fixture            *f,
-               const char         *what,
-               JsonObject         *object,
-               const char * const *known)
-{
-  g_autoptr(GList) members = json_object_get_members (object);
-
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (known, l->data))
-      add_problem (f, "%s: unknown member “%s”", what, (const char *) l->data);
+  stache_test_respond_json (msg, status, root);
 }
 
 /* Checks a POST /v1/chat/completions body; FALSE if it is not valid */
@@ -200,17 +116,17 @@ check_chat_request (Fixture    *f,
 {
   const char * const known[] = { "model", "messages", "max_tokens", "temperature", "stream",
                                  "stream_options", NULL };
-  guint n_problems = f->problems->len;
+  guint n_problems = f->http.problems->len;
   JsonNode *messages = json_object_get_member (request, "messages");
   JsonNode *node;
   gboolean stream = FALSE;
 
-  check_members (f, "chat", request, known);
+  stache_test_http_check_members (&f->http, "chat", request, known);
 
   node = json_object_get_member (request, "stream");
   if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
                        json_node_get_value_type (node) != G_TYPE_BOOLEAN))
-    add_problem (f, "chat: “stream” is not a boolean");
+    stache_test_http_problem (&f->http, "chat: “stream” is not a boolean");
   else if (node != NULL)
     stream = json_node_get_boolean (node);
 
@@ -222,26 +138,26 @@ check_chat_request (Fixture    *f,
 
       /* The real API refuses stream_options without "stream": true */
       if (!stream)
-        add_problem (f, "chat: “stream_options” without “stream”: true");
+        stache_test_http_problem (&f->http, "chat: “stream_options” without “stream”: true");
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        add_problem (f, "chat: “stream_options” is not an object");
+        stache_test_http_problem (&f->http, "chat: “stream_options” is not an object");
       else
         {
-          check_members (f, "chat stream_options", json_node_get_object (node), options_known);
+          stache_test_http_check_members (&f->http, "chat stream_options", json_node_get_object (node), options_known);
           usage = json_object_get_member (json_node_get_object (node), "include_usage");
           if (usage != NULL && (!JSON_NODE_HOLDS_VALUE (usage) ||
                                 json_node_get_value_type (usage) != G_TYPE_BOOLEAN))
-            add_problem (f, "chat: “stream_options.include_usage” is not a boolean");
+            stache_test_http_problem (&f->http, "chat: “stream_options.include_usage” is not a boolean");
         }
     }
 
   node = json_object_get_member (request, "model");
-  if (!is_string (node) || *json_node_get_string (node) == '\0')
-    add_problem (f, "chat: “model” is not a non-empty string");
+  if (!stache_test_json_is_string (node) || *json_node_get_string (node) == '\0')
+    stache_test_http_problem (&f->http, "chat: “model” is not a non-empty string");
 
   if (messages == NULL || !JSON_NODE_HOLDS_ARRAY (messages) ||
       json_array_get_length (json_node_get_array (messages)) == 0)
-    add_problem (f, "chat: “messages” is not a non-empty array");
+    stache_test_http_problem (&f->http, "chat: “messages” is not a non-empty array");
   else
     {
       JsonArray *array = json_node_get_array (messages);
@@ -255,29 +171,29 @@ check_chat_request (Fixture    *f,
 
           if (!JSON_NODE_HOLDS_OBJECT (message))
             {
-              add_problem (f, "chat: messages[%u] is not an object", i);
+              stache_test_http_problem (&f->http, "chat: messages[%u] is not an object", i);
               continue;
             }
           object = json_node_get_object (message);
-          check_members (f, "chat message", object, message_known);
+          stache_test_http_check_members (&f->http, "chat message", object, message_known);
           node = json_object_get_member (object, "role");
-          if (!is_string (node) || !g_strv_contains (roles, json_node_get_string (node)))
-            add_problem (f, "chat: messages[%u].role is not a known role", i);
-          if (!is_string (json_object_get_member (object, "content")))
-            add_problem (f, "chat: messages[%u].content is not a string", i);
+          if (!stache_test_json_is_string (node) || !g_strv_contains (roles, json_node_get_string (node)))
+            stache_test_http_problem (&f->http, "chat: messages[%u].role is not a known role", i);
+          if (!stache_test_json_is_string (json_object_get_member (object, "content")))
+            stache_test_http_problem (&f->http, "chat: messages[%u].content is not a string", i);
         }
     }
 
   node = json_object_get_member (request, "max_tokens");
-  if (node != NULL && (!is_integer (node) || json_node_get_int (node) < 1))
-    add_problem (f, "chat: “max_tokens” is not an integer of at least 1");
+  if (node != NULL && (!stache_test_json_is_integer (node) || json_node_get_int (node) < 1))
+    stache_test_http_problem (&f->http, "chat: “max_tokens” is not an integer of at least 1");
 
   node = json_object_get_member (request, "temperature");
   if (node != NULL &&
-      (!is_number (node) || json_node_get_double (node) < 0 || json_node_get_double (node) > 2))
-    add_problem (f, "chat: “temperature” is not a number from 0 to 2");
+      (!stache_test_json_is_number (node) || json_node_get_double (node) < 0 || json_node_get_double (node) > 2))
+    stache_test_http_problem (&f->http, "chat: “temperature” is not a number from 0 to 2");
 
-  return f->problems->len == n_problems;
+  return f->http.problems->len == n_problems;
 }
 
 /* Checks a POST /v1/embeddings body; FALSE if it is not valid */
@@ -286,20 +202,20 @@ check_embeddings_request (Fixture    *f,
                           JsonObject *request)
 {
   const char * const known[] = { "model", "input", "dimensions", "encoding_format", "user", NULL };
-  guint n_problems = f->problems->len;
+  guint n_problems = f->http.problems->len;
   JsonNode *input = json_object_get_member (request, "input");
   JsonNode *node;
 
-  check_members (f, "embeddings", request, known);
+  stache_test_http_check_members (&f->http, "embeddings", request, known);
 
   node = json_object_get_member (request, "model");
-  if (!is_string (node) || *json_node_get_string (node) == '\0')
-    add_problem (f, "embeddings: “model” is not a non-empty string");
+  if (!stache_test_json_is_string (node) || *json_node_get_string (node) == '\0')
+    stache_test_http_problem (&f->http, "embeddings: “model” is not a non-empty string");
 
   if (input == NULL || !JSON_NODE_HOLDS_ARRAY (input) ||
       json_array_get_length (json_node_get_array (input)) == 0 ||
       json_array_get_length (json_node_get_array (input)) > 2048)
-    add_problem (f, "embeddings: “input” is not an array of 1 to 2048 items");
+    stache_test_http_problem (&f->http, "embeddings: “input” is not an array of 1 to 2048 items");
   else
     {
       JsonArray *array = json_node_get_array (input);
@@ -307,16 +223,16 @@ check_embeddings_request (Fixture    *f,
       for (guint i = 0; i < json_array_get_length (array); i++)
         {
           node = json_array_get_element (array, i);
-          if (!is_string (node) || *json_node_get_string (node) == '\0')
-            add_problem (f, "embeddings: input[%u] is not a non-empty string", i);
+          if (!stache_test_json_is_string (node) || *json_node_get_string (node) == '\0')
+            stache_test_http_problem (&f->http, "embeddings: input[%u] is not a non-empty string", i);
         }
     }
 
   node = json_object_get_member (request, "dimensions");
-  if (node != NULL && (!is_integer (node) || json_node_get_int (node) < 1))
-    add_problem (f, "embeddings: “dimensions” is not an integer of at least 1");
+  if (node != NULL && (!stache_test_json_is_integer (node) || json_node_get_int (node) < 1))
+    stache_test_http_problem (&f->http, "embeddings: “dimensions” is not an integer of at least 1");
 
-  return f->problems->len == n_problems;
+  return f->http.problems->len == n_problems;
 }
 
 /* The reply to @prompt, in the pieces a streamed answer sends: words,
@@ -451,7 +367,7 @@ respond_chat_stream (Fixture           *f,
 
 send:
   g_ptr_array_add (events, NULL);
-  stache_test_server_stream (&f->ts, msg, "text/event-stream", (const char * const *) events->pdata,
+  stache_test_server_stream (&f->http.ts, msg, "text/event-stream", (const char * const *) events->pdata,
                              f->stream_interval_ms);
 }
 
@@ -509,7 +425,7 @@ respond_chat (Fixture           *f,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, SOUP_STATUS_OK, root);
+  stache_test_respond_json (msg, SOUP_STATUS_OK, root);
 }
 
 static void
@@ -572,7 +488,7 @@ respond_embeddings (Fixture           *f,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, SOUP_STATUS_OK, root);
+  stache_test_respond_json (msg, SOUP_STATUS_OK, root);
 }
 
 /* Runs in the server thread */
@@ -586,21 +502,11 @@ handle_request (SoupServer        *server,
   Fixture *f = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *authorization = soup_message_headers_get_one (headers, "Authorization");
-  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
-  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) parse_error = NULL;
   gboolean is_chat = g_strcmp0 (path, "/v1/chat/completions") == 0;
   gboolean is_embeddings = g_strcmp0 (path, "/v1/embeddings") == 0;
-  gint64 now = g_get_monotonic_time ();
-  JsonNode *root;
-  guint n_problems;
-
-  g_mutex_lock (&f->mutex);
-  n_problems = f->problems->len;
-  f->n_requests++;
-  g_ptr_array_add (f->paths, g_strdup (path));
-  g_array_append_val (f->times, now);
+  guint n_problems = stache_test_http_begin (&f->http, msg, path);
+  JsonObject *request;
 
   if (f->scenario == SCENARIO_ECHO_AUTH)
     {
@@ -622,44 +528,39 @@ handle_request (SoupServer        *server,
       g_autofree char *message = g_strdup_printf ("Invalid URL (%s %s)",
                                                   soup_server_message_get_method (msg), path);
 
-      add_problem (f, "unknown path %s", path);
+      stache_test_http_problem (&f->http, "unknown path %s", path);
       respond_error (msg, SOUP_STATUS_NOT_FOUND, message, "invalid_request_error", NULL, NULL);
       goto out;
     }
 
   if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0)
-    add_problem (f, "%s: method %s instead of POST", path, soup_server_message_get_method (msg));
+    stache_test_http_problem (&f->http, "%s: method %s instead of POST", path,
+                              soup_server_message_get_method (msg));
 
   if (f->scenario == SCENARIO_NO_KEY)
     {
       if (authorization != NULL)
-        add_problem (f, "%s: an Authorization header without a key configured", path);
+        stache_test_http_problem (&f->http, "%s: an Authorization header without a key configured",
+                                  path);
     }
   else if (g_strcmp0 (authorization, "Bearer " TEST_KEY) != 0)
-    add_problem (f, "%s: Authorization is “%s”", path, authorization ? authorization : "(none)");
+    stache_test_http_problem (&f->http, "%s: Authorization is “%s”", path,
+                              authorization ? authorization : "(none)");
 
-  if (g_strcmp0 (content_type, "application/json") != 0)
-    add_problem (f, "%s: Content-Type is “%s”", path, content_type ? content_type : "(none)");
+  request = stache_test_http_parse (&f->http, msg, path, parser);
+  if (request != NULL && (is_chat ? check_chat_request (f, request)
+                                  : check_embeddings_request (f, request)))
+    g_ptr_array_add (f->http.bodies, json_node_copy (json_parser_get_root (parser)));
 
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
-                                   (gssize) g_bytes_get_size (bytes), &parse_error))
-    add_problem (f, "%s: the body is not JSON: %s", path, parse_error->message);
-  else if (!JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
-    add_problem (f, "%s: the body is not a JSON object", path);
-  else if (is_chat ? check_chat_request (f, json_node_get_object (root))
-                   : check_embeddings_request (f, json_node_get_object (root)))
-    g_ptr_array_add (f->bodies, json_node_copy (root));
-
-  if (f->problems->len != n_problems)
+  if (f->http.problems->len != n_problems)
     {
       respond_error (msg, SOUP_STATUS_BAD_REQUEST,
-                     g_ptr_array_index (f->problems, f->problems->len - 1),
+                     g_ptr_array_index (f->http.problems, f->http.problems->len - 1),
                      "invalid_request_error", NULL, NULL);
       goto out;
     }
 
-  root = json_parser_get_root (parser);
-  if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+  if (stache_test_server_fault (&f->http.ts, f->http.fault, msg, f->http.n_requests,
                                 "{\"error\": {\"message\": \"The server had an error while "
                                 "processing your request.\", \"type\": \"server_error\", "
                                 "\"param\": null, \"code\": null}}"))
@@ -668,7 +569,7 @@ handle_request (SoupServer        *server,
   switch (f->scenario)
     {
     case SCENARIO_RATE_LIMIT_ONCE:
-      if (f->n_requests == 1)
+      if (f->http.n_requests == 1)
         {
           soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                         "Retry-After", "1");
@@ -698,86 +599,15 @@ handle_request (SoupServer        *server,
       break;
     }
 
-  if (is_chat && json_object_get_boolean_member_with_default (json_node_get_object (root),
-                                                              "stream", FALSE))
-    respond_chat_stream (f, msg, json_node_get_object (root));
+  if (is_chat && json_object_get_boolean_member_with_default (request, "stream", FALSE))
+    respond_chat_stream (f, msg, request);
   else if (is_chat)
-    respond_chat (f, msg, json_node_get_object (root));
+    respond_chat (f, msg, request);
   else
-    respond_embeddings (f, msg, json_node_get_object (root));
+    respond_embeddings (f, msg, request);
 
 out:
-  g_mutex_unlock (&f->mutex);
-}
-
-/* Runs in the server thread: hands each connection to the SoupServer.
- *
- * Connections are accepted here rather than by soup_server_listen_local():
- * the listener of libsoup 3.2 (Debian 12) leaks every socket it accepts
- * and the local address it caches (fixed upstream in libsoup 3.4.0 and
- * 3.4.3), which valgrind reports as definite leaks. */
-static gboolean
-accept_connection (GSocketService    *service,
-                   GSocketConnection *connection,
-                   GObject           *source_object,
-                   gpointer           user_data)
-{
-  Fixture *f = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-
-  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  Fixture *f = data;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketService) service = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (f->context);
-
-  f->server = soup_server_new ("server-header", "test-openai ", NULL);
-  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
-
-  /* Loopback only, on a port the system picks */
-  service = g_socket_service_new ();
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&f->mutex);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%u/v1",
-                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  f->ready = TRUE;
-  g_cond_signal (&f->cond);
-  g_mutex_unlock (&f->mutex);
-
-  g_main_loop_run (f->loop);
-
-  /* What the server thread made is undone in the server thread */
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  stache_test_server_stop (&f->ts);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  g_clear_object (&service);
-  while (g_main_context_iteration (f->context, FALSE))
-    ;
-
-  g_main_context_pop_thread_default (f->context);
-
-  return NULL;
+  g_mutex_unlock (&f->http.mutex);
 }
 
 static void
@@ -785,114 +615,31 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   f->scenario = GPOINTER_TO_INT (data);
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
-  f->paths = g_ptr_array_new_with_free_func (g_free);
-  f->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  f->times = g_array_new (FALSE, FALSE, sizeof (gint64));
-  f->problems = g_ptr_array_new_with_free_func (g_free);
-  f->context = g_main_context_new ();
-  f->loop = g_main_loop_new (f->context, FALSE);
   f->stream_interval_ms = STREAM_INTERVAL_MS;
-  stache_test_server_init (&f->ts, f->context);
-
-  f->thread = g_thread_new ("fake-openai", server_thread, f);
-
-  g_mutex_lock (&f->mutex);
-  while (!f->ready)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-}
-
-static gboolean
-quit_server (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-
-  return G_SOURCE_REMOVE;
+  stache_test_http_start (&f->http, "openai", "/v1", handle_request, f);
 }
 
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  /* Through the server's context: a g_main_loop_quit() before the server
-   * thread reaches g_main_loop_run() would be lost */
-  GSource *quit = g_idle_source_new ();
-
-  g_source_set_callback (quit, quit_server, f->loop, NULL);
-  g_source_attach (quit, f->context);
-  g_source_unref (quit);
-  g_thread_join (f->thread);
-
-  /* No request broke the API's rules */
-  for (guint i = 0; i < f->problems->len; i++)
-    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
-  g_assert_cmpuint (f->problems->len, ==, 0);
-
-  g_main_loop_unref (f->loop);
-  g_main_context_unref (f->context);
-  g_ptr_array_unref (f->paths);
-  g_ptr_array_unref (f->bodies);
-  g_array_unref (f->times);
-  g_ptr_array_unref (f->problems);
-  stache_test_server_clear (&f->ts);
-  g_free (f->base_url);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
-}
-
-/* What the server saw, read from the test's thread */
-static guint
-n_requests (Fixture *f)
-{
-  guint n;
-
-  g_mutex_lock (&f->mutex);
-  n = f->n_requests;
-  g_mutex_unlock (&f->mutex);
-
-  return n;
-}
-
-/* The body of well-formed request @i, valid while the fixture lives */
-static JsonObject *
-request_body (Fixture *f,
-              guint    i)
-{
-  JsonObject *object;
-
-  g_mutex_lock (&f->mutex);
-  g_assert_cmpuint (i, <, f->bodies->len);
-  object = json_node_get_object (g_ptr_array_index (f->bodies, i));
-  g_mutex_unlock (&f->mutex);
-
-  return object;
+  stache_test_http_stop (&f->http);
 }
 
 /* ---- creating providers ---- */
 
-/* Settings that point at the fake server, plus the NULL-terminated
- * key/value pairs after @f */
-static StacheSettings *
-new_settings_va (Fixture *f,
-                 va_list  args)
+/* A provider of @type with settings that point at the fake server, plus
+ * the NULL-terminated key/value pairs @extra */
+static StacheProvider *
+create (Fixture            *f,
+        StacheProviderType  type,
+        const char * const *extra)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
-  const char *key;
+  const char * const base[] = {
+    "openai_base_url", f->http.base_url, "openai_api_key", TEST_KEY, "http_backoff_ms", "10", NULL,
+  };
 
-  g_assert_no_error (error);
-  g_assert_nonnull (settings);
-
-  stache_settings_set_string (settings, "openai_base_url", f->base_url);
-  stache_settings_set_string (settings, "openai_api_key", TEST_KEY);
-  stache_settings_set_string (settings, "http_backoff_ms", "10");
-
-  while ((key = va_arg (args, const char *)) != NULL)
-    stache_settings_set_string (settings, key, va_arg (args, const char *));
-
-  return g_steal_pointer (&settings);
+  return stache_test_create_provider (loader, type, "openai", base, extra);
 }
 
 static StacheProvider *
@@ -900,15 +647,9 @@ create_va (Fixture            *f,
            StacheProviderType  type,
            va_list             args)
 {
-  g_autoptr(StacheSettings) settings = new_settings_va (f, args);
-  g_autoptr(GError) error = NULL;
-  StacheProvider *provider;
+  g_autoptr(GPtrArray) extra = stache_test_pairs_va (args);
 
-  provider = stache_plugin_loader_create_provider (loader, type, "openai", settings, &error);
-  g_assert_no_error (error);
-  g_assert_true (STACHE_IS_PROVIDER (provider));
-
-  return provider;
+  return create (f, type, (const char * const *) extra->pdata);
 }
 
 static StacheEmbeddingProvider *
@@ -1003,7 +744,7 @@ assert_input (Fixture            *f,
               guint               i,
               const char * const *texts)
 {
-  JsonObject *body = request_body (f, i);
+  JsonObject *body = stache_test_http_body (&f->http, i);
   JsonArray *input = json_object_get_array_member (body, "input");
   guint n = g_strv_length ((char **) texts);
 
@@ -1023,7 +764,7 @@ test_chat_round_trip (Fixture       *f,
   g_autoptr(StacheCompletion) completion = NULL;
   g_autoptr(JsonObject) options = json_object_new ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *slashed = g_strconcat (f->base_url, "/", NULL);
+  g_autofree char *slashed = g_strconcat (f->http.base_url, "/", NULL);
   JsonObject *body;
   JsonArray *messages;
   JsonObject *message;
@@ -1045,8 +786,8 @@ test_chat_round_trip (Fixture       *f,
   g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 21);
   g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 7);
 
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  body = request_body (f, 0);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  body = stache_test_http_body (&f->http, 0);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "test-chat-model");
   g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 64);
   g_assert_false (json_object_has_member (body, "temperature"));
@@ -1076,7 +817,7 @@ test_chat_options (Fixture       *f,
   completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
-  body = request_body (f, 0);
+  body = stache_test_http_body (&f->http, 0);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "gpt-4o-mini");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "messages")), ==, 1);
   g_assert_false (json_object_has_member (body, "max_tokens"));
@@ -1087,7 +828,7 @@ test_chat_options (Fixture       *f,
   json_object_set_string_member (options, "model", "gpt-4o");
   again = stache_llm_provider_generate (llm, "Hello again", "", options, NULL, &error);
   g_assert_no_error (error);
-  body = request_body (f, 1);
+  body = stache_test_http_body (&f->http, 1);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "gpt-4o");
   g_assert_cmpfloat (json_object_get_double_member (body, "temperature"), ==, 0.25);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "messages")), ==, 1);
@@ -1098,7 +839,7 @@ test_chat_options (Fixture       *f,
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "max_tokens"));
-  g_assert_cmpuint (n_requests (f), ==, 2);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 2);
 }
 
 static void
@@ -1113,7 +854,7 @@ test_chat_no_key (Fixture       *f,
   completion = stache_llm_provider_generate (llm, "Hi", NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hi");
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 /* ---- streamed chat ---- */
@@ -1152,8 +893,8 @@ test_stream_round_trip (Fixture       *f,
   g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 7);
 
   /* The same request as generate(), plus the stream members */
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  body = request_body (f, 0);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  body = stache_test_http_body (&f->http, 0);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "test-chat-model");
   g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 64);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "messages")), ==, 2);
@@ -1189,7 +930,7 @@ test_stream_error_event (Fixture       *f,
   g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 0), ==, pieces[0]);
   g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 1), ==, pieces[1]);
   /* Not retried: the caller has seen part of the answer */
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 
   stache_test_tokens_clear (&tokens);
 }
@@ -1226,9 +967,9 @@ test_stream_cancelled (Fixture       *f,
   gint64 start = g_get_monotonic_time ();
 
   /* Slow pieces; cancelled from the token function after the second */
-  g_mutex_lock (&f->mutex);
+  g_mutex_lock (&f->http.mutex);
   f->stream_interval_ms = STREAM_SLOW_MS;
-  g_mutex_unlock (&f->mutex);
+  g_mutex_unlock (&f->http.mutex);
   stache_test_tokens_init (&tokens);
   tokens.cancel = cancellable;
   tokens.cancel_after = 2;
@@ -1269,20 +1010,20 @@ test_embeddings_batches (Fixture       *f,
   g_assert_cmpuint (stache_embedding_provider_get_dimensions (embedder), ==, DEFAULT_DIMENSIONS);
 
   /* 3 + 3 + 3 + 1, in order */
-  g_assert_cmpuint (n_requests (f), ==, 4);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 4);
   assert_input (f, 0, (const char * const[]) { "zero", "one", "two", NULL });
   assert_input (f, 1, (const char * const[]) { "three", "four", "five", NULL });
   assert_input (f, 2, (const char * const[]) { "six", "seven", "eight", NULL });
   assert_input (f, 3, (const char * const[]) { "nine", NULL });
   for (guint i = 0; i < 4; i++)
     {
-      JsonObject *body = request_body (f, i);
+      JsonObject *body = stache_test_http_body (&f->http, i);
 
       g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "text-embedding-3-small");
       g_assert_false (json_object_has_member (body, "dimensions"));
-      g_mutex_lock (&f->mutex);
-      g_assert_cmpstr (g_ptr_array_index (f->paths, i), ==, "/v1/embeddings");
-      g_mutex_unlock (&f->mutex);
+      g_mutex_lock (&f->http.mutex);
+      g_assert_cmpstr (g_ptr_array_index (f->http.paths, i), ==, "/v1/embeddings");
+      g_mutex_unlock (&f->http.mutex);
     }
 }
 
@@ -1299,9 +1040,9 @@ test_embeddings_single (Fixture       *f,
   values = stache_embedding_provider_embed (embedder, texts[0], NULL, &error);
   g_assert_no_error (error);
   assert_vectors (values, texts, DEFAULT_DIMENSIONS);
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
   assert_input (f, 0, texts);
-  g_assert_cmpstr (json_object_get_string_member (request_body (f, 0), "model"), ==,
+  g_assert_cmpstr (json_object_get_string_member (stache_test_http_body (&f->http, 0), "model"), ==,
                    "nomic-embed-text");
 }
 
@@ -1326,7 +1067,7 @@ test_embeddings_byte_limit (Fixture       *f,
   g_assert_no_error (error);
   assert_vectors (values, texts, DEFAULT_DIMENSIONS);
 
-  g_assert_cmpuint (n_requests (f), ==, 4);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 4);
   assert_input (f, 0, (const char * const[]) { texts[0], texts[1], NULL });
   assert_input (f, 1, (const char * const[]) { texts[2], NULL });
   assert_input (f, 2, (const char * const[]) { texts[3], NULL });
@@ -1350,8 +1091,8 @@ test_embeddings_dimensions (Fixture       *f,
   g_assert_no_error (error);
   assert_vectors (values, texts, 8);
   g_assert_cmpuint (stache_embedding_provider_get_dimensions (embedder), ==, 8);
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  g_assert_cmpint (json_object_get_int_member (request_body (f, 0), "dimensions"), ==, 8);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (stache_test_http_body (&f->http, 0), "dimensions"), ==, 8);
 }
 
 static void
@@ -1419,7 +1160,7 @@ test_embeddings_cancelled (Fixture       *f,
   values = stache_embedding_provider_embed_batch (embedder, texts, cancellable, &error);
   g_assert_null (values);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpuint (n_requests (f), ==, 0);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 0);
 }
 
 /* Several threads share one provider, as the core's workers do */
@@ -1472,7 +1213,7 @@ test_embeddings_threads (Fixture       *f,
     g_thread_join (threads[i]);
 
   /* 4 threads × 3 rounds × (2 + 2 + 1) */
-  g_assert_cmpuint (n_requests (f), ==, 4 * 3 * 3);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 4 * 3 * 3);
   g_assert_cmpuint (stache_embedding_provider_get_dimensions (embedder), ==, DEFAULT_DIMENSIONS);
 }
 
@@ -1493,10 +1234,10 @@ test_retry_after (Fixture       *f,
   assert_vectors (values, texts, DEFAULT_DIMENSIONS);
 
   /* With http_backoff_ms at 10, only Retry-After explains a wait of 1 s */
-  g_assert_cmpuint (n_requests (f), ==, 2);
-  g_mutex_lock (&f->mutex);
-  waited = g_array_index (f->times, gint64, 1) - g_array_index (f->times, gint64, 0);
-  g_mutex_unlock (&f->mutex);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 2);
+  g_mutex_lock (&f->http.mutex);
+  waited = g_array_index (f->http.times, gint64, 1) - g_array_index (f->http.times, gint64, 0);
+  g_mutex_unlock (&f->http.mutex);
   g_assert_cmpint (waited, >=, 900 * G_TIME_SPAN_MILLISECOND);
 }
 
@@ -1517,7 +1258,7 @@ test_bad_request (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "400"));
   g_assert_null (strstr (error->message, TEST_KEY));
   /* A 4xx is never retried */
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 static void
@@ -1571,40 +1312,12 @@ fault_run (gpointer             fixture,
            GCancellable        *cancellable,
            GError             **error)
 {
-  Fixture *f = fixture;
-  g_autoptr(StacheLlmProvider) llm = NULL;
-  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(StacheLlmProvider) llm = STACHE_LLM_PROVIDER (create (fixture, STACHE_PROVIDER_TYPE_LLM, settings));
 
-  llm = create_llm (f, settings[0], settings[0] != NULL ? settings[1] : NULL,
-                    settings[0] != NULL ? settings[2] : NULL,
-                    settings[0] != NULL && settings[2] != NULL ? settings[3] : NULL, NULL);
-  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
-  if (completion != NULL)
-    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
-
-  return completion != NULL;
+  return stache_test_generate_hello (llm, cancellable, error);
 }
 
-static void
-fault_set (gpointer        fixture,
-           StacheTestFault fault)
-{
-  Fixture *f = fixture;
-
-  g_mutex_lock (&f->mutex);
-  f->fault = fault;
-  g_mutex_unlock (&f->mutex);
-}
-
-static guint
-fault_n_requests (gpointer fixture)
-{
-  return n_requests (fixture);
-}
-
-static const StacheTestApi fault_api = {
-  fault_run, fault_set, fault_n_requests, "The server had an error while processing your request",
-};
+STACHE_TEST_DEFINE_HTTP_API (Fixture, fault_api, fault_run, "The server had an error while processing your request");
 
 STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
 
