@@ -51,58 +51,14 @@ typedef enum {
 #define INVALID_TEXT        "messages: text content blocks must be non-empty"
 
 typedef struct {
-  Scenario      scenario;
-
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;        /* owned by the server thread */
-  char         *base_url;      /* http://127.0.0.1:<port> */
-
-  GMutex        mutex;
-  GCond         cond;
-  gboolean      ready;
-  /* Under mutex: what the server saw */
-  guint         n_requests;    /* every request */
-  GPtrArray    *bodies;        /* JsonNode *: every well-formed request body */
-  GPtrArray    *api_keys;      /* char *: the x-api-key of every request */
-  GPtrArray    *versions;      /* char *: the anthropic-version of every request */
-  GPtrArray    *content_types; /* char *: the Content-Type of every request */
-  GPtrArray    *problems;      /* char *: how requests broke the API's rules */
-  StacheTestFault  fault;      /* under mutex */
-  guint            stream_interval_ms;  /* under mutex */
-  StacheTestServer ts;         /* server thread only */
+  StacheTestHttp http;         /* first */
+  Scenario       scenario;
+  /* Under http.mutex: what the server saw besides what http records */
+  GPtrArray     *api_keys;      /* char *: the x-api-key of every request */
+  GPtrArray     *versions;      /* char *: the anthropic-version of every request */
+  GPtrArray     *content_types; /* char *: the Content-Type of every request */
+  guint          stream_interval_ms;  /* under http.mutex */
 } Fixture;
-
-static void
-add_problem (Fixture    *f,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static void
-add_problem (Fixture    *f,
-             const char *format,
-             ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_ptr_array_add (f->problems, g_strdup_vprintf (format, args));
-  va_end (args);
-}
-
-static void
-respond_json (SoupServerMessage *msg,
-              guint              status,
-              JsonNode          *root)
-{
-  g_autofree char *body = json_to_string (root, FALSE);
-
-  /* libsoup has no phrase of its own for Anthropic's 529 */
-  soup_server_message_set_status (msg, status, status == 529 ? "Overloaded" : NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
-                                    body, strlen (body));
-}
 
 /* Answers with Anthropic's error body */
 static void
@@ -127,44 +83,7 @@ respond_error (SoupServerMessage *msg,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, status, root);
-}
-
-static gboolean
-is_string (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
-is_integer (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_INT64;
-}
-
-static gboolean
-is_number (JsonNode *node)
-{
-  return is_integer (node) ||
-         (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-          json_node_get_value_type (node) == G_TYPE_DOUBLE);
-}
-
-/* Members of @object not in @known are reported: the real API refuses
- * unknown parameters. */
-static void
-check_members (Fixture            *f,
-               const char         *what,
-               JsonObject         *object,
-               const char * const *known)
-{
-  g_autoptr(GList) members = json_object_get_members (object);
-
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (known, l->data))
-      add_problem (f, "%s: unknown member “%s”", what, (const char *) l->data);
+  stache_test_respond_json (msg, status, root);
 }
 
 /* Checks a POST /v1/messages body; FALSE if it is not valid */
@@ -174,33 +93,33 @@ check_messages_request (Fixture    *f,
 {
   const char * const known[] = { "model", "max_tokens", "system", "messages", "temperature",
                                  "stream", NULL };
-  guint n_problems = f->problems->len;
+  guint n_problems = f->http.problems->len;
   JsonNode *messages = json_object_get_member (request, "messages");
   JsonNode *node;
 
-  check_members (f, "messages", request, known);
+  stache_test_http_check_members (&f->http, "messages", request, known);
 
   node = json_object_get_member (request, "stream");
   if (node != NULL && (!JSON_NODE_HOLDS_VALUE (node) ||
                        json_node_get_value_type (node) != G_TYPE_BOOLEAN))
-    add_problem (f, "messages: “stream” is not a boolean");
+    stache_test_http_problem (&f->http, "messages: “stream” is not a boolean");
 
   node = json_object_get_member (request, "model");
-  if (!is_string (node) || *json_node_get_string (node) == '\0')
-    add_problem (f, "messages: “model” is not a non-empty string");
+  if (!stache_test_json_is_string (node) || *json_node_get_string (node) == '\0')
+    stache_test_http_problem (&f->http, "messages: “model” is not a non-empty string");
 
   /* Required by the Messages API */
   node = json_object_get_member (request, "max_tokens");
-  if (!is_integer (node) || json_node_get_int (node) < 1)
-    add_problem (f, "messages: “max_tokens” is not an integer of at least 1");
+  if (!stache_test_json_is_integer (node) || json_node_get_int (node) < 1)
+    stache_test_http_problem (&f->http, "messages: “max_tokens” is not an integer of at least 1");
 
   node = json_object_get_member (request, "system");
-  if (node != NULL && !is_string (node))
-    add_problem (f, "messages: “system” is not a string");
+  if (node != NULL && !stache_test_json_is_string (node))
+    stache_test_http_problem (&f->http, "messages: “system” is not a string");
 
   if (messages == NULL || !JSON_NODE_HOLDS_ARRAY (messages) ||
       json_array_get_length (json_node_get_array (messages)) == 0)
-    add_problem (f, "messages: “messages” is not a non-empty array");
+    stache_test_http_problem (&f->http, "messages: “messages” is not a non-empty array");
   else
     {
       JsonArray *array = json_node_get_array (messages);
@@ -214,26 +133,26 @@ check_messages_request (Fixture    *f,
 
           if (!JSON_NODE_HOLDS_OBJECT (message))
             {
-              add_problem (f, "messages: messages[%u] is not an object", i);
+              stache_test_http_problem (&f->http, "messages: messages[%u] is not an object", i);
               continue;
             }
           object = json_node_get_object (message);
-          check_members (f, "message", object, message_known);
+          stache_test_http_check_members (&f->http, "message", object, message_known);
           node = json_object_get_member (object, "role");
           /* "system" is a top-level member, never a role */
-          if (!is_string (node) || !g_strv_contains (roles, json_node_get_string (node)))
-            add_problem (f, "messages: messages[%u].role is not user or assistant", i);
-          if (!is_string (json_object_get_member (object, "content")))
-            add_problem (f, "messages: messages[%u].content is not a string", i);
+          if (!stache_test_json_is_string (node) || !g_strv_contains (roles, json_node_get_string (node)))
+            stache_test_http_problem (&f->http, "messages: messages[%u].role is not user or assistant", i);
+          if (!stache_test_json_is_string (json_object_get_member (object, "content")))
+            stache_test_http_problem (&f->http, "messages: messages[%u].content is not a string", i);
         }
     }
 
   node = json_object_get_member (request, "temperature");
   if (node != NULL &&
-      (!is_number (node) || json_node_get_double (node) < 0 || json_node_get_double (node) > 1))
-    add_problem (f, "messages: “temperature” is not a number from 0 to 1");
+      (!stache_test_json_is_number (node) || json_node_get_double (node) < 0 || json_node_get_double (node) > 1))
+    stache_test_http_problem (&f->http, "messages: “temperature” is not a number from 0 to 1");
 
-  return f->problems->len == n_problems;
+  return f->http.problems->len == n_problems;
 }
 
 static void
@@ -407,7 +326,7 @@ respond_message_stream (Fixture           *f,
 
 send:
   g_ptr_array_add (events, NULL);
-  stache_test_server_stream (&f->ts, msg, "text/event-stream", (const char * const *) events->pdata,
+  stache_test_server_stream (&f->http.ts, msg, "text/event-stream", (const char * const *) events->pdata,
                              f->stream_interval_ms);
 }
 
@@ -462,7 +381,7 @@ respond_message (Fixture           *f,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, SOUP_STATUS_OK, root);
+  stache_test_respond_json (msg, SOUP_STATUS_OK, root);
 }
 
 /* Runs in the server thread */
@@ -478,15 +397,9 @@ handle_request (SoupServer        *server,
   const char *api_key = soup_message_headers_get_one (headers, "x-api-key");
   const char *version = soup_message_headers_get_one (headers, "anthropic-version");
   const char *content_type = soup_message_headers_get_content_type (headers, NULL);
-  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
-  guint n_problems;
-
-  g_mutex_lock (&f->mutex);
-  n_problems = f->problems->len;
-  f->n_requests++;
+  guint n_problems = stache_test_http_begin (&f->http, msg, path);
+  JsonObject *request;
   g_ptr_array_add (f->api_keys, g_strdup (api_key));
   g_ptr_array_add (f->versions, g_strdup (version));
   g_ptr_array_add (f->content_types, g_strdup (content_type));
@@ -503,40 +416,33 @@ handle_request (SoupServer        *server,
 
   if (g_strcmp0 (path, "/v1/messages") != 0)
     {
-      add_problem (f, "unknown path %s", path);
+      stache_test_http_problem (&f->http, "unknown path %s", path);
       respond_error (msg, SOUP_STATUS_NOT_FOUND, "not_found_error", "Not found");
       goto out;
     }
 
   if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0)
-    add_problem (f, "method %s instead of POST", soup_server_message_get_method (msg));
+    stache_test_http_problem (&f->http, "method %s instead of POST", soup_server_message_get_method (msg));
 
   if (g_strcmp0 (api_key, TEST_KEY) != 0)
-    add_problem (f, "x-api-key is wrong or missing");
+    stache_test_http_problem (&f->http, "x-api-key is wrong or missing");
   if (g_strcmp0 (version, TEST_VERSION) != 0)
-    add_problem (f, "anthropic-version is “%s”", version ? version : "(none)");
+    stache_test_http_problem (&f->http, "anthropic-version is “%s”", version ? version : "(none)");
   if (soup_message_headers_get_one (headers, "Authorization") != NULL)
-    add_problem (f, "an Authorization header, which the Messages API does not use");
-  if (g_strcmp0 (content_type, "application/json") != 0)
-    add_problem (f, "Content-Type is “%s”", content_type ? content_type : "(none)");
+    stache_test_http_problem (&f->http, "an Authorization header, which the Messages API does not use");
 
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
-                                   (gssize) g_bytes_get_size (bytes), &parse_error))
-    add_problem (f, "the body is not JSON: %s", parse_error->message);
-  else if (!JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
-    add_problem (f, "the body is not a JSON object");
-  else if (check_messages_request (f, json_node_get_object (root)))
-    g_ptr_array_add (f->bodies, json_node_copy (root));
+  request = stache_test_http_parse (&f->http, msg, path, parser);
+  if (request != NULL && check_messages_request (f, request))
+    g_ptr_array_add (f->http.bodies, json_node_copy (json_parser_get_root (parser)));
 
-  if (f->problems->len != n_problems)
+  if (f->http.problems->len != n_problems)
     {
       respond_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_request_error",
-                     g_ptr_array_index (f->problems, f->problems->len - 1));
+                     g_ptr_array_index (f->http.problems, f->http.problems->len - 1));
       goto out;
     }
 
-  root = json_parser_get_root (parser);
-  if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+  if (stache_test_server_fault (&f->http.ts, f->http.fault, msg, f->http.n_requests,
                                 "{\"type\": \"error\", \"error\": {\"type\": \"api_error\", "
                                 "\"message\": \"Internal server error\"}}"))
     goto out;
@@ -548,7 +454,7 @@ handle_request (SoupServer        *server,
       goto out;
 
     case SCENARIO_OVERLOADED_ONCE:
-      if (f->n_requests == 1)
+      if (f->http.n_requests == 1)
         {
           respond_error (msg, 529, "overloaded_error", "Overloaded");
           goto out;
@@ -566,82 +472,13 @@ handle_request (SoupServer        *server,
       break;
     }
 
-  if (json_object_get_boolean_member_with_default (json_node_get_object (root), "stream", FALSE))
-    respond_message_stream (f, msg, json_node_get_object (root));
+  if (json_object_get_boolean_member_with_default (request, "stream", FALSE))
+    respond_message_stream (f, msg, request);
   else
-    respond_message (f, msg, json_node_get_object (root));
+    respond_message (f, msg, request);
 
 out:
-  g_mutex_unlock (&f->mutex);
-}
-
-/* Runs in the server thread: hands each connection to the SoupServer.
- *
- * Connections are accepted here rather than by soup_server_listen_local():
- * the listener of libsoup 3.2 leaks every socket it accepts and the local
- * address it caches, which valgrind reports as definite leaks. */
-static gboolean
-accept_connection (GSocketService    *service,
-                   GSocketConnection *connection,
-                   GObject           *source_object,
-                   gpointer           user_data)
-{
-  Fixture *f = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-
-  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  Fixture *f = data;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketService) service = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (f->context);
-
-  f->server = soup_server_new ("server-header", "test-anthropic ", NULL);
-  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
-
-  /* Loopback only, on a port the system picks */
-  service = g_socket_service_new ();
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&f->mutex);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%u",
-                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  f->ready = TRUE;
-  g_cond_signal (&f->cond);
-  g_mutex_unlock (&f->mutex);
-
-  g_main_loop_run (f->loop);
-
-  /* What the server thread made is undone in the server thread */
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  stache_test_server_stop (&f->ts);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  g_clear_object (&service);
-  while (g_main_context_iteration (f->context, FALSE))
-    ;
-
-  g_main_context_pop_thread_default (f->context);
-
-  return NULL;
+  g_mutex_unlock (&f->http.mutex);
 }
 
 static void
@@ -649,114 +486,44 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   f->scenario = GPOINTER_TO_INT (data);
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
-  f->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   f->api_keys = g_ptr_array_new_with_free_func (g_free);
   f->versions = g_ptr_array_new_with_free_func (g_free);
   f->content_types = g_ptr_array_new_with_free_func (g_free);
-  f->problems = g_ptr_array_new_with_free_func (g_free);
-  f->context = g_main_context_new ();
-  f->loop = g_main_loop_new (f->context, FALSE);
   f->stream_interval_ms = STREAM_INTERVAL_MS;
-  stache_test_server_init (&f->ts, f->context);
-
-  f->thread = g_thread_new ("fake-anthropic", server_thread, f);
-
-  g_mutex_lock (&f->mutex);
-  while (!f->ready)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-}
-
-static gboolean
-quit_server (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-
-  return G_SOURCE_REMOVE;
+  stache_test_http_start (&f->http, "anthropic", "", handle_request, f);
 }
 
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  /* Through the server's context: a g_main_loop_quit() before the server
-   * thread reaches g_main_loop_run() would be lost */
-  GSource *quit = g_idle_source_new ();
-
-  g_source_set_callback (quit, quit_server, f->loop, NULL);
-  g_source_attach (quit, f->context);
-  g_source_unref (quit);
-  g_thread_join (f->thread);
-
-  /* No request broke the API's rules */
-  for (guint i = 0; i < f->problems->len; i++)
-    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
-  g_assert_cmpuint (f->problems->len, ==, 0);
-
-  g_main_loop_unref (f->loop);
-  g_main_context_unref (f->context);
-  g_ptr_array_unref (f->bodies);
+  stache_test_http_stop (&f->http);
   g_ptr_array_unref (f->api_keys);
   g_ptr_array_unref (f->versions);
   g_ptr_array_unref (f->content_types);
-  g_ptr_array_unref (f->problems);
-  stache_test_server_clear (&f->ts);
-  g_free (f->base_url);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
-}
-
-/* What the server saw, read from the test's thread */
-static guint
-n_requests (Fixture *f)
-{
-  guint n;
-
-  g_mutex_lock (&f->mutex);
-  n = f->n_requests;
-  g_mutex_unlock (&f->mutex);
-
-  return n;
-}
-
-/* Entry @i of the fixture's string array @array, valid while the fixture
- * lives */
-static const char *
-seen (Fixture   *f,
-      GPtrArray *array,
-      guint      i)
-{
-  const char *value;
-
-  g_mutex_lock (&f->mutex);
-  g_assert_cmpuint (i, <, array->len);
-  value = g_ptr_array_index (array, i);
-  g_mutex_unlock (&f->mutex);
-
-  return value;
-}
-
-/* The body of well-formed request @i, valid while the fixture lives */
-static JsonObject *
-request_body (Fixture *f,
-              guint    i)
-{
-  JsonObject *object;
-
-  g_mutex_lock (&f->mutex);
-  g_assert_cmpuint (i, <, f->bodies->len);
-  object = json_node_get_object (g_ptr_array_index (f->bodies, i));
-  g_mutex_unlock (&f->mutex);
-
-  return object;
 }
 
 /* ---- creating the provider ---- */
 
 /* Creates the provider with settings that point at the fake server, plus
- * the NULL-terminated key/value pairs after @f */
+ * the NULL-terminated key/value pairs @extra */
+static StacheLlmProvider *
+create_llm_with (Fixture            *f,
+                 const char * const *extra)
+{
+  const char * const base[] = {
+    "anthropic_base_url", f->http.base_url, "anthropic_api_key", TEST_KEY,
+    "http_backoff_ms", "10", NULL,
+  };
+  StacheProvider *provider;
+
+  provider = stache_test_create_provider (loader, STACHE_PROVIDER_TYPE_LLM, "anthropic", base, extra);
+  g_assert_true (STACHE_IS_LLM_PROVIDER (provider));
+
+  return STACHE_LLM_PROVIDER (provider);
+}
+
+/* The same, with the pairs after @f */
 static StacheLlmProvider *
 create_llm (Fixture *f,
             ...) G_GNUC_NULL_TERMINATED;
@@ -765,30 +532,14 @@ static StacheLlmProvider *
 create_llm (Fixture *f,
             ...)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
-  StacheProvider *provider;
-  const char *key;
+  g_autoptr(GPtrArray) extra = NULL;
   va_list args;
 
-  g_assert_no_error (error);
-  g_assert_nonnull (settings);
-
-  stache_settings_set_string (settings, "anthropic_base_url", f->base_url);
-  stache_settings_set_string (settings, "anthropic_api_key", TEST_KEY);
-  stache_settings_set_string (settings, "http_backoff_ms", "10");
-
   va_start (args, f);
-  while ((key = va_arg (args, const char *)) != NULL)
-    stache_settings_set_string (settings, key, va_arg (args, const char *));
+  extra = stache_test_pairs_va (args);
   va_end (args);
 
-  provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_LLM, "anthropic",
-                                                   settings, &error);
-  g_assert_no_error (error);
-  g_assert_true (STACHE_IS_LLM_PROVIDER (provider));
-
-  return STACHE_LLM_PROVIDER (provider);
+  return create_llm_with (f, (const char * const *) extra->pdata);
 }
 
 /* ---- tests ---- */
@@ -820,13 +571,13 @@ test_round_trip (Fixture       *f,
   g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
 
   /* The headers, exactly */
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  g_assert_cmpstr (seen (f, f->api_keys, 0), ==, TEST_KEY);
-  g_assert_cmpstr (seen (f, f->versions, 0), ==, TEST_VERSION);
-  g_assert_cmpstr (seen (f, f->content_types, 0), ==, "application/json");
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->api_keys, 0), ==, TEST_KEY);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->versions, 0), ==, TEST_VERSION);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->content_types, 0), ==, "application/json");
 
   /* The body, exactly */
-  body = request_body (f, 0);
+  body = stache_test_http_body (&f->http, 0);
   members = json_object_get_members (body);
   g_assert_cmpuint (g_list_length (members), ==, 4);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "claude-test-model");
@@ -854,7 +605,7 @@ test_multi_block (Fixture       *f,
 
   /* The text blocks in order; thinking and tool_use blocks left out */
   g_assert_cmpstr (stache_completion_get_text (completion), ==, "One, two, three.");
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 static void
@@ -875,7 +626,7 @@ test_unauthorized (Fixture       *f,
   if (strstr (error->message, TEST_KEY) != NULL)
     g_error ("The key leaked into “%s”", error->message);
   /* A 4xx is never retried */
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 static void
@@ -892,7 +643,7 @@ test_overloaded_retry (Fixture       *f,
   g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Are you busy?");
 
   /* The 529 was retried once */
-  g_assert_cmpuint (n_requests (f), ==, 2);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 2);
 }
 
 static void
@@ -931,7 +682,7 @@ test_key_echo (Fixture       *f,
   if (strstr (error->message, TEST_KEY) != NULL)
     g_error ("The key leaked into “%s”", error->message);
   /* The server did get the key: only the message was cleaned */
-  g_assert_cmpstr (seen (f, f->api_keys, 0), ==, TEST_KEY);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->api_keys, 0), ==, TEST_KEY);
 }
 
 static void
@@ -984,8 +735,8 @@ test_stream_round_trip (Fixture       *f,
   g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 25);
   g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
 
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  body = request_body (f, 0);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  body = stache_test_http_body (&f->http, 0);
   g_assert_true (json_object_get_boolean_member (body, "stream"));
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "claude-test-model");
   g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 321);
@@ -1048,7 +799,7 @@ test_stream_error_event (Fixture       *f,
   g_assert_cmpuint (tokens.tokens->len, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 0), ==, pieces[0]);
   g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 1), ==, pieces[1]);
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 
   stache_test_tokens_clear (&tokens);
 }
@@ -1086,9 +837,9 @@ test_stream_cancelled (Fixture       *f,
   StacheTestTokens tokens;
   gint64 start = g_get_monotonic_time ();
 
-  g_mutex_lock (&f->mutex);
+  g_mutex_lock (&f->http.mutex);
   f->stream_interval_ms = STREAM_SLOW_MS;
-  g_mutex_unlock (&f->mutex);
+  g_mutex_unlock (&f->http.mutex);
   stache_test_tokens_init (&tokens);
   tokens.cancel = cancellable;
   tokens.cancel_after = 2;
@@ -1113,40 +864,12 @@ fault_run (gpointer             fixture,
            GCancellable        *cancellable,
            GError             **error)
 {
-  Fixture *f = fixture;
-  g_autoptr(StacheLlmProvider) llm = NULL;
-  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(StacheLlmProvider) llm = create_llm_with (fixture, settings);
 
-  llm = create_llm (f, settings[0], settings[0] != NULL ? settings[1] : NULL,
-                    settings[0] != NULL ? settings[2] : NULL,
-                    settings[0] != NULL && settings[2] != NULL ? settings[3] : NULL, NULL);
-  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
-  if (completion != NULL)
-    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
-
-  return completion != NULL;
+  return stache_test_generate_hello (llm, cancellable, error);
 }
 
-static void
-fault_set (gpointer        fixture,
-           StacheTestFault fault)
-{
-  Fixture *f = fixture;
-
-  g_mutex_lock (&f->mutex);
-  f->fault = fault;
-  g_mutex_unlock (&f->mutex);
-}
-
-static guint
-fault_n_requests (gpointer fixture)
-{
-  return n_requests (fixture);
-}
-
-static const StacheTestApi fault_api = {
-  fault_run, fault_set, fault_n_requests, "Internal server error",
-};
+STACHE_TEST_DEFINE_HTTP_API (Fixture, fault_api, fault_run, "Internal server error");
 
 STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
 
