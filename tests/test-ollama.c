@@ -44,24 +44,9 @@ typedef enum {
 #define STREAM_ERROR_TEXT  "an error was encountered while running the model: unexpected EOF"
 
 typedef struct {
-  Scenario      scenario;
-
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;        /* owned by the server thread */
-  char         *base_url;      /* http://127.0.0.1:<port> */
-
-  GMutex        mutex;
-  GCond         cond;
-  gboolean      ready;
-  /* Under mutex: what the server saw */
-  guint         n_requests;
-  GPtrArray    *bodies;        /* JsonNode *: every JSON request body */
-  GPtrArray    *problems;      /* char *: requests Ollama would not take */
-  StacheTestFault  fault;      /* under mutex */
-  guint            stream_interval_ms;  /* under mutex */
-  StacheTestServer ts;         /* server thread only */
+  StacheTestHttp http;         /* first; its problems: requests Ollama would not take */
+  Scenario       scenario;
+  guint          stream_interval_ms;  /* under http.mutex */
 } Fixture;
 
 /* The vector the server gives @text: small multiples of 1/4, which float,
@@ -76,18 +61,6 @@ expected_vector (const char *text,
     out[k] = (float) ((h >> (k * 3)) % 997) + 0.25f * (float) k - 100.0f;
 }
 
-static void
-respond_json (SoupServerMessage *msg,
-              guint              status,
-              JsonNode          *root)
-{
-  g_autofree char *body = json_to_string (root, FALSE);
-
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
-                                    body, strlen (body));
-}
-
 /* Answers with Ollama's error body */
 static void
 respond_error (SoupServerMessage *msg,
@@ -99,7 +72,7 @@ respond_error (SoupServerMessage *msg,
 
   json_object_set_string_member (object, "error", message);
   json_node_set_object (root, object);
-  respond_json (msg, status, root);
+  stache_test_respond_json (msg, status, root);
 }
 
 /* The reply to @prompt, in the pieces a streamed answer sends: words,
@@ -199,7 +172,7 @@ respond_chat_stream (Fixture           *f,
 
 send:
   g_ptr_array_add (lines, NULL);
-  stache_test_server_stream (&f->ts, msg, "application/x-ndjson",
+  stache_test_server_stream (&f->http.ts, msg, "application/x-ndjson",
                              (const char * const *) lines->pdata, f->stream_interval_ms);
 }
 
@@ -243,7 +216,7 @@ respond_chat (Fixture           *f,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, SOUP_STATUS_OK, root);
+  stache_test_respond_json (msg, SOUP_STATUS_OK, root);
 }
 
 static void
@@ -273,7 +246,7 @@ respond_embed (SoupServerMessage *msg,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, SOUP_STATUS_OK, root);
+  stache_test_respond_json (msg, SOUP_STATUS_OK, root);
 }
 
 /* Runs in the server thread */
@@ -293,8 +266,7 @@ handle_request (SoupServer        *server,
   gboolean is_embed = g_strcmp0 (path, "/api/embed") == 0;
   JsonNode *root = NULL;
 
-  g_mutex_lock (&f->mutex);
-  f->n_requests++;
+  stache_test_http_begin (&f->http, msg, path);
 
   if ((!is_chat && !is_embed) ||
       g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0 ||
@@ -304,19 +276,19 @@ handle_request (SoupServer        *server,
                                    (gssize) g_bytes_get_size (bytes), NULL) ||
       !JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
     {
-      g_ptr_array_add (f->problems, g_strdup_printf ("%s %s (%s)",
+      g_ptr_array_add (f->http.problems, g_strdup_printf ("%s %s (%s)",
                                                      soup_server_message_get_method (msg), path,
                                                      content_type ? content_type : "no type"));
       respond_error (msg, SOUP_STATUS_BAD_REQUEST, "bad request");
       goto out;
     }
-  g_ptr_array_add (f->bodies, json_node_copy (root));
+  g_ptr_array_add (f->http.bodies, json_node_copy (root));
 
   if (f->scenario == SCENARIO_NOT_FOUND)
     respond_error (msg, SOUP_STATUS_NOT_FOUND, NOT_FOUND_TEXT);
-  else if (f->scenario == SCENARIO_SERVER_ERROR_ONCE && f->n_requests == 1)
+  else if (f->scenario == SCENARIO_SERVER_ERROR_ONCE && f->http.n_requests == 1)
     respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "llama runner process has terminated");
-  else if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+  else if (stache_test_server_fault (&f->http.ts, f->http.fault, msg, f->http.n_requests,
                                      "{\"error\": \"llama runner process has terminated\"}"))
     ;
   else if (is_chat && json_object_get_boolean_member_with_default (json_node_get_object (root),
@@ -328,73 +300,7 @@ handle_request (SoupServer        *server,
     respond_embed (msg, json_node_get_object (root));
 
 out:
-  g_mutex_unlock (&f->mutex);
-}
-
-/* Runs in the server thread: hands each connection to the SoupServer.
- * Not soup_server_listen_local(): libsoup 3.2's listener leaks every
- * socket it accepts, which valgrind reports as definite leaks. */
-static gboolean
-accept_connection (GSocketService    *service,
-                   GSocketConnection *connection,
-                   GObject           *source_object,
-                   gpointer           user_data)
-{
-  Fixture *f = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-
-  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  Fixture *f = data;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketService) service = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (f->context);
-
-  f->server = soup_server_new ("server-header", "test-ollama ", NULL);
-  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
-
-  service = g_socket_service_new ();
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&f->mutex);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%u",
-                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  f->ready = TRUE;
-  g_cond_signal (&f->cond);
-  g_mutex_unlock (&f->mutex);
-
-  g_main_loop_run (f->loop);
-
-  /* What the server thread made is undone in the server thread */
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  stache_test_server_stop (&f->ts);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  g_clear_object (&service);
-  while (g_main_context_iteration (f->context, FALSE))
-    ;
-
-  g_main_context_pop_thread_default (f->context);
-
-  return NULL;
+  g_mutex_unlock (&f->http.mutex);
 }
 
 static void
@@ -402,92 +308,25 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   f->scenario = GPOINTER_TO_INT (data);
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
-  f->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  f->problems = g_ptr_array_new_with_free_func (g_free);
-  f->context = g_main_context_new ();
-  f->loop = g_main_loop_new (f->context, FALSE);
   f->stream_interval_ms = STREAM_INTERVAL_MS;
-  stache_test_server_init (&f->ts, f->context);
-
-  f->thread = g_thread_new ("fake-ollama", server_thread, f);
-
-  g_mutex_lock (&f->mutex);
-  while (!f->ready)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-}
-
-static gboolean
-quit_server (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-
-  return G_SOURCE_REMOVE;
+  stache_test_http_start (&f->http, "ollama", "", handle_request, f);
 }
 
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  /* Through the server's context: a quit before the server thread reaches
-   * g_main_loop_run() would be lost */
-  GSource *quit = g_idle_source_new ();
-
-  g_source_set_callback (quit, quit_server, f->loop, NULL);
-  g_source_attach (quit, f->context);
-  g_source_unref (quit);
-  g_thread_join (f->thread);
-
-  for (guint i = 0; i < f->problems->len; i++)
-    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
-  g_assert_cmpuint (f->problems->len, ==, 0);
-
-  g_main_loop_unref (f->loop);
-  g_main_context_unref (f->context);
-  g_ptr_array_unref (f->bodies);
-  g_ptr_array_unref (f->problems);
-  stache_test_server_clear (&f->ts);
-  g_free (f->base_url);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
-}
-
-static guint
-n_requests (Fixture *f)
-{
-  guint n;
-
-  g_mutex_lock (&f->mutex);
-  n = f->n_requests;
-  g_mutex_unlock (&f->mutex);
-
-  return n;
-}
-
-/* The body of request @i, valid while the fixture lives */
-static JsonNode *
-request_body (Fixture *f,
-              guint    i)
-{
-  JsonNode *node;
-
-  g_mutex_lock (&f->mutex);
-  g_assert_cmpuint (i, <, f->bodies->len);
-  node = g_ptr_array_index (f->bodies, i);
-  g_mutex_unlock (&f->mutex);
-
-  return node;
+  stache_test_http_stop (&f->http);
 }
 
 /* Asserts that @actual is the JSON text @expected, member order aside */
 static void
-assert_json_equal (JsonNode   *actual,
+assert_json_equal (JsonObject *object,
                    const char *expected)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) want = json_from_string (expected, &error);
+  g_autoptr(JsonNode) actual = json_node_init_object (json_node_alloc (), object);
 
   g_assert_no_error (error);
   if (!json_node_equal (actual, want))
@@ -500,27 +339,26 @@ assert_json_equal (JsonNode   *actual,
 
 /* ---- creating providers ---- */
 
+/* A provider of @type with settings that point at the fake server, plus
+ * the NULL-terminated key/value pairs @extra */
+static StacheProvider *
+create (Fixture            *f,
+        StacheProviderType  type,
+        const char * const *extra)
+{
+  const char * const base[] = { "ollama_url", f->http.base_url, "http_backoff_ms", "10", NULL };
+
+  return stache_test_create_provider (loader, type, "ollama", base, extra);
+}
+
 static StacheProvider *
 create_va (Fixture            *f,
            StacheProviderType  type,
            va_list             args)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
-  StacheProvider *provider;
-  const char *key;
+  g_autoptr(GPtrArray) extra = stache_test_pairs_va (args);
 
-  g_assert_no_error (error);
-  stache_settings_set_string (settings, "ollama_url", f->base_url);
-  stache_settings_set_string (settings, "http_backoff_ms", "10");
-  while ((key = va_arg (args, const char *)) != NULL)
-    stache_settings_set_string (settings, key, va_arg (args, const char *));
-
-  provider = stache_plugin_loader_create_provider (loader, type, "ollama", settings, &error);
-  g_assert_no_error (error);
-  g_assert_true (STACHE_IS_PROVIDER (provider));
-
-  return provider;
+  return create (f, type, (const char * const *) extra->pdata);
 }
 
 static StacheLlmProvider *
@@ -587,8 +425,8 @@ test_chat_round_trip (Fixture       *f,
   g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 26);
   g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
 
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  assert_json_equal (request_body (f, 0),
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  assert_json_equal (stache_test_http_body (&f->http, 0),
                      "{\"model\": \"test-model\","
                      " \"messages\": [{\"role\": \"system\", \"content\": \"You answer briefly.\"},"
                      "              {\"role\": \"user\", \"content\": \"What is Stache?\"}],"
@@ -624,12 +462,12 @@ test_embeddings_batches (Fixture       *f,
         g_assert_cmpfloat (g_array_index (values, float, i * DIMENSIONS + k), ==, expected[k]);
     }
 
-  g_assert_cmpuint (n_requests (f), ==, 3);
-  assert_json_equal (request_body (f, 0),
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 3);
+  assert_json_equal (stache_test_http_body (&f->http, 0),
                      "{\"model\": \"nomic-embed-text\", \"input\": [\"alpha\", \"beta\"]}");
-  assert_json_equal (request_body (f, 1),
+  assert_json_equal (stache_test_http_body (&f->http, 1),
                      "{\"model\": \"nomic-embed-text\", \"input\": [\"gamma\", \"delta\"]}");
-  assert_json_equal (request_body (f, 2),
+  assert_json_equal (stache_test_http_body (&f->http, 2),
                      "{\"model\": \"nomic-embed-text\", \"input\": [\"epsilon\"]}");
 }
 
@@ -648,7 +486,7 @@ test_not_found (Fixture       *f,
   if (strstr (error->message, NOT_FOUND_TEXT) == NULL)
     g_error ("The server's message is not in “%s”", error->message);
   /* A 4xx is never retried */
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 static void
@@ -662,7 +500,7 @@ test_retry (Fixture       *f,
   completion = stache_llm_provider_generate (llm, "Again", NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Again");
-  g_assert_cmpuint (n_requests (f), ==, 2);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 2);
 }
 
 static void
@@ -717,8 +555,8 @@ test_stream_round_trip (Fixture       *f,
   g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 9);
 
   /* The request of generate(), streamed */
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  assert_json_equal (request_body (f, 0),
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  assert_json_equal (stache_test_http_body (&f->http, 0),
                      "{\"model\": \"llama3.2:1b\","
                      " \"messages\": [{\"role\": \"system\", \"content\": \"You answer briefly.\"},"
                      "              {\"role\": \"user\", \"content\": \"What is Stache?\"}],"
@@ -750,7 +588,7 @@ test_stream_error_line (Fixture       *f,
   g_assert_cmpuint (tokens.tokens->len, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 0), ==, pieces[0]);
   g_assert_cmpstr (g_ptr_array_index (tokens.tokens, 1), ==, pieces[1]);
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 
   stache_test_tokens_clear (&tokens);
 }
@@ -787,9 +625,9 @@ test_stream_cancelled (Fixture       *f,
   StacheTestTokens tokens;
   gint64 start = g_get_monotonic_time ();
 
-  g_mutex_lock (&f->mutex);
+  g_mutex_lock (&f->http.mutex);
   f->stream_interval_ms = STREAM_SLOW_MS;
-  g_mutex_unlock (&f->mutex);
+  g_mutex_unlock (&f->http.mutex);
   stache_test_tokens_init (&tokens);
   tokens.cancel = cancellable;
   tokens.cancel_after = 2;
@@ -814,40 +652,12 @@ fault_run (gpointer             fixture,
            GCancellable        *cancellable,
            GError             **error)
 {
-  Fixture *f = fixture;
-  g_autoptr(StacheLlmProvider) llm = NULL;
-  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(StacheLlmProvider) llm = STACHE_LLM_PROVIDER (create (fixture, STACHE_PROVIDER_TYPE_LLM, settings));
 
-  llm = create_llm (f, settings[0], settings[0] != NULL ? settings[1] : NULL,
-                    settings[0] != NULL ? settings[2] : NULL,
-                    settings[0] != NULL && settings[2] != NULL ? settings[3] : NULL, NULL);
-  completion = stache_llm_provider_generate (llm, "Hello", NULL, NULL, cancellable, error);
-  if (completion != NULL)
-    g_assert_cmpstr (stache_completion_get_text (completion), ==, "You said: Hello");
-
-  return completion != NULL;
+  return stache_test_generate_hello (llm, cancellable, error);
 }
 
-static void
-fault_set (gpointer        fixture,
-           StacheTestFault fault)
-{
-  Fixture *f = fixture;
-
-  g_mutex_lock (&f->mutex);
-  f->fault = fault;
-  g_mutex_unlock (&f->mutex);
-}
-
-static guint
-fault_n_requests (gpointer fixture)
-{
-  return n_requests (fixture);
-}
-
-static const StacheTestApi fault_api = {
-  fault_run, fault_set, fault_n_requests, "llama runner process has terminated",
-};
+STACHE_TEST_DEFINE_HTTP_API (Fixture, fault_api, fault_run, "llama runner process has terminated");
 
 STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
 
