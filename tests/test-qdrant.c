@@ -26,38 +26,15 @@ static StachePluginLoader *loader;
 typedef enum { SCENARIO_NORMAL, SCENARIO_FAIL_ONCE, SCENARIO_ECHO_KEY } Scenario;
 
 typedef struct {
+  StacheTestHttp http;      /* first */
   Scenario      scenario;
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;
-  char         *base_url;
-  GMutex        mutex;
-  GCond         cond;
-  gboolean      ready;
-  /* under mutex */
-  guint         n_requests;
+  /* under http.mutex */
   gboolean      exists;
   gint64        size;
   GPtrArray    *indexes;   /* char * */
   GHashTable   *points;    /* uuid → JsonNode (point object) */
   GPtrArray    *log;       /* char *: "METHOD path?query body" */
-  GPtrArray    *problems;
-  StacheTestFault  fault;   /* under mutex */
-  StacheTestServer ts;      /* server thread only */
 } Fixture;
-
-static void
-add_problem (Fixture *f, const char *format, ...) G_GNUC_PRINTF (2, 3);
-static void
-add_problem (Fixture *f, const char *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_ptr_array_add (f->problems, g_strdup_vprintf (format, args));
-  va_end (args);
-}
 
 static void
 respond (SoupServerMessage *msg, guint status, const char *body)
@@ -79,16 +56,6 @@ respond_result (SoupServerMessage *msg, JsonNode *result)
   json_node_set_object (node, root);
   text = json_to_string (node, FALSE);
   respond (msg, 200, text);
-}
-
-static void
-check_members (Fixture *f, const char *what, JsonObject *o, const char * const *known)
-{
-  g_autoptr(GList) members = json_object_get_members (o);
-
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (known, l->data))
-      add_problem (f, "%s: unknown member “%s”", what, (const char *) l->data);
 }
 
 /* ---- filter evaluation ---- */
@@ -129,14 +96,14 @@ eval_condition (Fixture *f, JsonObject *c, JsonObject *payload)
       return actual == NULL || JSON_NODE_HOLDS_NULL (actual);
     }
 
-  check_members (f, "condition", c, cond_known);
+  stache_test_http_check_members (&f->http, "condition", c, cond_known);
   if (!json_object_has_member (c, "key") || !json_object_has_member (c, "match"))
     {
-      add_problem (f, "condition without key/match");
+      stache_test_http_problem (&f->http, "condition without key/match");
       return FALSE;
     }
   match = json_object_get_object_member (c, "match");
-  check_members (f, "match", match, match_known);
+  stache_test_http_check_members (&f->http, "match", match, match_known);
   actual = payload_lookup (payload, json_object_get_string_member (c, "key"));
   if (actual == NULL || !JSON_NODE_HOLDS_VALUE (actual))
     return FALSE;
@@ -151,7 +118,7 @@ eval_condition (Fixture *f, JsonObject *c, JsonObject *payload)
           return TRUE;
       return FALSE;
     }
-  add_problem (f, "match without value/any");
+  stache_test_http_problem (&f->http, "match without value/any");
   return FALSE;
 }
 
@@ -160,7 +127,7 @@ eval_filter (Fixture *f, JsonObject *filter, JsonObject *payload)
 {
   const char * const known[] = { "must", "should", "must_not", NULL };
 
-  check_members (f, "filter", filter, known);
+  stache_test_http_check_members (&f->http, "filter", filter, known);
   if (json_object_has_member (filter, "must"))
     {
       JsonArray *a = json_object_get_array_member (filter, "must");
@@ -203,18 +170,18 @@ check_point (Fixture *f, JsonObject *p)
   JsonObject *payload;
   const char *id;
 
-  check_members (f, "point", p, known);
+  stache_test_http_check_members (&f->http, "point", p, known);
   id = json_object_get_string_member_with_default (p, "id", "");
   if (strlen (id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-')
-    add_problem (f, "point id “%s” is not a UUID", id);
+    stache_test_http_problem (&f->http, "point id “%s” is not a UUID", id);
   if (json_array_get_length (json_object_get_array_member (p, "vector")) != (guint) f->size)
-    add_problem (f, "vector length is not %" G_GINT64_FORMAT, f->size);
+    stache_test_http_problem (&f->http, "vector length is not %" G_GINT64_FORMAT, f->size);
   payload = json_object_get_object_member (p, "payload");
-  check_members (f, "payload", payload, payload_known);
+  stache_test_http_check_members (&f->http, "payload", payload, payload_known);
   if (json_object_get_string_member_with_default (payload, "chunk_id", NULL) == NULL ||
       json_object_get_string_member_with_default (payload, "namespace", NULL) == NULL ||
       !json_object_has_member (payload, "metadata"))
-    add_problem (f, "payload lacks chunk_id/namespace/metadata");
+    stache_test_http_problem (&f->http, "payload lacks chunk_id/namespace/metadata");
 }
 
 static double
@@ -256,9 +223,9 @@ handle_points (Fixture *f, SoupServerMessage *msg, const char *op, JsonObject *b
       JsonArray *array = json_array_new ();
       gint64 limit = json_object_get_int_member_with_default (body, "limit", 0);
 
-      check_members (f, "search", body, known);
+      stache_test_http_check_members (&f->http, "search", body, known);
       if (!json_object_get_boolean_member_with_default (body, "with_payload", FALSE) || limit < 1)
-        add_problem (f, "search: with_payload/limit");
+        stache_test_http_problem (&f->http, "search: with_payload/limit");
       g_hash_table_iter_init (&iter, f->points);
       while (g_hash_table_iter_next (&iter, &key, &value))
         {
@@ -291,11 +258,11 @@ handle_points (Fixture *f, SoupServerMessage *msg, const char *op, JsonObject *b
       JsonNode *result = json_node_new (JSON_NODE_OBJECT);
       JsonObject *ro = json_object_new ();
 
-      check_members (f, op, body, del ? delete_known : count_known);
+      stache_test_http_check_members (&f->http, op, body, del ? delete_known : count_known);
       if (!del && !json_object_get_boolean_member_with_default (body, "exact", FALSE))
-        add_problem (f, "count: exact is not true");
+        stache_test_http_problem (&f->http, "count: exact is not true");
       if (del && json_object_has_member (body, "points") == json_object_has_member (body, "filter"))
-        add_problem (f, "delete: needs exactly one of points/filter");
+        stache_test_http_problem (&f->http, "delete: needs exactly one of points/filter");
       if (del && json_object_has_member (body, "points"))
         {
           JsonArray *ids = json_object_get_array_member (body, "points");
@@ -323,7 +290,7 @@ handle_points (Fixture *f, SoupServerMessage *msg, const char *op, JsonObject *b
     }
   else
     {
-      add_problem (f, "unknown points op %s", op);
+      stache_test_http_problem (&f->http, "unknown points op %s", op);
       respond (msg, 404, "{\"status\":{\"error\":\"Not found\"}}");
     }
 }
@@ -345,16 +312,14 @@ handle_request (SoupServer        *server,
   JsonObject *body = NULL;
   guint n_problems;
 
-  g_mutex_lock (&f->mutex);
-  n_problems = f->problems->len;
-  f->n_requests++;
+  n_problems = stache_test_http_begin (&f->http, msg, path);
   g_ptr_array_add (f->log, g_strdup_printf ("%s %s%s%s %.*s", method, path,
                                             uri_query ? "?" : "", uri_query ? uri_query : "",
                                             (int) g_bytes_get_size (bytes),
                                             (const char *) g_bytes_get_data (bytes, NULL)));
 
   if (g_strcmp0 (api_key, TEST_KEY) != 0)
-    add_problem (f, "%s: api-key is “%s”", path, api_key ? api_key : "(none)");
+    stache_test_http_problem (&f->http, "%s: api-key is “%s”", path, api_key ? api_key : "(none)");
 
   if (f->scenario == SCENARIO_ECHO_KEY)
     {
@@ -362,12 +327,12 @@ handle_request (SoupServer        *server,
       respond (msg, 403, text);
       goto out;
     }
-  if (f->scenario == SCENARIO_FAIL_ONCE && f->n_requests == 1)
+  if (f->scenario == SCENARIO_FAIL_ONCE && f->http.n_requests == 1)
     {
       respond (msg, 500, "{\"status\":{\"error\":\"Service internal error\"}}");
       goto out;
     }
-  if (stache_test_server_fault (&f->ts, f->fault, msg, f->n_requests,
+  if (stache_test_server_fault (&f->http.ts, f->http.fault, msg, f->http.n_requests,
                                 "{\"status\":{\"error\":\"Service internal error\"},"
                                 "\"time\":0.0001}"))
     goto out;
@@ -377,7 +342,7 @@ handle_request (SoupServer        *server,
       if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
                                        (gssize) g_bytes_get_size (bytes), NULL) ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        add_problem (f, "%s: body is not a JSON object", path);
+        stache_test_http_problem (&f->http, "%s: body is not a JSON object", path);
       else
         body = json_node_get_object (json_parser_get_root (parser));
     }
@@ -401,16 +366,16 @@ handle_request (SoupServer        *server,
           const char * const known[] = { "vectors", NULL };
           JsonObject *v = json_object_get_object_member (body, "vectors");
 
-          check_members (f, "create", body, known);
+          stache_test_http_check_members (&f->http, "create", body, known);
           if (v == NULL || g_strcmp0 (json_object_get_string_member_with_default (v, "distance", ""), "Cosine") != 0 ||
               json_object_get_int_member_with_default (v, "size", 0) < 1 || json_object_get_size (v) != 2)
-            add_problem (f, "create: bad vectors");
+            stache_test_http_problem (&f->http, "create: bad vectors");
           else
             {
               f->exists = TRUE;
               f->size = json_object_get_int_member (v, "size");
             }
-          if (f->problems->len == n_problems)
+          if (f->http.problems->len == n_problems)
             {
               JsonNode *r = json_node_new (JSON_NODE_VALUE);
               json_node_set_boolean (r, TRUE);
@@ -419,7 +384,7 @@ handle_request (SoupServer        *server,
             }
         }
       else
-        add_problem (f, "%s %s unexpected", method, path);
+        stache_test_http_problem (&f->http, "%s %s unexpected", method, path);
     }
   else if (!f->exists)
     {
@@ -430,9 +395,9 @@ handle_request (SoupServer        *server,
     {
       const char * const known[] = { "field_name", "field_schema", NULL };
 
-      check_members (f, "index", body, known);
+      stache_test_http_check_members (&f->http, "index", body, known);
       if (g_strcmp0 (json_object_get_string_member_with_default (body, "field_schema", ""), "keyword") != 0)
-        add_problem (f, "index: schema is not keyword");
+        stache_test_http_problem (&f->http, "index: schema is not keyword");
       g_ptr_array_add (f->indexes, g_strdup (json_object_get_string_member_with_default (body, "field_name", "")));
     }
   else if (g_str_equal (path, COLL "/points") && g_str_equal (method, "PUT") && body != NULL)
@@ -440,9 +405,9 @@ handle_request (SoupServer        *server,
       const char * const known[] = { "points", NULL };
       JsonArray *points = json_object_get_array_member (body, "points");
 
-      check_members (f, "upsert", body, known);
+      stache_test_http_check_members (&f->http, "upsert", body, known);
       if (g_strcmp0 (uri_query, "wait=true") != 0)
-        add_problem (f, "upsert without wait=true");
+        stache_test_http_problem (&f->http, "upsert without wait=true");
       for (guint i = 0; i < json_array_get_length (points); i++)
         {
           JsonObject *p = json_array_get_object_element (points, i);
@@ -457,15 +422,15 @@ handle_request (SoupServer        *server,
       const char *op = path + strlen (COLL "/points/");
 
       if (g_str_equal (op, "delete") && g_strcmp0 (uri_query, "wait=true") != 0)
-        add_problem (f, "delete without wait=true");
+        stache_test_http_problem (&f->http, "delete without wait=true");
       handle_points (f, msg, op, body);
-      if (f->problems->len == n_problems)
+      if (f->http.problems->len == n_problems)
         goto out;
     }
   else
-    add_problem (f, "%s %s unexpected", method, path);
+    stache_test_http_problem (&f->http, "%s %s unexpected", method, path);
 
-  if (f->problems->len != n_problems)
+  if (f->http.problems->len != n_problems)
     respond (msg, 400, "{\"status\":{\"error\":\"Bad request\"}}");
   else if (soup_server_message_get_status (msg) == 0 || soup_server_message_get_status (msg) == SOUP_STATUS_NONE)
     {
@@ -477,115 +442,26 @@ handle_request (SoupServer        *server,
     }
 
 out:
-  g_mutex_unlock (&f->mutex);
-}
-
-static gboolean
-accept_connection (GSocketService *service, GSocketConnection *connection,
-                   GObject *source_object, gpointer user_data)
-{
-  Fixture *f = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-
-  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  Fixture *f = data;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketService) service = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (f->context);
-  f->server = soup_server_new ("server-header", "test-qdrant ", NULL);
-  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
-  service = g_socket_service_new ();
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&f->mutex);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%u/",
-                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  f->ready = TRUE;
-  g_cond_signal (&f->cond);
-  g_mutex_unlock (&f->mutex);
-
-  g_main_loop_run (f->loop);
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  stache_test_server_stop (&f->ts);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  g_clear_object (&service);
-  while (g_main_context_iteration (f->context, FALSE))
-    ;
-  g_main_context_pop_thread_default (f->context);
-  return NULL;
+  g_mutex_unlock (&f->http.mutex);
 }
 
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   f->scenario = GPOINTER_TO_INT (data);
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
   f->indexes = g_ptr_array_new_with_free_func (g_free);
   f->log = g_ptr_array_new_with_free_func (g_free);
-  f->problems = g_ptr_array_new_with_free_func (g_free);
   f->points = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_node_unref);
-  f->context = g_main_context_new ();
-  f->loop = g_main_loop_new (f->context, FALSE);
-  stache_test_server_init (&f->ts, f->context);
-  f->thread = g_thread_new ("fake-qdrant", server_thread, f);
-  g_mutex_lock (&f->mutex);
-  while (!f->ready)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-}
-
-static gboolean
-quit_server (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
+  stache_test_http_start (&f->http, "qdrant", "/", handle_request, f);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  GSource *quit = g_idle_source_new ();
-
-  g_source_set_callback (quit, quit_server, f->loop, NULL);
-  g_source_attach (quit, f->context);
-  g_source_unref (quit);
-  g_thread_join (f->thread);
-
-  for (guint i = 0; i < f->problems->len; i++)
-    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
-  g_assert_cmpuint (f->problems->len, ==, 0);
-
-  g_main_loop_unref (f->loop);
-  g_main_context_unref (f->context);
+  stache_test_http_stop (&f->http);
   g_ptr_array_unref (f->indexes);
   g_ptr_array_unref (f->log);
-  g_ptr_array_unref (f->problems);
   g_hash_table_unref (f->points);
-  stache_test_server_clear (&f->ts);
-  g_free (f->base_url);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
 }
 
 /* The last logged request whose line starts with @prefix */
@@ -594,11 +470,11 @@ last_request (Fixture *f, const char *prefix)
 {
   char *found = NULL;
 
-  g_mutex_lock (&f->mutex);
+  g_mutex_lock (&f->http.mutex);
   for (guint i = f->log->len; i > 0 && found == NULL; i--)
     if (g_str_has_prefix (g_ptr_array_index (f->log, i - 1), prefix))
       found = g_strdup (g_ptr_array_index (f->log, i - 1));
-  g_mutex_unlock (&f->mutex);
+  g_mutex_unlock (&f->http.mutex);
   return found;
 }
 
@@ -607,19 +483,12 @@ last_request (Fixture *f, const char *prefix)
 static StacheVectorDbProvider *
 create_db_with (Fixture *f, const char * const *extra)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, &error);
+  const char * const base[] = {
+    "qdrant_url", f->http.base_url, "qdrant_api_key", TEST_KEY, "http_backoff_ms", "10", NULL,
+  };
   StacheProvider *provider;
 
-  g_assert_no_error (error);
-  stache_settings_set_string (settings, "qdrant_url", f->base_url);
-  stache_settings_set_string (settings, "qdrant_api_key", TEST_KEY);
-  stache_settings_set_string (settings, "http_backoff_ms", "10");
-  for (guint i = 0; extra != NULL && extra[i] != NULL; i += 2)
-    stache_settings_set_string (settings, extra[i], extra[i + 1]);
-  provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_VECTORDB, "qdrant",
-                                                   settings, &error);
-  g_assert_no_error (error);
+  provider = stache_test_create_provider (loader, STACHE_PROVIDER_TYPE_VECTORDB, "qdrant", base, extra);
   g_assert_true (STACHE_IS_VECTOR_DB_PROVIDER (provider));
   return STACHE_VECTOR_DB_PROVIDER (provider);
 }
@@ -876,33 +745,7 @@ fault_run (gpointer             fixture,
   return n >= 0;
 }
 
-static void
-fault_set (gpointer        fixture,
-           StacheTestFault fault)
-{
-  Fixture *f = fixture;
-
-  g_mutex_lock (&f->mutex);
-  f->fault = fault;
-  g_mutex_unlock (&f->mutex);
-}
-
-static guint
-fault_n_requests (gpointer fixture)
-{
-  Fixture *f = fixture;
-  guint n;
-
-  g_mutex_lock (&f->mutex);
-  n = f->n_requests;
-  g_mutex_unlock (&f->mutex);
-
-  return n;
-}
-
-static const StacheTestApi fault_api = {
-  fault_run, fault_set, fault_n_requests, "Service internal error",
-};
+STACHE_TEST_DEFINE_HTTP_API (Fixture, fault_api, fault_run, "Service internal error");
 
 STACHE_TEST_DEFINE_FAULT_TESTS (Fixture, fault_api)
 
