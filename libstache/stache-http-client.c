@@ -76,6 +76,7 @@ struct _StacheHttpClient
   GObject    parent_instance;
 
   char      *provider_name;
+  char      *api_name;          /* guarded by mutex; NULL: provider_name */
   guint      connect_timeout;   /* seconds */
   guint      timeout;           /* seconds */
   guint      max_retries;
@@ -152,6 +153,7 @@ stache_http_client_finalize (GObject *object)
   StacheHttpClient *self = STACHE_HTTP_CLIENT (object);
 
   g_free (self->provider_name);
+  g_free (self->api_name);
   g_clear_pointer (&self->headers, g_ptr_array_unref);
   g_clear_pointer (&self->secrets, g_ptr_array_unref);
   g_mutex_clear (&self->mutex);
@@ -1602,6 +1604,333 @@ stache_http_client_stream_lines (StacheHttpClient    *self,
   request_clear (&request);
 
   return ok;
+}
+
+/* ---- streamed events ---- */
+
+typedef struct
+{
+  StacheHttpClient       *self;
+  const char             *url;
+  StacheHttpStreamFormat  format;
+  StacheHttpEventFunc     event_func;
+  gpointer                user_data;
+  GCancellable           *cancellable;
+
+  char                   *event;     /* SSE: the `event:` of the event being read */
+  GString                *data;      /* SSE: its `data:` lines */
+  gboolean                has_data;
+  gboolean                stopped;   /* the event function stopped the stream */
+  GError                 *error;
+} EventStream;
+
+static void
+event_stream_reset (EventStream *stream)
+{
+  g_clear_pointer (&stream->event, g_free);
+  g_string_truncate (stream->data, 0);
+  stream->has_data = FALSE;
+}
+
+/* Parses @text and hands it to the event function; FALSE stops the stream */
+static gboolean
+dispatch_event (EventStream *stream,
+                const char  *text)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  if (stream->format == STACHE_HTTP_STREAM_SSE && strcmp (text, "[DONE]") == 0)
+    node = NULL;
+  else
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) parse_error = NULL;
+
+      if (!json_parser_load_from_data (parser, text, -1, &parse_error) ||
+          json_parser_get_root (parser) == NULL)
+        {
+          g_autofree char *start = excerpt (text, strlen (text), MALFORMED_EXCERPT_CHARS);
+
+          stache_http_client_set_malformed (stream->self, &stream->error, stream->url,
+                                            _("a streamed event is not JSON: %s"), start);
+          return FALSE;
+        }
+      node = json_node_copy (json_parser_get_root (parser));
+    }
+
+  if (!stream->event_func (stream->event, node, stream->user_data, &stream->error))
+    {
+      stream->stopped = TRUE;
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+read_event_line (const char *line,
+                 gpointer    user_data)
+{
+  EventStream *stream = user_data;
+  const char *value;
+  gsize name_len;
+
+  if (g_cancellable_is_cancelled (stream->cancellable))
+    return FALSE;
+
+  if (stream->format == STACHE_HTTP_STREAM_NDJSON)
+    {
+      while (g_ascii_isspace (*line))
+        line++;
+      return *line == '\0' || dispatch_event (stream, line);
+    }
+
+  /* A blank line ends an event; one without data is no event */
+  if (*line == '\0')
+    {
+      gboolean go_on = TRUE;
+
+      if (stream->has_data)
+        go_on = dispatch_event (stream, stream->data->str);
+      event_stream_reset (stream);
+      return go_on;
+    }
+
+  if (*line == ':')
+    return TRUE;
+
+  name_len = strcspn (line, ":");
+  value = line[name_len] == ':' ? line + name_len + 1 : "";
+  if (*value == ' ')
+    value++;
+
+  if (name_len == strlen ("event") && strncmp (line, "event", name_len) == 0)
+    {
+      g_free (stream->event);
+      stream->event = g_strdup (value);
+    }
+  else if (name_len == strlen ("data") && strncmp (line, "data", name_len) == 0)
+    {
+      if (stream->has_data)
+        g_string_append_c (stream->data, '\n');
+      g_string_append (stream->data, value);
+      stream->has_data = TRUE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * stache_http_client_stream_events:
+ * @self: a #StacheHttpClient
+ * @method: an HTTP method, such as `POST`
+ * @url: an `http://` or `https://` URL
+ * @body: (nullable): the JSON to send, or %NULL to send no body
+ * @format: how the response body is framed
+ * @event_func: (scope call) (closure user_data): called with each event
+ * @user_data: data for @event_func
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sends a request like stache_http_client_stream_lines() and gives each
+ * event of the streamed response to @event_func as soon as it is whole:
+ * the framing of @format is taken apart here, and each event's data parsed
+ * as JSON, so a provider only reads the JSON its API describes.
+ *
+ * Data that is not JSON fails the stream with
+ * %STACHE_HTTP_ERROR_MALFORMED_RESPONSE; the start of it is quoted, with
+ * secrets redacted. A last Server-Sent Event not followed by a blank line
+ * is still given. Cancelling @cancellable stops the stream between events
+ * with %G_IO_ERROR_CANCELLED.
+ *
+ * Whether the stream was complete is the provider's to judge: most APIs
+ * end with an event of their own (`[DONE]`, `message_stop`, `"done": true`).
+ *
+ * Returns: %TRUE if the body was read to its end or @event_func stopped
+ *   it without an error, %FALSE with @error set otherwise
+ */
+gboolean
+stache_http_client_stream_events (StacheHttpClient       *self,
+                                  const char             *method,
+                                  const char             *url,
+                                  JsonNode               *body,
+                                  StacheHttpStreamFormat  format,
+                                  StacheHttpEventFunc     event_func,
+                                  gpointer                user_data,
+                                  GCancellable           *cancellable,
+                                  GError                **error)
+{
+  EventStream stream = { 0 };
+  gboolean ok;
+
+  g_return_val_if_fail (STACHE_IS_HTTP_CLIENT (self), FALSE);
+  g_return_val_if_fail (url != NULL, FALSE);
+  g_return_val_if_fail (event_func != NULL, FALSE);
+  g_return_val_if_fail (format == STACHE_HTTP_STREAM_SSE || format == STACHE_HTTP_STREAM_NDJSON,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stream.self = self;
+  stream.url = url;
+  stream.format = format;
+  stream.event_func = event_func;
+  stream.user_data = user_data;
+  stream.cancellable = cancellable;
+  stream.data = g_string_new (NULL);
+
+  ok = stache_http_client_stream_lines (self, method, url, body, read_event_line, &stream,
+                                        cancellable, error);
+
+  /* A last event the server did not end with a blank line */
+  if (ok && stream.error == NULL && !stream.stopped && stream.has_data &&
+      !g_cancellable_is_cancelled (cancellable))
+    dispatch_event (&stream, stream.data->str);
+
+  event_stream_reset (&stream);
+  g_string_free (stream.data, TRUE);
+
+  if (!ok)
+    {
+      g_clear_error (&stream.error);
+      return FALSE;
+    }
+  if (stream.error != NULL)
+    {
+      g_propagate_error (error, stream.error);
+      return FALSE;
+    }
+  if (!stream.stopped && g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  return TRUE;
+}
+
+/* ---- errors about what a service answered ---- */
+
+/**
+ * stache_http_client_set_api_name:
+ * @self: a #StacheHttpClient
+ * @api_name: how errors name the API the service speaks, such as
+ *   `OpenAI` or `Anthropic Messages`
+ *
+ * Sets the API name stache_http_client_set_malformed() uses; the default
+ * is the provider name.
+ */
+void
+stache_http_client_set_api_name (StacheHttpClient *self,
+                                 const char       *api_name)
+{
+  g_return_if_fail (STACHE_IS_HTTP_CLIENT (self));
+  g_return_if_fail (api_name != NULL);
+
+  g_mutex_lock (&self->mutex);
+  g_free (self->api_name);
+  self->api_name = g_strdup (api_name);
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * stache_http_client_set_malformed: (skip)
+ * @self: a #StacheHttpClient
+ * @error: return location for a #GError
+ * @url: the URL the response came from
+ * @format: a printf() format saying what is wrong with the response
+ * @...: its arguments
+ *
+ * Sets @error to %STACHE_HTTP_ERROR_MALFORMED_RESPONSE with a message that
+ * names the provider, @url (without any user name or password) and the
+ * API, and says what is wrong; every secret of @self is redacted from it.
+ * Providers use it for answers that are JSON but not the JSON their API
+ * describes.
+ */
+void
+stache_http_client_set_malformed (StacheHttpClient  *self,
+                                  GError           **error,
+                                  const char        *url,
+                                  const char        *format,
+                                  ...)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *detail = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *redacted = NULL;
+  g_autofree char *api = NULL;
+  va_list args;
+
+  g_return_if_fail (STACHE_IS_HTTP_CLIENT (self));
+  g_return_if_fail (url != NULL);
+  g_return_if_fail (format != NULL);
+
+  va_start (args, format);
+  detail = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  shown = uri != NULL ? display_url (uri) : g_strdup (url);
+
+  g_mutex_lock (&self->mutex);
+  api = g_strdup (self->api_name != NULL ? self->api_name : self->provider_name);
+  g_mutex_unlock (&self->mutex);
+
+  /* Translators: the first %s is a provider name, the second a URL, the
+   * third an API name ("OpenAI"), the fourth what is wrong */
+  message = g_strdup_printf (_("%s: the response from %s is not what the %s API describes: %s"),
+                             self->provider_name, shown, api, detail);
+  redacted = stache_http_client_redact (self, message);
+  g_set_error_literal (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE, redacted);
+}
+
+/**
+ * stache_http_client_set_stream_error:
+ * @self: a #StacheHttpClient
+ * @error: return location for a #GError
+ * @code: the error code: %STACHE_HTTP_ERROR_SERVER or
+ *   %STACHE_HTTP_ERROR_RATE_LIMITED for what may pass (so fallbacks move
+ *   on), %STACHE_HTTP_ERROR_CLIENT for a request the service refuses
+ * @url: the URL the stream came from
+ * @service_message: (nullable): the service's own message
+ * @service_type: (nullable): the service's error type, such as
+ *   `overloaded_error`
+ *
+ * Sets @error for a stream that the service ended with an error of its own
+ * after a successful status, naming the provider, @url (without any user
+ * name or password) and the service's message, with every secret of @self
+ * redacted.
+ */
+void
+stache_http_client_set_stream_error (StacheHttpClient  *self,
+                                     GError           **error,
+                                     StacheHttpError    code,
+                                     const char        *url,
+                                     const char        *service_message,
+                                     const char        *service_type)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *redacted = NULL;
+
+  g_return_if_fail (STACHE_IS_HTTP_CLIENT (self));
+  g_return_if_fail (url != NULL);
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  shown = uri != NULL ? display_url (uri) : g_strdup (url);
+
+  if (service_type != NULL)
+    /* Translators: the first %s is a provider name, the second a URL, the
+     * third the service's message, the fourth its error type */
+    message = g_strdup_printf (_("%s: the stream from %s failed midway; the service says: %s (%s)"),
+                               self->provider_name, shown,
+                               service_message != NULL ? service_message : _("no message"),
+                               service_type);
+  else
+    message = g_strdup_printf (_("%s: the stream from %s failed midway; the service says: %s"),
+                               self->provider_name, shown,
+                               service_message != NULL ? service_message : _("no message"));
+
+  redacted = stache_http_client_redact (self, message);
+  g_set_error_literal (error, STACHE_HTTP_ERROR, code, redacted);
 }
 
 /**

@@ -59,6 +59,44 @@ typedef enum {
 typedef gboolean (*StacheHttpLineFunc) (const char *line,
                                         gpointer    user_data);
 
+/**
+ * StacheHttpStreamFormat:
+ * @STACHE_HTTP_STREAM_SSE: Server-Sent Events (`text/event-stream`): events
+ *   separated by blank lines, each with an optional `event:` name and
+ *   `data:` lines holding JSON; `:` comments, `id:` and `retry:` are
+ *   ignored. The data `[DONE]` (OpenAI's end marker) is given as a %NULL
+ *   node. Used by OpenAI-compatible servers and Anthropic.
+ * @STACHE_HTTP_STREAM_NDJSON: newline-delimited JSON
+ *   (`application/x-ndjson`): one JSON value a line, blank lines skipped;
+ *   events have no name. Used by Ollama.
+ *
+ * How a streamed response body is framed; see
+ * stache_http_client_stream_events().
+ */
+typedef enum {
+  STACHE_HTTP_STREAM_SSE,
+  STACHE_HTTP_STREAM_NDJSON,
+} StacheHttpStreamFormat;
+
+/**
+ * StacheHttpEventFunc:
+ * @event: (nullable): the event's name (`event:` in Server-Sent Events), or
+ *   %NULL when it has none
+ * @data: (nullable): the event's JSON, or %NULL for the `[DONE]` marker
+ * @user_data: the data passed with the function
+ * @error: return location for a #GError that ends the stream
+ *
+ * Called for each event of a streamed response, in the thread that made
+ * the request.
+ *
+ * Returns: %TRUE to read on, %FALSE to stop: with @error set the stream
+ *   fails with it, without the stream ends successfully
+ */
+typedef gboolean (*StacheHttpEventFunc) (const char  *event,
+                                         JsonNode    *data,
+                                         gpointer     user_data,
+                                         GError     **error);
+
 #define STACHE_TYPE_HTTP_CLIENT (stache_http_client_get_type ())
 
 STACHE_AVAILABLE_IN_ALL
@@ -99,6 +137,32 @@ gboolean          stache_http_client_stream_lines      (StacheHttpClient    *sel
                                                         gpointer             user_data,
                                                         GCancellable        *cancellable,
                                                         GError             **error);
+STACHE_AVAILABLE_IN_ALL
+gboolean          stache_http_client_stream_events     (StacheHttpClient    *self,
+                                                        const char          *method,
+                                                        const char          *url,
+                                                        JsonNode            *body,
+                                                        StacheHttpStreamFormat format,
+                                                        StacheHttpEventFunc  event_func,
+                                                        gpointer             user_data,
+                                                        GCancellable        *cancellable,
+                                                        GError             **error);
+STACHE_AVAILABLE_IN_ALL
+void              stache_http_client_set_api_name      (StacheHttpClient    *self,
+                                                        const char          *api_name);
+STACHE_AVAILABLE_IN_ALL
+void              stache_http_client_set_malformed     (StacheHttpClient    *self,
+                                                        GError             **error,
+                                                        const char          *url,
+                                                        const char          *format,
+                                                        ...) G_GNUC_PRINTF (4, 5);
+STACHE_AVAILABLE_IN_ALL
+void              stache_http_client_set_stream_error  (StacheHttpClient    *self,
+                                                        GError             **error,
+                                                        StacheHttpError      code,
+                                                        const char          *url,
+                                                        const char          *service_message,
+                                                        const char          *service_type);
 STACHE_AVAILABLE_IN_ALL
 guint             stache_http_client_get_attempts      (StacheHttpClient    *self);
 

@@ -28,6 +28,7 @@
 # include "stache-plugin-loader.h"
 # include "stache-factory.h"
 # include "stache-filter.h"
+# include "stache-json.h"
 # include "stache-http-client.h"
 # include "stache-text.h"
 # include "stache-ingest-result.h"

@@ -423,74 +423,47 @@ typedef struct
   AnthropicLlm    *self;
   StacheTokenFunc  token_func;
   gpointer         token_data;
-  GCancellable    *cancellable;
 
-  char            *event;           /* the `event:` of the event being read */
   GString         *text;
   char            *model;           /* as message_start names it */
   char            *stop_reason;
   gint             input_tokens;
   gint             output_tokens;
   gboolean         done;            /* message_stop was read */
-  GError          *error;           /* what stopped the stream */
 } Stream;
-
-/* The member @member of @object if it is an object, else NULL */
-static JsonObject *
-get_object (JsonObject *object,
-            const char *member)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-/* @url without a user name or password, for messages */
-static char *
-shown_url (const char *url)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-
-  return uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
-}
 
 /* An `error` event: {"type": "error", "error": {"type", "message"}} */
 static void
-set_stream_error (Stream     *stream,
-                  JsonObject *data)
+set_stream_error (AnthropicLlm  *self,
+                  JsonObject    *data,
+                  GError       **error)
 {
-  JsonObject *what = get_object (data, "error");
+  JsonObject *what = stache_json_object_get_object (data, "error");
   JsonNode *type = what != NULL ? json_object_get_member (what, "type") : NULL;
   JsonNode *message = what != NULL ? json_object_get_member (what, "message") : NULL;
-  const char *type_name = anthropic_json_node_is_string (type) ? json_node_get_string (type) : NULL;
+  const char *type_name = stache_json_node_is_string (type) ? json_node_get_string (type) : NULL;
   const char * const client_faults[] = {
     "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
     "request_too_large", NULL
   };
   StacheHttpError code = STACHE_HTTP_ERROR_SERVER;
-  g_autofree char *redacted = NULL;
-  g_autofree char *url = NULL;
 
   if (g_strcmp0 (type_name, "rate_limit_error") == 0)
     code = STACHE_HTTP_ERROR_RATE_LIMITED;
   else if (type_name != NULL && g_strv_contains (client_faults, type_name))
     code = STACHE_HTTP_ERROR_CLIENT;
 
-  redacted = stache_http_client_redact (stream->self->client,
-                                        anthropic_json_node_is_string (message)
-                                          ? json_node_get_string (message) : _("no message"));
-  url = shown_url (stream->self->url);
-  g_set_error (&stream->error, STACHE_HTTP_ERROR, code,
-               /* Translators: the first %s is a URL, the second the service's
-                * message, the third its error type */
-               _("anthropic: the stream from %s failed midway; the service says: %s (%s)"),
-               url, redacted, type_name != NULL ? type_name : "error");
+  stache_http_client_set_stream_error (self->client, error, code, self->url,
+                                       stache_json_node_is_string (message)
+                                         ? json_node_get_string (message) : NULL,
+                                       type_name != NULL ? type_name : "error");
 }
 
 /* Reads the usage counts that @usage has into the stream */
 static gboolean
-read_stream_usage (Stream     *stream,
-                   JsonObject *object)
+read_stream_usage (Stream      *stream,
+                   JsonObject  *object,
+                   GError     **error)
 {
   JsonNode *node = json_object_get_member (object, "usage");
   JsonObject *usage;
@@ -500,16 +473,16 @@ read_stream_usage (Stream     *stream,
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      anthropic_set_malformed (&stream->error, stream->self->url, _("“usage” is not an object"));
+      stache_http_client_set_malformed (stream->self->client, error, stream->self->url, _("“usage” is not an object"));
       return FALSE;
     }
   usage = json_node_get_object (node);
 
-  if (!read_token_count (stream->self, usage, "input_tokens", &count, &stream->error))
+  if (!read_token_count (stream->self, usage, "input_tokens", &count, error))
     return FALSE;
   if (count >= 0)
     stream->input_tokens = count;
-  if (!read_token_count (stream->self, usage, "output_tokens", &count, &stream->error))
+  if (!read_token_count (stream->self, usage, "output_tokens", &count, error))
     return FALSE;
   if (count >= 0)
     stream->output_tokens = count;
@@ -519,24 +492,25 @@ read_stream_usage (Stream     *stream,
 
 /* Reads the text of a text block or delta, when it has some */
 static gboolean
-read_stream_text (Stream     *stream,
-                  JsonObject *object,
-                  const char *text_type,
-                  const char *path)
+read_stream_text (Stream      *stream,
+                  JsonObject  *object,
+                  const char  *text_type,
+                  const char  *path,
+                  GError     **error)
 {
   JsonNode *type = object != NULL ? json_object_get_member (object, "type") : NULL;
   JsonNode *text;
 
-  if (object == NULL || !anthropic_json_node_is_string (type) ||
+  if (object == NULL || !stache_json_node_is_string (type) ||
       strcmp (json_node_get_string (type), text_type) != 0)
     return TRUE;
 
   text = json_object_get_member (object, "text");
   if (text == NULL || JSON_NODE_HOLDS_NULL (text))
     return TRUE;
-  if (!anthropic_json_node_is_string (text))
+  if (!stache_json_node_is_string (text))
     {
-      anthropic_set_malformed (&stream->error, stream->self->url, _("“%s.text” is not a string"),
+      stache_http_client_set_malformed (stream->self->client, error, stream->self->url, _("“%s.text” is not a string"),
                                path);
       return FALSE;
     }
@@ -549,27 +523,40 @@ read_stream_text (Stream     *stream,
   return TRUE;
 }
 
-/* Reads the data of one event; FALSE with stream->error set to stop, or
+/* A StacheHttpEventFunc: one event; FALSE with @error set to fail, or
  * with stream->done set at the end */
 static gboolean
-read_event (Stream     *stream,
-            JsonObject *data)
+read_event (const char  *event,
+            JsonNode    *node,
+            gpointer     user_data,
+            GError     **error)
 {
+  Stream *stream = user_data;
   AnthropicLlm *self = stream->self;
-  JsonNode *node = json_object_get_member (data, "type");
-  const char *type = anthropic_json_node_is_string (node) ? json_node_get_string (node)
-                                                          : stream->event;
+  JsonObject *data;
+  const char *type;
   JsonObject *object;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the data of an event is not a JSON object"));
+      return FALSE;
+    }
+  data = json_node_get_object (node);
+  type = stache_json_object_get_string (data, "type");
+  if (type == NULL)
+    type = event;
 
   if (type == NULL)
     {
-      anthropic_set_malformed (&stream->error, self->url, _("an event has no type"));
+      stache_http_client_set_malformed (self->client, error, self->url, _("an event has no type"));
       return FALSE;
     }
 
   if (strcmp (type, "error") == 0)
     {
-      set_stream_error (stream, data);
+      set_stream_error (self, data, error);
       return FALSE;
     }
 
@@ -577,15 +564,15 @@ read_event (Stream     *stream,
     {
       const char *model;
 
-      object = get_object (data, "message");
+      object = stache_json_object_get_object (data, "message");
       if (object == NULL)
         {
-          anthropic_set_malformed (&stream->error, self->url,
+          stache_http_client_set_malformed (self->client, error, self->url,
                                    _("message_start has no “message” object"));
           return FALSE;
         }
-      if (!read_optional_string (self, object, "model", &model, &stream->error) ||
-          !read_stream_usage (stream, object))
+      if (!read_optional_string (self, object, "model", &model, error) ||
+          !read_stream_usage (stream, object, error))
         return FALSE;
       g_free (stream->model);
       stream->model = g_strdup (model);
@@ -593,19 +580,21 @@ read_event (Stream     *stream,
     }
 
   if (strcmp (type, "content_block_start") == 0)
-    return read_stream_text (stream, get_object (data, "content_block"), "text", "content_block");
+    return read_stream_text (stream, stache_json_object_get_object (data, "content_block"), "text", "content_block",
+                             error);
 
   if (strcmp (type, "content_block_delta") == 0)
-    return read_stream_text (stream, get_object (data, "delta"), "text_delta", "delta");
+    return read_stream_text (stream, stache_json_object_get_object (data, "delta"), "text_delta", "delta",
+                             error);
 
   if (strcmp (type, "message_delta") == 0)
     {
       const char *stop_reason;
 
-      object = get_object (data, "delta");
+      object = stache_json_object_get_object (data, "delta");
       if (object != NULL)
         {
-          if (!read_optional_string (self, object, "stop_reason", &stop_reason, &stream->error))
+          if (!read_optional_string (self, object, "stop_reason", &stop_reason, error))
             return FALSE;
           if (stop_reason != NULL)
             {
@@ -613,7 +602,7 @@ read_event (Stream     *stream,
               stream->stop_reason = g_strdup (stop_reason);
             }
         }
-      return read_stream_usage (stream, data);
+      return read_stream_usage (stream, data, error);
     }
 
   if (strcmp (type, "message_stop") == 0)
@@ -624,63 +613,6 @@ read_event (Stream     *stream,
 
   /* ping, content_block_stop and event types added later */
   return TRUE;
-}
-
-/* A StacheHttpLineFunc: one line of Server-Sent Events */
-static gboolean
-read_line (const char *line,
-           gpointer    user_data)
-{
-  Stream *stream = user_data;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
-
-  if (g_cancellable_is_cancelled (stream->cancellable))
-    return FALSE;
-
-  if (*line == '\0')
-    {
-      /* The end of an event */
-      g_clear_pointer (&stream->event, g_free);
-      return TRUE;
-    }
-
-  if (g_str_has_prefix (line, "event:"))
-    {
-      line += strlen ("event:");
-      g_free (stream->event);
-      stream->event = g_strdup (*line == ' ' ? line + 1 : line);
-      return TRUE;
-    }
-
-  /* Comments (':') and the fields id: and retry: */
-  if (!g_str_has_prefix (line, "data:"))
-    return TRUE;
-  line += strlen ("data:");
-  if (*line == ' ')
-    line++;
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, line, -1, &parse_error))
-    {
-      g_autofree char *shown = g_utf8_substring (line, 0, MIN (g_utf8_strlen (line, -1), 200));
-      g_autofree char *redacted = stache_http_client_redact (stream->self->client, shown);
-
-      anthropic_set_malformed (&stream->error, stream->self->url,
-                               _("the data of an event is not JSON: %s"), redacted);
-      return FALSE;
-    }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      anthropic_set_malformed (&stream->error, stream->self->url,
-                               _("the data of an event is not a JSON object"));
-      return FALSE;
-    }
-
-  return read_event (stream, json_node_get_object (root));
 }
 
 static StacheCompletion *
@@ -696,7 +628,6 @@ anthropic_llm_generate_stream (StacheLlmProvider  *provider,
   AnthropicLlm *self = ANTHROPIC_LLM (provider);
   g_autoptr(JsonNode) request = NULL;
   g_autoptr(GString) text = NULL;
-  g_autofree char *event = NULL;
   g_autofree char *served_model = NULL;
   g_autofree char *stop_reason = NULL;
   StacheCompletion *completion;
@@ -711,31 +642,20 @@ anthropic_llm_generate_stream (StacheLlmProvider  *provider,
   stream.self = self;
   stream.token_func = token_func;
   stream.token_data = token_data;
-  stream.cancellable = cancellable;
   stream.text = text = g_string_new (NULL);
   stream.input_tokens = stream.output_tokens = -1;
 
-  ok = stache_http_client_stream_lines (self->client, "POST", self->url, request, read_line,
-                                        &stream, cancellable, error);
-  event = stream.event;
+  ok = stache_http_client_stream_events (self->client, "POST", self->url, request,
+                                         STACHE_HTTP_STREAM_SSE, read_event, &stream,
+                                         cancellable, error);
   served_model = stream.model;
   stop_reason = stream.stop_reason;
-
   if (!ok)
-    {
-      g_clear_error (&stream.error);
-      return NULL;
-    }
-  if (stream.error != NULL)
-    {
-      g_propagate_error (error, stream.error);
-      return NULL;
-    }
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
+
   if (!stream.done)
     {
-      anthropic_set_malformed (error, self->url,
+      stache_http_client_set_malformed (self->client, error, self->url,
                                _("the stream ended before its message_stop event"));
       return NULL;
     }

@@ -353,7 +353,6 @@ typedef struct
   OllamaLlm       *self;
   StacheTokenFunc  token_func;
   gpointer         token_data;
-  GCancellable    *cancellable;
 
   GString         *text;
   char            *model;           /* as the objects name it */
@@ -361,46 +360,41 @@ typedef struct
   gint             prompt_tokens;
   gint             completion_tokens;
   gboolean         done;            /* the "done": true object was read */
-  GError          *error;           /* what stopped the stream */
 } Stream;
 
-/* @url without a user name or password, for messages */
-static char *
-shown_url (const char *url)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-
-  return uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
-}
-
-/* Reads one object of the stream; FALSE with stream->error set to stop, or
- * with stream->done set at the end */
+/* A StacheHttpEventFunc: one object of the newline-delimited stream */
 static gboolean
-read_object (Stream     *stream,
-             JsonObject *object)
+read_object (const char  *event,
+             JsonNode    *data,
+             gpointer     user_data,
+             GError     **error)
 {
+  Stream *stream = user_data;
   OllamaLlm *self = stream->self;
+  JsonObject *object;
   JsonNode *node;
-  JsonObject *message;
   const char *model, *done_reason;
+
+  if (data == NULL || !JSON_NODE_HOLDS_OBJECT (data))
+    {
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("a streamed line is not a JSON object"));
+      return FALSE;
+    }
+  object = json_node_get_object (data);
 
   node = json_object_get_member (object, "error");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
-      const char *what = JSON_NODE_HOLDS_VALUE (node) &&
-                         json_node_get_value_type (node) == G_TYPE_STRING
-                           ? json_node_get_string (node) : _("no message");
-      g_autofree char *redacted = stache_http_client_redact (self->client, what);
-      g_autofree char *url = shown_url (self->url);
-
-      g_set_error (&stream->error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER,
-                   /* Translators: the first %s is a URL, the second the server's message */
-                   _("ollama: the stream from %s failed midway; the server says: %s"),
-                   url, redacted);
+      stache_http_client_set_stream_error (self->client, error, STACHE_HTTP_ERROR_SERVER,
+                                           self->url,
+                                           stache_json_node_is_string (node)
+                                             ? json_node_get_string (node) : NULL,
+                                           NULL);
       return FALSE;
     }
 
-  if (!read_optional_string (self, object, "model", &model, &stream->error))
+  if (!read_optional_string (self, object, "model", &model, error))
     return FALSE;
   if (model != NULL && *model != '\0' && g_strcmp0 (model, stream->model) != 0)
     {
@@ -415,11 +409,11 @@ read_object (Stream     *stream,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          ollama_set_malformed (&stream->error, self->url, _("“message” is not an object"));
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“message” is not an object"));
           return FALSE;
         }
-      message = json_node_get_object (node);
-      if (!read_optional_string (self, message, "content", &content, &stream->error))
+      if (!read_optional_string (self, json_node_get_object (node), "content", &content, error))
         return FALSE;
       if (content != NULL && *content != '\0')
         {
@@ -432,60 +426,22 @@ read_object (Stream     *stream,
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_BOOLEAN)
     {
-      ollama_set_malformed (&stream->error, self->url,
-                            _("a streamed object has no “done” boolean"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("a streamed object has no “done” boolean"));
       return FALSE;
     }
   if (!json_node_get_boolean (node))
     return TRUE;
 
-  if (!read_optional_string (self, object, "done_reason", &done_reason, &stream->error) ||
-      !read_token_count (self, object, "prompt_eval_count", &stream->prompt_tokens,
-                         &stream->error) ||
-      !read_token_count (self, object, "eval_count", &stream->completion_tokens,
-                         &stream->error))
+  if (!read_optional_string (self, object, "done_reason", &done_reason, error) ||
+      !read_token_count (self, object, "prompt_eval_count", &stream->prompt_tokens, error) ||
+      !read_token_count (self, object, "eval_count", &stream->completion_tokens, error))
     return FALSE;
   stream->done_reason = g_strdup (done_reason);
   stream->done = TRUE;
 
+  /* The end: stop reading, successfully */
   return FALSE;
-}
-
-/* A StacheHttpLineFunc: one line of newline-delimited JSON */
-static gboolean
-read_line (const char *line,
-           gpointer    user_data)
-{
-  Stream *stream = user_data;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
-
-  if (g_cancellable_is_cancelled (stream->cancellable))
-    return FALSE;
-
-  if (*line == '\0')
-    return TRUE;
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, line, -1, &parse_error))
-    {
-      g_autofree char *shown = g_utf8_substring (line, 0, MIN (g_utf8_strlen (line, -1), 200));
-
-      ollama_set_malformed (&stream->error, stream->self->url,
-                            _("a streamed line is not JSON: %s"), shown);
-      return FALSE;
-    }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      ollama_set_malformed (&stream->error, stream->self->url,
-                            _("a streamed line is not a JSON object"));
-      return FALSE;
-    }
-
-  return read_object (stream, json_node_get_object (root));
 }
 
 static StacheCompletion *
@@ -515,31 +471,21 @@ ollama_llm_generate_stream (StacheLlmProvider  *provider,
   stream.self = self;
   stream.token_func = token_func;
   stream.token_data = token_data;
-  stream.cancellable = cancellable;
   stream.text = text = g_string_new (NULL);
   stream.prompt_tokens = stream.completion_tokens = -1;
 
-  ok = stache_http_client_stream_lines (self->client, "POST", self->url, request, read_line,
-                                        &stream, cancellable, error);
+  ok = stache_http_client_stream_events (self->client, "POST", self->url, request,
+                                         STACHE_HTTP_STREAM_NDJSON, read_object, &stream,
+                                         cancellable, error);
   served_model = stream.model;
   done_reason = stream.done_reason;
-
   if (!ok)
-    {
-      g_clear_error (&stream.error);
-      return NULL;
-    }
-  if (stream.error != NULL)
-    {
-      g_propagate_error (error, stream.error);
-      return NULL;
-    }
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
+
   if (!stream.done)
     {
-      ollama_set_malformed (error, self->url,
-                            _("the stream ended before its “done”: true object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the stream ended before its “done”: true object"));
       return NULL;
     }
 

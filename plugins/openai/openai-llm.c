@@ -393,7 +393,6 @@ typedef struct
   OpenaiLlm       *self;
   StacheTokenFunc  token_func;
   gpointer         token_data;
-  GCancellable    *cancellable;
 
   GString         *text;
   char            *model;           /* as the chunks name it */
@@ -401,36 +400,25 @@ typedef struct
   gint             prompt_tokens;
   gint             completion_tokens;
   gboolean         done;            /* data: [DONE] was read */
-  GError          *error;           /* what stopped the stream */
 } Stream;
-
-/* @url without a user name or password, for messages */
-static char *
-shown_url (const char *url)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-
-  return uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
-}
 
 /* The error of a chunk {"error": {"message", "type", "code"}} */
 static void
-set_stream_error (Stream     *stream,
-                  JsonNode   *node)
+set_stream_error (OpenaiLlm  *self,
+                  JsonNode   *node,
+                  GError    **error)
 {
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
   const char *message = NULL, *type = NULL, *code = NULL;
-  g_autofree char *redacted = NULL;
-  g_autofree char *url = NULL;
   StacheHttpError error_code = STACHE_HTTP_ERROR_SERVER;
 
   if (object != NULL)
     {
       GError *ignored = NULL;
 
-      if (!read_optional_string (stream->self, object, "message", "error.message", &message,
+      if (!read_optional_string (self, object, "message", "error.message", &message,
                                  &ignored) ||
-          !read_optional_string (stream->self, object, "type", "error.type", &type, &ignored))
+          !read_optional_string (self, object, "type", "error.type", &type, &ignored))
         g_clear_error (&ignored);
       node = json_object_get_member (object, "code");
       if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
@@ -449,33 +437,44 @@ set_stream_error (Stream     *stream,
            g_strcmp0 (type, "not_found_error") == 0)
     error_code = STACHE_HTTP_ERROR_CLIENT;
 
-  redacted = stache_http_client_redact (stream->self->client,
-                                        message != NULL ? message : _("no message"));
-  url = shown_url (stream->self->url);
-  g_set_error (&stream->error, STACHE_HTTP_ERROR, error_code,
-               /* Translators: the first %s is a URL, the second the service's message */
-               _("openai: the stream from %s failed midway; the service says: %s"),
-               url, redacted);
+  stache_http_client_set_stream_error (self->client, error, error_code, self->url, message, NULL);
 }
 
-/* Reads one chunk of the stream; FALSE with stream->error set to stop */
+/* A StacheHttpEventFunc: one chunk of the stream, or the [DONE] marker */
 static gboolean
-read_chunk (Stream     *stream,
-            JsonObject *chunk)
+read_chunk (const char  *event,
+            JsonNode    *data,
+            gpointer     user_data,
+            GError     **error)
 {
+  Stream *stream = user_data;
   OpenaiLlm *self = stream->self;
+  JsonObject *chunk;
   JsonNode *node;
   JsonArray *choices;
   const char *model;
 
+  if (data == NULL)
+    {
+      stream->done = TRUE;
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (data))
+    {
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("a streamed chunk is not a JSON object"));
+      return FALSE;
+    }
+  chunk = json_node_get_object (data);
+
   node = json_object_get_member (chunk, "error");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
-      set_stream_error (stream, node);
+      set_stream_error (self, node, error);
       return FALSE;
     }
 
-  if (!read_optional_string (self, chunk, "model", "model", &model, &stream->error))
+  if (!read_optional_string (self, chunk, "model", "model", &model, error))
     return FALSE;
   if (model != NULL && *model != '\0' && g_strcmp0 (model, stream->model) != 0)
     {
@@ -486,7 +485,7 @@ read_chunk (Stream     *stream,
   node = json_object_get_member (chunk, "choices");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node) && !JSON_NODE_HOLDS_ARRAY (node))
     {
-      openai_set_malformed (&stream->error, self->url, _("“choices” is not an array"));
+      stache_http_client_set_malformed (self->client, error, self->url, _("“choices” is not an array"));
       return FALSE;
     }
   choices = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
@@ -500,7 +499,7 @@ read_chunk (Stream     *stream,
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
         {
-          openai_set_malformed (&stream->error, self->url, _("“choices[%u]” is not an object"), i);
+          stache_http_client_set_malformed (self->client, error, self->url, _("“choices[%u]” is not an object"), i);
           return FALSE;
         }
       choice = json_node_get_object (element);
@@ -514,13 +513,13 @@ read_chunk (Stream     *stream,
         {
           if (!JSON_NODE_HOLDS_OBJECT (node))
             {
-              openai_set_malformed (&stream->error, self->url,
+              stache_http_client_set_malformed (self->client, error, self->url,
                                     _("“choices[%u].delta” is not an object"), i);
               return FALSE;
             }
           delta = json_node_get_object (node);
           if (!read_optional_string (self, delta, "content", "choices[].delta.content", &content,
-                                     &stream->error))
+                                     error))
             return FALSE;
           if (content != NULL && *content != '\0')
             {
@@ -530,7 +529,7 @@ read_chunk (Stream     *stream,
         }
 
       if (!read_optional_string (self, choice, "finish_reason", "choices[].finish_reason",
-                                 &finish_reason, &stream->error))
+                                 &finish_reason, error))
         return FALSE;
       if (finish_reason != NULL)
         {
@@ -544,65 +543,17 @@ read_chunk (Stream     *stream,
     {
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          openai_set_malformed (&stream->error, self->url, _("“usage” is not an object"));
+          stache_http_client_set_malformed (self->client, error, self->url, _("“usage” is not an object"));
           return FALSE;
         }
       if (!read_token_count (self, json_node_get_object (node), "prompt_tokens",
-                             &stream->prompt_tokens, &stream->error) ||
+                             &stream->prompt_tokens, error) ||
           !read_token_count (self, json_node_get_object (node), "completion_tokens",
-                             &stream->completion_tokens, &stream->error))
+                             &stream->completion_tokens, error))
         return FALSE;
     }
 
   return TRUE;
-}
-
-/* A StacheHttpLineFunc: one line of Server-Sent Events */
-static gboolean
-read_line (const char *line,
-           gpointer    user_data)
-{
-  Stream *stream = user_data;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
-
-  if (g_cancellable_is_cancelled (stream->cancellable))
-    return FALSE;
-
-  /* Blank lines end events, ':' starts a comment; only data matters */
-  if (!g_str_has_prefix (line, "data:"))
-    return TRUE;
-  line += strlen ("data:");
-  if (*line == ' ')
-    line++;
-
-  if (strcmp (line, "[DONE]") == 0)
-    {
-      stream->done = TRUE;
-      return FALSE;
-    }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, line, -1, &parse_error))
-    {
-      g_autofree char *shown = g_utf8_substring (line, 0, MIN (g_utf8_strlen (line, -1), 200));
-      g_autofree char *redacted = stache_http_client_redact (stream->self->client, shown);
-
-      openai_set_malformed (&stream->error, stream->self->url,
-                            _("a streamed chunk is not JSON: %s"), redacted);
-      return FALSE;
-    }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      openai_set_malformed (&stream->error, stream->self->url,
-                            _("a streamed chunk is not a JSON object"));
-      return FALSE;
-    }
-
-  return read_chunk (stream, json_node_get_object (root));
 }
 
 static StacheCompletion *
@@ -632,31 +583,21 @@ openai_llm_generate_stream (StacheLlmProvider  *provider,
   stream.self = self;
   stream.token_func = token_func;
   stream.token_data = token_data;
-  stream.cancellable = cancellable;
   stream.text = text = g_string_new (NULL);
   stream.prompt_tokens = stream.completion_tokens = -1;
 
-  ok = stache_http_client_stream_lines (self->client, "POST", self->url, request, read_line,
-                                        &stream, cancellable, error);
+  ok = stache_http_client_stream_events (self->client, "POST", self->url, request,
+                                         STACHE_HTTP_STREAM_SSE, read_chunk, &stream,
+                                         cancellable, error);
   served_model = stream.model;
   finish_reason = stream.finish_reason;
-
   if (!ok)
-    {
-      g_clear_error (&stream.error);
-      return NULL;
-    }
-  if (stream.error != NULL)
-    {
-      g_propagate_error (error, stream.error);
-      return NULL;
-    }
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
+
   if (!stream.done && finish_reason == NULL)
     {
-      openai_set_malformed (error, self->url,
-                            _("the stream ended before its end (no finish_reason, no [DONE])"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the stream ended before its end (no finish_reason, no [DONE])"));
       return NULL;
     }
 
