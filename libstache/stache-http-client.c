@@ -125,6 +125,7 @@ typedef struct
 {
   gconstpointer client;
   guint         attempts;
+  guint         status;     /* HTTP status of the last attempt, 0 for none */
 } LastAttempts;
 
 static GPrivate last_attempts = G_PRIVATE_INIT (g_free);
@@ -143,6 +144,17 @@ record_attempts (StacheHttpClient *self,
 
   last->client = self;
   last->attempts = attempts;
+  last->status = 0;
+}
+
+static void
+record_status (StacheHttpClient *self,
+               guint             status)
+{
+  LastAttempts *last = g_private_get (&last_attempts);
+
+  if (last != NULL && last->client == self)
+    last->status = status;
 }
 
 /* ---- object ---- */
@@ -1230,6 +1242,7 @@ run_attempt (Request     *request,
     }
 
   status = soup_message_get_status (msg);
+  record_status (self, status);
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
       /* What can be read of the error body; a failure to read it does not
@@ -1931,6 +1944,33 @@ stache_http_client_set_stream_error (StacheHttpClient  *self,
 
   redacted = stache_http_client_redact (self, message);
   g_set_error_literal (error, STACHE_HTTP_ERROR, code, redacted);
+}
+
+/**
+ * stache_http_client_get_last_status:
+ * @self: a #StacheHttpClient
+ *
+ * Gets the HTTP status of the last attempt of the last request that the
+ * calling thread made with @self, such as 404 for an error a provider
+ * handles (a collection that does not exist yet), without reading error
+ * messages.
+ *
+ * Returns: the status, or 0 if no response was received (the server was
+ *   not reached, the request was cancelled, or the thread's last request
+ *   was made with another client)
+ */
+guint
+stache_http_client_get_last_status (StacheHttpClient *self)
+{
+  LastAttempts *last;
+
+  g_return_val_if_fail (STACHE_IS_HTTP_CLIENT (self), 0);
+
+  last = g_private_get (&last_attempts);
+  if (last == NULL || last->client != self)
+    return 0;
+
+  return last->status;
 }
 
 /**

@@ -164,6 +164,8 @@ void              stache_http_client_set_stream_error  (StacheHttpClient    *sel
                                                         const char          *service_message,
                                                         const char          *service_type);
 STACHE_AVAILABLE_IN_ALL
+guint             stache_http_client_get_last_status   (StacheHttpClient    *self);
+STACHE_AVAILABLE_IN_ALL
 guint             stache_http_client_get_attempts      (StacheHttpClient    *self);
 
 G_END_DECLS

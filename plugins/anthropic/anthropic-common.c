@@ -11,7 +11,6 @@
  * StacheHttpClient, which does the retries, the timeouts and the redaction
  * of the key.
  */
-#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -99,6 +98,7 @@ anthropic_client_new (StacheSettings  *settings,
   client = stache_http_client_new (settings, ANTHROPIC_PROVIDER_NAME, error);
   if (client == NULL)
     return NULL;
+  stache_http_client_set_api_name (client, "Anthropic Messages");
 
   /* set_header registers the value of x-api-key as a secret; adding it
    * again costs nothing and does not depend on that list. */
@@ -109,86 +109,4 @@ anthropic_client_new (StacheSettings  *settings,
   *out_url = g_strconcat (base, path, NULL);
 
   return g_steal_pointer (&client);
-}
-
-/* ---- responses ---- */
-
-/* Sets @error to a malformed-response error: what the service returned
- * is not the JSON the Messages API documents for @url. */
-void
-anthropic_set_malformed (GError     **error,
-                         const char  *url,
-                         const char  *format,
-                         ...)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  g_autofree char *shown = NULL;
-  g_autofree char *detail = NULL;
-  va_list args;
-
-  va_start (args, format);
-  detail = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  /* A user name and password in the base URL are not shown */
-  shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
-
-  g_set_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE,
-               /* Translators: the first %s is a URL, the second what is wrong */
-               _("anthropic: the response from %s is not what the Anthropic Messages API "
-                 "describes: %s"),
-               shown, detail);
-}
-
-/* The member @member of @object if it is an array, else NULL */
-JsonArray *
-anthropic_json_get_array (JsonObject *object,
-                          const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return NULL;
-
-  return json_node_get_array (node);
-}
-
-/* Whether @node is a JSON string */
-gboolean
-anthropic_json_node_is_string (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-         json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-/* Whether @node is a JSON number */
-gboolean
-anthropic_json_node_is_number (JsonNode *node)
-{
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-
-  type = json_node_get_value_type (node);
-
-  return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
-}
-
-/* Whether @node is a JSON number without a fractional part */
-gboolean
-anthropic_json_node_is_integer (JsonNode *node)
-{
-  double value;
-
-  if (!anthropic_json_node_is_number (node))
-    return FALSE;
-
-  if (json_node_get_value_type (node) == G_TYPE_INT64)
-    return TRUE;
-
-  value = json_node_get_double (node);
-
-  /* Beyond 2^53 a double no longer holds every integer */
-  return isfinite (value) && value == floor (value) && fabs (value) <= 9007199254740992.0;
 }

@@ -1,5 +1,5 @@
-/* anthropic-common.h: settings, HTTP client and JSON helpers of the
- * `anthropic` provider
+/* anthropic-common.h: settings, HTTP client of the `anthropic`
+ * provider
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -21,17 +21,5 @@ StacheHttpClient *anthropic_client_new              (StacheSettings  *settings,
                                                      const char      *path,
                                                      char           **out_url,
                                                      GError         **error);
-
-
-void              anthropic_set_malformed           (GError         **error,
-                                                     const char      *url,
-                                                     const char      *format,
-                                                     ...) G_GNUC_PRINTF (3, 4);
-
-JsonArray        *anthropic_json_get_array          (JsonObject      *object,
-                                                     const char      *member);
-gboolean          anthropic_json_node_is_string     (JsonNode        *node);
-gboolean          anthropic_json_node_is_number     (JsonNode        *node);
-gboolean          anthropic_json_node_is_integer    (JsonNode        *node);
 
 G_END_DECLS

@@ -120,7 +120,7 @@ build_request (const char  *model,
   JsonNode *temperature = get_option (options, "temperature");
 
   if (max_tokens != NULL &&
-      (!anthropic_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
+      (!stache_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
        json_node_get_double (max_tokens) > G_MAXINT32))
     {
       set_bad_option (error, "max_tokens", _("a whole number of at least 1"));
@@ -129,7 +129,7 @@ build_request (const char  *model,
 
   /* The Messages API takes temperatures from 0 to 1 */
   if (temperature != NULL &&
-      (!anthropic_json_node_is_number (temperature) ||
+      (!stache_json_node_is_number (temperature) ||
        !isfinite (json_node_get_double (temperature)) ||
        json_node_get_double (temperature) < 0 || json_node_get_double (temperature) > 1))
     {
@@ -197,10 +197,10 @@ read_token_count (AnthropicLlm  *self,
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
 
-  if (!anthropic_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
+  if (!stache_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
     {
-      anthropic_set_malformed (error, self->url,
-                               _("“usage.%s” is not a whole number of at least 0"), member);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“usage.%s” is not a whole number of at least 0"), member);
       return FALSE;
     }
 
@@ -223,9 +223,10 @@ read_optional_string (AnthropicLlm  *self,
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
 
-  if (!anthropic_json_node_is_string (node))
+  if (!stache_json_node_is_string (node))
     {
-      anthropic_set_malformed (error, self->url, _("“%s” is not a string"), member);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“%s” is not a string"), member);
       return FALSE;
     }
 
@@ -250,15 +251,17 @@ join_text_blocks (AnthropicLlm  *self,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          anthropic_set_malformed (error, self->url, _("“content[%u]” is not an object"), i);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“content[%u]” is not an object"), i);
           return NULL;
         }
       block = json_node_get_object (node);
 
       type = json_object_get_member (block, "type");
-      if (!anthropic_json_node_is_string (type))
+      if (!stache_json_node_is_string (type))
         {
-          anthropic_set_malformed (error, self->url, _("“content[%u].type” is not a string"), i);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“content[%u].type” is not a string"), i);
           return NULL;
         }
 
@@ -267,10 +270,10 @@ join_text_blocks (AnthropicLlm  *self,
         continue;
 
       block_text = json_object_get_member (block, "text");
-      if (!anthropic_json_node_is_string (block_text))
+      if (!stache_json_node_is_string (block_text))
         {
-          anthropic_set_malformed (error, self->url,
-                                   _("the text block “content[%u]” has no “text” string"), i);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("the text block “content[%u]” has no “text” string"), i);
           return NULL;
         }
       g_string_append (text, json_node_get_string (block_text));
@@ -295,12 +298,13 @@ parse_completion (AnthropicLlm  *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
-      anthropic_set_malformed (error, self->url, _("the body is not a JSON object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the body is not a JSON object"));
       return NULL;
     }
   object = json_node_get_object (root);
 
-  content = anthropic_json_get_array (object, "content");
+  content = stache_json_object_get_array (object, "content");
   if (content == NULL)
     {
       JsonObject *service_error = NULL;
@@ -313,17 +317,18 @@ parse_completion (AnthropicLlm  *self,
       if (service_error != NULL)
         what = json_object_get_member (service_error, "message");
 
-      if (anthropic_json_node_is_string (what))
+      if (stache_json_node_is_string (what))
         {
           g_autofree char *redacted = stache_http_client_redact (self->client,
                                                                  json_node_get_string (what));
 
-          anthropic_set_malformed (error, self->url,
-                                   _("it has no “content” array; the service says: %s"),
-                                   redacted);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("it has no “content” array; the service says: %s"),
+                                            redacted);
         }
       else
-        anthropic_set_malformed (error, self->url, _("it has no “content” array"));
+        stache_http_client_set_malformed (self->client, error, self->url,
+                                          _("it has no “content” array"));
       return NULL;
     }
 
@@ -342,7 +347,8 @@ parse_completion (AnthropicLlm  *self,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          anthropic_set_malformed (error, self->url, _("“usage” is not an object"));
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“usage” is not an object"));
           return NULL;
         }
       usage = json_node_get_object (node);
@@ -379,7 +385,7 @@ prepare_request (AnthropicLlm  *self,
   *model = self->model;
   if (model_option != NULL)
     {
-      if (!anthropic_json_node_is_string (model_option) ||
+      if (!stache_json_node_is_string (model_option) ||
           *json_node_get_string (model_option) == '\0')
         {
           set_bad_option (error, "model", _("a non-empty string"));
@@ -473,7 +479,8 @@ read_stream_usage (Stream      *stream,
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      stache_http_client_set_malformed (stream->self->client, error, stream->self->url, _("“usage” is not an object"));
+      stache_http_client_set_malformed (stream->self->client, error, stream->self->url,
+                                        _("“usage” is not an object"));
       return FALSE;
     }
   usage = json_node_get_object (node);
@@ -510,8 +517,9 @@ read_stream_text (Stream      *stream,
     return TRUE;
   if (!stache_json_node_is_string (text))
     {
-      stache_http_client_set_malformed (stream->self->client, error, stream->self->url, _("“%s.text” is not a string"),
-                               path);
+      stache_http_client_set_malformed (stream->self->client, error, stream->self->url,
+                                        _("“%s.text” is not a string"),
+                                        path);
       return FALSE;
     }
   if (*json_node_get_string (text) != '\0')
@@ -568,7 +576,7 @@ read_event (const char  *event,
       if (object == NULL)
         {
           stache_http_client_set_malformed (self->client, error, self->url,
-                                   _("message_start has no “message” object"));
+                                            _("message_start has no “message” object"));
           return FALSE;
         }
       if (!read_optional_string (self, object, "model", &model, error) ||
@@ -656,7 +664,7 @@ anthropic_llm_generate_stream (StacheLlmProvider  *provider,
   if (!stream.done)
     {
       stache_http_client_set_malformed (self->client, error, self->url,
-                               _("the stream ended before its message_stop event"));
+                                        _("the stream ended before its message_stop event"));
       return NULL;
     }
 

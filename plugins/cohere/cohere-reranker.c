@@ -137,71 +137,6 @@ G_DEFINE_DYNAMIC_TYPE_EXTENDED (CohereReranker, cohere_reranker, STACHE_TYPE_PRO
 
 /* ---- responses ---- */
 
-/* Sets @error to a malformed-response error: what the service at @url
- * returned is not what its flavour of the API documents. */
-static void
-set_malformed (CohereReranker  *self,
-               GError         **error,
-               const char      *format,
-               ...) G_GNUC_PRINTF (3, 4);
-
-static void
-set_malformed (CohereReranker  *self,
-               GError         **error,
-               const char      *format,
-               ...)
-{
-  g_autoptr(GUri) uri = g_uri_parse (self->url, G_URI_FLAGS_NONE, NULL);
-  g_autofree char *shown = NULL;
-  g_autofree char *detail = NULL;
-  va_list args;
-
-  va_start (args, format);
-  detail = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  /* A user name and password in the URL are not shown */
-  shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (self->url);
-
-  g_set_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE,
-               /* Translators: the first %s is a URL, the second the name of
-                * a service (Cohere, Jina, …), the third what is wrong */
-               _("cohere: the response from %s is not what the %s rerank API describes: %s"),
-               shown, self->flavour->title, detail);
-}
-
-/* Whether @node is a JSON number */
-static gboolean
-json_node_is_number (JsonNode *node)
-{
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-
-  type = json_node_get_value_type (node);
-
-  return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
-}
-
-/* Whether @node is a JSON number without a fractional part */
-static gboolean
-json_node_is_integer (JsonNode *node)
-{
-  double value;
-
-  if (!json_node_is_number (node))
-    return FALSE;
-
-  if (json_node_get_value_type (node) == G_TYPE_INT64)
-    return TRUE;
-
-  value = json_node_get_double (node);
-
-  /* Beyond 2^53 a double no longer holds every integer */
-  return isfinite (value) && value == floor (value) && fabs (value) <= 9007199254740992.0;
-}
-
 /* ---- one request ---- */
 
 static JsonNode *
@@ -275,7 +210,8 @@ get_items (CohereReranker  *self,
     {
       if (!JSON_NODE_HOLDS_ARRAY (response))
         {
-          set_malformed (self, error, _("the body is not a JSON array"));
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("the body is not a JSON array"));
           return NULL;
         }
       return json_node_get_array (response);
@@ -283,14 +219,16 @@ get_items (CohereReranker  *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (response))
     {
-      set_malformed (self, error, _("the body is not a JSON object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the body is not a JSON object"));
       return NULL;
     }
 
   node = json_object_get_member (json_node_get_object (response), "results");
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     {
-      set_malformed (self, error, _("it has no “results” array"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("it has no “results” array"));
       return NULL;
     }
 
@@ -335,19 +273,19 @@ rerank_one_request (CohereReranker  *self,
   if (n_items < needed || n_items > n_documents)
     {
       if (needed == n_documents)
-        set_malformed (self, error,
-                       g_dngettext (GETTEXT_PACKAGE,
-                                    "it scores %u items for %u document",
-                                    "it scores %u items for %u documents",
-                                    n_documents),
-                       n_items, n_documents);
+        stache_http_client_set_malformed (self->client, error, self->url,
+                                          g_dngettext (GETTEXT_PACKAGE,
+                                          "it scores %u items for %u document",
+                                          "it scores %u items for %u documents",
+                                          n_documents),
+                                          n_items, n_documents);
       else
-        set_malformed (self, error,
-                       g_dngettext (GETTEXT_PACKAGE,
-                                    "it scores %u items for %u document and top_n %u",
-                                    "it scores %u items for %u documents and top_n %u",
-                                    n_documents),
-                       n_items, n_documents, top_n);
+        stache_http_client_set_malformed (self->client, error, self->url,
+                                          g_dngettext (GETTEXT_PACKAGE,
+                                          "it scores %u items for %u document and top_n %u",
+                                          "it scores %u items for %u documents and top_n %u",
+                                          n_documents),
+                                          n_items, n_documents, top_n);
       return FALSE;
     }
 
@@ -362,15 +300,17 @@ rerank_one_request (CohereReranker  *self,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          set_malformed (self, error, _("item %u is not an object"), item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("item %u is not an object"), item);
           return FALSE;
         }
       object = json_node_get_object (node);
 
       index_node = json_object_get_member (object, "index");
-      if (!json_node_is_integer (index_node))
+      if (!stache_json_node_is_integer (index_node))
         {
-          set_malformed (self, error, _("“index” of item %u is not a whole number"), item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“index” of item %u is not a whole number"), item);
           return FALSE;
         }
       /* An integral double is at most 2^53 here, so the cast is exact */
@@ -379,22 +319,24 @@ rerank_one_request (CohereReranker  *self,
                 : (gint64) json_node_get_double (index_node);
       if (index < 0 || index >= n_documents)
         {
-          set_malformed (self, error,
-                         _("“index” of item %u is %" G_GINT64_FORMAT ", outside 0 to %u"),
-                         item, index, n_documents - 1);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“index” of item %u is %" G_GINT64_FORMAT ", outside 0 to %u"),
+                                            item, index, n_documents - 1);
           return FALSE;
         }
       if (scored[start + index])
         {
-          set_malformed (self, error, _("index %" G_GINT64_FORMAT " is scored twice"), index);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("index %" G_GINT64_FORMAT " is scored twice"), index);
           return FALSE;
         }
 
       score_node = json_object_get_member (object, score_member);
-      if (!json_node_is_number (score_node) || !isfinite (score = json_node_get_double (score_node)))
+      if (!stache_json_node_is_number (score_node) || !isfinite (score = json_node_get_double (score_node)))
         {
-          set_malformed (self, error, _("“%s” of item %u is not a finite number"),
-                         score_member, item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“%s” of item %u is not a finite number"),
+                                            score_member, item);
           return FALSE;
         }
 
@@ -534,6 +476,7 @@ cohere_reranker_initable_init (GInitable     *initable,
   g_autoptr(StacheSettings) own_settings = NULL;
   g_autoptr(StacheHttpClient) client = NULL;
   g_autofree char *base = NULL;
+  g_autofree char *api_name = NULL;
   g_autofree char *key = NULL;
   const Flavour *flavour;
   gint64 max_documents;
@@ -574,6 +517,8 @@ cohere_reranker_initable_init (GInitable     *initable,
   client = stache_http_client_new (settings, COHERE_PROVIDER_NAME, error);
   if (client == NULL)
     return FALSE;
+  api_name = g_strdup_printf ("%s rerank", flavour->title);
+  stache_http_client_set_api_name (client, api_name);
 
   if (key != NULL)
     {

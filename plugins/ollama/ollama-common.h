@@ -20,17 +20,4 @@ StacheHttpClient *ollama_client_new              (StacheSettings  *settings,
                                                   char           **out_keep_alive,
                                                   GError         **error);
 
-
-void              ollama_set_malformed           (GError         **error,
-                                                  const char      *url,
-                                                  const char      *format,
-                                                  ...) G_GNUC_PRINTF (3, 4);
-
-JsonObject       *ollama_json_get_object         (JsonObject      *object,
-                                                  const char      *member);
-JsonArray        *ollama_json_get_array          (JsonObject      *object,
-                                                  const char      *member);
-gboolean          ollama_json_node_is_number     (JsonNode        *node);
-gboolean          ollama_json_node_is_integer    (JsonNode        *node);
-
 G_END_DECLS

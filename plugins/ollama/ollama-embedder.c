@@ -116,24 +116,25 @@ check_length (OllamaEmbedder  *self,
 
   if (length == 0)
     {
-      ollama_set_malformed (error, self->url, _("“embeddings[%u]” is empty"), item);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“embeddings[%u]” is empty"), item);
       return FALSE;
     }
 
   if (*dimensions != 0 && length != *dimensions)
     {
-      ollama_set_malformed (error, self->url,
-                            _("“embeddings[%u]” has %u values, other vectors %u"),
-                            item, length, *dimensions);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“embeddings[%u]” has %u values, other vectors %u"),
+                                        item, length, *dimensions);
       return FALSE;
     }
 
   if (seen != 0 && length != seen)
     {
-      ollama_set_malformed (error, self->url,
-                            _("“embeddings[%u]” has %u values, but earlier answers of model "
-                              "“%s” had %u"),
-                            item, length, self->model, seen);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“embeddings[%u]” has %u values, but earlier answers of model "
+                                        "“%s” had %u"),
+                                        item, length, self->model, seen);
       return FALSE;
     }
 
@@ -166,26 +167,28 @@ embed_one_request (OllamaEmbedder      *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (response))
     {
-      ollama_set_malformed (error, self->url, _("the body is not a JSON object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the body is not a JSON object"));
       return FALSE;
     }
 
-  embeddings = ollama_json_get_array (json_node_get_object (response), "embeddings");
+  embeddings = stache_json_object_get_array (json_node_get_object (response), "embeddings");
   if (embeddings == NULL)
     {
-      ollama_set_malformed (error, self->url, _("it has no “embeddings” array"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("it has no “embeddings” array"));
       return FALSE;
     }
 
   n_items = json_array_get_length (embeddings);
   if (n_items != n_texts)
     {
-      ollama_set_malformed (error, self->url,
-                            g_dngettext (GETTEXT_PACKAGE,
-                                         "“embeddings” has %u vectors for %u text",
-                                         "“embeddings” has %u vectors for %u texts",
-                                         n_texts),
-                            n_items, n_texts);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        g_dngettext (GETTEXT_PACKAGE,
+                                        "“embeddings” has %u vectors for %u text",
+                                        "“embeddings” has %u vectors for %u texts",
+                                        n_texts),
+                                        n_items, n_texts);
       return FALSE;
     }
 
@@ -198,8 +201,8 @@ embed_one_request (OllamaEmbedder      *self,
 
       if (!JSON_NODE_HOLDS_ARRAY (node))
         {
-          ollama_set_malformed (error, self->url,
-                                _("“embeddings[%u]” is not an array of numbers"), item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“embeddings[%u]” is not an array of numbers"), item);
           return FALSE;
         }
       vector = json_node_get_array (node);
@@ -213,7 +216,8 @@ embed_one_request (OllamaEmbedder      *self,
         {
           if ((gsize) n_texts * length > G_MAXUINT - (gsize) values->len)
             {
-              ollama_set_malformed (error, self->url, _("the vectors are too long"));
+              stache_http_client_set_malformed (self->client, error, self->url,
+                                                _("the vectors are too long"));
               return FALSE;
             }
           g_array_set_size (values, values->len + n_texts * length);
@@ -224,10 +228,10 @@ embed_one_request (OllamaEmbedder      *self,
         {
           JsonNode *value = json_array_get_element (vector, k);
 
-          if (!ollama_json_node_is_number (value))
+          if (!stache_json_node_is_number (value))
             {
-              ollama_set_malformed (error, self->url,
-                                    _("“embeddings[%u][%u]” is not a number"), item, k);
+              stache_http_client_set_malformed (self->client, error, self->url,
+                                                _("“embeddings[%u][%u]” is not a number"), item, k);
               return FALSE;
             }
           row[k] = (float) json_node_get_double (value);

@@ -121,7 +121,7 @@ build_request (OllamaLlm   *self,
   JsonNode *temperature = get_option (options, "temperature");
 
   if (max_tokens != NULL &&
-      (!ollama_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
+      (!stache_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
        json_node_get_double (max_tokens) > G_MAXINT32))
     {
       set_bad_option (error, "max_tokens", _("a whole number of at least 1"));
@@ -129,7 +129,7 @@ build_request (OllamaLlm   *self,
     }
 
   if (temperature != NULL &&
-      (!ollama_json_node_is_number (temperature) || !isfinite (json_node_get_double (temperature)) ||
+      (!stache_json_node_is_number (temperature) || !isfinite (json_node_get_double (temperature)) ||
        json_node_get_double (temperature) < 0))
     {
       set_bad_option (error, "temperature", _("a number of at least 0"));
@@ -196,10 +196,11 @@ read_token_count (OllamaLlm   *self,
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
 
-  if (!ollama_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
+  if (!stache_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
     {
-      ollama_set_malformed (error, self->url, _("“%s” is not a whole number of at least 0"),
-                            member);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“%s” is not a whole number of at least 0"),
+                                        member);
       return FALSE;
     }
 
@@ -224,7 +225,8 @@ read_optional_string (OllamaLlm    *self,
 
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      ollama_set_malformed (error, self->url, _("“%s” is not a string"), member);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“%s” is not a string"), member);
       return FALSE;
     }
 
@@ -246,23 +248,25 @@ parse_completion (OllamaLlm   *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
-      ollama_set_malformed (error, self->url, _("the body is not a JSON object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the body is not a JSON object"));
       return NULL;
     }
   object = json_node_get_object (root);
 
-  message = ollama_json_get_object (object, "message");
+  message = stache_json_object_get_object (object, "message");
   if (message == NULL)
     {
       /* An error may come with status 200 */
       node = json_object_get_member (object, "error");
       if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
           json_node_get_value_type (node) == G_TYPE_STRING)
-        ollama_set_malformed (error, self->url,
-                              _("it has no “message” object; the server says: %s"),
-                              json_node_get_string (node));
+        stache_http_client_set_malformed (self->client, error, self->url,
+                                          _("it has no “message” object; the server says: %s"),
+                                          json_node_get_string (node));
       else
-        ollama_set_malformed (error, self->url, _("it has no “message” object"));
+        stache_http_client_set_malformed (self->client, error, self->url,
+                                          _("it has no “message” object"));
       return NULL;
     }
 
@@ -270,7 +274,8 @@ parse_completion (OllamaLlm   *self,
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      ollama_set_malformed (error, self->url, _("it has no “message.content” string"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("it has no “message.content” string"));
       return NULL;
     }
   content = json_node_get_string (node);

@@ -10,7 +10,6 @@
  * need none). Each provider instance has its own StacheHttpClient, which
  * does the retries, the timeouts and the redaction of the key.
  */
-#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -62,6 +61,7 @@ openai_client_new (StacheSettings  *settings,
   client = stache_http_client_new (settings, OPENAI_PROVIDER_NAME, error);
   if (client == NULL)
     return NULL;
+  stache_http_client_set_api_name (client, "OpenAI");
 
   if (key != NULL)
     {
@@ -76,90 +76,4 @@ openai_client_new (StacheSettings  *settings,
   *out_url = g_strconcat (base, path, NULL);
 
   return g_steal_pointer (&client);
-}
-
-/* ---- responses ---- */
-
-/* Sets @error to a malformed-response error: what the service returned
- * is not the JSON the OpenAI API documents for @url. */
-void
-openai_set_malformed (GError     **error,
-                      const char  *url,
-                      const char  *format,
-                      ...)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  g_autofree char *shown = NULL;
-  g_autofree char *detail = NULL;
-  va_list args;
-
-  va_start (args, format);
-  detail = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  /* A user name and password in the base URL are not shown */
-  shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO) : g_strdup (url);
-
-  g_set_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE,
-               /* Translators: the first %s is a URL, the second what is wrong */
-               _("openai: the response from %s is not what the OpenAI API describes: %s"),
-               shown, detail);
-}
-
-/* The member @member of @object if it is an object, else NULL */
-JsonObject *
-openai_json_get_object (JsonObject *object,
-                        const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-
-  return json_node_get_object (node);
-}
-
-/* The member @member of @object if it is an array, else NULL */
-JsonArray *
-openai_json_get_array (JsonObject *object,
-                       const char *member)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return NULL;
-
-  return json_node_get_array (node);
-}
-
-/* Whether @node is a JSON number */
-gboolean
-openai_json_node_is_number (JsonNode *node)
-{
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-
-  type = json_node_get_value_type (node);
-
-  return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
-}
-
-/* Whether @node is a JSON number without a fractional part */
-gboolean
-openai_json_node_is_integer (JsonNode *node)
-{
-  double value;
-
-  if (!openai_json_node_is_number (node))
-    return FALSE;
-
-  if (json_node_get_value_type (node) == G_TYPE_INT64)
-    return TRUE;
-
-  value = json_node_get_double (node);
-
-  /* Beyond 2^53 a double no longer holds every integer */
-  return isfinite (value) && value == floor (value) && fabs (value) <= 9007199254740992.0;
 }

@@ -19,17 +19,4 @@ StacheHttpClient *openai_client_new              (StacheSettings  *settings,
                                                   char           **out_url,
                                                   GError         **error);
 
-
-void              openai_set_malformed           (GError         **error,
-                                                  const char      *url,
-                                                  const char      *format,
-                                                  ...) G_GNUC_PRINTF (3, 4);
-
-JsonObject       *openai_json_get_object         (JsonObject      *object,
-                                                  const char      *member);
-JsonArray        *openai_json_get_array          (JsonObject      *object,
-                                                  const char      *member);
-gboolean          openai_json_node_is_number     (JsonNode        *node);
-gboolean          openai_json_node_is_integer    (JsonNode        *node);
-
 G_END_DECLS

@@ -132,33 +132,34 @@ check_length (OpenaiEmbedder  *self,
 
   if (length == 0)
     {
-      openai_set_malformed (error, self->url, _("“data[%u].embedding” is empty"), item);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“data[%u].embedding” is empty"), item);
       return FALSE;
     }
 
   if (*dimensions != 0 && length != *dimensions)
     {
-      openai_set_malformed (error, self->url,
-                            _("“data[%u].embedding” has %u values, other vectors %u"),
-                            item, length, *dimensions);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“data[%u].embedding” has %u values, other vectors %u"),
+                                        item, length, *dimensions);
       return FALSE;
     }
 
   if (self->configured_dimensions != 0 && length != self->configured_dimensions)
     {
-      openai_set_malformed (error, self->url,
-                            _("“data[%u].embedding” has %u values, but %s asks for %u"),
-                            item, length, OPENAI_SETTING_DIMENSIONS,
-                            self->configured_dimensions);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“data[%u].embedding” has %u values, but %s asks for %u"),
+                                        item, length, OPENAI_SETTING_DIMENSIONS,
+                                        self->configured_dimensions);
       return FALSE;
     }
 
   if (seen != 0 && length != seen)
     {
-      openai_set_malformed (error, self->url,
-                            _("“data[%u].embedding” has %u values, but earlier answers of model "
-                              "“%s” had %u"),
-                            item, length, self->model, seen);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“data[%u].embedding” has %u values, but earlier answers of model "
+                                        "“%s” had %u"),
+                                        item, length, self->model, seen);
       return FALSE;
     }
 
@@ -192,26 +193,28 @@ embed_one_request (OpenaiEmbedder      *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (response))
     {
-      openai_set_malformed (error, self->url, _("the body is not a JSON object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the body is not a JSON object"));
       return FALSE;
     }
 
-  data = openai_json_get_array (json_node_get_object (response), "data");
+  data = stache_json_object_get_array (json_node_get_object (response), "data");
   if (data == NULL)
     {
-      openai_set_malformed (error, self->url, _("it has no “data” array"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("it has no “data” array"));
       return FALSE;
     }
 
   n_items = json_array_get_length (data);
   if (n_items != n_texts)
     {
-      openai_set_malformed (error, self->url,
-                            g_dngettext (GETTEXT_PACKAGE,
-                                         "“data” has %u items for %u text",
-                                         "“data” has %u items for %u texts",
-                                         n_texts),
-                            n_items, n_texts);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        g_dngettext (GETTEXT_PACKAGE,
+                                        "“data” has %u items for %u text",
+                                        "“data” has %u items for %u texts",
+                                        n_texts),
+                                        n_items, n_texts);
       return FALSE;
     }
 
@@ -228,16 +231,18 @@ embed_one_request (OpenaiEmbedder      *self,
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          openai_set_malformed (error, self->url, _("“data[%u]” is not an object"), item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“data[%u]” is not an object"), item);
           return FALSE;
         }
       object = json_node_get_object (node);
 
       index_node = json_object_get_member (object, "index");
-      if (!openai_json_node_is_integer (index_node))
+      if (!stache_json_node_is_integer (index_node))
         {
-          openai_set_malformed (error, self->url, _("“data[%u].index” is not a whole number"),
-                                item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“data[%u].index” is not a whole number"),
+                                            item);
           return FALSE;
         }
       /* An integral double is at most 2^53 here, so the cast is exact */
@@ -246,24 +251,24 @@ embed_one_request (OpenaiEmbedder      *self,
                 : (gint64) json_node_get_double (index_node);
       if (index < 0 || index >= n_texts)
         {
-          openai_set_malformed (error, self->url,
-                                _("“data[%u].index” is %" G_GINT64_FORMAT ", outside 0 to %u"),
-                                item, index, n_texts - 1);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“data[%u].index” is %" G_GINT64_FORMAT ", outside 0 to %u"),
+                                            item, index, n_texts - 1);
           return FALSE;
         }
       if (placed[index])
         {
-          openai_set_malformed (error, self->url,
-                                _("index %" G_GINT64_FORMAT " appears twice in “data”"), index);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("index %" G_GINT64_FORMAT " appears twice in “data”"), index);
           return FALSE;
         }
       placed[index] = TRUE;
 
-      embedding = openai_json_get_array (object, "embedding");
+      embedding = stache_json_object_get_array (object, "embedding");
       if (embedding == NULL)
         {
-          openai_set_malformed (error, self->url,
-                                _("“data[%u].embedding” is not an array of numbers"), item);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“data[%u].embedding” is not an array of numbers"), item);
           return FALSE;
         }
 
@@ -276,7 +281,8 @@ embed_one_request (OpenaiEmbedder      *self,
         {
           if ((gsize) n_texts * length > G_MAXUINT - (gsize) values->len)
             {
-              openai_set_malformed (error, self->url, _("the vectors are too long"));
+              stache_http_client_set_malformed (self->client, error, self->url,
+                                                _("the vectors are too long"));
               return FALSE;
             }
           g_array_set_size (values, values->len + n_texts * length);
@@ -287,10 +293,10 @@ embed_one_request (OpenaiEmbedder      *self,
         {
           JsonNode *value = json_array_get_element (embedding, k);
 
-          if (!openai_json_node_is_number (value))
+          if (!stache_json_node_is_number (value))
             {
-              openai_set_malformed (error, self->url,
-                                    _("“data[%u].embedding[%u]” is not a number"), item, k);
+              stache_http_client_set_malformed (self->client, error, self->url,
+                                                _("“data[%u].embedding[%u]” is not a number"), item, k);
               return FALSE;
             }
           row[k] = (float) json_node_get_double (value);
@@ -303,7 +309,8 @@ embed_one_request (OpenaiEmbedder      *self,
     {
       if (!placed[i])
         {
-          openai_set_malformed (error, self->url, _("index %u is missing from “data”"), i);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("index %u is missing from “data”"), i);
           return FALSE;
         }
     }

@@ -109,7 +109,7 @@ build_request (const char  *model,
   JsonNode *temperature = get_option (options, "temperature");
 
   if (max_tokens != NULL &&
-      (!openai_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
+      (!stache_json_node_is_integer (max_tokens) || json_node_get_double (max_tokens) < 1 ||
        json_node_get_double (max_tokens) > G_MAXINT32))
     {
       set_bad_option (error, "max_tokens", _("a whole number of at least 1"));
@@ -117,7 +117,7 @@ build_request (const char  *model,
     }
 
   if (temperature != NULL &&
-      (!openai_json_node_is_number (temperature) || !isfinite (json_node_get_double (temperature)) ||
+      (!stache_json_node_is_number (temperature) || !isfinite (json_node_get_double (temperature)) ||
        json_node_get_double (temperature) < 0))
     {
       set_bad_option (error, "temperature", _("a number of at least 0"));
@@ -193,10 +193,11 @@ read_token_count (OpenaiLlm   *self,
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
 
-  if (!openai_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
+  if (!stache_json_node_is_integer (node) || (value = json_node_get_double (node)) < 0)
     {
-      openai_set_malformed (error, self->url, _("“usage.%s” is not a whole number of at least 0"),
-                            member);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“usage.%s” is not a whole number of at least 0"),
+                                        member);
       return FALSE;
     }
 
@@ -222,7 +223,8 @@ read_optional_string (OpenaiLlm    *self,
 
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      openai_set_malformed (error, self->url, _("“%s” is not a string"), path);
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“%s” is not a string"), path);
       return FALSE;
     }
 
@@ -245,16 +247,17 @@ parse_completion (OpenaiLlm   *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
-      openai_set_malformed (error, self->url, _("the body is not a JSON object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("the body is not a JSON object"));
       return NULL;
     }
   object = json_node_get_object (root);
 
-  choices = openai_json_get_array (object, "choices");
+  choices = stache_json_object_get_array (object, "choices");
   if (choices == NULL)
     {
       /* A few servers answer an error with status 200 */
-      JsonObject *service_error = openai_json_get_object (object, "error");
+      JsonObject *service_error = stache_json_object_get_object (object, "error");
       JsonNode *what = service_error != NULL ? json_object_get_member (service_error, "message") : NULL;
 
       if (what != NULL && JSON_NODE_HOLDS_VALUE (what) &&
@@ -263,32 +266,36 @@ parse_completion (OpenaiLlm   *self,
           g_autofree char *redacted = stache_http_client_redact (self->client,
                                                                  json_node_get_string (what));
 
-          openai_set_malformed (error, self->url,
-                                _("it has no “choices” array; the service says: %s"), redacted);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("it has no “choices” array; the service says: %s"), redacted);
         }
       else
-        openai_set_malformed (error, self->url, _("it has no “choices” array"));
+        stache_http_client_set_malformed (self->client, error, self->url,
+                                          _("it has no “choices” array"));
       return NULL;
     }
 
   if (json_array_get_length (choices) == 0)
     {
-      openai_set_malformed (error, self->url, _("its “choices” array is empty"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("its “choices” array is empty"));
       return NULL;
     }
 
   node = json_array_get_element (choices, 0);
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      openai_set_malformed (error, self->url, _("“choices[0]” is not an object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“choices[0]” is not an object"));
       return NULL;
     }
   choice = json_node_get_object (node);
 
-  message = openai_json_get_object (choice, "message");
+  message = stache_json_object_get_object (choice, "message");
   if (message == NULL)
     {
-      openai_set_malformed (error, self->url, _("it has no “choices[0].message” object"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("it has no “choices[0].message” object"));
       return NULL;
     }
 
@@ -296,7 +303,8 @@ parse_completion (OpenaiLlm   *self,
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      openai_set_malformed (error, self->url, _("it has no “choices[0].message.content” string"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("it has no “choices[0].message.content” string"));
       return NULL;
     }
   content = json_node_get_string (node);
@@ -311,7 +319,8 @@ parse_completion (OpenaiLlm   *self,
     {
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          openai_set_malformed (error, self->url, _("“usage” is not an object"));
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“usage” is not an object"));
           return NULL;
         }
       usage = json_node_get_object (node);
@@ -485,7 +494,8 @@ read_chunk (const char  *event,
   node = json_object_get_member (chunk, "choices");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node) && !JSON_NODE_HOLDS_ARRAY (node))
     {
-      stache_http_client_set_malformed (self->client, error, self->url, _("“choices” is not an array"));
+      stache_http_client_set_malformed (self->client, error, self->url,
+                                        _("“choices” is not an array"));
       return FALSE;
     }
   choices = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
@@ -499,13 +509,14 @@ read_chunk (const char  *event,
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
         {
-          stache_http_client_set_malformed (self->client, error, self->url, _("“choices[%u]” is not an object"), i);
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“choices[%u]” is not an object"), i);
           return FALSE;
         }
       choice = json_node_get_object (element);
 
       node = json_object_get_member (choice, "index");
-      if (node != NULL && openai_json_node_is_integer (node) && json_node_get_double (node) != 0)
+      if (node != NULL && stache_json_node_is_integer (node) && json_node_get_double (node) != 0)
         continue;
 
       node = json_object_get_member (choice, "delta");
@@ -514,7 +525,7 @@ read_chunk (const char  *event,
           if (!JSON_NODE_HOLDS_OBJECT (node))
             {
               stache_http_client_set_malformed (self->client, error, self->url,
-                                    _("“choices[%u].delta” is not an object"), i);
+                                                _("“choices[%u].delta” is not an object"), i);
               return FALSE;
             }
           delta = json_node_get_object (node);
@@ -543,7 +554,8 @@ read_chunk (const char  *event,
     {
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          stache_http_client_set_malformed (self->client, error, self->url, _("“usage” is not an object"));
+          stache_http_client_set_malformed (self->client, error, self->url,
+                                            _("“usage” is not an object"));
           return FALSE;
         }
       if (!read_token_count (self, json_node_get_object (node), "prompt_tokens",

@@ -86,22 +86,14 @@ G_DEFINE_DYNAMIC_TYPE_EXTENDED (QdrantVectorDb, qdrant_vector_db, STACHE_TYPE_PR
 
 /* ---- helpers ---- */
 
-static void
-set_malformed (GError     **error,
-               const char  *url,
-               const char  *what)
-{
-  g_set_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE,
-               _("Unexpected answer from %s (%s): %s"), QDRANT_PROVIDER_NAME, url, what);
-}
-
-/* Whether @error is the HTTP 404 of a collection that does not exist */
+/* Whether @error, from the calling thread's last request, is the HTTP 404
+ * of a collection that does not exist */
 static gboolean
-is_not_found (const GError *error)
+is_not_found (QdrantVectorDb *self,
+              const GError   *error)
 {
-  return error != NULL &&
-         g_error_matches (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT) &&
-         strstr (error->message, "HTTP 404") != NULL;
+  return g_error_matches (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT) &&
+         stache_http_client_get_last_status (self->client) == 404;
 }
 
 /* The UUID of the point of @chunk_id in @namespace_ */
@@ -143,9 +135,10 @@ request (QdrantVectorDb  *self,
 
 /* The "result" object of a Qdrant answer */
 static JsonObject *
-result_object (JsonNode    *response,
-               const char  *url,
-               GError     **error)
+result_object (QdrantVectorDb  *self,
+               JsonNode        *response,
+               const char      *url,
+               GError         **error)
 {
   JsonNode *result;
 
@@ -153,7 +146,7 @@ result_object (JsonNode    *response,
       (result = json_object_get_member (json_node_get_object (response), "result")) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (result))
     {
-      set_malformed (error, url, _("it has no “result” object"));
+      stache_http_client_set_malformed (self->client, error, url, _("it has no “result” object"));
       return NULL;
     }
 
@@ -336,7 +329,7 @@ ensure_collection (QdrantVectorDb  *self,
       g_autoptr(JsonNode) body = NULL;
       g_autoptr(JsonNode) created = NULL;
 
-      if (!is_not_found (local_error))
+      if (!is_not_found (self, local_error))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           goto out;
@@ -511,7 +504,7 @@ qdrant_vector_db_search (StacheVectorDbProvider  *provider,
                                               cancellable, &local_error);
   if (response == NULL)
     {
-      if (is_not_found (local_error))
+      if (is_not_found (self, local_error))
         return NULL;
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
@@ -521,7 +514,7 @@ qdrant_vector_db_search (StacheVectorDbProvider  *provider,
       (result = json_object_get_member (json_node_get_object (response), "result")) == NULL ||
       !JSON_NODE_HOLDS_ARRAY (result))
     {
-      set_malformed (error, url, _("it has no “result” array"));
+      stache_http_client_set_malformed (self->client, error, url, _("it has no “result” array"));
       return NULL;
     }
 
@@ -545,7 +538,8 @@ qdrant_vector_db_search (StacheVectorDbProvider  *provider,
                                       "chunk_id")) == NULL)
         {
           g_list_free_full (results, g_object_unref);
-          set_malformed (error, url, _("a result has no score or no payload with a chunk id"));
+          stache_http_client_set_malformed (self->client, error, url,
+                                            _("a result has no score or no payload with a chunk id"));
           return NULL;
         }
 
@@ -590,13 +584,13 @@ count_points (QdrantVectorDb  *self,
                                               cancellable, &local_error);
   if (response == NULL)
     {
-      if (is_not_found (local_error))
+      if (is_not_found (self, local_error))
         return 0;
       g_propagate_error (error, g_steal_pointer (&local_error));
       return -1;
     }
 
-  result = result_object (response, url, error);
+  result = result_object (self, response, url, error);
   if (result == NULL)
     return -1;
 
@@ -604,7 +598,8 @@ count_points (QdrantVectorDb  *self,
   if (count == NULL || !JSON_NODE_HOLDS_VALUE (count) ||
       json_node_get_value_type (count) != G_TYPE_INT64 || json_node_get_int (count) < 0)
     {
-      set_malformed (error, url, _("“result.count” is not a whole number"));
+      stache_http_client_set_malformed (self->client, error, url,
+                                        _("“result.count” is not a whole number"));
       return -1;
     }
 
@@ -675,7 +670,7 @@ qdrant_vector_db_delete_chunks (StacheVectorDbProvider  *provider,
                           &local_error);
       if (response == NULL)
         {
-          if (is_not_found (local_error))
+          if (is_not_found (self, local_error))
             return 0;
           g_propagate_error (error, g_steal_pointer (&local_error));
           return -1;
@@ -696,7 +691,7 @@ qdrant_vector_db_delete_chunks (StacheVectorDbProvider  *provider,
   response = request (self, "POST", "/points/delete?wait=true", body, cancellable, &local_error);
   if (response == NULL)
     {
-      if (is_not_found (local_error))
+      if (is_not_found (self, local_error))
         return 0;
       g_propagate_error (error, g_steal_pointer (&local_error));
       return -1;
@@ -766,6 +761,7 @@ qdrant_vector_db_initable_init (GInitable     *initable,
   client = stache_http_client_new (settings, QDRANT_PROVIDER_NAME, error);
   if (client == NULL)
     return FALSE;
+  stache_http_client_set_api_name (client, "Qdrant");
 
   if (key != NULL)
     {
