@@ -912,6 +912,8 @@ test_connection_refused (void)
   g_assert_true (stache_http_error_is_transient (error));
   g_assert_nonnull (strstr (error->message, "after 3 attempts"));
   g_assert_cmpuint (stache_http_client_get_attempts (client), ==, 3);
+  /* No response, no status */
+  g_assert_cmpuint (stache_http_client_get_last_status (client), ==, 0);
 }
 
 static void
@@ -1051,6 +1053,226 @@ test_stream_error_status (Fixture       *fixture,
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "invalid x-api-key"));
   g_assert_cmpuint (lines->len, ==, 0);
+}
+
+/* ---- events of a stream ---- */
+
+typedef struct
+{
+  GString *log;           /* "event=data;" for each event */
+  guint    stop_after;    /* 0: never stop */
+  gboolean fail;          /* fail at stop_after instead of stopping */
+  guint    n;
+} EventLog;
+
+static gboolean
+log_event (const char  *event,
+           JsonNode    *data,
+           gpointer     user_data,
+           GError     **error)
+{
+  EventLog *log = user_data;
+  g_autofree char *json = data != NULL ? json_to_string (data, FALSE) : g_strdup ("(null)");
+
+  g_string_append_printf (log->log, "%s=%s;", event != NULL ? event : "-", json);
+  log->n++;
+  if (log->stop_after != 0 && log->n >= log->stop_after)
+    {
+      if (log->fail)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the reader gave up");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Events split across chunks, a comment, an id, a multi-line data field,
+ * a [DONE] marker and a last event without its blank line */
+static const char *sse_event_chunks[] = {
+  ": keep-alive\n\nevent: message_start\ndata: {\"a\"",
+  ": 1}\n\nid: 7\ndata: [1,\ndata: 2]\r\n\r\n",
+  "event: ping\n\n",            /* no data: no event */
+  "data: [DONE]\n\n",
+  "data: {\"last\": true}",
+  NULL,
+};
+
+static void
+test_stream_events_sse (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  static const Response stream = { 200, .chunks = sse_event_chunks, .chunk_interval_ms = 20,
+                                   .content_type = "text/event-stream" };
+  g_autoptr(StacheHttpClient) client = new_client (NULL);
+  g_autoptr(GString) log = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = url (fixture, "/v1/messages");
+  EventLog events = { log, 0, FALSE, 0 };
+
+  script (fixture, &stream);
+  g_assert_true (stache_http_client_stream_events (client, "POST", target, NULL,
+                                                   STACHE_HTTP_STREAM_SSE, log_event, &events,
+                                                   NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (log->str, ==,
+                   "message_start={\"a\":1};-=[1,2];-=(null);-={\"last\":true};");
+  g_assert_cmpuint (stache_http_client_get_last_status (client), ==, 200);
+
+  /* The reader stops: success, and no more events */
+  g_string_truncate (log, 0);
+  events.n = 0;
+  events.stop_after = 2;
+  script (fixture, &stream);
+  g_assert_true (stache_http_client_stream_events (client, "POST", target, NULL,
+                                                   STACHE_HTTP_STREAM_SSE, log_event, &events,
+                                                   NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (events.n, ==, 2);
+
+  /* The reader fails: its error */
+  events.n = 0;
+  events.fail = TRUE;
+  script (fixture, &stream);
+  g_assert_false (stache_http_client_stream_events (client, "POST", target, NULL,
+                                                    STACHE_HTTP_STREAM_SSE, log_event, &events,
+                                                    NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+}
+
+static const char *ndjson_chunks[] = {
+  "{\"n\": 1}\n\n{\"n\"",
+  ": 2}\n",
+  "  {\"n\": 3}",
+  NULL,
+};
+
+static const char *bad_ndjson_chunks[] = {
+  "{\"n\": 1}\n",
+  "not json, key sk-stream-secret\n",
+  "{\"n\": 3}\n",
+  NULL,
+};
+
+static void
+test_stream_events_ndjson (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  static const Response stream = { 200, .chunks = ndjson_chunks, .chunk_interval_ms = 20,
+                                   .content_type = "application/x-ndjson" };
+  static const Response bad = { 200, .chunks = bad_ndjson_chunks, .chunk_interval_ms = 20,
+                                .content_type = "application/x-ndjson" };
+  g_autoptr(StacheHttpClient) client = new_client (NULL);
+  g_autoptr(GString) log = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = url (fixture, "/api/chat");
+  EventLog events = { log, 0, FALSE, 0 };
+
+  script (fixture, &stream);
+  g_assert_true (stache_http_client_stream_events (client, "POST", target, NULL,
+                                                   STACHE_HTTP_STREAM_NDJSON, log_event, &events,
+                                                   NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (log->str, ==, "-={\"n\":1};-={\"n\":2};-={\"n\":3};");
+
+  /* A line that is not JSON ends the stream, quoted with secrets redacted */
+  stache_http_client_add_secret (client, "sk-stream-secret");
+  stache_http_client_set_api_name (client, "Ollama");
+  g_string_truncate (log, 0);
+  script (fixture, &bad);
+  g_assert_false (stache_http_client_stream_events (client, "POST", target, NULL,
+                                                    STACHE_HTTP_STREAM_NDJSON, log_event, &events,
+                                                    NULL, &error));
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "not json"));
+  g_assert_nonnull (strstr (error->message, "the Ollama API"));
+  g_assert_null (strstr (error->message, "sk-stream-secret"));
+  g_assert_cmpstr (log->str, ==, "-={\"n\":1};");
+}
+
+/* Cancels the stream's cancellable (@user_data) on the first event and
+ * reads on: the next wait for the body is cut short */
+static gboolean
+cancel_event (const char  *event,
+              JsonNode    *data,
+              gpointer     user_data,
+              GError     **error)
+{
+  g_cancellable_cancel (user_data);
+  return TRUE;
+}
+
+static void
+test_stream_events_cancelled (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  static const Response stream = { 200, .chunks = ndjson_chunks, .chunk_interval_ms = 300 };
+  g_autoptr(StacheHttpClient) client = new_client (NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = url (fixture, "/api/chat");
+
+  script (fixture, &stream);
+  g_assert_false (stache_http_client_stream_events (client, "POST", target, NULL,
+                                                    STACHE_HTTP_STREAM_NDJSON, cancel_event,
+                                                    cancellable, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_error_helpers (void)
+{
+  g_autoptr(StacheHttpClient) client = new_client (NULL);
+  g_autoptr(GError) error = NULL;
+
+  stache_http_client_add_secret (client, "sk-helper-secret");
+
+  /* Named by provider (the API name defaults to it); user info hidden */
+  stache_http_client_set_malformed (client, &error, "http://user:pw@127.0.0.1:9/v1/x",
+                                    "“data[%u]” quotes sk-helper-secret", 3u);
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_MALFORMED_RESPONSE);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "testprov: the response from http://127.0.0.1:9/v1/x"));
+  g_assert_nonnull (strstr (error->message, "the testprov API"));
+  g_assert_nonnull (strstr (error->message, "“data[3]”"));
+  g_assert_null (strstr (error->message, "sk-helper-secret"));
+  g_assert_null (strstr (error->message, "pw"));
+  g_clear_error (&error);
+
+  stache_http_client_set_stream_error (client, &error, STACHE_HTTP_ERROR_SERVER,
+                                       "http://127.0.0.1:9/v1/messages",
+                                       "Overloaded, key sk-helper-secret", "overloaded_error");
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_SERVER);
+  g_test_message ("%s", error->message);
+  g_assert_true (stache_http_error_is_transient (error));
+  g_assert_nonnull (strstr (error->message, "Overloaded"));
+  g_assert_nonnull (strstr (error->message, "(overloaded_error)"));
+  g_assert_null (strstr (error->message, "sk-helper-secret"));
+}
+
+static void
+test_last_status (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  static const Response missing = { 404, "{\"status\": {\"error\": \"Not found\"}}" };
+  static const Response found = { 200, "{}" };
+  g_autoptr(StacheHttpClient) client = new_client (NULL);
+  g_autoptr(StacheHttpClient) other = new_client (NULL);
+  g_autoptr(JsonNode) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = url (fixture, "/collections/x");
+
+  g_assert_cmpuint (stache_http_client_get_last_status (client), ==, 0);
+  script (fixture, &missing);
+  g_assert_null (stache_http_client_request_json (client, "GET", target, NULL, NULL, &error));
+  g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_CLIENT);
+  g_assert_cmpuint (stache_http_client_get_last_status (client), ==, 404);
+  /* Per client: another client's request is not this one's */
+  g_assert_cmpuint (stache_http_client_get_last_status (other), ==, 0);
+
+  script (fixture, &found);
+  result = stache_http_client_request_json (client, "GET", target, NULL, NULL, NULL);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (stache_http_client_get_last_status (client), ==, 200);
 }
 
 static void
@@ -1262,6 +1484,11 @@ main (int    argc,
   ADD_SERVER_TEST ("/http/stream-stop-early", test_stream_stop_early);
   ADD_SERVER_TEST ("/http/stream-retries-before-body", test_stream_retries_before_body);
   ADD_SERVER_TEST ("/http/stream-error-status", test_stream_error_status);
+  ADD_SERVER_TEST ("/http/stream-events-sse", test_stream_events_sse);
+  ADD_SERVER_TEST ("/http/stream-events-ndjson", test_stream_events_ndjson);
+  ADD_SERVER_TEST ("/http/stream-events-cancelled", test_stream_events_cancelled);
+  ADD_SERVER_TEST ("/http/last-status", test_last_status);
+  g_test_add_func ("/http/error-helpers", test_error_helpers);
   ADD_SERVER_TEST ("/http/secret-redaction", test_secret_redaction);
   g_test_add_func ("/http/redact", test_redact);
   g_test_add_func ("/http/error-is-transient", test_error_is_transient);
