@@ -10,7 +10,9 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 import threading
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,6 +76,7 @@ class Fakes(BaseHTTPRequestHandler):
     points = {}
     collection = None
     requests = []
+    token_delay = 0.0
 
     def log_message(self, *args):
         pass
@@ -111,6 +114,8 @@ class Fakes(BaseHTTPRequestHandler):
         for name, data in events:
             self.wfile.write(("event: %s\ndata: %s\n\n" % (name, json.dumps(data))).encode())
             self.wfile.flush()
+            if name == "content_block_delta":
+                time.sleep(Fakes.token_delay)
         self.close_connection = True
 
     def body(self):
@@ -198,6 +203,7 @@ class RemotePipelineTests(unittest.TestCase):
         cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
         cls.thread.start()
         url = "http://127.0.0.1:%d" % cls.server.server_address[1]
+        cls.url = url
         settings = Stache.Settings.new_from_file(None)
         for key, value in {
             "sqlite_path": os.path.join(TMP, "index.db"),
@@ -223,7 +229,8 @@ class RemotePipelineTests(unittest.TestCase):
 
         # The collection was made with the embedder's size and cosine distance.
         self.assertEqual(Fakes.collection, {"vectors": {"size": DIMS, "distance": "Cosine"}})
-        self.assertEqual(self.store.count_chunks("notes", None), len(Fakes.points))
+        in_notes = [p for p in Fakes.points.values() if p["payload"].get("namespace") == "notes"]
+        self.assertEqual(self.store.count_chunks("notes", None), len(in_notes))
 
         hits = self.store.search("varroa mites colony treatment", "notes", 3, None)
         self.assertTrue(hits[0].get_metadata().get_string_member("source").endswith("beekeeping.txt"))
@@ -245,6 +252,35 @@ class RemotePipelineTests(unittest.TestCase):
         before = len(Fakes.points)
         self.assertTrue(self.store.delete_document(doc, None))
         self.assertLess(len(Fakes.points), before)
+
+    def test_cli_ask_prints_tokens_as_they_come(self):
+        env = dict(os.environ)
+        env.update({"VECTORDB_PROVIDER": "qdrant", "QDRANT_URL": self.url,
+                    "EMBEDDING_PROVIDER": "openai", "OPENAI_BASE_URL": self.url + "/v1",
+                    "OPENAI_API_KEY": OPENAI_KEY, "LLM_PROVIDER": "anthropic",
+                    "ANTHROPIC_BASE_URL": self.url, "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
+                    "SQLITE_PATH": os.path.join(TMP, "index.db")})
+        samples = os.environ["STACHE_TEST_SAMPLES"]
+        subprocess.run([os.environ["STACHE_TEST_TOOL"], "ingest", "-n", "cli", samples],
+                       env=env, check=True, capture_output=True, timeout=120)
+        Fakes.token_delay = 0.15
+        try:
+            start = time.monotonic()
+            proc = subprocess.Popen([os.environ["STACHE_TEST_TOOL"], "ask", "-n", "cli",
+                                     "How do sea stars open mussels?"],
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            first = os.read(proc.stdout.fileno(), 5)
+            first_at = time.monotonic() - start
+            rest, err = proc.communicate(timeout=120)
+            done_at = time.monotonic() - start
+        finally:
+            Fakes.token_delay = 0.0
+        self.assertEqual(proc.returncode, 0, err)
+        out = (first + rest).decode()
+        self.assertTrue(out.startswith("According to [1]:"), out)
+        self.assertIn("Sources:", out)
+        # the first words were on the terminal well before the answer ended
+        self.assertLess(first_at + 0.6, done_at, (first_at, done_at))
 
     def test_wrong_key_is_reported_without_any_key(self):
         settings = Stache.Settings.new_from_file(None)
