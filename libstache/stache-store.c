@@ -121,36 +121,6 @@ static guint signals[N_SIGNALS];
 /* ---- construction ---- */
 
 static gboolean
-read_uint_setting (StacheStore  *self,
-                   const char   *key,
-                   gint64        default_value,
-                   gint64        min,
-                   gint64        max,
-                   guint64      *out,
-                   GError      **error)
-{
-  g_autofree char *env_name = NULL;
-  gint64 value;
-
-  value = stache_settings_get_int (self->settings, key, default_value, error);
-  if (error != NULL && *error != NULL)
-    return FALSE;
-
-  if (value < min || value > max)
-    {
-      env_name = stache_settings_key_to_env_name (key);
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   _("Setting “%s” (%s) must be between %" G_GINT64_FORMAT " and %"
-                     G_GINT64_FORMAT ", not %" G_GINT64_FORMAT),
-                   key, env_name, min, max, value);
-      return FALSE;
-    }
-
-  *out = (guint64) value;
-  return TRUE;
-}
-
-static gboolean
 create_provider (StacheStore         *self,
                  StacheProviderType   type,
                  gpointer            *slot,
@@ -171,23 +141,29 @@ stache_store_initable_init (GInitable     *initable,
 {
   StacheStore *self = STACHE_STORE (initable);
   g_autofree char *reranker_name = NULL;
-  guint64 value;
+  gint64 value;
 
   if (!stache_settings_check (self->settings, error))
     return FALSE;
 
-  if (!read_uint_setting (self, "chunk_size", 800, 16, 1000000, &value, error))
+  /* Ranges that catch values that cannot be meant; the error names the
+   * setting, where it comes from and the range */
+  if (!stache_settings_get_int_range (self->settings, "chunk_size", 800, 16, 1000000,
+                                      &value, error))
     return FALSE;
-  self->chunk_size = value;
-  if (!read_uint_setting (self, "chunk_overlap", 120, 0, 500000, &value, error))
+  self->chunk_size = (guint) value;
+  if (!stache_settings_get_int_range (self->settings, "chunk_overlap", 120, 0, 500000,
+                                      &value, error))
     return FALSE;
-  self->chunk_overlap = value;
-  if (!read_uint_setting (self, "max_file_size", 10 * 1024 * 1024, 1, G_MAXINT64, &value, error))
+  self->chunk_overlap = (guint) value;
+  if (!stache_settings_get_int_range (self->settings, "max_file_size", 10 * 1024 * 1024, 1,
+                                      G_MAXINT64, &value, error))
     return FALSE;
-  self->max_file_size = value;
-  if (!read_uint_setting (self, "search_top_k", 10, 1, 10000, &value, error))
+  self->max_file_size = (guint64) value;
+  if (!stache_settings_get_int_range (self->settings, "search_top_k", 10, 1, 10000,
+                                      &value, error))
     return FALSE;
-  self->default_top_k = value;
+  self->default_top_k = (guint) value;
 
   self->vector_weight = stache_settings_get_double (self->settings, "hybrid_vector_weight",
                                                     DEFAULT_VECTOR_WEIGHT, error);
