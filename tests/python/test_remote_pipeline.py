@@ -282,6 +282,54 @@ class RemotePipelineTests(unittest.TestCase):
         # the first words were on the terminal well before the answer ended
         self.assertLess(first_at + 0.6, done_at, (first_at, done_at))
 
+    def test_async_ask_keeps_the_main_loop_running_and_cancels(self):
+        samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
+        self.store.ingest_directory(samples, "async", None, None, None)
+        loop = GLib.MainLoop()
+        ticks = []
+        GLib.timeout_add(20, lambda: ticks.append(1) or True)
+        tokens = []
+        handler = self.store.connect("token", lambda store, token: tokens.append(
+            (token, GLib.MainContext.default().is_owner())))
+        Fakes.token_delay = 0.1
+        try:
+            # a whole streamed answer: tokens arrive on this thread's loop,
+            # which goes on ticking while the request runs
+            result = []
+            self.store.ask_async("How do sea stars open mussels?", "async", 3, None,
+                                 lambda store, res: (result.append(store.ask_finish(res)),
+                                                     loop.quit()))
+            loop.run()
+            answer = result[0]
+            self.assertEqual("".join(t for t, _ in tokens), answer.get_text())
+            self.assertTrue(all(owner for _, owner in tokens))
+            self.assertGreater(len(ticks), 10)
+
+            # cancelled after the first piece: the call ends at once, cancelled
+            tokens.clear()
+            cancellable = Gio.Cancellable()
+            self.store.disconnect(handler)
+            handler = self.store.connect("token", lambda store, token: cancellable.cancel())
+            errors = []
+
+            def done(store, res):
+                try:
+                    store.ask_finish(res)
+                except GLib.Error as error:
+                    errors.append(error)
+                loop.quit()
+
+            start = time.monotonic()
+            self.store.ask_async("How do sea stars open mussels?", "async", 3, cancellable, done)
+            loop.run()
+            self.assertEqual(len(errors), 1)
+            self.assertTrue(errors[0].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED),
+                            errors[0].message)
+            self.assertLess(time.monotonic() - start, 1.0)
+        finally:
+            Fakes.token_delay = 0.0
+            self.store.disconnect(handler)
+
     def test_wrong_key_is_reported_without_any_key(self):
         settings = Stache.Settings.new_from_file(None)
         for key in ("sqlite_path", "vectordb_provider", "qdrant_url", "embedding_provider",
