@@ -586,7 +586,42 @@ stache_test_http_body (StacheTestHttp *http,
   return object;
 }
 
+/* The time from request @i to request @j, in microseconds */
+static inline gint64
+stache_test_http_time_between (StacheTestHttp *http,
+                               guint           i,
+                               guint           j)
+{
+  gint64 span;
+
+  g_mutex_lock (&http->mutex);
+  g_assert_cmpuint (MAX (i, j), <, http->times->len);
+  span = g_array_index (http->times, gint64, j) - g_array_index (http->times, gint64, i);
+  g_mutex_unlock (&http->mutex);
+
+  return span;
+}
+
 /* ---- the client side ---- */
+
+/* The start of a suite's main(): the plugins come from the build tree
+ * (STACHE_TEST_BUILTIN_PLUGINS), no proxy of the developer's may stand
+ * between the client and the loopback server, even when the test runs
+ * outside meson, and the developer's own settings, the NULL-terminated
+ * environment variables @own_settings, must not reach the tests. Then
+ * g_test_init(). */
+static inline void
+stache_test_init (int                *argc,
+                  char             ***argv,
+                  const char * const *own_settings)
+{
+  g_setenv ("STACHE_PLUGIN_PATH", g_getenv ("STACHE_TEST_BUILTIN_PLUGINS"), TRUE);
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+  for (guint i = 0; own_settings != NULL && own_settings[i] != NULL; i++)
+    g_unsetenv (own_settings[i]);
+
+  g_test_init (argc, argv, NULL);
+}
 
 /* Settings from no file, with the NULL-terminated key/value pairs of
  * @base, then those of @extra (either may be NULL) */

@@ -2,13 +2,13 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Each test starts a SoupServer on the loopback interface (port 0: the
- * system picks one), in a thread of its own with its own GMainContext
- * pushed as thread-default, that plays the /rerank API in the flavour the
- * test configures: Cohere (POST /v1/rerank, answers {"id", "results",
- * "meta"}), Jina (POST /v1/rerank, answers {"model", "usage", "results"})
- * or Text Embeddings Inference (POST /rerank, answers a bare array). It
- * checks every request against the documented shape (path, method,
+ * Each test starts the fake server of stache-test-server.h (a SoupServer
+ * on the loopback interface, port 0, in a thread of its own with its own
+ * GMainContext) that plays the /rerank API in the flavour the test
+ * configures: Cohere (POST /v1/rerank, answers {"id", "results", "meta"}),
+ * Jina (POST /v1/rerank, answers {"model", "usage", "results"}) or Text
+ * Embeddings Inference (POST /rerank, answers a bare array). It checks
+ * every request against the documented shape (path, method,
  * `Content-Type: application/json`, the JSON members and their types) and
  * answers like the service, best first and cut to top_n, or with the
  * service's error bodies. A request that breaks the API's rules is
@@ -26,12 +26,14 @@
 #include <libsoup/soup.h>
 #include <stache.h>
 
+#include "stache-test-server.h"
+
 #define TEST_KEY          "co-test-key-xyz"
 #define TEST_QUERY        "How do bees make honey?"
 #define SERVER_ERROR_TEXT "internal server error, please retry later"
+#define RATE_LIMIT_TEXT   "You are using a Trial key, which is limited to 10 API calls / minute."
 #define ECHO_TEXT         "invalid api token"
 #define TEI_ERROR_TEXT    "batch size 3 > maximum allowed batch size 2"
-#define SLOW_MS           3000
 
 static StachePluginLoader *loader;
 
@@ -41,7 +43,7 @@ typedef enum {
   SCENARIO_NORMAL,           /* answers every valid request */
   SCENARIO_RATE_LIMIT_ONCE,  /* 429 with Retry-After: 1 first, then NORMAL */
   SCENARIO_SERVER_ERROR,     /* 500 with Cohere's {"message"} body, always */
-  SCENARIO_SLOW,             /* answers after SLOW_MS, without blocking the server */
+  SCENARIO_SLOW,             /* answers after STACHE_TEST_SLOW_MS, without blocking the server */
   SCENARIO_MALFORMED_JSON,   /* a body that is not JSON */
   SCENARIO_OUT_OF_RANGE,     /* the first item has the index of no document */
   SCENARIO_DUPLICATE_INDEX,  /* the second item repeats the first one's index */
@@ -53,45 +55,13 @@ typedef enum {
 } Scenario;
 
 typedef struct {
-  Scenario      scenario;
-  const char   *api;           /* the flavour the test configured */
-
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;        /* owned by the server thread */
-  char         *base_url;      /* http://127.0.0.1:<port> */
-  GPtrArray    *sources;       /* GSource *: delayed answers; server thread only */
-
-  GMutex        mutex;
-  GCond         cond;
-  gboolean      ready;
-  /* Under mutex: what the server saw */
-  guint         n_requests;    /* every request */
-  GArray       *times;         /* gint64: monotonic time of every request */
-  GPtrArray    *paths;         /* char *: the path of every request */
-  GPtrArray    *methods;       /* char *: the method of every request */
-  GPtrArray    *authorizations;/* char *: the Authorization of every request, NULL for none */
-  GPtrArray    *bodies;        /* JsonNode *: every well-formed request body */
-  GPtrArray    *problems;      /* char *: how requests broke the API's rules */
+  StacheTestHttp http;           /* first */
+  Scenario       scenario;
+  /* Under http.mutex */
+  const char    *api;            /* the flavour the test configured */
+  GPtrArray     *methods;        /* char *: the method of every request */
+  GPtrArray     *authorizations; /* char *: the Authorization of every request, NULL for none */
 } Fixture;
-
-static void
-add_problem (Fixture    *f,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static void
-add_problem (Fixture    *f,
-             const char *format,
-             ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_ptr_array_add (f->problems, g_strdup_vprintf (format, args));
-  va_end (args);
-}
 
 static gboolean
 is_tei (Fixture *f)
@@ -99,25 +69,12 @@ is_tei (Fixture *f)
   return g_strcmp0 (f->api, "tei") == 0;
 }
 
-static void
-respond_json (SoupServerMessage *msg,
-              guint              status,
-              JsonNode          *root)
-{
-  g_autofree char *body = json_to_string (root, FALSE);
-
-  soup_server_message_set_status (msg, status, status == 429 ? "Too Many Requests" : NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
-                                    body, strlen (body));
-}
-
-/* Answers with the service's error body: Cohere's and Jina's
- * {"message": …}, TEI's {"error": …, "error_type": …} */
-static void
-respond_error (Fixture           *f,
-               SoupServerMessage *msg,
-               guint              status,
-               const char        *message)
+/* The service's error body: Cohere's and Jina's {"message": …}, TEI's
+ * {"error": …, "error_type": …} */
+static char *
+error_body (Fixture    *f,
+            guint       status,
+            const char *message)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -138,28 +95,18 @@ respond_error (Fixture           *f,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, status, root);
+  return json_to_string (root, FALSE);
 }
 
-static gboolean
-is_type (JsonNode *node,
-         GType     type)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
-}
-
-/* Members of @object not in @known are reported: the real APIs refuse
- * unknown parameters. */
 static void
-check_members (Fixture            *f,
-               JsonObject         *object,
-               const char * const *known)
+respond_error (Fixture           *f,
+               SoupServerMessage *msg,
+               guint              status,
+               const char        *message)
 {
-  g_autoptr(GList) members = json_object_get_members (object);
+  g_autofree char *body = error_body (f, status, message);
 
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (known, l->data))
-      add_problem (f, "unknown member “%s”", (const char *) l->data);
+  stache_test_server_respond (msg, status, "application/json", body);
 }
 
 /* Checks a rerank request body; FALSE if it is not valid */
@@ -171,52 +118,53 @@ check_rerank_request (Fixture    *f,
                                         "return_documents", "max_chunks_per_doc", NULL };
   const char * const known_tei[] = { "query", "texts", "raw_scores", "return_text", "truncate",
                                      "truncation_direction", NULL };
-  guint n_problems = f->problems->len;
+  guint n_problems = f->http.problems->len;
   const char *documents_member = is_tei (f) ? "texts" : "documents";
   JsonNode *node;
   guint n_documents = 0;
 
-  check_members (f, request, is_tei (f) ? known_tei : known_cohere);
+  stache_test_http_check_members (&f->http, "rerank", request,
+                                  is_tei (f) ? known_tei : known_cohere);
 
   if (!is_tei (f))
     {
       node = json_object_get_member (request, "model");
-      if (!is_type (node, G_TYPE_STRING) || *json_node_get_string (node) == '\0')
-        add_problem (f, "“model” is not a non-empty string");
+      if (!stache_test_json_is_string (node) || *json_node_get_string (node) == '\0')
+        stache_test_http_problem (&f->http, "“model” is not a non-empty string");
     }
 
-  if (!is_type (json_object_get_member (request, "query"), G_TYPE_STRING))
-    add_problem (f, "“query” is not a string");
+  if (!stache_test_json_is_string (json_object_get_member (request, "query")))
+    stache_test_http_problem (&f->http, "“query” is not a string");
 
   node = json_object_get_member (request, documents_member);
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) ||
       (n_documents = json_array_get_length (json_node_get_array (node))) == 0)
-    add_problem (f, "“%s” is not a non-empty array", documents_member);
+    stache_test_http_problem (&f->http, "“%s” is not a non-empty array", documents_member);
   else
     {
       for (guint i = 0; i < n_documents; i++)
-        if (!is_type (json_array_get_element (json_node_get_array (node), i), G_TYPE_STRING))
-          add_problem (f, "“%s[%u]” is not a string", documents_member, i);
+        if (!stache_test_json_is_string (json_array_get_element (json_node_get_array (node), i)))
+          stache_test_http_problem (&f->http, "“%s[%u]” is not a string", documents_member, i);
     }
 
   node = json_object_get_member (request, "top_n");
   if (node != NULL &&
-      (!is_type (node, G_TYPE_INT64) || json_node_get_int (node) < 1 ||
+      (!stache_test_json_is_integer (node) || json_node_get_int (node) < 1 ||
        json_node_get_int (node) > n_documents))
-    add_problem (f, "“top_n” is not a whole number from 1 to the number of documents");
+    stache_test_http_problem (&f->http,
+                              "“top_n” is not a whole number from 1 to the number of documents");
 
   for (guint i = 0; i < 3; i++)
     {
       const char *member = (const char *[]) { "return_documents", "raw_scores", "return_text" }[i];
 
       node = json_object_get_member (request, member);
-      if (node != NULL && !is_type (node, G_TYPE_BOOLEAN))
-        add_problem (f, "“%s” is not a boolean", member);
+      if (node != NULL && !stache_test_json_is (node, G_TYPE_BOOLEAN))
+        stache_test_http_problem (&f->http, "“%s” is not a boolean", member);
     }
 
-  return f->problems->len == n_problems;
+  return f->http.problems->len == n_problems;
 }
-
 /* The score the server gives a document: the number it starts with */
 static double
 score_of (const char *text)
@@ -353,68 +301,7 @@ respond_rerank (Fixture           *f,
     json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  respond_json (msg, SOUP_STATUS_OK, root);
-}
-
-/* ---- delayed answers ---- */
-
-typedef struct {
-  SoupServerMessage *msg;
-  gboolean           done;   /* the client went away */
-} Pending;
-
-static void
-pending_stop (SoupServerMessage *msg,
-              gpointer           data)
-{
-  ((Pending *) data)->done = TRUE;
-}
-
-static void
-pending_free (gpointer p)
-{
-  Pending *pending = p;
-
-  g_signal_handlers_disconnect_by_data (pending->msg, pending);
-  g_object_unref (pending->msg);
-  g_free (pending);
-}
-
-/* Runs in the server thread, SLOW_MS after the request */
-static gboolean
-answer_late (gpointer data)
-{
-  Pending *pending = data;
-
-  if (!pending->done)
-    {
-      const char *body = "{\"message\": \"too late\"}";
-
-      soup_server_message_set_status (pending->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, NULL);
-      soup_server_message_set_response (pending->msg, "application/json", SOUP_MEMORY_STATIC,
-                                        body, strlen (body));
-      soup_server_message_unpause (pending->msg);
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Holds @msg back for SLOW_MS; the server's main loop runs on meanwhile */
-static void
-answer_later (Fixture           *f,
-              SoupServerMessage *msg)
-{
-  Pending *pending = g_new0 (Pending, 1);
-  GSource *source = g_timeout_source_new (SLOW_MS);
-
-  pending->msg = g_object_ref (msg);
-  g_signal_connect (msg, "finished", G_CALLBACK (pending_stop), pending);
-  g_signal_connect (msg, "disconnected", G_CALLBACK (pending_stop), pending);
-  soup_server_message_pause (msg);
-
-  g_source_set_callback (source, answer_late, pending, pending_free);
-  g_source_attach (source, f->context);
-  g_ptr_array_add (f->sources, source);
+  stache_test_respond_json (msg, SOUP_STATUS_OK, root);
 }
 
 /* Runs in the server thread */
@@ -426,23 +313,15 @@ handle_request (SoupServer        *server,
                 gpointer           user_data)
 {
   Fixture *f = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
-  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
-  const char *expected_path = is_tei (f) ? "/rerank" : "/v1/rerank";
-  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  const char *method = soup_server_message_get_method (msg);
+  const char *authorization =
+    soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Authorization");
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) parse_error = NULL;
-  gint64 now = g_get_monotonic_time ();
-  JsonNode *root;
-  guint n_problems;
+  guint n_problems = stache_test_http_begin (&f->http, msg, path);
+  const char *expected_path = is_tei (f) ? "/rerank" : "/v1/rerank";
+  JsonObject *request;
 
-  g_mutex_lock (&f->mutex);
-  n_problems = f->problems->len;
-  f->n_requests++;
-  g_array_append_val (f->times, now);
-  g_ptr_array_add (f->paths, g_strdup (path));
-  g_ptr_array_add (f->methods, g_strdup (soup_server_message_get_method (msg)));
+  g_ptr_array_add (f->methods, g_strdup (method));
   g_ptr_array_add (f->authorizations, g_strdup (authorization));
 
   if (f->scenario == SCENARIO_ECHO_KEY)
@@ -457,82 +336,61 @@ handle_request (SoupServer        *server,
 
   if (g_strcmp0 (path, expected_path) != 0)
     {
-      add_problem (f, "path %s instead of %s", path, expected_path);
+      stache_test_http_problem (&f->http, "path %s instead of %s", path, expected_path);
       respond_error (f, msg, SOUP_STATUS_NOT_FOUND, "Not found");
       goto out;
     }
 
-  if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0)
-    add_problem (f, "method %s instead of POST", soup_server_message_get_method (msg));
-  if (g_strcmp0 (content_type, "application/json") != 0)
-    add_problem (f, "Content-Type is “%s”", content_type ? content_type : "(none)");
+  if (g_strcmp0 (method, "POST") != 0)
+    stache_test_http_problem (&f->http, "method %s instead of POST", method);
 
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
-                                   (gssize) g_bytes_get_size (bytes), &parse_error))
-    add_problem (f, "the body is not JSON: %s", parse_error->message);
-  else if (!JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
-    add_problem (f, "the body is not a JSON object");
-  else if (check_rerank_request (f, json_node_get_object (root)))
-    g_ptr_array_add (f->bodies, json_node_copy (root));
+  request = stache_test_http_parse (&f->http, msg, path, parser);
+  if (request != NULL && check_rerank_request (f, request))
+    g_ptr_array_add (f->http.bodies, json_node_copy (json_parser_get_root (parser)));
 
-  if (f->problems->len != n_problems)
+  if (f->http.problems->len != n_problems)
     {
       respond_error (f, msg, SOUP_STATUS_BAD_REQUEST,
-                     g_ptr_array_index (f->problems, f->problems->len - 1));
+                     g_ptr_array_index (f->http.problems, f->http.problems->len - 1));
       goto out;
+    }
+
+  if (f->http.fault != STACHE_TEST_FAULT_NONE)
+    {
+      g_autofree char *body = f->http.fault == STACHE_TEST_FAULT_RATE_LIMIT_ONCE
+                                ? error_body (f, 429, RATE_LIMIT_TEXT)
+                                : error_body (f, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                                              SERVER_ERROR_TEXT);
+
+      if (stache_test_server_fault (&f->http.ts, f->http.fault, msg, f->http.n_requests, body))
+        goto out;
     }
 
   switch (f->scenario)
     {
-    case SCENARIO_RATE_LIMIT_ONCE:
-      if (f->n_requests == 1)
-        {
-          soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                        "Retry-After", "1");
-          respond_error (f, msg, 429, "You are using a Trial key, which is limited to 10 API "
-                                      "calls / minute.");
-          goto out;
-        }
-      break;
-
-    case SCENARIO_SERVER_ERROR:
-      respond_error (f, msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, SERVER_ERROR_TEXT);
-      goto out;
-
-    case SCENARIO_SLOW:
-      answer_later (f, msg);
-      goto out;
-
     case SCENARIO_MALFORMED_JSON:
-      {
-        /* Cut off in the middle */
-        static const char truncated[] = "{\"results\": [{\"index\": 0, \"relevance_";
-
-        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-        soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
-                                          truncated, strlen (truncated));
-        goto out;
-      }
+      /* Cut off in the middle */
+      stache_test_server_respond (msg, SOUP_STATUS_OK, "application/json",
+                                  "{\"results\": [{\"index\": 0, \"relevance_");
+      goto out;
 
     case SCENARIO_TEI_ERROR:
       respond_error (f, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, TEI_ERROR_TEXT);
       goto out;
 
     case SCENARIO_INFINITE_SCORE:
-      {
-        /* Valid JSON, but no finite double */
-        static const char infinite[] = "{\"id\": \"x\", \"results\": ["
-                                       "{\"index\": 1, \"relevance_score\": 1e999}, "
-                                       "{\"index\": 4, \"relevance_score\": 0.7}, "
-                                       "{\"index\": 2, \"relevance_score\": 0.5}]}";
-
-        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-        soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
-                                          infinite, strlen (infinite));
-        goto out;
-      }
+      /* Valid JSON, but no finite double */
+      stache_test_server_respond (msg, SOUP_STATUS_OK, "application/json",
+                                  "{\"id\": \"x\", \"results\": ["
+                                  "{\"index\": 1, \"relevance_score\": 1e999}, "
+                                  "{\"index\": 4, \"relevance_score\": 0.7}, "
+                                  "{\"index\": 2, \"relevance_score\": 0.5}]}");
+      goto out;
 
     case SCENARIO_NORMAL:
+    case SCENARIO_RATE_LIMIT_ONCE:
+    case SCENARIO_SERVER_ERROR:
+    case SCENARIO_SLOW:
     case SCENARIO_OUT_OF_RANGE:
     case SCENARIO_DUPLICATE_INDEX:
     case SCENARIO_BAD_SCORE:
@@ -542,193 +400,39 @@ handle_request (SoupServer        *server,
       break;
     }
 
-  respond_rerank (f, msg, json_node_get_object (json_parser_get_root (parser)));
+  respond_rerank (f, msg, request);
 
 out:
-  g_mutex_unlock (&f->mutex);
-}
-
-/* Runs in the server thread: hands each connection to the SoupServer.
- *
- * Connections are accepted here rather than by soup_server_listen_local():
- * the listener of libsoup 3.2 leaks every socket it accepts and the local
- * address it caches, which valgrind reports as definite leaks. */
-static gboolean
-accept_connection (GSocketService    *service,
-                   GSocketConnection *connection,
-                   GObject           *source_object,
-                   gpointer           user_data)
-{
-  Fixture *f = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-
-  soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  Fixture *f = data;
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketService) service = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (f->context);
-
-  f->server = soup_server_new ("server-header", "test-cohere ", NULL);
-  soup_server_add_handler (f->server, NULL, handle_request, f, NULL);
-
-  /* Loopback only, on a port the system picks */
-  service = g_socket_service_new ();
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &address, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (accept_connection), f);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&f->mutex);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%u",
-                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  f->ready = TRUE;
-  g_cond_signal (&f->cond);
-  g_mutex_unlock (&f->mutex);
-
-  g_main_loop_run (f->loop);
-
-  /* What the server thread made is undone in the server thread: delayed
-   * answers still waiting first, then the server */
-  for (guint i = 0; i < f->sources->len; i++)
-    g_source_destroy (g_ptr_array_index (f->sources, i));
-  g_ptr_array_set_size (f->sources, 0);
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  g_clear_object (&service);
-  while (g_main_context_iteration (f->context, FALSE))
-    ;
-
-  g_main_context_pop_thread_default (f->context);
-
-  return NULL;
+  g_mutex_unlock (&f->http.mutex);
 }
 
 static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
+  /* The faults every remote API shows are played by the shared server */
+  static const StacheTestFault faults[] = {
+    [SCENARIO_RATE_LIMIT_ONCE] = STACHE_TEST_FAULT_RATE_LIMIT_ONCE,
+    [SCENARIO_SERVER_ERROR] = STACHE_TEST_FAULT_SERVER_ERROR,
+    [SCENARIO_SLOW] = STACHE_TEST_FAULT_SLOW,
+  };
+
   f->scenario = GPOINTER_TO_INT (data);
   f->api = "cohere";
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
-  f->times = g_array_new (FALSE, FALSE, sizeof (gint64));
-  f->paths = g_ptr_array_new_with_free_func (g_free);
   f->methods = g_ptr_array_new_with_free_func (g_free);
   f->authorizations = g_ptr_array_new_with_free_func (g_free);
-  f->bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  f->problems = g_ptr_array_new_with_free_func (g_free);
-  f->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-  f->context = g_main_context_new ();
-  f->loop = g_main_loop_new (f->context, FALSE);
-
-  f->thread = g_thread_new ("fake-rerank", server_thread, f);
-
-  g_mutex_lock (&f->mutex);
-  while (!f->ready)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-}
-
-static gboolean
-quit_server (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-
-  return G_SOURCE_REMOVE;
+  if (f->scenario < G_N_ELEMENTS (faults))
+    f->http.fault = faults[f->scenario];
+  stache_test_http_start (&f->http, "cohere", "", handle_request, f);
 }
 
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  /* Through the server's context: a g_main_loop_quit() before the server
-   * thread reaches g_main_loop_run() would be lost */
-  GSource *quit = g_idle_source_new ();
-
-  g_source_set_callback (quit, quit_server, f->loop, NULL);
-  g_source_attach (quit, f->context);
-  g_source_unref (quit);
-  g_thread_join (f->thread);
-
-  /* No request broke the API's rules */
-  for (guint i = 0; i < f->problems->len; i++)
-    g_test_message ("request problem: %s", (const char *) g_ptr_array_index (f->problems, i));
-  g_assert_cmpuint (f->problems->len, ==, 0);
-
-  g_main_loop_unref (f->loop);
-  g_main_context_unref (f->context);
-  g_array_unref (f->times);
-  g_ptr_array_unref (f->paths);
+  stache_test_http_stop (&f->http);
   g_ptr_array_unref (f->methods);
   g_ptr_array_unref (f->authorizations);
-  g_ptr_array_unref (f->bodies);
-  g_ptr_array_unref (f->problems);
-  g_ptr_array_unref (f->sources);
-  g_free (f->base_url);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
-}
-
-/* What the server saw, read from the test's thread */
-static guint
-n_requests (Fixture *f)
-{
-  guint n;
-
-  g_mutex_lock (&f->mutex);
-  n = f->n_requests;
-  g_mutex_unlock (&f->mutex);
-
-  return n;
-}
-
-/* Entry @i of the fixture's string array @array, valid while the fixture
- * lives */
-static const char *
-seen (Fixture   *f,
-      GPtrArray *array,
-      guint      i)
-{
-  const char *value;
-
-  g_mutex_lock (&f->mutex);
-  g_assert_cmpuint (i, <, array->len);
-  value = g_ptr_array_index (array, i);
-  g_mutex_unlock (&f->mutex);
-
-  return value;
-}
-
-/* The body of well-formed request @i, valid while the fixture lives */
-static JsonObject *
-request_body (Fixture *f,
-              guint    i)
-{
-  JsonObject *object;
-
-  g_mutex_lock (&f->mutex);
-  g_assert_cmpuint (i, <, f->bodies->len);
-  object = json_node_get_object (g_ptr_array_index (f->bodies, i));
-  g_mutex_unlock (&f->mutex);
-
-  return object;
 }
 
 /* Asserts that @object has exactly the members of the NULL-terminated
@@ -747,18 +451,6 @@ assert_members (JsonObject         *object,
 
 /* ---- creating the provider and the candidates ---- */
 
-static StacheSettings *
-new_settings (void)
-{
-  g_autoptr(GError) error = NULL;
-  StacheSettings *settings = stache_settings_new_from_file (NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (settings);
-
-  return settings;
-}
-
 /* Creates the provider in flavour @api with settings that point at the
  * fake server and the test key, plus the NULL-terminated key/value pairs
  * after @api */
@@ -772,29 +464,24 @@ create_reranker (Fixture    *f,
                  const char *api,
                  ...)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(StacheSettings) settings = new_settings ();
+  const char * const base[] = {
+    "cohere_url", f->http.base_url, "cohere_api", api, "cohere_api_key", TEST_KEY,
+    "http_backoff_ms", "10", NULL,
+  };
+  g_autoptr(GPtrArray) extra = NULL;
   StacheProvider *provider;
-  const char *key;
   va_list args;
 
-  g_mutex_lock (&f->mutex);
+  g_mutex_lock (&f->http.mutex);
   f->api = api;
-  g_mutex_unlock (&f->mutex);
-
-  stache_settings_set_string (settings, "cohere_url", f->base_url);
-  stache_settings_set_string (settings, "cohere_api", api);
-  stache_settings_set_string (settings, "cohere_api_key", TEST_KEY);
-  stache_settings_set_string (settings, "http_backoff_ms", "10");
+  g_mutex_unlock (&f->http.mutex);
 
   va_start (args, api);
-  while ((key = va_arg (args, const char *)) != NULL)
-    stache_settings_set_string (settings, key, va_arg (args, const char *));
+  extra = stache_test_pairs_va (args);
   va_end (args);
 
-  provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_RERANKER, "cohere",
-                                                   settings, &error);
-  g_assert_no_error (error);
+  provider = stache_test_create_provider (loader, STACHE_PROVIDER_TYPE_RERANKER, "cohere", base,
+                                          (const char * const *) extra->pdata);
   g_assert_true (STACHE_IS_RERANKER_PROVIDER (provider));
 
   return STACHE_RERANKER_PROVIDER (provider);
@@ -880,12 +567,12 @@ test_cohere_round_trip (Fixture       *f,
   /* The caller's results are untouched */
   g_assert_cmpfloat (stache_search_result_get_score (g_ptr_array_index (results, 1)), ==, 0.99);
 
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  g_assert_cmpstr (seen (f, f->methods, 0), ==, "POST");
-  g_assert_cmpstr (seen (f, f->paths, 0), ==, "/v1/rerank");
-  g_assert_cmpstr (seen (f, f->authorizations, 0), ==, "Bearer " TEST_KEY);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->methods, 0), ==, "POST");
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->http.paths, 0), ==, "/v1/rerank");
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->authorizations, 0), ==, "Bearer " TEST_KEY);
 
-  body = request_body (f, 0);
+  body = stache_test_http_body (&f->http, 0);
   assert_members (body, members);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "rerank-v3.5");
   g_assert_cmpstr (json_object_get_string_member (body, "query"), ==, TEST_QUERY);
@@ -912,12 +599,12 @@ test_jina_round_trip (Fixture       *f,
   g_assert_no_error (error);
   assert_ranked (ranked, expected);
 
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  g_assert_cmpstr (seen (f, f->methods, 0), ==, "POST");
-  g_assert_cmpstr (seen (f, f->paths, 0), ==, "/v1/rerank");
-  g_assert_cmpstr (seen (f, f->authorizations, 0), ==, "Bearer " TEST_KEY);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->methods, 0), ==, "POST");
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->http.paths, 0), ==, "/v1/rerank");
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->authorizations, 0), ==, "Bearer " TEST_KEY);
 
-  body = request_body (f, 0);
+  body = stache_test_http_body (&f->http, 0);
   assert_members (body, members);
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==,
                    "jina-reranker-v2-base-multilingual");
@@ -945,12 +632,12 @@ test_tei_round_trip (Fixture       *f,
   g_assert_no_error (error);
   assert_ranked (ranked, expected);
 
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  g_assert_cmpstr (seen (f, f->methods, 0), ==, "POST");
-  g_assert_cmpstr (seen (f, f->paths, 0), ==, "/rerank");
-  g_assert_null (seen (f, f->authorizations, 0));
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->methods, 0), ==, "POST");
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->http.paths, 0), ==, "/rerank");
+  g_assert_null (stache_test_http_seen (&f->http, f->authorizations, 0));
 
-  body = request_body (f, 0);
+  body = stache_test_http_body (&f->http, 0);
   assert_members (body, members);
   g_assert_cmpstr (json_object_get_string_member (body, "query"), ==, TEST_QUERY);
   assert_documents (body, "texts", results, 0, results->len);
@@ -978,7 +665,7 @@ test_empty (Fixture       *f,
   g_assert_no_error (error);
   g_assert_null (list);
 
-  g_assert_cmpuint (n_requests (f), ==, 0);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 0);
 }
 
 /* ---- batching ---- */
@@ -1007,10 +694,10 @@ check_batches (Fixture    *f,
   assert_ranked (ranked, (const char * const *) expected);
 
   /* 3 + 3 + 2, in order, each asked for its best min (top_k, size) */
-  g_assert_cmpuint (n_requests (f), ==, 3);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 3);
   for (guint r = 0; r < 3; r++)
     {
-      JsonObject *body = request_body (f, r);
+      JsonObject *body = stache_test_http_body (&f->http, r);
       guint size = r < 2 ? 3 : 2;
 
       assert_documents (body, documents_member, results, r * 3, size);
@@ -1050,18 +737,15 @@ test_retry_after (Fixture       *f,
   g_autoptr(GPtrArray) results = make_results (five_scores, G_N_ELEMENTS (five_scores));
   g_autoptr(GPtrArray) ranked = NULL;
   g_autoptr(GError) error = NULL;
-  gint64 waited;
 
   ranked = stache_reranker_provider_rerank (reranker, TEST_QUERY, results, 2, NULL, &error);
   g_assert_no_error (error);
   assert_ranked (ranked, expected);
 
   /* With http_backoff_ms at 10, only Retry-After explains a wait of 1 s */
-  g_assert_cmpuint (n_requests (f), ==, 2);
-  g_mutex_lock (&f->mutex);
-  waited = g_array_index (f->times, gint64, 1) - g_array_index (f->times, gint64, 0);
-  g_mutex_unlock (&f->mutex);
-  g_assert_cmpint (waited, >=, 900 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 2);
+  g_assert_cmpint (stache_test_http_time_between (&f->http, 0, 1), >=,
+                   900 * G_TIME_SPAN_MILLISECOND);
 }
 
 static void
@@ -1084,7 +768,7 @@ test_server_error (Fixture       *f,
   if (strstr (error->message, SERVER_ERROR_TEXT) == NULL)
     g_error ("The service's message is not in “%s”", error->message);
   /* One try and two retries */
-  g_assert_cmpuint (n_requests (f), ==, 3);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 3);
 }
 
 static void
@@ -1105,7 +789,7 @@ test_tei_error (Fixture       *f,
   if (strstr (error->message, TEI_ERROR_TEXT) == NULL)
     g_error ("The service's message is not in “%s”", error->message);
   /* A 4xx is never retried */
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 static void
@@ -1125,10 +809,10 @@ test_timeout (Fixture       *f,
   g_assert_null (ranked);
   g_assert_error (error, STACHE_HTTP_ERROR, STACHE_HTTP_ERROR_TIMEOUT);
   g_test_message ("%s", error->message);
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
   /* Gave up after about a second, long before the server answered */
   g_assert_cmpint (elapsed, >=, 900 * G_TIME_SPAN_MILLISECOND);
-  g_assert_cmpint (elapsed, <, (SLOW_MS - 500) * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (elapsed, <, (STACHE_TEST_SLOW_MS - 500) * G_TIME_SPAN_MILLISECOND);
 }
 
 typedef struct {
@@ -1179,8 +863,8 @@ test_cancelled (Fixture       *f,
   g_assert_null (async.ranked);
   g_assert_error (async.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&async.error);
-  g_assert_cmpuint (n_requests (f), ==, 1);
-  g_assert_cmpint (elapsed, <, (SLOW_MS - 1000) * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
+  g_assert_cmpint (elapsed, <, (STACHE_TEST_SLOW_MS - 1000) * G_TIME_SPAN_MILLISECOND);
 }
 
 /* ---- malformed responses ---- */
@@ -1204,14 +888,14 @@ assert_malformed (Fixture    *f,
   g_test_message ("%s", error->message);
   /* The provider, the URL and what is wrong */
   g_assert_true (g_str_has_prefix (error->message, "cohere"));
-  url = g_strconcat (f->base_url, g_str_equal (api, "tei") ? "/rerank" : "/v1/rerank", NULL);
+  url = g_strconcat (f->http.base_url, g_str_equal (api, "tei") ? "/rerank" : "/v1/rerank", NULL);
   if (strstr (error->message, url) == NULL)
     g_error ("The URL %s is not in “%s”", url, error->message);
   if (strstr (error->message, detail) == NULL)
     g_error ("“%s” is not in “%s”", detail, error->message);
   g_assert_null (strstr (error->message, TEST_KEY));
   /* Not retried */
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 static void
@@ -1299,8 +983,8 @@ test_key_echo (Fixture       *f,
   if (strstr (error->message, TEST_KEY) != NULL)
     g_error ("The key leaked into “%s”", error->message);
   /* The server did get the key: only the message was cleaned */
-  g_assert_cmpstr (seen (f, f->authorizations, 0), ==, "Bearer " TEST_KEY);
-  g_assert_cmpuint (n_requests (f), ==, 1);
+  g_assert_cmpstr (stache_test_http_seen (&f->http, f->authorizations, 0), ==, "Bearer " TEST_KEY);
+  g_assert_cmpuint (stache_test_http_n_requests (&f->http), ==, 1);
 }
 
 /* Creating the provider with @key set to @value fails; returns the error */
@@ -1308,11 +992,11 @@ static GError *
 create_fails (const char *key,
               const char *value)
 {
-  g_autoptr(StacheSettings) settings = new_settings ();
+  const char * const pairs[] = { key, value, NULL };
+  g_autoptr(StacheSettings) settings = stache_test_settings_new (pairs, NULL);
   g_autoptr(StacheProvider) provider = NULL;
   GError *error = NULL;
 
-  stache_settings_set_string (settings, key, value);
   provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_RERANKER, "cohere",
                                                    settings, &error);
   g_assert_null (provider);
@@ -1370,21 +1054,13 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* The developer's own Cohere settings must not reach the tests */
   const char * const own_settings[] = {
-    "COHERE_URL", "COHERE_API_KEY", "COHERE_MODEL", "COHERE_API", "COHERE_MAX_DOCUMENTS",
+    "COHERE_URL", "COHERE_API_KEY", "COHERE_MODEL", "COHERE_API", "COHERE_MAX_DOCUMENTS", NULL,
   };
   int status;
 
-  g_setenv ("STACHE_PLUGIN_PATH", g_getenv ("STACHE_TEST_BUILTIN_PLUGINS"), TRUE);
-  /* No proxy of the developer's may stand between the client and the
-   * loopback server, even when the test runs outside meson */
-  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
-  /* The developer's own Cohere settings must not reach the tests */
-  for (guint i = 0; i < G_N_ELEMENTS (own_settings); i++)
-    g_unsetenv (own_settings[i]);
-
-  g_test_init (&argc, &argv, NULL);
-
+  stache_test_init (&argc, &argv, own_settings);
   loader = stache_plugin_loader_new ();
 
   g_test_add_func ("/cohere/listed", test_listed);
