@@ -811,6 +811,38 @@ stache_embedding_provider_get_batch_limits (StacheEmbeddingProvider *self,
 }
 
 /**
+ * stache_embedding_provider_get_model_id: (virtual get_model_id)
+ * @self: a #StacheEmbeddingProvider
+ *
+ * Names what makes the provider's vectors, such as `openai:text-embedding-3-small:512`:
+ * a string that changes whenever the same text would get another vector.
+ * #StacheStore keeps it with each document, so re-ingesting a document
+ * after a change of model re-embeds it instead of finding it unchanged.
+ *
+ * Returns: (transfer full): the identifier; the type name of @self when
+ *   the provider does not say
+ */
+char *
+stache_embedding_provider_get_model_id (StacheEmbeddingProvider *self)
+{
+  StacheEmbeddingProviderInterface *iface;
+  char *id = NULL;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+
+  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
+  if (iface->get_model_id != NULL)
+    id = iface->get_model_id (self);
+  if (id == NULL || *id == '\0')
+    {
+      g_free (id);
+      id = g_strdup (G_OBJECT_TYPE_NAME (self));
+    }
+
+  return id;
+}
+
+/**
  * stache_embedding_provider_get_dimensions: (virtual get_dimensions)
  * @self: a #StacheEmbeddingProvider
  *

@@ -42,6 +42,9 @@ G_DECLARE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE,
  *   provider takes in one @embed_batch call; optional, the default is no
  *   limit. stache_embedding_provider_embed_batch() splits longer lists
  *   and joins the vectors, so @embed_batch never sees more.
+ * @get_model_id: names what makes the vectors: a string that changes
+ *   whenever the same text would get another vector (another model,
+ *   another length); optional, the default is the type name
  *
  * The virtual methods of #StacheEmbeddingProvider. A plugin in a scripting
  * language implements the sync methods (`do_embed` and/or `do_embed_batch`,
@@ -81,9 +84,10 @@ struct _StacheEmbeddingProviderInterface
   void     (*get_batch_limits)   (StacheEmbeddingProvider  *self,
                                   guint                    *max_texts,
                                   guint                    *max_bytes);
+  char    *(*get_model_id)       (StacheEmbeddingProvider  *self);
 
   /*< private >*/
-  gpointer padding[11];
+  gpointer padding[10];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -120,6 +124,8 @@ STACHE_AVAILABLE_IN_ALL
 void      stache_embedding_provider_get_batch_limits   (StacheEmbeddingProvider  *self,
                                                         guint                    *max_texts,
                                                         guint                    *max_bytes);
+STACHE_AVAILABLE_IN_ALL
+char     *stache_embedding_provider_get_model_id       (StacheEmbeddingProvider  *self);
 STACHE_AVAILABLE_IN_ALL
 guint     stache_embedding_provider_get_dimensions     (StacheEmbeddingProvider  *self);
 STACHE_AVAILABLE_IN_ALL

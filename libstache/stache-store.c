@@ -508,11 +508,12 @@ pipeline_signature (StacheStore *self,
 {
   /* Re-ingesting the same bytes is only a no-op if they would become the
    * same chunks and vectors in the same vector database: a change of
-   * embedder, chunking or vector database redoes it (the document index
+   * embedding model, chunking or vector database redoes it (the document index
    * may outlive a switch of VECTORDB_PROVIDER, which starts empty). */
-  return g_strdup_printf ("%s/%u/%u/%d/%s", G_OBJECT_TYPE_NAME (self->embedder),
-                          self->chunk_size, self->chunk_overlap, (int) format,
-                          G_OBJECT_TYPE_NAME (self->vectordb));
+  g_autofree char *model = stache_embedding_provider_get_model_id (self->embedder);
+
+  return g_strdup_printf ("%s/%u/%u/%d/%s", model, self->chunk_size, self->chunk_overlap,
+                          (int) format, G_OBJECT_TYPE_NAME (self->vectordb));
 }
 
 static GArray *

@@ -512,6 +512,99 @@ test_async_search_and_ask (Fixture       *fixture,
   g_assert_nonnull (strstr (stache_answer_get_text (answer), "algae"));
 }
 
+/* ---- the embedding model is part of what makes a document unchanged ---- */
+
+#define TEST_TYPE_MODEL_EMBEDDER (test_model_embedder_get_type ())
+G_DECLARE_FINAL_TYPE (TestModelEmbedder, test_model_embedder, TEST, MODEL_EMBEDDER, StacheProvider)
+struct _TestModelEmbedder { StacheProvider parent_instance; const char *model; };
+
+static GArray *
+model_embed_batch (StacheEmbeddingProvider  *provider,
+                   const char * const       *texts,
+                   GCancellable             *cancellable,
+                   GError                  **error)
+{
+  GArray *v = g_array_new (FALSE, FALSE, sizeof (float));
+
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      float row[4] = { (float) strlen (texts[i]), 1, 2, 3 };
+
+      g_array_append_vals (v, row, 4);
+    }
+  return v;
+}
+
+static char *
+model_get_model_id (StacheEmbeddingProvider *provider)
+{
+  return g_strdup (TEST_MODEL_EMBEDDER (provider)->model);
+}
+
+static guint
+model_get_dimensions (StacheEmbeddingProvider *provider)
+{
+  return 4;
+}
+
+static void
+model_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
+{
+  iface->embed_batch = model_embed_batch;
+  iface->get_model_id = model_get_model_id;
+  iface->get_dimensions = model_get_dimensions;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestModelEmbedder, test_model_embedder, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_EMBEDDING_PROVIDER,
+                                                      model_embedder_iface_init))
+static void test_model_embedder_class_init (TestModelEmbedderClass *klass) { }
+static void test_model_embedder_init (TestModelEmbedder *self) { }
+
+static void
+test_new_model_reembeds (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(StacheEmbeddingProvider) embedder = g_object_new (TEST_TYPE_MODEL_EMBEDDER, NULL);
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(StacheIngestResult) first = NULL;
+  g_autoptr(StacheIngestResult) same = NULL;
+  g_autoptr(StacheIngestResult) other = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  const char *text = "Kept in the refrigerator, a starter needs feeding once a week.";
+
+  TEST_MODEL_EMBEDDER (embedder)->model = "model-a";
+  store = g_initable_new (STACHE_TYPE_STORE, NULL, &error, "settings", fixture->settings,
+                          "embedding-provider", embedder, NULL);
+  g_assert_no_error (error);
+
+  first = stache_store_ingest_text (store, text, "notes", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stache_ingest_result_get_outcome (first), ==, STACHE_INGEST_OUTCOME_ADDED);
+  same = stache_store_ingest_text (store, text, "notes", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stache_ingest_result_get_outcome (same), ==, STACHE_INGEST_OUTCOME_UNCHANGED);
+
+  /* Same provider type, another model: the old vectors are no good */
+  TEST_MODEL_EMBEDDER (embedder)->model = "model-b";
+  other = stache_store_ingest_text (store, text, "notes", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stache_ingest_result_get_outcome (other), ==, STACHE_INGEST_OUTCOME_REPLACED);
+
+  /* The built-in embedder names its scheme and length */
+  {
+    g_autoptr(StacheEmbeddingProvider) hashing =
+      STACHE_EMBEDDING_PROVIDER (stache_plugin_loader_create_provider (stache_plugin_loader_get_default (),
+                                                                       STACHE_PROVIDER_TYPE_EMBEDDINGS,
+                                                                       "hashing", fixture->settings,
+                                                                       &error));
+    g_assert_no_error (error);
+    id = stache_embedding_provider_get_model_id (hashing);
+    g_assert_cmpstr (id, ==, "hashing:v1:384");
+  }
+}
+
 /* ---- streaming the answer ---- */
 
 #define TEST_TYPE_STREAM_LLM (test_stream_llm_get_type ())
@@ -686,6 +779,7 @@ main (int    argc,
   add_store_test ("/store/bad-input/foreign-database-refused", test_foreign_database_refused);
   add_store_test ("/store/async/search-and-ask", test_async_search_and_ask);
   add_store_test ("/store/ask/streams-tokens", test_ask_streams_tokens);
+  add_store_test ("/store/ingest/new-model-reembeds", test_new_model_reembeds);
 
   return g_test_run ();
 }

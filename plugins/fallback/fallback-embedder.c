@@ -7,8 +7,8 @@
  * failure (see fallback-chain.c).
  *
  * Vectors of different models cannot be searched together, so the members
- * must serve the same model: the same model behind two endpoints, or two
- * providers with the same vector length on purpose. The provider holds
+ * must serve the same model through different servers (say `ollama,openai`
+ * with nomic-embed-text in Ollama and in a llama.cpp server). The provider holds
  * them to one vector length: the first vectors it returns fix it (or the
  * first member's get_dimensions(), when that is known), and a member whose
  * vectors have another length fails the call with STACHE_ERROR_FAILED
@@ -139,6 +139,15 @@ fallback_embedder_embed (StacheEmbeddingProvider  *provider,
   return fallback_embedder_embed_batch (provider, texts, cancellable, error);
 }
 
+/* The members serve one model: the first one names it */
+static char *
+fallback_embedder_get_model_id (StacheEmbeddingProvider *provider)
+{
+  FallbackEmbedder *self = FALLBACK_EMBEDDER (provider);
+
+  return stache_embedding_provider_get_model_id (g_ptr_array_index (self->chain->members, 0));
+}
+
 static char **
 fallback_embedder_get_capabilities (StacheEmbeddingProvider *provider)
 {
@@ -153,6 +162,7 @@ fallback_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
   iface->embed = fallback_embedder_embed;
   iface->embed_batch = fallback_embedder_embed_batch;
   iface->get_dimensions = fallback_embedder_get_dimensions;
+  iface->get_model_id = fallback_embedder_get_model_id;
   iface->get_capabilities = fallback_embedder_get_capabilities;
 }
 

@@ -335,6 +335,14 @@ hashing_embedder_get_dimensions (StacheEmbeddingProvider *provider)
   return HASHING_EMBEDDER (provider)->dimensions;
 }
 
+/* The scheme and the vector length decide every vector; "v1" changes if
+ * the hashing itself ever does */
+static char *
+hashing_embedder_get_model_id (StacheEmbeddingProvider *provider)
+{
+  return g_strdup_printf ("hashing:v1:%u", HASHING_EMBEDDER (provider)->dimensions);
+}
+
 static char **
 hashing_embedder_get_capabilities (StacheEmbeddingProvider *provider)
 {
@@ -349,6 +357,7 @@ hashing_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
   iface->embed = hashing_embedder_embed;
   iface->embed_batch = hashing_embedder_embed_batch;
   iface->get_dimensions = hashing_embedder_get_dimensions;
+  iface->get_model_id = hashing_embedder_get_model_id;
   iface->get_capabilities = hashing_embedder_get_capabilities;
 }
 

@@ -296,6 +296,12 @@ ollama_embedder_get_dimensions (StacheEmbeddingProvider *provider)
   return (guint) g_atomic_int_get (&self->seen_dimensions);
 }
 
+static char *
+ollama_embedder_get_model_id (StacheEmbeddingProvider *provider)
+{
+  return g_strdup_printf ("ollama:%s", OLLAMA_EMBEDDER (provider)->model);
+}
+
 static char **
 ollama_embedder_get_capabilities (StacheEmbeddingProvider *provider)
 {
@@ -311,6 +317,7 @@ ollama_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
   iface->embed_batch = ollama_embedder_embed_batch;
   iface->get_batch_limits = ollama_embedder_get_batch_limits;
   iface->get_dimensions = ollama_embedder_get_dimensions;
+  iface->get_model_id = ollama_embedder_get_model_id;
   iface->get_capabilities = ollama_embedder_get_capabilities;
 }
 

@@ -376,6 +376,15 @@ openai_embedder_get_dimensions (StacheEmbeddingProvider *provider)
   return (guint) g_atomic_int_get (&self->seen_dimensions);
 }
 
+/* The model, and the length it is asked to shorten its vectors to */
+static char *
+openai_embedder_get_model_id (StacheEmbeddingProvider *provider)
+{
+  OpenaiEmbedder *self = OPENAI_EMBEDDER (provider);
+
+  return g_strdup_printf ("openai:%s:%u", self->model, self->configured_dimensions);
+}
+
 static char **
 openai_embedder_get_capabilities (StacheEmbeddingProvider *provider)
 {
@@ -391,6 +400,7 @@ openai_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
   iface->embed_batch = openai_embedder_embed_batch;
   iface->get_batch_limits = openai_embedder_get_batch_limits;
   iface->get_dimensions = openai_embedder_get_dimensions;
+  iface->get_model_id = openai_embedder_get_model_id;
   iface->get_capabilities = openai_embedder_get_capabilities;
 }
 
