@@ -27,6 +27,10 @@ libgirepository1.0-dev
 python3-gi
 gi-docgen
 valgrind
+valac
+gjs
+lua5.1
+lua-lgi
 "
 
 missing=""
