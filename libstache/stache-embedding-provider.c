@@ -149,6 +149,54 @@ static GArray *real_embed_batch (StacheEmbeddingProvider  *self,
                                  GCancellable             *cancellable,
                                  GError                  **error);
 
+/* Calls the provider's embed_batch_variant and turns its `ad` into the
+ * GArray of float everything else uses */
+static GArray *
+embed_batch_from_variant (StacheEmbeddingProvider  *self,
+                          const char * const       *texts,
+                          GCancellable             *cancellable,
+                          GError                  **error)
+{
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GArray) values = NULL;
+  GError *local_error = NULL;
+  const double *doubles;
+  gsize n;
+
+  variant = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self)->embed_batch_variant (self, texts,
+                                                                             cancellable,
+                                                                             &local_error);
+  if (local_error != NULL)
+    {
+      g_clear_pointer (&variant, g_variant_unref);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  if (variant == NULL || !g_variant_is_of_type (variant, G_VARIANT_TYPE ("ad")))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Embedding provider %s returned %s from embed_batch_variant, not an "
+                     "array of doubles (type “ad”)"),
+                   G_OBJECT_TYPE_NAME (self),
+                   variant != NULL ? g_variant_get_type_string (variant) : "nothing");
+      return NULL;
+    }
+
+  /* A provider in C may hand over a floating reference */
+  g_variant_take_ref (variant);
+  doubles = g_variant_get_fixed_array (variant, &n, sizeof (double));
+  values = g_array_sized_new (FALSE, FALSE, sizeof (float), (guint) n);
+  for (gsize i = 0; i < n; i++)
+    {
+      float value = (float) doubles[i];
+
+      g_array_append_val (values, value);
+    }
+
+  return g_steal_pointer (&values);
+}
+
 static GArray *
 real_embed (StacheEmbeddingProvider  *self,
             const char               *text,
@@ -157,6 +205,9 @@ real_embed (StacheEmbeddingProvider  *self,
 {
   StacheEmbeddingProviderInterface *iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
   const char *texts[] = { text, NULL };
+
+  if (iface->embed_batch_variant != NULL)
+    return embed_batch_from_variant (self, texts, cancellable, error);
 
   if (iface->embed_batch == NULL || iface->embed_batch == real_embed_batch)
     {
@@ -176,6 +227,9 @@ real_embed_batch (StacheEmbeddingProvider  *self,
   StacheEmbeddingProviderInterface *iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
   g_autoptr(GArray) values = NULL;
   guint dims = 0;
+
+  if (iface->embed_batch_variant != NULL)
+    return embed_batch_from_variant (self, texts, cancellable, error);
 
   if (iface->embed == NULL || iface->embed == real_embed)
     {
@@ -230,7 +284,8 @@ static gboolean
 implements_embedding (StacheEmbeddingProviderInterface *iface)
 {
   return (iface->embed != NULL && iface->embed != real_embed) ||
-         (iface->embed_batch != NULL && iface->embed_batch != real_embed_batch);
+         (iface->embed_batch != NULL && iface->embed_batch != real_embed_batch) ||
+         iface->embed_batch_variant != NULL;
 }
 
 static guint
@@ -808,6 +863,45 @@ stache_embedding_provider_get_batch_limits (StacheEmbeddingProvider *self,
     *max_texts = texts;
   if (max_bytes != NULL)
     *max_bytes = bytes;
+}
+
+/**
+ * stache_embedding_provider_embed_batch_variant: (virtual embed_batch_variant)
+ * @self: a #StacheEmbeddingProvider
+ * @texts: (array zero-terminated=1): the texts to embed, in UTF-8
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Like stache_embedding_provider_embed_batch(), with the vectors as one
+ * #GVariant of type `ad`, row after row. Providers in languages whose
+ * bindings cannot return a #GArray of `float` (Lua through lgi) implement
+ * this virtual method instead of `embed_batch`; applications use
+ * stache_embedding_provider_embed_batch().
+ *
+ * Returns: (transfer full): the vectors, or %NULL with @error set
+ */
+GVariant *
+stache_embedding_provider_embed_batch_variant (StacheEmbeddingProvider  *self,
+                                               const char * const       *texts,
+                                               GCancellable             *cancellable,
+                                               GError                  **error)
+{
+  g_autoptr(GArray) values = NULL;
+  g_autofree double *doubles = NULL;
+
+  g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  values = stache_embedding_provider_embed_batch (self, texts, cancellable, error);
+  if (values == NULL)
+    return NULL;
+
+  doubles = g_new (double, MAX (values->len, 1));
+  for (guint i = 0; i < values->len; i++)
+    doubles[i] = g_array_index (values, float, i);
+
+  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, doubles,
+                                                        values->len, sizeof (double)));
 }
 
 /**

@@ -42,6 +42,10 @@ G_DECLARE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE,
  *   provider takes in one @embed_batch call; optional, the default is no
  *   limit. stache_embedding_provider_embed_batch() splits longer lists
  *   and joins the vectors, so @embed_batch never sees more.
+ * @embed_batch_variant: an alternative to @embed_batch for languages whose
+ *   bindings cannot return a #GArray of `float` (Lua through lgi): the
+ *   vectors as a #GVariant of type `ad`, one row after another; the
+ *   default @embed_batch uses it when it is implemented
  * @get_model_id: names what makes the vectors: a string that changes
  *   whenever the same text would get another vector (another model,
  *   another length); optional, the default is the type name
@@ -85,9 +89,13 @@ struct _StacheEmbeddingProviderInterface
                                   guint                    *max_texts,
                                   guint                    *max_bytes);
   char    *(*get_model_id)       (StacheEmbeddingProvider  *self);
+  GVariant *(*embed_batch_variant) (StacheEmbeddingProvider *self,
+                                    const char * const      *texts,
+                                    GCancellable            *cancellable,
+                                    GError                 **error);
 
   /*< private >*/
-  gpointer padding[10];
+  gpointer padding[9];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -124,6 +132,11 @@ STACHE_AVAILABLE_IN_ALL
 void      stache_embedding_provider_get_batch_limits   (StacheEmbeddingProvider  *self,
                                                         guint                    *max_texts,
                                                         guint                    *max_bytes);
+STACHE_AVAILABLE_IN_ALL
+GVariant *stache_embedding_provider_embed_batch_variant (StacheEmbeddingProvider  *self,
+                                                         const char * const       *texts,
+                                                         GCancellable             *cancellable,
+                                                         GError                  **error);
 STACHE_AVAILABLE_IN_ALL
 char     *stache_embedding_provider_get_model_id       (StacheEmbeddingProvider  *self);
 STACHE_AVAILABLE_IN_ALL

@@ -131,6 +131,61 @@ ranked_from_list (GList *list)
   return _stache_object_list_to_array (list);
 }
 
+/* Higher scores first; g_ptr_array_sort_with_data() is stable, so ties
+ * keep the order the results came in */
+static gint
+compare_scores (gconstpointer a,
+                gconstpointer b,
+                gpointer      user_data)
+{
+  double sa = stache_search_result_get_score (*(StacheSearchResult **) a);
+  double sb = stache_search_result_get_score (*(StacheSearchResult **) b);
+
+  return (sa < sb) - (sa > sb);
+}
+
+/* Runs the provider on @copies (the caller's own copies, which the
+ * provider may change): rerank when it has it, else rescore and order */
+static GPtrArray *
+run_rerank (StacheRerankerProvider  *self,
+            const char              *query,
+            GPtrArray               *copies,
+            guint                    top_k,
+            GCancellable            *cancellable,
+            GError                 **error)
+{
+  StacheRerankerProviderInterface *iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
+  GError *local_error = NULL;
+  GPtrArray *ranked;
+
+  if (iface->rerank != NULL)
+    {
+      GList *list = iface->rerank (self, query, copies, top_k, cancellable, &local_error);
+
+      return check_ranked (self, ranked_from_list (list), top_k, local_error, error);
+    }
+
+  if (!iface->rescore (self, query, copies, cancellable, &local_error) || local_error != NULL)
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, local_error);
+      else
+        g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                     _("Reranker %s failed to score the results and gave no error"),
+                     G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+
+  ranked = g_ptr_array_new_full (copies->len, g_object_unref);
+  for (guint i = 0; i < copies->len; i++)
+    g_ptr_array_add (ranked, g_object_ref (g_ptr_array_index (copies, i)));
+  g_ptr_array_sort_with_data (ranked, compare_scores, NULL);
+  if (ranked->len > top_k)
+    g_ptr_array_set_size (ranked, top_k);
+
+  return ranked;
+}
+
 /* ---- default async implementation: the sync vfunc in a thread ---- */
 
 typedef struct
@@ -157,15 +212,9 @@ rerank_work (gpointer       source,
              GError       **error)
 {
   CallData *data = task_data;
-  GError *local_error = NULL;
-  GList *ranked;
 
-  ranked = STACHE_RERANKER_PROVIDER_GET_IFACE (source)->rerank (source, data->query,
-                                                                data->results, data->top_k,
-                                                                cancellable, &local_error);
-
-  /* An array even for no results: NULL would mean failure */
-  return check_ranked (source, ranked_from_list (ranked), data->top_k, local_error, error);
+  /* An array even for no results: NULL means failure */
+  return run_rerank (source, data->query, data->results, data->top_k, cancellable, error);
 }
 
 static void
@@ -296,8 +345,6 @@ stache_reranker_provider_rerank (StacheRerankerProvider  *self,
 {
   StacheRerankerProviderInterface *iface;
   g_autoptr(GPtrArray) copies = NULL;
-  GError *local_error = NULL;
-  GList *ranked;
 
   g_return_val_if_fail (STACHE_IS_RERANKER_PROVIDER (self), NULL);
   g_return_val_if_fail (results != NULL, NULL);
@@ -310,18 +357,97 @@ stache_reranker_provider_rerank (StacheRerankerProvider  *self,
     return new_results ();
 
   iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
-  if (iface->rerank == NULL)
+  if (iface->rerank == NULL && iface->rescore == NULL)
     {
       _stache_set_not_supported (error, self, "rerank");
       return NULL;
     }
 
-  /* The caller's @error may be NULL: a local one tells failure apart from
-   * an empty (NULL) list. check_ranked() frees the results on failure. */
   copies = copy_results (results);
-  ranked = iface->rerank (self, query, copies, top_k, cancellable, &local_error);
 
-  return check_ranked (self, ranked_from_list (ranked), top_k, local_error, error);
+  return run_rerank (self, query, copies, top_k, cancellable, error);
+}
+
+/**
+ * stache_reranker_provider_rescore: (virtual rescore)
+ * @self: a #StacheRerankerProvider
+ * @query: the query the results should answer, in UTF-8
+ * @results: (element-type StacheSearchResult): the results to score; their
+ *   #StacheSearchResult:score is changed in place
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Gives each of @results a new score for @query, in place. Providers that
+ * only score implement this instead of `rerank` (Lua providers must: lgi
+ * cannot return a list to C); applications call
+ * stache_reranker_provider_rerank(), which orders and cuts the results.
+ * A provider that implements only `rerank` is run through it, and the
+ * scores it gives are copied back.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+stache_reranker_provider_rescore (StacheRerankerProvider  *self,
+                                  const char              *query,
+                                  GPtrArray               *results,
+                                  GCancellable            *cancellable,
+                                  GError                 **error)
+{
+  StacheRerankerProviderInterface *iface;
+  g_autoptr(GPtrArray) ranked = NULL;
+
+  g_return_val_if_fail (STACHE_IS_RERANKER_PROVIDER (self), FALSE);
+  g_return_val_if_fail (results != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_rerank_args (self, query, results, error))
+    return FALSE;
+  if (results->len == 0)
+    return TRUE;
+
+  iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
+  if (iface->rescore != NULL)
+    {
+      GError *local_error = NULL;
+
+      if (!iface->rescore (self, query, results, cancellable, &local_error) ||
+          local_error != NULL)
+        {
+          if (local_error != NULL)
+            g_propagate_error (error, local_error);
+          else
+            g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                         _("Reranker %s failed to score the results and gave no error"),
+                         G_OBJECT_TYPE_NAME (self));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  /* Through rerank: match the ranked copies back by id */
+  ranked = stache_reranker_provider_rerank (self, query, results, results->len, cancellable,
+                                            error);
+  if (ranked == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (results, i);
+
+      for (guint j = 0; j < ranked->len; j++)
+        {
+          StacheSearchResult *scored = g_ptr_array_index (ranked, j);
+
+          if (g_strcmp0 (stache_search_result_get_id (scored),
+                         stache_search_result_get_id (result)) == 0)
+            {
+              stache_search_result_set_score (result, stache_search_result_get_score (scored));
+              break;
+            }
+        }
+    }
+
+  return TRUE;
 }
 
 /**
@@ -356,7 +482,8 @@ stache_reranker_provider_rerank_async (StacheRerankerProvider *self,
   iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
   if (!check_rerank_args (self, query, results, &error) ||
       (results->len > 0 && top_k > 0 &&
-       iface->rerank == NULL && iface->rerank_async == real_rerank_async &&
+       iface->rerank == NULL && iface->rescore == NULL &&
+       iface->rerank_async == real_rerank_async &&
        !_stache_set_not_supported (&error, self, "rerank")))
     {
       g_task_report_error (self, callback, user_data, real_rerank_async, error);

@@ -28,6 +28,10 @@ G_DECLARE_INTERFACE (StacheRerankerProvider, stache_reranker_provider, STACHE, R
  * @rerank_async: async version of @rerank; the default runs @rerank in a
  *   thread
  * @rerank_finish: finishes @rerank_async
+ * @rescore: gives each result a new score in place; an alternative to
+ *   @rerank for providers that only score (and for Lua, whose lgi cannot
+ *   return a #GList): the interface then orders the results and cuts them
+ *   to `top_k`
  *
  * The virtual methods of #StacheRerankerProvider. A plugin in a scripting
  * language implements the sync method (`do_rerank`) and inherits a
@@ -60,11 +64,22 @@ struct _StacheRerankerProviderInterface
   GPtrArray *(*rerank_finish) (StacheRerankerProvider  *self,
                                GAsyncResult            *result,
                                GError                 **error);
+  gboolean   (*rescore)       (StacheRerankerProvider  *self,
+                               const char              *query,
+                               GPtrArray               *results,
+                               GCancellable            *cancellable,
+                               GError                 **error);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
+STACHE_AVAILABLE_IN_ALL
+gboolean   stache_reranker_provider_rescore       (StacheRerankerProvider  *self,
+                                                   const char              *query,
+                                                   GPtrArray               *results,
+                                                   GCancellable            *cancellable,
+                                                   GError                 **error);
 STACHE_AVAILABLE_IN_ALL
 GPtrArray *stache_reranker_provider_rerank        (StacheRerankerProvider  *self,
                                                    const char              *query,

@@ -234,6 +234,79 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TestWordyLlm, test_wordy_llm, STACHE_TYPE_PROVIDE
 static void test_wordy_llm_class_init (TestWordyLlmClass *klass) { }
 static void test_wordy_llm_init (TestWordyLlm *self) { }
 
+/* ---- providers written the way Lua must write them ---- */
+
+/* An embedder that only has embed_batch_variant: [length, 1] per text */
+#define TEST_TYPE_VARIANT_EMBEDDER (test_variant_embedder_get_type ())
+G_DECLARE_FINAL_TYPE (TestVariantEmbedder, test_variant_embedder, TEST, VARIANT_EMBEDDER, StacheProvider)
+struct _TestVariantEmbedder { StacheProvider parent_instance; gboolean wrong_type; };
+
+static GVariant *
+variant_embed_batch (StacheEmbeddingProvider  *provider,
+                     const char * const       *texts,
+                     GCancellable             *cancellable,
+                     GError                  **error)
+{
+  g_autoptr(GVariantBuilder) builder = NULL;
+
+  if (TEST_VARIANT_EMBEDDER (provider)->wrong_type)
+    return g_variant_new_string ("not vectors");
+
+  builder = g_variant_builder_new (G_VARIANT_TYPE ("ad"));
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      g_variant_builder_add (builder, "d", (double) strlen (texts[i]));
+      g_variant_builder_add (builder, "d", 1.0);
+    }
+  /* floating, as a C provider may well return it */
+  return g_variant_builder_end (builder);
+}
+
+static void
+variant_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
+{
+  iface->embed_batch_variant = variant_embed_batch;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestVariantEmbedder, test_variant_embedder, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_EMBEDDING_PROVIDER,
+                                                      variant_embedder_iface_init))
+static void test_variant_embedder_class_init (TestVariantEmbedderClass *klass) { }
+static void test_variant_embedder_init (TestVariantEmbedder *self) { }
+
+/* A reranker that only rescores: the score is the text's length */
+#define TEST_TYPE_LENGTH_SCORER (test_length_scorer_get_type ())
+G_DECLARE_FINAL_TYPE (TestLengthScorer, test_length_scorer, TEST, LENGTH_SCORER, StacheProvider)
+struct _TestLengthScorer { StacheProvider parent_instance; };
+
+static gboolean
+length_rescore (StacheRerankerProvider  *provider,
+                const char              *query,
+                GPtrArray               *results,
+                GCancellable            *cancellable,
+                GError                 **error)
+{
+  for (guint i = 0; i < results->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (results, i);
+
+      stache_search_result_set_score (result, (double) strlen (stache_search_result_get_text (result)));
+    }
+  return TRUE;
+}
+
+static void
+length_scorer_iface_init (StacheRerankerProviderInterface *iface)
+{
+  iface->rescore = length_rescore;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestLengthScorer, test_length_scorer, STACHE_TYPE_PROVIDER,
+                               G_IMPLEMENT_INTERFACE (STACHE_TYPE_RERANKER_PROVIDER,
+                                                      length_scorer_iface_init))
+static void test_length_scorer_class_init (TestLengthScorerClass *klass) { }
+static void test_length_scorer_init (TestLengthScorer *self) { }
+
 /* ---- a reranker that reverses, and keeps everything ---- */
 
 #define TEST_TYPE_REVERSER (test_reverser_get_type ())
@@ -489,6 +562,41 @@ test_llm_stream_pieces (void)
 /* ---- embeddings ---- */
 
 static void
+test_embed_batch_from_variant (void)
+{
+  g_autoptr(StacheEmbeddingProvider) embedder = g_object_new (TEST_TYPE_VARIANT_EMBEDDER, NULL);
+  const char *texts[] = { "cat", "banana", NULL };
+  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GArray) one = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GError) error = NULL;
+
+  rows = stache_embedding_provider_embed_batch (embedder, texts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 4);
+  g_assert_cmpfloat (g_array_index (rows, float, 0), ==, 3);
+  g_assert_cmpfloat (g_array_index (rows, float, 2), ==, 6);
+
+  one = stache_embedding_provider_embed (embedder, "kiwi", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (one->len, ==, 2);
+  g_assert_cmpfloat (g_array_index (one, float, 0), ==, 4);
+
+  /* The invoker gives the variant back, also for other providers */
+  variant = stache_embedding_provider_embed_batch_variant (embedder, texts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (variant, G_VARIANT_TYPE ("ad")));
+  g_assert_cmpuint (g_variant_n_children (variant), ==, 4);
+
+  TEST_VARIANT_EMBEDDER (embedder)->wrong_type = TRUE;
+  g_clear_pointer (&rows, g_array_unref);
+  rows = stache_embedding_provider_embed_batch (embedder, texts, NULL, &error);
+  g_assert_null (rows);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "“ad”"));
+}
+
+static void
 test_embed_batch_is_split_by_limits (void)
 {
   g_autoptr(StacheEmbeddingProvider) embedder = g_object_new (TEST_TYPE_SLICING_EMBEDDER, NULL);
@@ -618,6 +726,46 @@ test_rerank_truncates_and_leaves_input_alone (void)
 /* ---- namespaces ---- */
 
 static void
+test_rescore_orders_and_cuts (void)
+{
+  g_autoptr(StacheRerankerProvider) scorer = g_object_new (TEST_TYPE_LENGTH_SCORER, NULL);
+  g_autoptr(StacheRerankerProvider) reverser = g_object_new (TEST_TYPE_REVERSER, NULL);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) ranked = NULL;
+  g_autoptr(GPtrArray) async_ranked = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (results, stache_search_result_new ("short", "ab", 0.9));
+  g_ptr_array_add (results, stache_search_result_new ("long", "abcdef", 0.1));
+  g_ptr_array_add (results, stache_search_result_new ("tie", "abcdef", 0.5));
+  g_ptr_array_add (results, stache_search_result_new ("mid", "abcd", 0.3));
+
+  ranked = stache_reranker_provider_rerank (scorer, "q", results, 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ranked->len, ==, 3);
+  /* by score, ties in the order given, cut to top_k */
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (ranked, 0)), ==, "long");
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (ranked, 1)), ==, "tie");
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (ranked, 2)), ==, "mid");
+  /* on copies */
+  g_assert_cmpfloat (stache_search_result_get_score (g_ptr_array_index (results, 0)), ==, 0.9);
+
+  stache_reranker_provider_rerank_async (scorer, "q", results, 1, NULL, keep_result, &result);
+  async_ranked = stache_reranker_provider_rerank_finish (scorer, run_until_done (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (async_ranked->len, ==, 1);
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (async_ranked, 0)), ==, "long");
+
+  /* rescore in place, directly or through a provider that only reranks */
+  g_assert_true (stache_reranker_provider_rescore (scorer, "q", results, NULL, &error));
+  g_assert_cmpfloat (stache_search_result_get_score (g_ptr_array_index (results, 0)), ==, 2);
+  g_assert_true (stache_reranker_provider_rescore (reverser, "q", results, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (stache_search_result_get_score (g_ptr_array_index (results, 3)), ==, 3);
+}
+
+static void
 test_namespace_names_are_validated (void)
 {
   const char *good[] = { "notes", "research/papers", "a.b-c_d/e1" };
@@ -708,6 +856,8 @@ main (int    argc,
   g_test_add_func ("/embeddings/batch-split-by-limits", test_embed_batch_is_split_by_limits);
   g_test_add_func ("/embeddings/results-checked", test_embedding_results_are_checked);
   g_test_add_func ("/reranker/truncates-and-copies", test_rerank_truncates_and_leaves_input_alone);
+  g_test_add_func ("/reranker/rescore-orders-and-cuts", test_rescore_orders_and_cuts);
+  g_test_add_func ("/embeddings/batch-from-variant", test_embed_batch_from_variant);
   g_test_add_func ("/namespace/names-validated", test_namespace_names_are_validated);
   g_test_add_func ("/namespace/unimplemented-methods", test_namespace_unimplemented_methods_say_so);
   g_test_add_func ("/document-index/round-trip", test_document_index_round_trip);
