@@ -24,7 +24,8 @@ G_DECLARE_INTERFACE (StacheRerankerProvider, stache_reranker_provider, STACHE, R
 /**
  * StacheRerankerProviderInterface:
  * @parent_iface: the parent interface
- * @rerank: orders search results by relevance to a query; required
+ * @rerank: orders search results by relevance to a query; required unless
+ *   @rescore is implemented
  * @rerank_async: async version of @rerank; the default runs @rerank in a
  *   thread
  * @rerank_finish: finishes @rerank_async
