@@ -78,8 +78,8 @@ def parse_prompt(prompt):
             if number is not None:
                 sources.append((number, " ".join(body)))
             number, body = int(header.group(1)), []   # the label line is not text
-        elif number is not None and line.strip():
-            body.append(line.strip())
+        elif number is not None and line.strip() and not line.startswith("#"):
+            body.append(line.strip())   # Markdown headings are not sentences
     if number is not None:
         sources.append((number, " ".join(body)))
     return question, sources
