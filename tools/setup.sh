@@ -13,10 +13,18 @@ build=${BUILD_DIR:-$here/build}
 
 "$here/tools/install-deps.sh"
 
+# The PyGObject overrides go where Debian's Python looks: for a prefix of
+# ~/.local that is the user's site-packages, which meson would not pick
+pyopt=""
+usersite=$(/usr/bin/python3 -c 'import site; print(site.getusersitepackages())' 2>/dev/null || true)
+if [ "$prefix" = "$HOME/.local" ] && [ -n "$usersite" ]; then
+    pyopt="-Dpython.purelibdir=$usersite"
+fi
+
 if [ -d "$build" ]; then
-    meson setup --reconfigure "$build" "$here" --prefix="$prefix"
+    meson setup --reconfigure "$build" "$here" --prefix="$prefix" $pyopt
 else
-    meson setup "$build" "$here" --prefix="$prefix"
+    meson setup "$build" "$here" --prefix="$prefix" $pyopt
 fi
 meson compile -C "$build"
 meson install -C "$build" --quiet

@@ -267,21 +267,31 @@ class ErrorTests(unittest.TestCase):
         self.assertTrue(caught.exception.matches(Stache.error_quark(), Stache.Error.NOT_FOUND))
         self.assertIn("nowhere", caught.exception.message)
 
-    def test_other_python_exceptions_still_fail_the_call(self):
-        # PyGObject 3.42 turns only GLib.Error into a GError; any other
-        # exception is printed to stderr with its traceback and the vfunc
-        # returns nothing. Where "nothing" cannot be a valid answer (a
-        # vector, an object) Stache fails the call naming the class. (A
-        # method returning a list returns an empty one instead: raise
-        # GLib.Error, as the examples do.)
+    def test_any_python_exception_becomes_a_gerror(self):
+        # PyGObject 3.42 itself turns only GLib.Error into a GError; Stache's
+        # PyGObject overrides (libstache/python/gi/overrides/Stache.py) wrap
+        # every do_* method of a provider so that any other exception
+        # arrives too, with its type and message, also from methods whose
+        # empty return would otherwise read as "nothing found".
         class RaisesValueError(Stache.Provider, Stache.EmbeddingProvider):
             def do_embed_batch(self, texts, cancellable):
                 raise ValueError("a bug in the embedder")
 
+        class RaisesKeyError(Stache.Provider, Stache.RerankerProvider):
+            def do_rerank(self, query, results, top_k, cancellable):
+                raise KeyError("score table")
+
         embedder = RaisesValueError(settings=Stache.Settings.new())
         with self.assertRaises(GLib.Error) as caught:
             embedder.embed_batch(["text"], None)
-        self.assertIn("RaisesValueError", caught.exception.message)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(), Stache.Error.FAILED))
+        self.assertIn("RaisesValueError.do_embed_batch: ValueError: a bug in the embedder",
+                      caught.exception.message)
+
+        reranker = RaisesKeyError(settings=Stache.Settings.new())
+        with self.assertRaises(GLib.Error) as caught:
+            reranker.rerank("q", [Stache.SearchResult.new("a", "text", 1.0)], 1, None)
+        self.assertIn("KeyError: 'score table'", caught.exception.message)
 
 
 class ConcurrencyTests(unittest.TestCase):
