@@ -945,6 +945,38 @@ stache_plugin_loader_new (void)
 }
 
 /**
+ * stache_plugin_loader_new_for_search_path:
+ * @folders: (array zero-terminated=1) (element-type filename): the folders
+ *   to search, first first
+ *
+ * Creates a loader that searches only @folders, ignoring
+ * `STACHE_PLUGIN_PATH`, the XDG folders and the built-in plugins. Each
+ * folder is searched as the default ones are: `.plugin` files in it and in
+ * its direct subfolders.
+ *
+ * This is for tools that inspect plugins apart from the ones a program
+ * would use, such as `stache plugins check`. Python modules still share the
+ * one interpreter of the process, so such a loader is best used in a
+ * process that loads no other plugins.
+ *
+ * Returns: (transfer full): a new loader
+ */
+StachePluginLoader *
+stache_plugin_loader_new_for_search_path (const char * const *folders)
+{
+  StachePluginLoader *self;
+
+  g_return_val_if_fail (folders != NULL, NULL);
+
+  self = g_object_new (STACHE_TYPE_PLUGIN_LOADER, NULL);
+  g_ptr_array_set_size (self->search_path, 0);
+  for (guint i = 0; folders[i] != NULL; i++)
+    add_search_dir (self->search_path, folders[i]);
+
+  return self;
+}
+
+/**
  * stache_plugin_loader_get_default:
  *
  * Gets the loader of the process, created on first call. The factories

@@ -23,6 +23,8 @@ G_DECLARE_FINAL_TYPE (StachePluginLoader, stache_plugin_loader, STACHE, PLUGIN_L
 STACHE_AVAILABLE_IN_ALL
 StachePluginLoader  *stache_plugin_loader_new                     (void);
 STACHE_AVAILABLE_IN_ALL
+StachePluginLoader  *stache_plugin_loader_new_for_search_path     (const char * const  *folders);
+STACHE_AVAILABLE_IN_ALL
 StachePluginLoader  *stache_plugin_loader_get_default             (void);
 STACHE_AVAILABLE_IN_ALL
 char               **stache_plugin_loader_get_search_path         (StachePluginLoader  *self);
