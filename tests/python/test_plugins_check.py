@@ -1,0 +1,324 @@
+# test_plugins_check.py: `stache plugins check FOLDER` — one plugin folder
+# checked on its own, each problem reported with a fix
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stache_test_env  # noqa: E402
+
+STACHE = os.environ["STACHE_TEST_TOOL"]
+SOURCE_ROOT = os.path.dirname(os.path.dirname(stache_test_env.SOURCE_PLUGINS))
+PYTHON_TEMPLATE = os.path.join(SOURCE_ROOT, "data", "templates", "python-plugin")
+
+PROVIDER_KEYS = {"type", "name", "plugin", "module", "plugin_file", "loader", "status", "created"}
+PROBLEM_KEYS = {"severity", "plugin_file", "type", "name", "code", "message", "fix"}
+
+
+class CheckTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp, self.env = stache_test_env.isolated_environment()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_stache(self, *args, expect=0):
+        proc = subprocess.run([STACHE, *args], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+        self.assertEqual(proc.returncode, expect,
+                         f"stache {' '.join(args)}: {proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def check_json(self, folder, expect):
+        data = json.loads(self.run_stache("plugins", "check", "--json", folder,
+                                          expect=expect).stdout)
+        self.assertEqual(set(data), {"folder", "ok", "providers", "problems"})
+        self.assertEqual(data["ok"], expect == 0)
+        for provider in data["providers"]:
+            self.assertEqual(set(provider), PROVIDER_KEYS)
+        for problem in data["problems"]:
+            self.assertEqual(set(problem), PROBLEM_KEYS)
+            self.assertIn(problem["severity"], ("error", "warning"))
+            self.assertTrue(problem["message"])
+            self.assertTrue(problem["fix"])
+        return data
+
+    def only_problem(self, folder):
+        data = self.check_json(folder, expect=1)
+        errors = [p for p in data["problems"] if p["severity"] == "error"]
+        self.assertEqual(len(errors), 1, data)
+        return data, errors[0]
+
+    def fixture(self, name):
+        return stache_test_env.install_fixture(os.path.join(self.tmp, "fixtures"), name)
+
+    def write_plugin(self, name, plugin_text, files=None):
+        folder = os.path.join(self.tmp, "made", name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, name + ".plugin"), "w") as f:
+            f.write(plugin_text)
+        for file_name, text in (files or {}).items():
+            with open(os.path.join(folder, file_name), "w") as f:
+                f.write(text)
+        return folder
+
+
+class UsablePluginTests(CheckTestCase):
+    def test_python_template_is_usable(self):
+        out = self.run_stache("plugins", "check", PYTHON_TEMPLATE).stdout
+        self.assertIn("✓ llm=template-py (python3, loaded), created", out)
+        self.assertIn("the plugin is usable", out)
+        self.assertNotIn("problem:", out)
+
+    def test_python_template_json(self):
+        data = self.check_json(PYTHON_TEMPLATE, expect=0)
+        self.assertEqual(data["folder"], os.path.realpath(PYTHON_TEMPLATE))
+        self.assertEqual(data["problems"], [])
+        self.assertEqual(data["providers"], [{
+            "type": "llm", "name": "template-py", "plugin": "Template answerer (Python)",
+            "module": "template_py",
+            "plugin_file": os.path.join(os.path.realpath(PYTHON_TEMPLATE), "template-py.plugin"),
+            "loader": "python3", "status": "loaded", "created": True,
+        }])
+
+    def test_plugin_file_path_is_accepted_as_well_as_its_folder(self):
+        plugin_file = os.path.join(PYTHON_TEMPLATE, "template-py.plugin")
+        data = self.check_json(plugin_file, expect=0)
+        self.assertEqual([p["name"] for p in data["providers"]], ["template-py"])
+
+    def test_c_plugin_from_the_build_tree_is_usable(self):
+        data = self.check_json(self.fixture("memory-c"), expect=0)
+        self.assertEqual([(p["type"], p["name"], p["loader"], p["status"], p["created"])
+                          for p in data["providers"]],
+                         [("vectordb", "memory-c", "C", "loaded", True)])
+
+    def test_installed_plugins_do_not_shadow_the_checked_folder(self):
+        # The same plugin earlier in the search path would shadow it in
+        # `stache plugins`; check looks at the folder alone.
+        elsewhere = os.path.join(self.tmp, "elsewhere")
+        stache_test_env.install_fixture(elsewhere, "memory-py")
+        self.env["STACHE_PLUGIN_PATH"] = elsewhere
+        data = self.check_json(self.fixture("memory-py"), expect=0)
+        self.assertEqual([p["status"] for p in data["providers"]], ["loaded"])
+        self.assertTrue(data["providers"][0]["plugin_file"].startswith(
+            os.path.join(os.path.realpath(self.tmp), "fixtures")))
+
+    def test_provider_that_cannot_start_is_a_warning_not_a_failure(self):
+        folder = self.write_plugin("needs_key", """[Plugin]
+Module=needs_key
+Loader=python3
+Name=Needs a key
+X-Stache-Providers=reranker=needs-key
+""", {"needs_key.py": """
+import gi
+gi.require_version("Stache", "1.0")
+from gi.repository import Gio, GLib, Stache
+
+class NeedsKey(Stache.Provider, Stache.RerankerProvider, Gio.Initable):
+    __gtype_name__ = "CheckTestNeedsKey"
+
+    def do_init(self, cancellable):
+        raise GLib.Error.new_literal(Stache.error_quark(), "needs_key_api_key is not set",
+                                     int(Stache.Error.INVALID_SETTING))
+
+    def do_rerank(self, query, results, top_k, cancellable):
+        return list(results)[:top_k]
+"""})
+        data = self.check_json(folder, expect=0)
+        self.assertEqual(data["providers"][0]["status"], "loaded")
+        self.assertFalse(data["providers"][0]["created"])
+        [warning] = data["problems"]
+        self.assertEqual((warning["severity"], warning["code"], warning["name"]),
+                         ("warning", "create-failed", "needs-key"))
+        self.assertIn("needs_key_api_key is not set", warning["message"])
+        self.assertIn("settings", warning["fix"])
+
+        out = self.run_stache("plugins", "check", folder).stdout
+        self.assertIn("warning: ", out)
+        self.assertIn("the plugin is usable", out)
+
+
+class BrokenPluginTests(CheckTestCase):
+    def test_syntax_error_names_the_line(self):
+        data, problem = self.only_problem(self.fixture("syntax-error"))
+        self.assertEqual(problem["code"], "load-failed")
+        self.assertEqual((problem["type"], problem["name"]), ("embeddings", "syntax-error"))
+        self.assertIn("SyntaxError", problem["message"])
+        self.assertIn("line", problem["message"])
+        self.assertIn("Fix the syntax of syntax_error.py", problem["fix"])
+
+    def test_import_error_gives_the_last_traceback_line(self):
+        data, problem = self.only_problem(self.fixture("import-error"))
+        self.assertEqual(problem["code"], "load-failed")
+        self.assertIn("ModuleNotFoundError: No module named", problem["message"])
+        self.assertNotIn("Traceback", problem["message"])
+        self.assertIn("Install the Python module", problem["fix"])
+
+    def test_missing_c_module_says_what_file_is_expected(self):
+        folder = self.fixture("missing-module")
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "missing-module")
+        self.assertIn("libstachemissing.so", problem["message"])
+        self.assertIn("Module=stachemissing but there is no libstachemissing.so in "
+                      + os.path.realpath(folder), problem["fix"])
+        self.assertIn("fix Module=", problem["fix"])
+
+    def test_missing_python_module(self):
+        folder = self.write_plugin("gone", """[Plugin]
+Module=gone_module
+Loader=python3
+Name=Gone
+X-Stache-Providers=llm=gone
+""")
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "missing-module")
+        self.assertIn("no gone_module.py", problem["fix"])
+
+    def test_python_module_without_the_interface(self):
+        data, problem = self.only_problem(self.fixture("no-type"))
+        self.assertEqual(problem["code"], "no-matching-type")
+        self.assertIn("StacheVectorDbProvider", problem["message"])
+        self.assertIn("Declares vectordb=no-type", problem["fix"])
+        self.assertIn("Stache.Provider and Stache.VectorDbProvider", problem["fix"])
+
+    def test_python_class_deriving_only_from_provider(self):
+        data, problem = self.only_problem(self.fixture("py-broken-nointerface"))
+        self.assertEqual(problem["code"], "no-matching-type")
+        self.assertIn("Stache.RerankerProvider", problem["fix"])
+
+    def test_c_module_without_the_declared_type(self):
+        # memory-c registers a vector database, not a reranker.
+        folder = self.fixture("memory-c")
+        plugin_file = os.path.join(folder, "memory-c.plugin")
+        with open(plugin_file) as f:
+            text = f.read().replace("vectordb=memory-c", "reranker=memory-c")
+        with open(plugin_file, "w") as f:
+            f.write(text)
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "no-matching-type")
+        self.assertIn("Declares reranker=memory-c but the module registers no "
+                      "StacheRerankerProvider", problem["fix"])
+        self.assertIn("peas_object_module_register_extension_type (module, "
+                      "STACHE_TYPE_RERANKER_PROVIDER", problem["fix"])
+
+    def test_unparsable_plugin_file(self):
+        data, problem = self.only_problem(self.fixture("bad-file"))
+        self.assertEqual(problem["code"], "bad-plugin-file")
+        self.assertIn("cannot be parsed", problem["message"])
+        self.assertIn("X-Stache-Providers=TYPE=NAME", problem["fix"])
+        self.assertEqual(data["providers"][0]["status"], "failed")
+
+        out = self.run_stache("plugins", "check", self.fixture("bad-file"), expect=1).stdout
+        self.assertIn("✗ bad-file.plugin (failed)", out)
+        self.assertIn("problem: The plugin file cannot be parsed", out)
+        self.assertIn("fix: Edit ", out)
+        self.assertIn("1 problem.", out)
+
+    def test_unknown_provider_type(self):
+        folder = self.write_plugin("oddtype", """[Plugin]
+Module=oddtype
+Loader=python3
+Name=Odd type
+X-Stache-Providers=search=odd
+""", {"oddtype.py": "\n"})
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "bad-plugin-file")
+        self.assertIn("unknown provider type “search”", problem["message"])
+        self.assertIn("document_index", problem["fix"])
+
+    def test_missing_providers_key(self):
+        folder = self.write_plugin("nokey", """[Plugin]
+Module=nokey
+Loader=python3
+Name=No key
+""", {"nokey.py": "\n"})
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "bad-plugin-file")
+        self.assertIn("X-Stache-Providers", problem["message"])
+
+    def test_unknown_loader(self):
+        folder = self.write_plugin("ruby", """[Plugin]
+Module=ruby
+Loader=ruby
+Name=Ruby
+X-Stache-Providers=llm=ruby
+""", {"ruby.rb": "\n"})
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "bad-plugin-file")
+        self.assertIn("Unknown Loader “ruby”", problem["message"])
+        self.assertIn("Loader=python3 or Loader=lua5.1", problem["fix"])
+
+    def test_lua_plugin_is_usable_or_names_the_missing_loader(self):
+        data = json.loads(self.run_stache("plugins", "check", "--json",
+                                          self.fixture("lua-reranker"),
+                                          expect=self.lua_expect()).stdout)
+        if data["ok"]:
+            self.assertEqual(data["providers"][0]["status"], "loaded")
+        else:
+            [problem] = data["problems"]
+            self.assertEqual(problem["code"], "loader-unavailable")
+            self.assertIn("Loader=lua5.1 but no lua5.1 loader for libpeas is installed",
+                          problem["fix"])
+
+    def lua_expect(self):
+        # Whether libpeas has a lua5.1 loader here decides the outcome.
+        proc = subprocess.run([STACHE, "plugins", "check", self.fixture("lua-reranker")],
+                              env=self.env, capture_output=True, text=True, timeout=120)
+        self.assertIn(proc.returncode, (0, 1), proc.stderr)
+        return proc.returncode
+
+    def test_folder_without_plugin_file(self):
+        folder = os.path.join(self.tmp, "empty")
+        os.makedirs(folder)
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "no-plugin-file")
+        self.assertEqual(data["providers"], [])
+        self.assertIn(".plugin", problem["fix"])
+
+    def test_human_output_has_problem_location_and_fix(self):
+        folder = self.fixture("no-type")
+        out = self.run_stache("plugins", "check", folder, expect=1).stdout
+        self.assertIn("✗ vectordb=no-type (python3, failed)", out)
+        self.assertIn("problem: Module “no_type” loaded but registers no type", out)
+        self.assertIn("in: " + os.path.join(os.path.realpath(folder), "no-type.plugin"), out)
+        self.assertIn("fix: Declares vectordb=no-type", out)
+
+
+class UsageTests(CheckTestCase):
+    def test_no_folder(self):
+        proc = self.run_stache("plugins", "check", expect=2)
+        self.assertIn("give a plugin folder", proc.stderr)
+        self.assertEqual(proc.stdout, "")
+
+    def test_two_folders(self):
+        proc = self.run_stache("plugins", "check", PYTHON_TEMPLATE, PYTHON_TEMPLATE, expect=2)
+        self.assertIn("unexpected argument", proc.stderr)
+
+    def test_folder_that_does_not_exist(self):
+        proc = self.run_stache("plugins", "check", os.path.join(self.tmp, "nope"), expect=2)
+        self.assertIn("does not exist", proc.stderr)
+
+    def test_file_that_is_not_a_plugin_file(self):
+        path = os.path.join(PYTHON_TEMPLATE, "template_py.py")
+        proc = self.run_stache("plugins", "check", path, expect=2)
+        self.assertIn("neither a folder nor a .plugin file", proc.stderr)
+
+    def test_unknown_option(self):
+        self.run_stache("plugins", "check", "--frobnicate", PYTHON_TEMPLATE, expect=2)
+
+    def test_json_before_check_is_accepted(self):
+        data = json.loads(self.run_stache("plugins", "--json", "check", PYTHON_TEMPLATE).stdout)
+        self.assertTrue(data["ok"])
+
+    def test_plugins_still_refuses_other_arguments(self):
+        self.run_stache("plugins", "frobnicate", expect=2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
