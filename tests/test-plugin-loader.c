@@ -209,6 +209,69 @@ test_c_plugin_from_data_home (const char *tmp)
   exercise_vector_db (db);
 }
 
+/* A loader given its own folders searches those only: not
+ * STACHE_PLUGIN_PATH, not the XDG folders, not the built-ins. */
+static void
+test_loader_for_search_path_sees_only_its_folders (const char *tmp)
+{
+  g_autofree char *env_dir = make_dir (tmp, "from-env");
+  g_autofree char *home_dir = data_home_plugins ();
+  g_autofree char *own_dir = make_dir (tmp, "own");
+  g_autofree char *env_fixture = test_install_fixture (env_dir, "missing-module");
+  g_autofree char *home_fixture = test_install_fixture (home_dir, "bad-file");
+  g_autofree char *own_fixture = test_install_fixture (own_dir, "memory-c");
+  g_autofree char *missing = g_build_filename (tmp, "not-there", NULL);
+  const char *folders[] = { own_fixture, missing, NULL };
+  g_autoptr(StachePluginLoader) loader = NULL;
+  g_auto(GStrv) search_path = NULL;
+  g_autoptr(GPtrArray) infos = NULL;
+  g_autoptr(StacheProvider) provider = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical_own = g_canonicalize_filename (own_fixture, NULL);
+  g_autofree char *canonical_missing = g_canonicalize_filename (missing, NULL);
+  StacheProviderInfo *info;
+
+  g_setenv ("STACHE_PLUGIN_PATH", env_dir, TRUE);
+
+  loader = stache_plugin_loader_new_for_search_path (folders);
+  search_path = stache_plugin_loader_get_search_path (loader);
+  g_assert_cmpuint (g_strv_length (search_path), ==, 2);
+  g_assert_cmpstr (search_path[0], ==, canonical_own);
+  g_assert_cmpstr (search_path[1], ==, canonical_missing);
+
+  infos = stache_plugin_loader_list_providers (loader);
+  g_assert_cmpuint (infos->len, ==, 1);
+  info = g_ptr_array_index (infos, 0);
+  g_assert_cmpstr (stache_provider_info_get_folder (info), ==, canonical_own);
+  g_assert_cmpstr (stache_provider_info_get_name (info), ==, "memory-c");
+  g_assert_cmpint (stache_provider_info_get_status (info), ==, STACHE_PROVIDER_STATUS_LOADED);
+
+  provider = stache_plugin_loader_create_provider (loader, STACHE_PROVIDER_TYPE_VECTORDB,
+                                                   "memory-c", NULL, &error);
+  g_assert_no_error (error);
+  exercise_vector_db (STACHE_VECTOR_DB_PROVIDER (provider));
+}
+
+/* A failure seen through a private loader carries the same error as
+ * through the default one: what `stache plugins check` reports. */
+static void
+test_loader_for_search_path_reports_failures (const char *tmp)
+{
+  g_autofree char *own_dir = make_dir (tmp, "own");
+  g_autofree char *fixture = test_install_fixture (own_dir, "missing-module");
+  const char *folders[] = { fixture, NULL };
+  g_autoptr(StachePluginLoader) loader = stache_plugin_loader_new_for_search_path (folders);
+  g_autoptr(GPtrArray) infos = stache_plugin_loader_list_providers (loader);
+  StacheProviderInfo *info;
+
+  g_assert_cmpuint (infos->len, ==, 1);
+  info = g_ptr_array_index (infos, 0);
+  g_assert_cmpint (stache_provider_info_get_status (info), ==, STACHE_PROVIDER_STATUS_FAILED);
+  g_assert_error ((GError *) stache_provider_info_get_error (info),
+                  STACHE_PLUGIN_ERROR, STACHE_PLUGIN_ERROR_MISSING_MODULE);
+  g_assert_nonnull (strstr (stache_provider_info_get_reason (info), "libstachemissing.so"));
+}
+
 static void
 test_python_plugin_from_plugin_path (const char *tmp)
 {
@@ -683,6 +746,8 @@ main (int    argc,
 
   add_isolated ("/plugins/c/discovered-from-plugin-path", test_c_plugin_from_plugin_path);
   add_isolated ("/plugins/c/discovered-from-data-home", test_c_plugin_from_data_home);
+  add_isolated ("/plugins/search-path/own-folders-only", test_loader_for_search_path_sees_only_its_folders);
+  add_isolated ("/plugins/search-path/failures-reported", test_loader_for_search_path_reports_failures);
   add_isolated_python ("/plugins/python/discovered-from-plugin-path", test_python_plugin_from_plugin_path);
   add_isolated_python ("/plugins/python/discovered-from-data-home", test_python_plugin_from_data_home);
   add_isolated_python ("/plugins/settings-select-provider", test_settings_select_provider);
