@@ -285,7 +285,7 @@ command_plugins_check (int      argc,
                        char   **argv,
                        gboolean json)
 {
-  gboolean instantiate = TRUE;
+  gboolean instantiate;
   gboolean no_instantiate = FALSE;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
@@ -369,8 +369,8 @@ command_plugins_check (int      argc,
       g_autofree char *message = g_strdup_printf (_("There is no .plugin file in %s"), folder);
 
       add_problem (problems, FALSE, NULL, NULL, "no-plugin-file", message,
-                   g_strdup (_("Add a NAME.plugin file beside the module (see the plugin "
-                               "templates installed in share/stache/templates)")));
+                   g_strdup (_("Add a NAME.plugin file beside the module; the plugin guide and "
+                               "the templates in Stache's sources (data/templates) show one")));
     }
   else
     {
