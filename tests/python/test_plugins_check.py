@@ -143,6 +143,12 @@ class NeedsKey(Stache.Provider, Stache.RerankerProvider, Gio.Initable):
         self.assertIn("warning: ", out)
         self.assertIn("the plugin is usable", out)
 
+        # --no-create only loads the module.
+        data = json.loads(self.run_stache("plugins", "check", "--json", "--no-create",
+                                          folder).stdout)
+        self.assertEqual(data["problems"], [])
+        self.assertFalse(data["providers"][0]["created"])
+
 
 class BrokenPluginTests(CheckTestCase):
     def test_syntax_error_names_the_line(self):
