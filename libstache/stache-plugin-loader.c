@@ -1028,7 +1028,8 @@ stache_plugin_loader_get_search_path (StachePluginLoader *self)
  * Lists every provider found, usable or not, in search-path order. Every
  * plugin is loaded first, so each entry's status is final.
  *
- * Returns: (transfer full) (element-type StacheProviderInfo): the providers
+ * Returns: (transfer container) (element-type StacheProviderInfo): the providers; the
+ *   array holds a reference on each and frees it
  */
 GPtrArray *
 stache_plugin_loader_list_providers (StachePluginLoader *self)

@@ -99,6 +99,16 @@ class ImportTests(unittest.TestCase):
         self.assertEqual(GLib.quark_to_string(Stache.error_quark()), "stache-error-quark")
         self.assertIsNotNone(Stache.PluginError.LOAD_FAILED)
 
+    def test_provider_list_can_be_taken_again(self):
+        # (transfer container): the loader keeps its own references, so
+        # dropping one list must leave the next one whole
+        loader = Stache.PluginLoader.get_default()
+        first = [info.get_name() for info in loader.list_providers()]
+        for _ in range(3):
+            infos = loader.list_providers()
+            self.assertEqual([info.get_name() for info in infos], first)
+            del infos
+
 
 class SettingsTests(unittest.TestCase):
     def setUp(self):
