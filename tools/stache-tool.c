@@ -369,8 +369,9 @@ command_plugins_check (int      argc,
       g_autofree char *message = g_strdup_printf (_("There is no .plugin file in %s"), folder);
 
       add_problem (problems, FALSE, NULL, NULL, "no-plugin-file", message,
-                   g_strdup (_("Add a NAME.plugin file beside the module; the plugin guide and "
-                               "the templates in Stache's sources (data/templates) show one")));
+                   g_strdup_printf (_("Add a NAME.plugin file beside the module; the templates "
+                                      "in %s show one"),
+                                    STACHE_TEMPLATES_DIR));
     }
   else
     {
