@@ -29,7 +29,8 @@ const OUTCOMES = ['added', 'unchanged', 'replaced', 'skipped', 'failed'];
 function defaultFolder() {
     const [script] = GLib.filename_from_uri(import.meta.url);
     const here = GLib.path_get_dirname(script);
-    return Gio.File.new_for_path(GLib.build_filenamev([here, '..', '..', '..', 'data', 'samples', 'notes'])).get_path();
+    const notes = GLib.build_filenamev([here, '..', '..', '..', 'data', 'samples', 'notes']);
+    return Gio.File.new_for_path(notes).get_path();  // without the '..'s
 }
 
 class UsageError extends Error {}
