@@ -1,4 +1,4 @@
-# test_apps.py: the example programs in examples/apps (Python, GJS, Vala)
+# test_apps.py: the example programs in data/examples/apps (Python, GJS, Vala)
 #
 # Each program opens a store with the embedded defaults, ingests a folder,
 # searches it and asks it a question. They run here against the shipped
@@ -22,7 +22,7 @@ ENV["STACHE_PLUGIN_PATH"] = ENV["STACHE_TEST_BUILTIN_PLUGINS"]
 
 SOURCE_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD_ROOT = os.path.dirname(os.path.abspath(ENV["G_TEST_BUILDDIR"]))
-APPS = os.path.join(SOURCE_ROOT, "examples", "apps")
+APPS = os.path.join(SOURCE_ROOT, "data", "examples", "apps")
 SAMPLES = os.path.abspath(ENV["STACHE_TEST_SAMPLES"])
 BEEKEEPING = os.path.join(SAMPLES, "beekeeping.txt")
 BICYCLE = os.path.join(SAMPLES, "bicycle-maintenance.txt")
@@ -144,11 +144,11 @@ class GjsDemoTests(DemoTests, unittest.TestCase):
 
 
 class ValaDemoTests(DemoTests, unittest.TestCase):
-    BINARY = os.path.join(BUILD_ROOT, "examples", "stache-demo-vala")
+    BINARY = os.path.join(BUILD_ROOT, "data", "examples", "stache-demo-vala")
 
     def setUp(self):
         if shutil.which("valac") is None:
-            self.skipTest("valac is not installed, so examples/stache-demo-vala is not built "
+            self.skipTest("valac is not installed, so data/examples/stache-demo-vala is not built "
                           "(tools/install-deps.sh installs it)")
         if not os.access(self.BINARY, os.X_OK):
             self.fail(f"valac is installed but {self.BINARY} was not built "

@@ -2,7 +2,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# examples/plugins/python/ holds one example plugin per provider type. They
+# data/examples/plugins/python/ holds one example plugin per provider type. They
 # are used straight from the source tree: STACHE_PLUGIN_PATH points at that
 # folder (and at a folder of broken Python plugins, so both are listed by
 # the same loader in the same process). Runs with /usr/bin/python3.
@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import stache_test_env  # noqa: E402
 
 SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-EXAMPLES = os.path.join(SOURCE_ROOT, "examples", "plugins", "python")
+EXAMPLES = os.path.join(SOURCE_ROOT, "data", "examples", "plugins", "python")
 BROKEN_FIXTURES = ("py-broken-syntax", "py-broken-import", "py-broken-nointerface")
 
 # The default plugin loader reads its search path once per process, so the

@@ -1,4 +1,4 @@
-# test_lua.py: the Lua example plugins (examples/plugins/lua).
+# test_lua.py: the Lua example plugins (data/examples/plugins/lua).
 #
 # Two ways, each skipped with its reason when it cannot run:
 #
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import stache_test_env  # noqa: E402
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLES = os.path.join(SOURCE, "examples", "plugins", "lua")
+EXAMPLES = os.path.join(SOURCE, "data", "examples", "plugins", "lua")
 DRIVER = os.path.join(SOURCE, "tests", "lua", "run-examples.lua")
 
 TMP, ENV = stache_test_env.isolated_environment()

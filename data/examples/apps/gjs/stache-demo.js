@@ -29,7 +29,7 @@ const OUTCOMES = ['added', 'unchanged', 'replaced', 'skipped', 'failed'];
 function defaultFolder() {
     const [script] = GLib.filename_from_uri(import.meta.url);
     const here = GLib.path_get_dirname(script);
-    const notes = GLib.build_filenamev([here, '..', '..', '..', 'data', 'samples', 'notes']);
+    const notes = GLib.build_filenamev([here, '..', '..', '..', 'samples', 'notes']);
     return Gio.File.new_for_path(notes).get_path();  // without the '..'s
 }
 

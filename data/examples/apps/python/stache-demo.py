@@ -22,7 +22,7 @@ from gi.repository import Gio, GLib, Stache  # noqa: E402
 NAMESPACE = "stache-demo"
 DEFAULT_QUESTION = "When should the colony be treated against varroa mites?"
 DEFAULT_FOLDER = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                               "..", "..", "..", "data", "samples", "notes"))
+                                               "..", "..", "..", "samples", "notes"))
 TOP_K = 3
 
 
