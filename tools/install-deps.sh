@@ -31,6 +31,8 @@ valac
 gjs
 lua5.1
 lua-lgi
+curl
+wrk
 "
 
 missing=""

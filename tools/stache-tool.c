@@ -15,34 +15,11 @@
 
 #include <stache.h>
 
-#define EXIT_USAGE 2
+#include "stache-tool-common.h"
+#include "stache-mcp.h"
+#include "stache-serve.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);
-
-static void
-print_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autofree char *text = NULL;
-
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
-}
-
-static void
-add_string_member (JsonBuilder *builder,
-                   const char  *name,
-                   const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
 
 static gboolean
 parse_options (GOptionContext  *context,
@@ -453,7 +430,7 @@ command_plugins_check (int      argc,
       g_autoptr(JsonBuilder) builder = json_builder_new ();
 
       json_builder_begin_object (builder);
-      add_string_member (builder, "folder", folder);
+      stache_tool_add_string_member (builder, "folder", folder);
       json_builder_set_member_name (builder, "ok");
       json_builder_add_boolean_value (builder, n_errors == 0);
       json_builder_set_member_name (builder, "providers");
@@ -463,13 +440,13 @@ command_plugins_check (int      argc,
           StacheProviderInfo *info = g_ptr_array_index (checked, i);
 
           json_builder_begin_object (builder);
-          add_string_member (builder, "type", stache_provider_info_get_type_name (info));
-          add_string_member (builder, "name", stache_provider_info_get_name (info));
-          add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
-          add_string_member (builder, "module", stache_provider_info_get_module_name (info));
-          add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
-          add_string_member (builder, "loader", stache_provider_info_get_loader (info));
-          add_string_member (builder, "status",
+          stache_tool_add_string_member (builder, "type", stache_provider_info_get_type_name (info));
+          stache_tool_add_string_member (builder, "name", stache_provider_info_get_name (info));
+          stache_tool_add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
+          stache_tool_add_string_member (builder, "module", stache_provider_info_get_module_name (info));
+          stache_tool_add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
+          stache_tool_add_string_member (builder, "loader", stache_provider_info_get_loader (info));
+          stache_tool_add_string_member (builder, "status",
                              stache_provider_status_to_string (stache_provider_info_get_status (info)));
           json_builder_set_member_name (builder, "created");
           json_builder_add_boolean_value (builder, GPOINTER_TO_INT (g_ptr_array_index (created, i)));
@@ -484,18 +461,18 @@ command_plugins_check (int      argc,
           CheckProblem *problem = g_ptr_array_index (problems, i);
 
           json_builder_begin_object (builder);
-          add_string_member (builder, "severity", problem->warning ? "warning" : "error");
-          add_string_member (builder, "plugin_file", problem->plugin_file);
-          add_string_member (builder, "type", problem->type_name);
-          add_string_member (builder, "name", problem->name);
-          add_string_member (builder, "code", problem->code);
-          add_string_member (builder, "message", problem->message);
-          add_string_member (builder, "fix", problem->fix);
+          stache_tool_add_string_member (builder, "severity", problem->warning ? "warning" : "error");
+          stache_tool_add_string_member (builder, "plugin_file", problem->plugin_file);
+          stache_tool_add_string_member (builder, "type", problem->type_name);
+          stache_tool_add_string_member (builder, "name", problem->name);
+          stache_tool_add_string_member (builder, "code", problem->code);
+          stache_tool_add_string_member (builder, "message", problem->message);
+          stache_tool_add_string_member (builder, "fix", problem->fix);
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
       json_builder_end_object (builder);
-      print_json (builder);
+      stache_tool_print_json (builder);
     }
   else
     {
@@ -591,8 +568,8 @@ command_plugins (int    argc,
       for (guint i = 0; search_path[i] != NULL; i++)
         {
           json_builder_begin_object (builder);
-          add_string_member (builder, "folder", search_path[i]);
-          add_string_member (builder, "origin", search_dir_origin (search_path[i]));
+          stache_tool_add_string_member (builder, "folder", search_path[i]);
+          stache_tool_add_string_member (builder, "origin", search_dir_origin (search_path[i]));
           json_builder_set_member_name (builder, "exists");
           json_builder_add_boolean_value (builder, g_file_test (search_path[i], G_FILE_TEST_IS_DIR));
           json_builder_end_object (builder);
@@ -607,28 +584,28 @@ command_plugins (int    argc,
           const GError *error = stache_provider_info_get_error (info);
 
           json_builder_begin_object (builder);
-          add_string_member (builder, "type", stache_provider_info_get_type_name (info));
-          add_string_member (builder, "name", stache_provider_info_get_name (info));
-          add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
-          add_string_member (builder, "module", stache_provider_info_get_module_name (info));
-          add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
-          add_string_member (builder, "folder", stache_provider_info_get_folder (info));
-          add_string_member (builder, "loader", stache_provider_info_get_loader (info));
-          add_string_member (builder, "status",
+          stache_tool_add_string_member (builder, "type", stache_provider_info_get_type_name (info));
+          stache_tool_add_string_member (builder, "name", stache_provider_info_get_name (info));
+          stache_tool_add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
+          stache_tool_add_string_member (builder, "module", stache_provider_info_get_module_name (info));
+          stache_tool_add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
+          stache_tool_add_string_member (builder, "folder", stache_provider_info_get_folder (info));
+          stache_tool_add_string_member (builder, "loader", stache_provider_info_get_loader (info));
+          stache_tool_add_string_member (builder, "status",
                              stache_provider_status_to_string (stache_provider_info_get_status (info)));
-          add_string_member (builder, "reason", error != NULL ? error->message : NULL);
+          stache_tool_add_string_member (builder, "reason", error != NULL ? error->message : NULL);
           if (error != NULL)
             {
               g_autoptr(GEnumClass) klass = g_type_class_ref (STACHE_TYPE_PLUGIN_ERROR);
               GEnumValue *value = g_enum_get_value (klass, error->code);
 
-              add_string_member (builder, "error_code", value != NULL ? value->value_nick : NULL);
+              stache_tool_add_string_member (builder, "error_code", value != NULL ? value->value_nick : NULL);
             }
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
       json_builder_end_object (builder);
-      print_json (builder);
+      stache_tool_print_json (builder);
       return 0;
     }
 
@@ -713,8 +690,8 @@ command_config (int    argc,
       g_autoptr(JsonBuilder) builder = json_builder_new ();
 
       json_builder_begin_object (builder);
-      add_string_member (builder, "config_file", stache_settings_get_config_path (settings));
-      add_string_member (builder, "config_error", config_error != NULL ? config_error->message : NULL);
+      stache_tool_add_string_member (builder, "config_file", stache_settings_get_config_path (settings));
+      stache_tool_add_string_member (builder, "config_error", config_error != NULL ? config_error->message : NULL);
       json_builder_set_member_name (builder, "settings");
       json_builder_begin_array (builder);
       for (guint i = 0; keys[i] != NULL; i++)
@@ -726,18 +703,18 @@ command_config (int    argc,
           g_autofree char *origin = stache_settings_describe_source (settings, keys[i]);
 
           json_builder_begin_object (builder);
-          add_string_member (builder, "key", keys[i]);
-          add_string_member (builder, "variable", env_name);
-          add_string_member (builder, "value", value);
-          add_string_member (builder, "source", source->value_nick);
-          add_string_member (builder, "origin", origin);
+          stache_tool_add_string_member (builder, "key", keys[i]);
+          stache_tool_add_string_member (builder, "variable", env_name);
+          stache_tool_add_string_member (builder, "value", value);
+          stache_tool_add_string_member (builder, "source", source->value_nick);
+          stache_tool_add_string_member (builder, "origin", origin);
           json_builder_set_member_name (builder, "secret");
           json_builder_add_boolean_value (builder, stache_settings_is_secret_key (keys[i]));
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
       json_builder_end_object (builder);
-      print_json (builder);
+      stache_tool_print_json (builder);
     }
   else
     {
@@ -759,59 +736,6 @@ command_config (int    argc,
 
 
 /* ---- the store commands ---- */
-
-static StacheStore *
-open_store (void)
-{
-  g_autoptr(GError) error = NULL;
-  StacheStore *store = stache_store_new (NULL, &error);
-
-  if (store == NULL)
-    g_printerr ("stache: %s\n", error->message);
-
-  return store;
-}
-
-static void
-add_result_members (JsonBuilder        *builder,
-                    StacheSearchResult *result,
-                    guint               rank)
-{
-  JsonObject *metadata = stache_search_result_get_metadata (result);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "rank");
-  json_builder_add_int_value (builder, rank);
-  json_builder_set_member_name (builder, "score");
-  json_builder_add_double_value (builder, stache_search_result_get_score (result));
-  add_string_member (builder, "chunk_id", stache_search_result_get_id (result));
-  add_string_member (builder, "document_id", stache_search_result_get_document_id (result));
-  add_string_member (builder, "namespace", stache_search_result_get_namespace (result));
-  add_string_member (builder, "text", stache_search_result_get_text (result));
-  json_builder_set_member_name (builder, "metadata");
-  if (metadata != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-
-      json_node_set_object (node, metadata);
-      json_builder_add_value (builder, g_steal_pointer (&node));
-    }
-  else
-    json_builder_add_null_value (builder);
-  json_builder_end_object (builder);
-}
-
-static const char *
-result_source (StacheSearchResult *result)
-{
-  JsonObject *metadata = stache_search_result_get_metadata (result);
-
-  if (metadata == NULL)
-    return stache_search_result_get_document_id (result);
-
-  return json_object_get_string_member_with_default (metadata, "source",
-           stache_search_result_get_document_id (result));
-}
 
 static void
 print_passage (const char *text)
@@ -897,7 +821,7 @@ command_ingest (int    argc,
       return EXIT_USAGE;
     }
 
-  if ((store = open_store ()) == NULL)
+  if ((store = stache_tool_open_store ()) == NULL)
     return 1;
   g_signal_connect (store, "progress", G_CALLBACK (on_progress), &progress);
 
@@ -950,19 +874,19 @@ command_ingest (int    argc,
           StacheIngestResult *result = g_ptr_array_index (all, i);
 
           json_builder_begin_object (builder);
-          add_string_member (builder, "source", stache_ingest_result_get_source (result));
-          add_string_member (builder, "outcome",
+          stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
+          stache_tool_add_string_member (builder, "outcome",
                              stache_ingest_outcome_to_string (stache_ingest_result_get_outcome (result)));
-          add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-          add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+          stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+          stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
           json_builder_set_member_name (builder, "chunks");
           json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-          add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
+          stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
       json_builder_end_object (builder);
-      print_json (builder);
+      stache_tool_print_json (builder);
     }
   else
     {
@@ -974,22 +898,6 @@ command_ingest (int    argc,
     }
 
   return path_error || counts[STACHE_INGEST_OUTCOME_FAILED] > 0 ? 1 : 0;
-}
-
-static gboolean
-parse_mode (const char       *text,
-            StacheSearchMode *mode)
-{
-  if (text == NULL || g_str_equal (text, "hybrid"))
-    *mode = STACHE_SEARCH_MODE_HYBRID;
-  else if (g_str_equal (text, "vector"))
-    *mode = STACHE_SEARCH_MODE_VECTOR;
-  else if (g_str_equal (text, "keyword"))
-    *mode = STACHE_SEARCH_MODE_KEYWORD;
-  else
-    return FALSE;
-
-  return TRUE;
 }
 
 static int
@@ -1026,7 +934,7 @@ command_search (int    argc,
       g_printerr ("%s\n", _("stache search: give a query"));
       return EXIT_USAGE;
     }
-  if (!parse_mode (mode_text, &mode))
+  if (!stache_tool_parse_mode (mode_text, &mode))
     {
       g_printerr (_("stache search: unknown mode “%s”; use hybrid, vector or keyword\n"), mode_text);
       return EXIT_USAGE;
@@ -1051,7 +959,7 @@ command_search (int    argc,
     }
 
   query = g_strjoinv (" ", argv + 1);
-  if ((store = open_store ()) == NULL)
+  if ((store = stache_tool_open_store ()) == NULL)
     return 1;
 
   results = stache_store_search_full (store, query, namespace_, top_k, mode, filter, NULL, &error);
@@ -1066,14 +974,14 @@ command_search (int    argc,
       g_autoptr(JsonBuilder) builder = json_builder_new ();
 
       json_builder_begin_object (builder);
-      add_string_member (builder, "query", query);
+      stache_tool_add_string_member (builder, "query", query);
       json_builder_set_member_name (builder, "results");
       json_builder_begin_array (builder);
       for (guint i = 0; i < results->len; i++)
-        add_result_members (builder, g_ptr_array_index (results, i), i + 1);
+        stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
       json_builder_end_array (builder);
       json_builder_end_object (builder);
-      print_json (builder);
+      stache_tool_print_json (builder);
       return 0;
     }
 
@@ -1084,7 +992,7 @@ command_search (int    argc,
     {
       StacheSearchResult *result = g_ptr_array_index (results, i);
 
-      g_print ("%u. %s  (%.3f)\n", i + 1, result_source (result), stache_search_result_get_score (result));
+      g_print ("%u. %s  (%.3f)\n", i + 1, stache_tool_result_source (result), stache_search_result_get_score (result));
       print_passage (stache_search_result_get_text (result));
     }
 
@@ -1141,7 +1049,7 @@ command_ask (int    argc,
     }
 
   question = g_strjoinv (" ", argv + 1);
-  if ((store = open_store ()) == NULL)
+  if ((store = stache_tool_open_store ()) == NULL)
     return 1;
 
   if (!json)
@@ -1162,16 +1070,16 @@ command_ask (int    argc,
       g_autoptr(JsonBuilder) builder = json_builder_new ();
 
       json_builder_begin_object (builder);
-      add_string_member (builder, "question", question);
-      add_string_member (builder, "answer", stache_answer_get_text (answer));
-      add_string_member (builder, "model", stache_answer_get_model (answer));
+      stache_tool_add_string_member (builder, "question", question);
+      stache_tool_add_string_member (builder, "answer", stache_answer_get_text (answer));
+      stache_tool_add_string_member (builder, "model", stache_answer_get_model (answer));
       json_builder_set_member_name (builder, "sources");
       json_builder_begin_array (builder);
       for (guint i = 0; i < sources->len; i++)
-        add_result_members (builder, g_ptr_array_index (sources, i), i + 1);
+        stache_tool_add_result (builder, g_ptr_array_index (sources, i), i + 1);
       json_builder_end_array (builder);
       json_builder_end_object (builder);
-      print_json (builder);
+      stache_tool_print_json (builder);
       return 0;
     }
 
@@ -1179,30 +1087,9 @@ command_ask (int    argc,
     g_print ("%s", stache_answer_get_text (answer));
   g_print ("\n\n%s\n", _("Sources:"));
   for (guint i = 0; i < sources->len; i++)
-    g_print ("  [%u] %s\n", i + 1, result_source (g_ptr_array_index (sources, i)));
+    g_print ("  [%u] %s\n", i + 1, stache_tool_result_source (g_ptr_array_index (sources, i)));
 
   return 0;
-}
-
-static void
-add_document_members (JsonBuilder    *builder,
-                      StacheDocument *document)
-{
-  add_string_member (builder, "id", stache_document_get_id (document));
-  add_string_member (builder, "namespace", stache_document_get_namespace (document));
-  add_string_member (builder, "source", stache_document_get_source (document));
-  add_string_member (builder, "title", stache_document_get_title (document));
-  add_string_member (builder, "media_type", stache_document_get_media_type (document));
-  add_string_member (builder, "content_hash", stache_document_get_content_hash (document));
-  json_builder_set_member_name (builder, "size");
-  json_builder_add_int_value (builder, stache_document_get_size (document));
-  json_builder_set_member_name (builder, "chunks");
-  json_builder_add_int_value (builder, stache_document_get_chunk_count (document));
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_int_value (builder, stache_document_get_created (document));
-  json_builder_set_member_name (builder, "updated");
-  json_builder_add_int_value (builder, stache_document_get_updated (document));
-  add_string_member (builder, "summary", stache_document_get_summary (document));
 }
 
 static int
@@ -1238,7 +1125,7 @@ command_documents (int    argc,
       return EXIT_USAGE;
     }
 
-  if ((store = open_store ()) == NULL)
+  if ((store = stache_tool_open_store ()) == NULL)
     return 1;
 
   if (g_str_equal (action, "list"))
@@ -1259,11 +1146,11 @@ command_documents (int    argc,
           for (guint i = 0; i < documents->len; i++)
             {
               json_builder_begin_object (builder);
-              add_document_members (builder, g_ptr_array_index (documents, i));
+              stache_tool_add_document_members (builder, g_ptr_array_index (documents, i));
               json_builder_end_object (builder);
             }
           json_builder_end_array (builder);
-          print_json (builder);
+          stache_tool_print_json (builder);
           return 0;
         }
 
@@ -1297,9 +1184,9 @@ command_documents (int    argc,
           g_autoptr(JsonBuilder) builder = json_builder_new ();
 
           json_builder_begin_object (builder);
-          add_document_members (builder, document);
+          stache_tool_add_document_members (builder, document);
           json_builder_end_object (builder);
-          print_json (builder);
+          stache_tool_print_json (builder);
           return 0;
         }
 
@@ -1360,7 +1247,7 @@ command_namespaces (int    argc,
       return EXIT_USAGE;
     }
 
-  if ((store = open_store ()) == NULL)
+  if ((store = stache_tool_open_store ()) == NULL)
     return 1;
 
   if (g_str_equal (action, "list"))
@@ -1383,14 +1270,14 @@ command_namespaces (int    argc,
               StacheNamespace *ns = g_ptr_array_index (namespaces, i);
 
               json_builder_begin_object (builder);
-              add_string_member (builder, "name", stache_namespace_get_name (ns));
-              add_string_member (builder, "description", stache_namespace_get_description (ns));
+              stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
+              stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
               json_builder_set_member_name (builder, "created");
               json_builder_add_int_value (builder, stache_namespace_get_created (ns));
               json_builder_end_object (builder);
             }
           json_builder_end_array (builder);
-          print_json (builder);
+          stache_tool_print_json (builder);
           return 0;
         }
 
@@ -1444,6 +1331,8 @@ static const struct {
   { "namespaces", command_namespaces, N_("List, create or delete namespaces") },
   { "plugins", command_plugins, N_("List providers found by plugin discovery, with reasons for failures; check a plugin folder") },
   { "config", command_config, N_("Show the effective settings and their sources (secrets redacted)") },
+  { "serve", stache_serve_main, N_("Serve the store over HTTP: a JSON REST API") },
+  { "mcp", stache_mcp_main, N_("Serve the store to AI assistants: Model Context Protocol over stdio") },
 };
 
 static void

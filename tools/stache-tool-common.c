@@ -1,0 +1,129 @@
+/* stache-tool-common.c: what the stache command's subcommands share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * JSON for the objects of the store, shared by `--json` output, `stache
+ * serve` and `stache mcp`, so the three describe a result, a document the
+ * same way.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "stache-tool-common.h"
+
+void
+stache_tool_print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+void
+stache_tool_add_string_member (JsonBuilder *builder,
+                               const char  *name,
+                               const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+StacheStore *
+stache_tool_open_store (void)
+{
+  g_autoptr(GError) error = NULL;
+  StacheStore *store = stache_store_new (NULL, &error);
+
+  if (store == NULL)
+    g_printerr ("stache: %s\n", error->message);
+
+  return store;
+}
+
+void
+stache_tool_add_result (JsonBuilder        *builder,
+                        StacheSearchResult *result,
+                        guint               rank)
+{
+  JsonObject *metadata = stache_search_result_get_metadata (result);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "rank");
+  json_builder_add_int_value (builder, rank);
+  json_builder_set_member_name (builder, "score");
+  json_builder_add_double_value (builder, stache_search_result_get_score (result));
+  stache_tool_add_string_member (builder, "chunk_id", stache_search_result_get_id (result));
+  stache_tool_add_string_member (builder, "document_id", stache_search_result_get_document_id (result));
+  stache_tool_add_string_member (builder, "namespace", stache_search_result_get_namespace (result));
+  stache_tool_add_string_member (builder, "text", stache_search_result_get_text (result));
+  json_builder_set_member_name (builder, "metadata");
+  if (metadata != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_set_object (node, metadata);
+      json_builder_add_value (builder, g_steal_pointer (&node));
+    }
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+}
+
+const char *
+stache_tool_result_source (StacheSearchResult *result)
+{
+  JsonObject *metadata = stache_search_result_get_metadata (result);
+
+  if (metadata == NULL)
+    return stache_search_result_get_document_id (result);
+
+  return json_object_get_string_member_with_default (metadata, "source",
+           stache_search_result_get_document_id (result));
+}
+
+gboolean
+stache_tool_parse_mode (const char       *text,
+                        StacheSearchMode *mode)
+{
+  if (text == NULL || g_str_equal (text, "hybrid"))
+    *mode = STACHE_SEARCH_MODE_HYBRID;
+  else if (g_str_equal (text, "vector"))
+    *mode = STACHE_SEARCH_MODE_VECTOR;
+  else if (g_str_equal (text, "keyword"))
+    *mode = STACHE_SEARCH_MODE_KEYWORD;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+void
+stache_tool_add_document_members (JsonBuilder    *builder,
+                                  StacheDocument *document)
+{
+  stache_tool_add_string_member (builder, "id", stache_document_get_id (document));
+  stache_tool_add_string_member (builder, "namespace", stache_document_get_namespace (document));
+  stache_tool_add_string_member (builder, "source", stache_document_get_source (document));
+  stache_tool_add_string_member (builder, "title", stache_document_get_title (document));
+  stache_tool_add_string_member (builder, "media_type", stache_document_get_media_type (document));
+  stache_tool_add_string_member (builder, "content_hash", stache_document_get_content_hash (document));
+  json_builder_set_member_name (builder, "size");
+  json_builder_add_int_value (builder, stache_document_get_size (document));
+  json_builder_set_member_name (builder, "chunks");
+  json_builder_add_int_value (builder, stache_document_get_chunk_count (document));
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_int_value (builder, stache_document_get_created (document));
+  json_builder_set_member_name (builder, "updated");
+  json_builder_add_int_value (builder, stache_document_get_updated (document));
+  stache_tool_add_string_member (builder, "summary", stache_document_get_summary (document));
+}
+

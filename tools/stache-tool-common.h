@@ -1,0 +1,31 @@
+/* stache-tool-common.h: what the stache command's subcommands share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <stache.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes: 0 success, 1 the operation failed, 2 the command line is wrong */
+#define EXIT_USAGE 2
+
+void         stache_tool_print_json            (JsonBuilder        *builder);
+void         stache_tool_add_string_member     (JsonBuilder        *builder,
+                                                const char         *name,
+                                                const char         *value);
+StacheStore *stache_tool_open_store            (void);
+/* One search result as a JSON object: rank, score, chunk_id, document_id,
+ * namespace, text, metadata */
+void         stache_tool_add_result            (JsonBuilder        *builder,
+                                                StacheSearchResult *result,
+                                                guint               rank);
+const char  *stache_tool_result_source         (StacheSearchResult *result);
+gboolean     stache_tool_parse_mode            (const char         *text,
+                                                StacheSearchMode   *mode);
+/* The members of a document (inside an object the caller opened) */
+void         stache_tool_add_document_members  (JsonBuilder        *builder,
+                                                StacheDocument     *document);
+
+G_END_DECLS
