@@ -127,3 +127,28 @@ stache_tool_add_document_members (JsonBuilder    *builder,
   stache_tool_add_string_member (builder, "summary", stache_document_get_summary (document));
 }
 
+
+void
+stache_tool_add_provider_info_members (JsonBuilder        *builder,
+                                       StacheProviderInfo *info)
+{
+  const GError *error = stache_provider_info_get_error (info);
+
+  stache_tool_add_string_member (builder, "type", stache_provider_info_get_type_name (info));
+  stache_tool_add_string_member (builder, "name", stache_provider_info_get_name (info));
+  stache_tool_add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
+  stache_tool_add_string_member (builder, "module", stache_provider_info_get_module_name (info));
+  stache_tool_add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
+  stache_tool_add_string_member (builder, "folder", stache_provider_info_get_folder (info));
+  stache_tool_add_string_member (builder, "loader", stache_provider_info_get_loader (info));
+  stache_tool_add_string_member (builder, "status",
+                                 stache_provider_status_to_string (stache_provider_info_get_status (info)));
+  stache_tool_add_string_member (builder, "reason", error != NULL ? error->message : NULL);
+  if (error != NULL)
+    {
+      g_autoptr(GEnumClass) klass = g_type_class_ref (STACHE_TYPE_PLUGIN_ERROR);
+      GEnumValue *value = g_enum_get_value (klass, error->code);
+
+      stache_tool_add_string_member (builder, "error_code", value != NULL ? value->value_nick : NULL);
+    }
+}

@@ -28,4 +28,9 @@ gboolean     stache_tool_parse_mode            (const char         *text,
 void         stache_tool_add_document_members  (JsonBuilder        *builder,
                                                 StacheDocument     *document);
 
+/* The members of a provider found by discovery: type, name, plugin,
+ * module, plugin_file, folder, loader, status, reason, error_code */
+void         stache_tool_add_provider_info_members (JsonBuilder        *builder,
+                                                    StacheProviderInfo *info);
+
 G_END_DECLS

@@ -440,14 +440,7 @@ command_plugins_check (int      argc,
           StacheProviderInfo *info = g_ptr_array_index (checked, i);
 
           json_builder_begin_object (builder);
-          stache_tool_add_string_member (builder, "type", stache_provider_info_get_type_name (info));
-          stache_tool_add_string_member (builder, "name", stache_provider_info_get_name (info));
-          stache_tool_add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
-          stache_tool_add_string_member (builder, "module", stache_provider_info_get_module_name (info));
-          stache_tool_add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
-          stache_tool_add_string_member (builder, "loader", stache_provider_info_get_loader (info));
-          stache_tool_add_string_member (builder, "status",
-                             stache_provider_status_to_string (stache_provider_info_get_status (info)));
+          stache_tool_add_provider_info_members (builder, info);
           json_builder_set_member_name (builder, "created");
           json_builder_add_boolean_value (builder, GPOINTER_TO_INT (g_ptr_array_index (created, i)));
           json_builder_end_object (builder);
@@ -581,26 +574,9 @@ command_plugins (int    argc,
       for (guint i = 0; i < providers->len; i++)
         {
           StacheProviderInfo *info = g_ptr_array_index (providers, i);
-          const GError *error = stache_provider_info_get_error (info);
 
           json_builder_begin_object (builder);
-          stache_tool_add_string_member (builder, "type", stache_provider_info_get_type_name (info));
-          stache_tool_add_string_member (builder, "name", stache_provider_info_get_name (info));
-          stache_tool_add_string_member (builder, "plugin", stache_provider_info_get_plugin_name (info));
-          stache_tool_add_string_member (builder, "module", stache_provider_info_get_module_name (info));
-          stache_tool_add_string_member (builder, "plugin_file", stache_provider_info_get_plugin_file (info));
-          stache_tool_add_string_member (builder, "folder", stache_provider_info_get_folder (info));
-          stache_tool_add_string_member (builder, "loader", stache_provider_info_get_loader (info));
-          stache_tool_add_string_member (builder, "status",
-                             stache_provider_status_to_string (stache_provider_info_get_status (info)));
-          stache_tool_add_string_member (builder, "reason", error != NULL ? error->message : NULL);
-          if (error != NULL)
-            {
-              g_autoptr(GEnumClass) klass = g_type_class_ref (STACHE_TYPE_PLUGIN_ERROR);
-              GEnumValue *value = g_enum_get_value (klass, error->code);
-
-              stache_tool_add_string_member (builder, "error_code", value != NULL ? value->value_nick : NULL);
-            }
+          stache_tool_add_provider_info_members (builder, info);
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);

@@ -17,7 +17,8 @@ STACHE = os.environ["STACHE_TEST_TOOL"]
 SOURCE_ROOT = os.path.dirname(os.path.dirname(stache_test_env.SOURCE_PLUGINS))
 PYTHON_TEMPLATE = os.path.join(SOURCE_ROOT, "data", "templates", "python-plugin")
 
-PROVIDER_KEYS = {"type", "name", "plugin", "module", "plugin_file", "loader", "status", "created"}
+PROVIDER_KEYS = {"type", "name", "plugin", "module", "plugin_file", "folder", "loader", "status",
+                 "reason", "created"}
 PROBLEM_KEYS = {"severity", "plugin_file", "type", "name", "code", "message", "fix"}
 
 
@@ -41,7 +42,7 @@ class CheckTestCase(unittest.TestCase):
         self.assertEqual(set(data), {"folder", "ok", "providers", "problems"})
         self.assertEqual(data["ok"], expect == 0)
         for provider in data["providers"]:
-            self.assertEqual(set(provider), PROVIDER_KEYS)
+            self.assertEqual(set(provider) - {"error_code"}, PROVIDER_KEYS)  # error_code: failures
         for problem in data["problems"]:
             self.assertEqual(set(problem), PROBLEM_KEYS)
             self.assertIn(problem["severity"], ("error", "warning"))
