@@ -85,7 +85,8 @@ class UsablePluginTests(CheckTestCase):
             "type": "llm", "name": "template-py", "plugin": "Template answerer (Python)",
             "module": "template_py",
             "plugin_file": os.path.join(os.path.realpath(PYTHON_TEMPLATE), "template-py.plugin"),
-            "loader": "python3", "status": "loaded", "created": True,
+            "folder": os.path.realpath(PYTHON_TEMPLATE),
+            "loader": "python3", "status": "loaded", "reason": None, "created": True,
         }])
 
     def test_plugin_file_path_is_accepted_as_well_as_its_folder(self):
