@@ -1,17 +1,1471 @@
-/* stache-mcp.c: placeholder until the command lands
+/* stache-mcp.c: `stache mcp`, the Model Context Protocol server on stdio
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * JSON-RPC 2.0, one message per line on stdin and stdout, as the MCP stdio
+ * transport says. The sessions of protocol revisions 2024-11-05 to
+ * 2025-11-25 begin with `initialize`; the version is negotiated there and
+ * decides what the answers may hold (tool annotations from 2025-03-26,
+ * titles, outputSchema and structuredContent from 2025-06-18, JSON-RPC
+ * batches only in 2025-03-26).
+ *
+ * Threads: a reader thread blocks on stdin and hands whole lines to the
+ * main loop through a queue, so their order is kept. Every tool call runs
+ * in a worker thread (the store is made for that: its own async calls are
+ * its sync calls in a thread), so pings and other requests are answered
+ * while a long search, answer or ingest is under way. Only the main thread
+ * writes to stdout; answers leave in the order the calls finish, each with
+ * its request's id.
+ *
+ * Nothing but protocol messages may reach stdout: the protocol is written
+ * to a private copy of the stdout descriptor, and descriptor 1 becomes
+ * stderr, so a stray printf in a plugin cannot break the stream.
  */
 #include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 
 #include "stache-mcp.h"
+#include "stache-tool-common.h"
+
+/* Newest first; the first is what a client with an unknown version gets */
+static const char * const supported_versions[] = {
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+};
+
+#define JSONRPC_PARSE_ERROR      -32700
+#define JSONRPC_INVALID_REQUEST  -32600
+#define JSONRPC_METHOD_NOT_FOUND -32601
+#define JSONRPC_INVALID_PARAMS   -32602
+#define JSONRPC_INTERNAL_ERROR   -32603
+
+/* ---- tools ---- */
+
+typedef JsonNode *(*ToolFunc) (StacheStore   *store,
+                               JsonObject    *args,
+                               GCancellable  *cancellable,
+                               GString       *text,
+                               GError       **error);
+
+typedef struct {
+  const char *name;
+  const char *title;
+  const char *description;
+  const char *input_schema;
+  const char *output_schema;
+  gboolean    read_only;
+  gboolean    destructive;
+  gboolean    idempotent;
+  ToolFunc    func;
+} Tool;
+
+/* JSON Schema (2020-12) for what the tools return: the same members as
+ * `stache … --json`, from stache-tool-common.c */
+#define NULLABLE_STRING "{\"type\":[\"string\",\"null\"]}"
+#define RESULT_SCHEMA \
+  "{\"type\":\"object\",\"required\":[\"rank\",\"score\",\"document_id\",\"text\"],\"properties\":{" \
+  "\"rank\":{\"type\":\"integer\"},\"score\":{\"type\":\"number\"}," \
+  "\"chunk_id\":" NULLABLE_STRING ",\"document_id\":" NULLABLE_STRING "," \
+  "\"namespace\":" NULLABLE_STRING ",\"text\":" NULLABLE_STRING "," \
+  "\"metadata\":{\"type\":[\"object\",\"null\"]}}}"
+#define DOCUMENT_PROPERTIES \
+  "\"id\":" NULLABLE_STRING ",\"namespace\":" NULLABLE_STRING ",\"source\":" NULLABLE_STRING "," \
+  "\"title\":" NULLABLE_STRING ",\"media_type\":" NULLABLE_STRING ",\"content_hash\":" NULLABLE_STRING "," \
+  "\"size\":{\"type\":\"integer\"},\"chunks\":{\"type\":\"integer\"},\"created\":{\"type\":\"integer\"}," \
+  "\"updated\":{\"type\":\"integer\"},\"summary\":" NULLABLE_STRING
+#define DOCUMENT_SCHEMA \
+  "{\"type\":\"object\",\"required\":[\"id\",\"namespace\",\"chunks\"],\"properties\":{" DOCUMENT_PROPERTIES "}}"
+#define DOCUMENT_ID_INPUT \
+  "{\"type\":\"object\",\"properties\":{" \
+  "\"document_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The document id, as list_documents or search return it\"}}," \
+  "\"required\":[\"document_id\"],\"additionalProperties\":false}"
+
+static JsonNode *tool_search          (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *tool_ask             (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *tool_ingest_text     (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *tool_list_namespaces (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *tool_list_documents  (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *tool_get_document    (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *tool_delete_document (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+
+/* Descriptions and schemas are protocol data read by models: they stay in
+ * English, untranslated, like the names. */
+static const Tool tools[] = {
+  {
+    "search", "Search the knowledge store",
+    "Search the Stache knowledge store and return the best matching passages, best first, "
+    "each with its score, source, document id and namespace.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"query\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What to look for, in words\"},"
+    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only search this namespace (default: all)\"},"
+    "\"top_k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"default\":5,\"description\":\"How many passages to return\"},"
+    "\"mode\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"vector\",\"keyword\"],\"default\":\"hybrid\","
+    "\"description\":\"hybrid fuses vector and keyword search; vector or keyword use one only\"},"
+    "\"filter\":{\"type\":\"object\",\"description\":\"Metadata filter, e.g. {\\\"source\\\": \\\"notes.md\\\"}\"}},"
+    "\"required\":[\"query\"],\"additionalProperties\":false}",
+    "{\"type\":\"object\",\"required\":[\"query\",\"results\"],\"properties\":{"
+    "\"query\":{\"type\":\"string\"},\"results\":{\"type\":\"array\",\"items\":" RESULT_SCHEMA "}}}",
+    TRUE, FALSE, TRUE, tool_search,
+  },
+  {
+    "ask", "Answer from the knowledge store",
+    "Answer a question from the passages of the Stache knowledge store, citing them as [1], [2]… "
+    "The sources are listed after the answer.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"question\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The question to answer\"},"
+    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only use this namespace (default: all)\"},"
+    "\"top_k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20,\"default\":5,\"description\":\"How many passages to answer from\"}},"
+    "\"required\":[\"question\"],\"additionalProperties\":false}",
+    "{\"type\":\"object\",\"required\":[\"question\",\"answer\",\"sources\"],\"properties\":{"
+    "\"question\":{\"type\":\"string\"},\"answer\":" NULLABLE_STRING ",\"model\":" NULLABLE_STRING ","
+    "\"sources\":{\"type\":\"array\",\"items\":" RESULT_SCHEMA "}}}",
+    TRUE, FALSE, FALSE, tool_ask,
+  },
+  {
+    "ingest_text", "Add text to the knowledge store",
+    "Store a text in the Stache knowledge store: it is split into passages and indexed for search. "
+    "The same text from the same source again is recognised and not stored twice.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"text\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The text to store\"},"
+    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The namespace to store it in (default: default)\"},"
+    "\"source\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Where the text comes from (a file name, a URL); shown in citations\"},"
+    "\"title\":{\"type\":\"string\",\"description\":\"A title for the document\"},"
+    "\"metadata\":{\"type\":\"object\",\"description\":\"Metadata for the document, usable in search filters\"}},"
+    "\"required\":[\"text\"],\"additionalProperties\":false}",
+    "{\"type\":\"object\",\"required\":[\"outcome\",\"chunks\"],\"properties\":{"
+    "\"document_id\":" NULLABLE_STRING ",\"namespace\":" NULLABLE_STRING ",\"source\":" NULLABLE_STRING ","
+    "\"title\":" NULLABLE_STRING ",\"outcome\":{\"type\":\"string\",\"enum\":[\"added\",\"unchanged\",\"replaced\",\"skipped\",\"failed\"]},"
+    "\"chunks\":{\"type\":\"integer\"},\"reason\":" NULLABLE_STRING "}}",
+    FALSE, FALSE, TRUE, tool_ingest_text,
+  },
+  {
+    "list_namespaces", "List namespaces",
+    "List the namespaces of the Stache knowledge store with their descriptions.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"parent\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only the children of this namespace\"}},"
+    "\"additionalProperties\":false}",
+    "{\"type\":\"object\",\"required\":[\"namespaces\"],\"properties\":{\"namespaces\":{\"type\":\"array\",\"items\":"
+    "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"},"
+    "\"description\":" NULLABLE_STRING ",\"created\":{\"type\":\"integer\"}}}}}}",
+    TRUE, FALSE, TRUE, tool_list_namespaces,
+  },
+  {
+    "list_documents", "List documents",
+    "List the documents of the Stache knowledge store: id, namespace, source, title, number of passages.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only this namespace (default: all)\"}},"
+    "\"additionalProperties\":false}",
+    "{\"type\":\"object\",\"required\":[\"documents\"],\"properties\":{\"documents\":{\"type\":\"array\",\"items\":"
+    DOCUMENT_SCHEMA "}}}",
+    TRUE, FALSE, TRUE, tool_list_documents,
+  },
+  {
+    "get_document", "Show a document",
+    "Show one document of the Stache knowledge store: its source, title, size, passages, summary and metadata.",
+    DOCUMENT_ID_INPUT,
+    "{\"type\":\"object\",\"required\":[\"id\",\"namespace\",\"chunks\"],\"properties\":{" DOCUMENT_PROPERTIES ","
+    "\"metadata\":{\"type\":[\"object\",\"null\"]}}}",
+    TRUE, FALSE, TRUE, tool_get_document,
+  },
+  {
+    "delete_document", "Delete a document",
+    "Delete one document and all its passages from the Stache knowledge store. This cannot be undone.",
+    DOCUMENT_ID_INPUT,
+    "{\"type\":\"object\",\"required\":[\"document_id\",\"deleted\"],\"properties\":{"
+    "\"document_id\":{\"type\":\"string\"},\"deleted\":{\"type\":\"boolean\"}}}",
+    FALSE, TRUE, TRUE, tool_delete_document,
+  },
+};
+
+/* ---- the server ---- */
+
+typedef struct {
+  GMainLoop   *loop;
+  StacheStore *store;
+  int          out_fd;          /* a copy of the real stdout */
+  GAsyncQueue *lines;           /* from the reader thread; eof_marker ends it */
+  char        *version;         /* negotiated; NULL before initialize */
+  gboolean     initialized;     /* notifications/initialized came */
+  GHashTable  *in_flight;       /* id as JSON text → Call */
+  JsonNode    *input_schemas[G_N_ELEMENTS (tools)];
+  JsonNode    *output_schemas[G_N_ELEMENTS (tools)];
+  guint        pending;         /* tool calls not answered yet */
+  gboolean     eof;
+} Server;
+
+/* The answers to one JSON-RPC batch, sent together when the last is in */
+typedef struct {
+  JsonArray *responses;
+  guint      refs;
+} Batch;
+
+typedef struct {
+  Server       *server;
+  const Tool   *tool;
+  JsonNode     *id;
+  char         *key;
+  Batch        *batch;
+  JsonObject   *args;
+  GCancellable *cancellable;
+  gboolean      cancelled;
+  GString      *text;
+  JsonNode     *structured;
+} Call;
+
+static char eof_marker[] = "";
+
+static gboolean
+version_at_least (Server     *server,
+                  const char *version)
+{
+  return server->version != NULL && strcmp (server->version, version) >= 0;
+}
+
+static void
+write_line (Server   *server,
+            JsonNode *message)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+  gsize length;
+  gsize done = 0;
+
+  /* Not pretty: the generator escapes newlines inside strings, so a
+   * message is one line */
+  json_generator_set_root (generator, message);
+  text = json_generator_to_data (generator, &length);
+  text = g_realloc (text, length + 2);
+  text[length++] = '\n';
+  text[length] = '\0';
+
+  while (done < length)
+    {
+      gssize n = write (server->out_fd, text + done, length - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          /* The client is gone; the rest of the work still ends cleanly */
+          g_debug ("stdout: %s", g_strerror (errno));
+          return;
+        }
+      done += n;
+    }
+}
+
+static Batch *
+batch_new (void)
+{
+  Batch *batch = g_new0 (Batch, 1);
+
+  batch->responses = json_array_new ();
+  batch->refs = 1;
+  return batch;
+}
+
+static void
+batch_unref (Server *server,
+             Batch  *batch)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  if (--batch->refs > 0)
+    return;
+
+  /* A batch of notifications only is answered with nothing */
+  if (json_array_get_length (batch->responses) > 0)
+    {
+      node = json_node_new (JSON_NODE_ARRAY);
+      json_node_take_array (node, batch->responses);
+    }
+  else
+    json_array_unref (batch->responses);
+  if (node != NULL)
+    write_line (server, node);
+  g_free (batch);
+}
+
+/* Takes @message */
+static void
+send_message (Server   *server,
+              Batch    *batch,
+              JsonNode *message)
+{
+  if (batch != NULL)
+    json_array_add_element (batch->responses, message);
+  else
+    {
+      write_line (server, message);
+      json_node_unref (message);
+    }
+}
+
+static JsonNode *
+new_response (JsonNode *id)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_string_member (object, "jsonrpc", "2.0");
+  json_object_set_member (object, "id", id != NULL ? json_node_copy (id) : json_node_new (JSON_NODE_NULL));
+  json_node_take_object (node, object);
+  return node;
+}
+
+/* Takes @result */
+static void
+send_result (Server     *server,
+             Batch      *batch,
+             JsonNode   *id,
+             JsonObject *result)
+{
+  JsonNode *node = new_response (id);
+
+  json_object_set_object_member (json_node_get_object (node), "result", result);
+  send_message (server, batch, node);
+}
+
+/* Takes @data. Error messages are protocol data: English, untranslated. */
+static void
+send_error (Server     *server,
+            Batch      *batch,
+            JsonNode   *id,
+            int         code,
+            const char *message,
+            JsonObject *data)
+{
+  JsonNode *node = new_response (id);
+  JsonObject *error = json_object_new ();
+
+  json_object_set_int_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  if (data != NULL)
+    json_object_set_object_member (error, "data", data);
+  json_object_set_object_member (json_node_get_object (node), "error", error);
+  send_message (server, batch, node);
+}
+
+static JsonObject *
+tool_result (const char *text,
+             JsonNode   *structured,
+             gboolean    is_error)
+{
+  JsonObject *result = json_object_new ();
+  JsonArray *content = json_array_new ();
+  JsonObject *item = json_object_new ();
+
+  json_object_set_string_member (item, "type", "text");
+  json_object_set_string_member (item, "text", text);
+  json_array_add_object_element (content, item);
+  json_object_set_array_member (result, "content", content);
+  if (structured != NULL)
+    json_object_set_member (result, "structuredContent", json_node_ref (structured));
+  if (is_error)
+    json_object_set_boolean_member (result, "isError", TRUE);
+  return result;
+}
+
+static void
+maybe_quit (Server *server)
+{
+  if (server->eof && server->pending == 0)
+    g_main_loop_quit (server->loop);
+}
+
+/* ---- argument checks against the tool's own inputSchema ---- */
+
+static gboolean
+node_has_type (JsonNode   *node,
+               const char *type)
+{
+  GType value_type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+
+  if (g_str_equal (type, "object"))
+    return JSON_NODE_HOLDS_OBJECT (node);
+  if (g_str_equal (type, "array"))
+    return JSON_NODE_HOLDS_ARRAY (node);
+  if (g_str_equal (type, "string"))
+    return value_type == G_TYPE_STRING;
+  if (g_str_equal (type, "boolean"))
+    return value_type == G_TYPE_BOOLEAN;
+  if (g_str_equal (type, "number"))
+    return value_type == G_TYPE_INT64 || value_type == G_TYPE_DOUBLE;
+  if (g_str_equal (type, "integer"))
+    {
+      /* JSON Schema counts 5.0 as an integer too */
+      if (value_type == G_TYPE_DOUBLE)
+        {
+          double value = json_node_get_double (node);
+
+          return value == (double) (gint64) value;
+        }
+      return value_type == G_TYPE_INT64;
+    }
+  return FALSE;
+}
+
+static double
+node_get_number (JsonNode *node)
+{
+  if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    return json_node_get_double (node);
+  return (double) json_node_get_int (node);
+}
+
+static void
+check_property (const char *name,
+                JsonObject *schema,
+                JsonNode   *value,
+                GPtrArray  *problems)
+{
+  const char *type = json_object_get_string_member_with_default (schema, "type", NULL);
+
+  if (type != NULL && !node_has_type (value, type))
+    {
+      /* TRANSLATORS: the first %s is an argument name, the second a JSON type (string, integer, object) */
+      g_ptr_array_add (problems, g_strdup_printf (_("“%s” must be of type %s"), name, type));
+      return;
+    }
+
+  if (json_object_has_member (schema, "enum"))
+    {
+      JsonArray *choices = json_object_get_array_member (schema, "enum");
+      const char *text = json_node_get_string (value);
+      g_autoptr(GString) list = g_string_new (NULL);
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < json_array_get_length (choices); i++)
+        {
+          const char *choice = json_array_get_string_element (choices, i);
+
+          found |= g_strcmp0 (text, choice) == 0;
+          g_string_append_printf (list, "%s%s", i > 0 ? ", " : "", choice);
+        }
+      if (!found)
+        /* TRANSLATORS: an argument name, the wrong value, the allowed values */
+        g_ptr_array_add (problems, g_strdup_printf (_("“%s” must be one of %s, not “%s”"),
+                                                    name, list->str, text));
+    }
+
+  if (json_object_has_member (schema, "minLength") &&
+      g_utf8_strlen (json_node_get_string (value), -1) < json_object_get_int_member (schema, "minLength"))
+    g_ptr_array_add (problems, g_strdup_printf (_("“%s” must not be empty"), name));
+
+  if (json_object_has_member (schema, "minimum") && json_object_has_member (schema, "maximum"))
+    {
+      double number = node_get_number (value);
+      gint64 minimum = json_object_get_int_member (schema, "minimum");
+      gint64 maximum = json_object_get_int_member (schema, "maximum");
+
+      if (number < minimum || number > maximum)
+        g_ptr_array_add (problems,
+                         g_strdup_printf (_("“%s” must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT),
+                                          name, minimum, maximum));
+    }
+}
+
+/* The subset of JSON Schema the input schemas above use: type, required,
+ * properties, additionalProperties: false, enum, minLength, minimum and
+ * maximum. Returns the problems, one sentence each, or NULL. */
+static char *
+check_arguments (JsonNode   *schema_node,
+                 JsonObject *args)
+{
+  JsonObject *schema = json_node_get_object (schema_node);
+  JsonObject *properties = json_object_get_object_member (schema, "properties");
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GList) names = json_object_get_members (args);
+
+  if (json_object_has_member (schema, "required"))
+    {
+      JsonArray *required = json_object_get_array_member (schema, "required");
+
+      for (guint i = 0; i < json_array_get_length (required); i++)
+        {
+          const char *name = json_array_get_string_element (required, i);
+
+          if (!json_object_has_member (args, name))
+            g_ptr_array_add (problems, g_strdup_printf (_("the argument “%s” is required"), name));
+        }
+    }
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+
+      if (!json_object_has_member (properties, name))
+        g_ptr_array_add (problems, g_strdup_printf (_("unknown argument “%s”"), name));
+      else
+        check_property (name, json_object_get_object_member (properties, name),
+                        json_object_get_member (args, name), problems);
+    }
+
+  if (problems->len == 0)
+    return NULL;
+
+  g_ptr_array_add (problems, NULL);
+  return g_strjoinv ("; ", (char **) problems->pdata);
+}
+
+/* ---- the tools themselves (in a worker thread) ---- */
+
+static const char *
+arg_string (JsonObject *args,
+            const char *name)
+{
+  return json_object_get_string_member_with_default (args, name, NULL);
+}
+
+static guint
+arg_top_k (JsonObject *args)
+{
+  JsonNode *node = json_object_get_member (args, "top_k");
+
+  return node != NULL ? (guint) node_get_number (node) : 5;
+}
+
+static JsonNode *
+builder_root (JsonBuilder *builder)
+{
+  return json_builder_get_root (builder);
+}
+
+static void
+append_passage (GString            *text,
+                StacheSearchResult *result,
+                guint               rank)
+{
+  g_string_append_printf (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
+                          stache_tool_result_source (result),
+                          _("document"), stache_search_result_get_document_id (result),
+                          _("score"), stache_search_result_get_score (result),
+                          stache_search_result_get_text (result));
+}
+
+static JsonNode *
+tool_search (StacheStore   *store,
+             JsonObject    *args,
+             GCancellable  *cancellable,
+             GString       *text,
+             GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) results = NULL;
+  JsonObject *filter = NULL;
+  StacheSearchMode mode;
+
+  stache_tool_parse_mode (arg_string (args, "mode"), &mode);
+  if (json_object_has_member (args, "filter"))
+    filter = json_object_get_object_member (args, "filter");
+
+  results = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
+                                      arg_top_k (args), mode, filter, cancellable, error);
+  if (results == NULL)
+    return NULL;
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "query", arg_string (args, "query"));
+  json_builder_set_member_name (builder, "results");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < results->len; i++)
+    {
+      stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
+      append_passage (text, g_ptr_array_index (results, i), i + 1);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (results->len == 0)
+    g_string_append (text, _("No results."));
+  return builder_root (builder);
+}
+
+static JsonNode *
+tool_ask (StacheStore   *store,
+          JsonObject    *args,
+          GCancellable  *cancellable,
+          GString       *text,
+          GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(StacheAnswer) answer = NULL;
+  GPtrArray *sources;
+
+  answer = stache_store_ask (store, arg_string (args, "question"), arg_string (args, "namespace"),
+                             arg_top_k (args), cancellable, error);
+  if (answer == NULL)
+    return NULL;
+
+  sources = stache_answer_get_sources (answer);
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "question", arg_string (args, "question"));
+  stache_tool_add_string_member (builder, "answer", stache_answer_get_text (answer));
+  stache_tool_add_string_member (builder, "model", stache_answer_get_model (answer));
+  json_builder_set_member_name (builder, "sources");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < sources->len; i++)
+    stache_tool_add_result (builder, g_ptr_array_index (sources, i), i + 1);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  g_string_append (text, stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
+  g_string_append_printf (text, "\n\n%s\n", _("Sources:"));
+  for (guint i = 0; i < sources->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (sources, i);
+
+      g_string_append_printf (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
+                              _("document"), stache_search_result_get_document_id (result));
+    }
+  return builder_root (builder);
+}
+
+static const char *
+outcome_name (StacheIngestOutcome outcome)
+{
+  switch (outcome)
+    {
+    case STACHE_INGEST_OUTCOME_ADDED: return "added";
+    case STACHE_INGEST_OUTCOME_UNCHANGED: return "unchanged";
+    case STACHE_INGEST_OUTCOME_REPLACED: return "replaced";
+    case STACHE_INGEST_OUTCOME_SKIPPED: return "skipped";
+    case STACHE_INGEST_OUTCOME_FAILED:
+    default: return "failed";
+    }
+}
+
+static JsonNode *
+tool_ingest_text (StacheStore   *store,
+                  JsonObject    *args,
+                  GCancellable  *cancellable,
+                  GString       *text,
+                  GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(StacheIngestResult) result = NULL;
+  JsonObject *metadata = NULL;
+  StacheIngestOutcome outcome;
+  const char *reason;
+
+  if (json_object_has_member (args, "metadata"))
+    metadata = json_object_get_object_member (args, "metadata");
+
+  result = stache_store_ingest_text_full (store, arg_string (args, "text"), arg_string (args, "namespace"),
+                                          arg_string (args, "source"), arg_string (args, "title"),
+                                          metadata, cancellable, error);
+  if (result == NULL)
+    return NULL;
+
+  outcome = stache_ingest_result_get_outcome (result);
+  reason = stache_ingest_result_get_reason (result);
+  if (outcome == STACHE_INGEST_OUTCOME_FAILED)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The text could not be stored: %s"),
+                   reason != NULL ? reason : _("unknown error"));
+      return NULL;
+    }
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
+  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
+  stache_tool_add_string_member (builder, "outcome", outcome_name (outcome));
+  json_builder_set_member_name (builder, "chunks");
+  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
+  stache_tool_add_string_member (builder, "reason", reason);
+  json_builder_end_object (builder);
+
+  switch (outcome)
+    {
+    case STACHE_INGEST_OUTCOME_SKIPPED:
+      g_string_append_printf (text, _("Not stored: %s"), reason != NULL ? reason : "-");
+      break;
+    case STACHE_INGEST_OUTCOME_UNCHANGED:
+      g_string_append_printf (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
+                              stache_ingest_result_get_document_id (result),
+                              stache_ingest_result_get_namespace (result));
+      break;
+    default:
+      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+                                                 "Stored as document %s in namespace “%s” (%u passage).",
+                                                 "Stored as document %s in namespace “%s” (%u passages).",
+                                                 stache_ingest_result_get_chunk_count (result)),
+                              stache_ingest_result_get_document_id (result),
+                              stache_ingest_result_get_namespace (result),
+                              stache_ingest_result_get_chunk_count (result));
+      break;
+    }
+  return builder_root (builder);
+}
+
+static JsonNode *
+tool_list_namespaces (StacheStore   *store,
+                      JsonObject    *args,
+                      GCancellable  *cancellable,
+                      GString       *text,
+                      GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) namespaces = NULL;
+
+  namespaces = stache_store_list_namespaces (store, arg_string (args, "parent"), cancellable, error);
+  if (namespaces == NULL)
+    return NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "namespaces");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < namespaces->len; i++)
+    {
+      StacheNamespace *ns = g_ptr_array_index (namespaces, i);
+      const char *description = stache_namespace_get_description (ns);
+
+      json_builder_begin_object (builder);
+      stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
+      stache_tool_add_string_member (builder, "description", description);
+      json_builder_set_member_name (builder, "created");
+      json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+      json_builder_end_object (builder);
+
+      g_string_append_printf (text, "%s%s%s\n", stache_namespace_get_name (ns),
+                              description != NULL ? ": " : "", description != NULL ? description : "");
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (namespaces->len == 0)
+    g_string_append (text, _("No namespaces."));
+  return builder_root (builder);
+}
+
+static void
+append_document_line (GString        *text,
+                      StacheDocument *document)
+{
+  const char *source = stache_document_get_source (document);
+  guint chunks = stache_document_get_chunk_count (document);
+
+  g_string_append_printf (text, "%s  %s  %s  ", stache_document_get_id (document),
+                          stache_document_get_namespace (document),
+                          source != NULL ? source : (stache_document_get_title (document) != NULL
+                                                     ? stache_document_get_title (document) : "-"));
+  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
+  g_string_append_c (text, '\n');
+}
+
+static JsonNode *
+tool_list_documents (StacheStore   *store,
+                     JsonObject    *args,
+                     GCancellable  *cancellable,
+                     GString       *text,
+                     GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) documents = NULL;
+
+  documents = stache_store_list_documents (store, arg_string (args, "namespace"), cancellable, error);
+  if (documents == NULL)
+    return NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "documents");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < documents->len; i++)
+    {
+      json_builder_begin_object (builder);
+      stache_tool_add_document_members (builder, g_ptr_array_index (documents, i));
+      json_builder_end_object (builder);
+      append_document_line (text, g_ptr_array_index (documents, i));
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (documents->len == 0)
+    g_string_append (text, _("No documents."));
+  return builder_root (builder);
+}
+
+static JsonNode *
+tool_get_document (StacheStore   *store,
+                   JsonObject    *args,
+                   GCancellable  *cancellable,
+                   GString       *text,
+                   GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(StacheDocument) document = NULL;
+  JsonObject *metadata;
+  const char *summary;
+
+  document = stache_store_get_document (store, arg_string (args, "document_id"), cancellable, error);
+  if (document == NULL)
+    return NULL;
+
+  metadata = stache_document_get_metadata (document);
+  json_builder_begin_object (builder);
+  stache_tool_add_document_members (builder, document);
+  json_builder_set_member_name (builder, "metadata");
+  if (metadata != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_set_object (node, metadata);
+      json_builder_add_value (builder, g_steal_pointer (&node));
+    }
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+
+  summary = stache_document_get_summary (document);
+  append_document_line (text, document);
+  if (stache_document_get_title (document) != NULL)
+    g_string_append_printf (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
+  if (summary != NULL)
+    g_string_append_printf (text, "%s: %s\n", _("Summary"), summary);
+  return builder_root (builder);
+}
+
+static JsonNode *
+tool_delete_document (StacheStore   *store,
+                      JsonObject    *args,
+                      GCancellable  *cancellable,
+                      GString       *text,
+                      GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *id = arg_string (args, "document_id");
+
+  if (!stache_store_delete_document (store, id, cancellable, error))
+    return NULL;
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "document_id", id);
+  json_builder_set_member_name (builder, "deleted");
+  json_builder_add_boolean_value (builder, TRUE);
+  json_builder_end_object (builder);
+
+  g_string_append_printf (text, _("Deleted document %s."), id);
+  return builder_root (builder);
+}
+
+/* ---- tools/call ---- */
+
+static void
+call_free (Call *call)
+{
+  json_node_unref (call->id);
+  g_free (call->key);
+  json_object_unref (call->args);
+  g_object_unref (call->cancellable);
+  g_string_free (call->text, TRUE);
+  if (call->structured != NULL)
+    json_node_unref (call->structured);
+  g_free (call);
+}
+
+static void
+call_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  Call *call = task_data;
+  GError *error = NULL;
+
+  call->structured = call->tool->func (call->server->store, call->args, cancellable, call->text, &error);
+  if (call->structured == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+call_done (GObject      *source_object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Call *call = user_data;
+  Server *server = call->server;
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_remove (server->in_flight, call->key);
+  g_task_propagate_boolean (G_TASK (result), &error);
+
+  /* A cancelled request is not answered (the spec's SHOULD) */
+  if (!call->cancelled)
+    {
+      if (error != NULL)
+        send_result (server, call->batch, call->id, tool_result (error->message, NULL, TRUE));
+      else
+        send_result (server, call->batch, call->id,
+                     tool_result (call->text->str,
+                                  version_at_least (server, "2025-06-18") ? call->structured : NULL,
+                                  FALSE));
+    }
+
+  if (call->batch != NULL)
+    batch_unref (server, call->batch);
+  call_free (call);
+  server->pending--;
+  maybe_quit (server);
+}
+
+static void
+handle_tools_call (Server     *server,
+                   Batch      *batch,
+                   JsonNode   *id,
+                   const char *key,
+                   JsonObject *params)
+{
+  JsonNode *name_node = params != NULL ? json_object_get_member (params, "name") : NULL;
+  JsonNode *args_node = params != NULL ? json_object_get_member (params, "arguments") : NULL;
+  g_autoptr(JsonObject) args = NULL;
+  g_autofree char *problems = NULL;
+  g_autoptr(GTask) task = NULL;
+  const Tool *tool = NULL;
+  guint index = 0;
+  Call *call;
+
+  if (name_node == NULL || !node_has_type (name_node, "string"))
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_PARAMS, "Invalid params: name must be a string", NULL);
+      return;
+    }
+  if (args_node != NULL && !JSON_NODE_HOLDS_OBJECT (args_node) && !JSON_NODE_HOLDS_NULL (args_node))
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object", NULL);
+      return;
+    }
+
+  for (index = 0; index < G_N_ELEMENTS (tools); index++)
+    if (g_str_equal (tools[index].name, json_node_get_string (name_node)))
+      {
+        tool = &tools[index];
+        break;
+      }
+  if (tool == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("Unknown tool: %s", json_node_get_string (name_node));
+
+      send_error (server, batch, id, JSONRPC_INVALID_PARAMS, message, NULL);
+      return;
+    }
+
+  args = args_node != NULL && JSON_NODE_HOLDS_OBJECT (args_node)
+         ? json_object_ref (json_node_get_object (args_node)) : json_object_new ();
+
+  /* Wrong arguments are the model's to fix: a tool error, not a protocol error */
+  if ((problems = check_arguments (server->input_schemas[index], args)) != NULL)
+    {
+      /* TRANSLATORS: %s is the tool name, then the list of problems */
+      g_autofree char *text = g_strdup_printf (_("Invalid arguments for %s: %s"), tool->name, problems);
+
+      send_result (server, batch, id, tool_result (text, NULL, TRUE));
+      return;
+    }
+
+  call = g_new0 (Call, 1);
+  call->server = server;
+  call->tool = tool;
+  call->id = json_node_copy (id);
+  call->key = g_strdup (key);
+  call->batch = batch;
+  call->args = g_steal_pointer (&args);
+  call->cancellable = g_cancellable_new ();
+  call->text = g_string_new (NULL);
+  if (batch != NULL)
+    batch->refs++;
+  server->pending++;
+  g_hash_table_insert (server->in_flight, call->key, call);
+
+  task = g_task_new (NULL, call->cancellable, call_done, call);
+  g_task_set_task_data (task, call, NULL);
+  g_task_run_in_thread (task, call_thread);
+}
+
+/* ---- the other methods ---- */
+
+static void
+handle_initialize (Server     *server,
+                   Batch      *batch,
+                   JsonNode   *id,
+                   JsonObject *params)
+{
+  JsonNode *version_node = params != NULL ? json_object_get_member (params, "protocolVersion") : NULL;
+  const char *requested;
+  const char *chosen = supported_versions[0];
+  JsonObject *result;
+  JsonObject *capabilities;
+  JsonObject *tools_capability;
+  JsonObject *info;
+
+  if (server->version != NULL)
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: already initialized", NULL);
+      return;
+    }
+  if (version_node == NULL || !node_has_type (version_node, "string"))
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_PARAMS, "Invalid params: protocolVersion must be a string", NULL);
+      return;
+    }
+
+  /* The client's version if we speak it, else our newest: the client
+   * decides whether it can live with that */
+  requested = json_node_get_string (version_node);
+  for (guint i = 0; i < G_N_ELEMENTS (supported_versions); i++)
+    if (g_str_equal (requested, supported_versions[i]))
+      chosen = supported_versions[i];
+  server->version = g_strdup (chosen);
+  g_debug ("initialize: client asked for %s, speaking %s", requested, chosen);
+
+  result = json_object_new ();
+  json_object_set_string_member (result, "protocolVersion", chosen);
+  capabilities = json_object_new ();
+  tools_capability = json_object_new ();
+  json_object_set_boolean_member (tools_capability, "listChanged", FALSE);
+  json_object_set_object_member (capabilities, "tools", tools_capability);
+  json_object_set_object_member (result, "capabilities", capabilities);
+  info = json_object_new ();
+  json_object_set_string_member (info, "name", "stache");
+  if (version_at_least (server, "2025-06-18"))
+    json_object_set_string_member (info, "title", "Stache");
+  json_object_set_string_member (info, "version", PACKAGE_VERSION);
+  json_object_set_object_member (result, "serverInfo", info);
+  if (version_at_least (server, "2025-03-26"))
+    json_object_set_string_member (result, "instructions",
+                                   "Stache is a local knowledge store. Use search to find passages, "
+                                   "ask for an answer with citations, ingest_text to add texts.");
+  send_result (server, batch, id, result);
+}
+
+static JsonObject *
+describe_tool (Server *server,
+               guint   index)
+{
+  const Tool *tool = &tools[index];
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "name", tool->name);
+  if (version_at_least (server, "2025-06-18"))
+    json_object_set_string_member (object, "title", tool->title);
+  json_object_set_string_member (object, "description", tool->description);
+  json_object_set_member (object, "inputSchema", json_node_copy (server->input_schemas[index]));
+  if (version_at_least (server, "2025-06-18"))
+    json_object_set_member (object, "outputSchema", json_node_copy (server->output_schemas[index]));
+  if (version_at_least (server, "2025-03-26"))
+    {
+      JsonObject *annotations = json_object_new ();
+
+      json_object_set_string_member (annotations, "title", tool->title);
+      json_object_set_boolean_member (annotations, "readOnlyHint", tool->read_only);
+      if (!tool->read_only)
+        {
+          json_object_set_boolean_member (annotations, "destructiveHint", tool->destructive);
+          json_object_set_boolean_member (annotations, "idempotentHint", tool->idempotent);
+        }
+      /* Only the local store: no web, no outside world */
+      json_object_set_boolean_member (annotations, "openWorldHint", FALSE);
+      json_object_set_object_member (object, "annotations", annotations);
+    }
+  return object;
+}
+
+static void
+handle_tools_list (Server   *server,
+                   Batch    *batch,
+                   JsonNode *id)
+{
+  JsonObject *result = json_object_new ();
+  JsonArray *list = json_array_new ();
+
+  /* One page: there is no nextCursor, and any cursor gets the same page */
+  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+    json_array_add_object_element (list, describe_tool (server, i));
+  json_object_set_array_member (result, "tools", list);
+  send_result (server, batch, id, result);
+}
+
+static void
+handle_cancelled (Server     *server,
+                  JsonObject *params)
+{
+  JsonNode *request_id = params != NULL ? json_object_get_member (params, "requestId") : NULL;
+  g_autofree char *key = NULL;
+  Call *call;
+
+  /* Unknown or finished requests are ignored, as the spec allows */
+  if (request_id == NULL || !JSON_NODE_HOLDS_VALUE (request_id))
+    return;
+  key = json_to_string (request_id, FALSE);
+  call = g_hash_table_lookup (server->in_flight, key);
+  if (call == NULL)
+    return;
+
+  g_debug ("cancelling request %s", key);
+  call->cancelled = TRUE;
+  g_cancellable_cancel (call->cancellable);
+}
+
+static gboolean
+is_request_method (const char *method)
+{
+  return g_str_equal (method, "initialize") || g_str_equal (method, "ping") ||
+         g_str_equal (method, "tools/list") || g_str_equal (method, "tools/call");
+}
+
+static void
+handle_message (Server   *server,
+                JsonNode *node,
+                Batch    *batch)
+{
+  JsonObject *message;
+  JsonNode *id = NULL;
+  JsonNode *method_node;
+  JsonNode *params_node;
+  JsonObject *params = NULL;
+  g_autofree char *key = NULL;
+  const char *method;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      send_error (server, batch, NULL, JSONRPC_INVALID_REQUEST, "Invalid request: not a JSON-RPC message", NULL);
+      return;
+    }
+  message = json_node_get_object (node);
+
+  /* Ids are strings or numbers; MCP also forbids null */
+  if (json_object_has_member (message, "id"))
+    {
+      JsonNode *candidate = json_object_get_member (message, "id");
+
+      if (!node_has_type (candidate, "string") && !node_has_type (candidate, "number"))
+        {
+          send_error (server, batch, NULL, JSONRPC_INVALID_REQUEST,
+                      "Invalid request: id must be a string or a number", NULL);
+          return;
+        }
+      id = candidate;
+    }
+
+  if (g_strcmp0 (json_object_get_string_member_with_default (message, "jsonrpc", NULL), "2.0") != 0)
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: jsonrpc must be \"2.0\"", NULL);
+      return;
+    }
+
+  method_node = json_object_get_member (message, "method");
+  if (method_node == NULL && id != NULL &&
+      (json_object_has_member (message, "result") || json_object_has_member (message, "error")))
+    return;  /* a response; this server sends no requests, so nothing waits for it */
+  if (method_node == NULL || !node_has_type (method_node, "string"))
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: method must be a string", NULL);
+      return;
+    }
+  method = json_node_get_string (method_node);
+
+  params_node = json_object_get_member (message, "params");
+  if (params_node != NULL && JSON_NODE_HOLDS_OBJECT (params_node))
+    params = json_node_get_object (params_node);
+  else if (params_node != NULL && !JSON_NODE_HOLDS_NULL (params_node))
+    {
+      if (id != NULL)
+        send_error (server, batch, id, JSONRPC_INVALID_PARAMS, "Invalid params: params must be an object", NULL);
+      return;
+    }
+
+  if (id == NULL)
+    {
+      /* Notifications are never answered, not even unknown ones */
+      if (g_str_equal (method, "notifications/initialized"))
+        server->initialized = TRUE;
+      else if (g_str_equal (method, "notifications/cancelled"))
+        handle_cancelled (server, params);
+      else
+        g_debug ("ignoring notification %s", method);
+      return;
+    }
+
+  if (!is_request_method (method))
+    {
+      g_autofree char *text = g_strdup_printf ("Method not found: %s", method);
+
+      send_error (server, batch, id, JSONRPC_METHOD_NOT_FOUND, text, NULL);
+      return;
+    }
+
+  /* Before initialize only pings are allowed */
+  if (server->version == NULL && !g_str_equal (method, "initialize") && !g_str_equal (method, "ping"))
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_REQUEST,
+                  "Invalid request: the server is not initialized; send initialize first", NULL);
+      return;
+    }
+
+  key = json_to_string (id, FALSE);
+  if (g_hash_table_contains (server->in_flight, key))
+    {
+      send_error (server, batch, id, JSONRPC_INVALID_REQUEST,
+                  "Invalid request: a request with this id is still in progress", NULL);
+      return;
+    }
+
+  if (g_str_equal (method, "initialize"))
+    handle_initialize (server, batch, id, params);
+  else if (g_str_equal (method, "ping"))
+    send_result (server, batch, id, json_object_new ());
+  else if (g_str_equal (method, "tools/list"))
+    handle_tools_list (server, batch, id);
+  else
+    handle_tools_call (server, batch, id, key, params);
+}
+
+/* Batches are JSON-RPC 2.0, added to MCP in 2025-03-26 and removed again
+ * in 2025-06-18 */
+static void
+handle_batch (Server    *server,
+              JsonArray *array)
+{
+  Batch *batch;
+
+  if (g_strcmp0 (server->version, "2025-03-26") != 0)
+    {
+      g_autofree char *text = g_strdup_printf ("Invalid request: batches are not supported in protocol version %s",
+                                               server->version != NULL ? server->version : "(not initialized)");
+
+      send_error (server, NULL, NULL, JSONRPC_INVALID_REQUEST, text, NULL);
+      return;
+    }
+  if (json_array_get_length (array) == 0)
+    {
+      send_error (server, NULL, NULL, JSONRPC_INVALID_REQUEST, "Invalid request: empty batch", NULL);
+      return;
+    }
+
+  batch = batch_new ();
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      /* initialize must not be batched */
+      if (JSON_NODE_HOLDS_OBJECT (element) &&
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (element), "method", NULL),
+                     "initialize") == 0)
+        {
+          JsonNode *id = json_object_get_member (json_node_get_object (element), "id");
+
+          send_error (server, batch, id != NULL && JSON_NODE_HOLDS_VALUE (id) ? id : NULL,
+                      JSONRPC_INVALID_REQUEST, "Invalid request: initialize must not be part of a batch", NULL);
+          continue;
+        }
+      handle_message (server, element, batch);
+    }
+  batch_unref (server, batch);
+}
+
+static void
+handle_line (Server     *server,
+             const char *line,
+             gsize       length)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+  gsize i;
+
+  while (length > 0 && (line[length - 1] == '\r' || line[length - 1] == '\n'))
+    length--;
+  for (i = 0; i < length && g_ascii_isspace (line[i]); i++)
+    ;
+  if (i == length)
+    return;  /* blank lines carry no message */
+
+  if (!g_utf8_validate (line, length, NULL) || memchr (line, '\0', length) != NULL)
+    {
+      send_error (server, NULL, NULL, JSONRPC_PARSE_ERROR, "Parse error: the line is not valid UTF-8", NULL);
+      return;
+    }
+  if (!json_parser_load_from_data (parser, line, length, &error))
+    {
+      g_autofree char *text = g_strdup_printf ("Parse error: %s", error->message);
+
+      send_error (server, NULL, NULL, JSONRPC_PARSE_ERROR, text, NULL);
+      return;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root != NULL && JSON_NODE_HOLDS_ARRAY (root))
+    handle_batch (server, json_node_get_array (root));
+  else if (root != NULL)
+    handle_message (server, root, NULL);
+}
+
+/* ---- input ---- */
+
+typedef struct {
+  char  *text;
+  gsize  length;
+} Line;
+
+static gboolean
+drain_lines (gpointer user_data)
+{
+  Server *server = user_data;
+  Line *line;
+
+  while ((line = g_async_queue_try_pop (server->lines)) != NULL)
+    {
+      if (line->text == eof_marker)
+        {
+          g_debug ("stdin closed; finishing %u call(s)", server->pending);
+          server->eof = TRUE;
+          maybe_quit (server);
+        }
+      else
+        {
+          handle_line (server, line->text, line->length);
+          g_free (line->text);
+        }
+      g_free (line);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+reader_thread (gpointer user_data)
+{
+  Server *server = user_data;
+  GIOChannel *channel = g_io_channel_unix_new (STDIN_FILENO);
+  Line *line;
+
+  /* Bytes, not characters: invalid UTF-8 is a parse error, not the end */
+  g_io_channel_set_encoding (channel, NULL, NULL);
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      char *text = NULL;
+      gsize length = 0;
+      GIOStatus status = g_io_channel_read_line (channel, &text, &length, NULL, &error);
+
+      if (status == G_IO_STATUS_AGAIN)
+        continue;
+      if (status != G_IO_STATUS_NORMAL)
+        {
+          if (error != NULL)
+            g_printerr ("stache mcp: stdin: %s\n", error->message);
+          g_free (text);
+          break;
+        }
+      line = g_new (Line, 1);
+      line->text = text;
+      line->length = length;
+      g_async_queue_push (server->lines, line);
+      g_main_context_invoke (NULL, drain_lines, server);
+    }
+
+  line = g_new0 (Line, 1);
+  line->text = eof_marker;
+  g_async_queue_push (server->lines, line);
+  g_main_context_invoke (NULL, drain_lines, server);
+  g_io_channel_unref (channel);
+  return NULL;
+}
+
+/* ---- main ---- */
+
+static gboolean
+parse_schemas (Server *server)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      server->input_schemas[i] = json_from_string (tools[i].input_schema, &error);
+      if (server->input_schemas[i] != NULL)
+        server->output_schemas[i] = json_from_string (tools[i].output_schema, &error);
+      if (error != NULL)
+        {
+          g_critical ("the schema of the tool %s is broken: %s", tools[i].name, error->message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
 
 int
 stache_mcp_main (int    argc,
-                  char **argv)
+                 char **argv)
 {
-  g_printerr ("%s\n", _("stache: this command is not built yet"));
-  return 1;
+  const GOptionEntry entries[] = {
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  Server server = { 0 };
+  GThread *reader;
+
+  g_option_context_set_summary (context,
+                                _("Serve the store to AI assistants: Model Context Protocol (JSON-RPC) "
+                                  "on standard input and output. Logs go to standard error."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("stache mcp: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (argc > 1)
+    {
+      g_printerr ("%s\n", _("stache mcp: no arguments expected"));
+      return EXIT_USAGE;
+    }
+
+  /* The protocol gets a private copy of stdout; whatever else writes to
+   * stdout from now on lands on stderr */
+  server.out_fd = dup (STDOUT_FILENO);
+  if (server.out_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
+    {
+      g_printerr ("stache mcp: stdout: %s\n", g_strerror (errno));
+      return 1;
+    }
+  /* A client that goes away must not kill calls in progress */
+  signal (SIGPIPE, SIG_IGN);
+
+  if (!parse_schemas (&server))
+    return 1;
+  if ((server.store = stache_tool_open_store ()) == NULL)
+    return 1;
+
+  server.loop = g_main_loop_new (NULL, FALSE);
+  server.lines = g_async_queue_new ();
+  server.in_flight = g_hash_table_new (g_str_hash, g_str_equal);
+
+  reader = g_thread_new ("mcp-stdin", reader_thread, &server);
+  g_main_loop_run (server.loop);
+  g_thread_join (reader);
+  /* Lines that came after the end mark cannot exist; drain for safety */
+  drain_lines (&server);
+
+  g_hash_table_unref (server.in_flight);
+  g_async_queue_unref (server.lines);
+  g_main_loop_unref (server.loop);
+  g_object_unref (server.store);
+  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+    {
+      g_clear_pointer (&server.input_schemas[i], json_node_unref);
+      g_clear_pointer (&server.output_schemas[i], json_node_unref);
+    }
+  g_free (server.version);
+  close (server.out_fd);
+  return 0;
 }
