@@ -1371,13 +1371,16 @@ reader_thread (gpointer user_data)
       line->text = text;
       line->length = length;
       g_async_queue_push (server->lines, line);
-      g_main_context_invoke (NULL, drain_lines, server);
+      /* Not g_main_context_invoke(): while the main thread does not own
+       * the context (before the loop runs) that would run the callback
+       * here, in this thread */
+      g_idle_add (drain_lines, server);
     }
 
   line = g_new0 (Line, 1);
   line->text = eof_marker;
   g_async_queue_push (server->lines, line);
-  g_main_context_invoke (NULL, drain_lines, server);
+  g_idle_add (drain_lines, server);
   g_io_channel_unref (channel);
   return NULL;
 }
