@@ -1,17 +1,1918 @@
-/* stache-serve.c: placeholder until the command lands
+/* stache-serve.c: `stache serve`, the store as a JSON REST API
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One SoupServer on one loopback (or, with a token or --insecure, any)
+ * address. Connections come from a GSocketService and are handed to
+ * soup_server_accept_iostream(): closing the listener then stops accepting
+ * without touching requests in flight, and libsoup keeps no idle
+ * keep-alive connections around (libsoup 3.2 leaks those when the client
+ * closes them).
+ *
+ * Every request passes an early handler first, when its headers are in and
+ * its body is not: authentication, the body size limit (by Content-Length,
+ * then by counting chunks) and shutdown are decided there, so a refused
+ * body is never stored. Routes come from one table, which also writes the
+ * paths of the OpenAPI document, so the two cannot disagree.
+ *
+ * Anything that touches the store runs in a GTask worker thread while the
+ * message is paused; the main loop only parses, routes and writes JSON, so
+ * /v1/health answers during a long ingest. StacheStore may be called from
+ * several threads at once.
+ *
+ * On SIGTERM or SIGINT the listener closes, new requests on open
+ * connections get 503, and the process exits 0 once every request and
+ * every store job already started has finished. A second signal exits at
+ * once with status 1.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
 
 #include "stache-serve.h"
+#include "stache-tool-common.h"
+
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 8000
+#define DEFAULT_MAX_BODY_SIZE (16 * 1024 * 1024)
+#define MAX_TOP_K 1000
+/* Settings keys. The token key maps to the STACHE_API_TOKEN environment
+ * variable and, ending in _token, is redacted by `stache config`. */
+#define TOKEN_KEY "stache_api_token"
+#define MAX_BODY_KEY "serve_max_body_size"
+
+typedef struct
+{
+  StacheStore    *store;
+  SoupServer     *server;
+  GSocketService *service;
+  GMainLoop      *loop;
+  char           *token;          /* NULL: no authentication */
+  gsize           max_body_size;
+  gboolean        shutting_down;
+  guint           n_requests;     /* headers read, response not yet written */
+  guint           n_jobs;         /* store work running in threads */
+  int             exit_status;
+  GMutex          upload_lock;    /* one upload at a time in the upload folder */
+} Server;
+
+/* What a request carries from the early handler to the end */
+typedef struct
+{
+  Server  *server;
+  gsize    received;
+  gboolean finished;
+} RequestState;
+
+#define REQUEST_STATE_KEY "stache-serve-request"
+
+/* ---- JSON responses ---- */
+
+static void
+set_json_response (SoupServerMessage *msg,
+                   guint              status,
+                   JsonNode          *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  char *text;
+  gsize length = 0;
+
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, &length);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, length);
+}
+
+static void
+set_error (SoupServerMessage *msg,
+           guint              status,
+           const char        *code,
+           const char        *message)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "code", code);
+  stache_tool_add_string_member (builder, "message", message);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  set_json_response (msg, status, root);
+}
+
+static void set_error_printf (SoupServerMessage *msg,
+                              guint              status,
+                              const char        *code,
+                              const char        *format,
+                              ...) G_GNUC_PRINTF (4, 5);
+
+static void
+set_error_printf (SoupServerMessage *msg,
+                  guint              status,
+                  const char        *code,
+                  const char        *format,
+                  ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  set_error (msg, status, code, message);
+}
+
+/* ---- Requests: arguments from JSON bodies ---- */
+
+/* Request arguments; one struct for every route keeps the job code short */
+typedef struct _Job Job;
+typedef JsonNode *(*JobFunc) (Job     *job,
+                              GError **error);
+
+struct _Job
+{
+  Server            *server;
+  SoupServerMessage *msg;
+  JobFunc            func;
+  guint              status;      /* of a success */
+  const char        *not_found;   /* the error code of STACHE_ERROR_NOT_FOUND */
+  char              *query;
+  char              *namespace_;
+  char              *id;
+  char              *text;
+  char              *source;
+  char              *title;
+  char              *description;
+  char              *filename;
+  JsonObject        *filter;
+  JsonObject        *metadata;
+  GBytes            *upload;
+  guint              top_k;
+  StacheSearchMode   mode;
+  gboolean           cascade;
+};
+
+static void
+job_free (Job *job)
+{
+  g_clear_object (&job->msg);
+  g_free (job->query);
+  g_free (job->namespace_);
+  g_free (job->id);
+  g_free (job->text);
+  g_free (job->source);
+  g_free (job->title);
+  g_free (job->description);
+  g_free (job->filename);
+  g_clear_pointer (&job->filter, json_object_unref);
+  g_clear_pointer (&job->metadata, json_object_unref);
+  g_clear_pointer (&job->upload, g_bytes_unref);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
+static gboolean bad_argument (GError    **error,
+                              const char *format,
+                              ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+bad_argument (GError    **error,
+              const char *format,
+              ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT, message);
+  return FALSE;
+}
+
+/* A string member; absent and null leave *out NULL */
+static gboolean
+get_string (JsonObject  *object,
+            const char  *name,
+            gboolean     required,
+            char       **out,
+            GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    {
+      if (required)
+        return bad_argument (error, _("The member “%s” is required"), name);
+      return TRUE;
+    }
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return bad_argument (error, _("The member “%s” must be a string"), name);
+
+  if (required && json_node_get_string (node)[0] == '\0')
+    return bad_argument (error, _("The member “%s” must not be empty"), name);
+
+  *out = json_node_dup_string (node);
+  return TRUE;
+}
+
+static gboolean
+get_object (JsonObject  *object,
+            const char  *name,
+            JsonObject **out,
+            GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return bad_argument (error, _("The member “%s” must be an object"), name);
+
+  *out = json_object_ref (json_node_get_object (node));
+  return TRUE;
+}
+
+static gboolean
+get_top_k (JsonObject  *object,
+           guint       *out,
+           GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, "top_k");
+  gint64 value;
+
+  *out = 0;   /* the store's search_top_k setting */
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return bad_argument (error, _("The member “%s” must be an integer"), "top_k");
+
+  value = json_node_get_int (node);
+  if (value < 1 || value > MAX_TOP_K)
+    return bad_argument (error, _("The member “%s” must be between 1 and 1000"), "top_k");
+
+  *out = (guint) value;
+  return TRUE;
+}
+
+/* Fails with the message given, for a member the route does not know */
+static gboolean
+check_members (JsonObject         *object,
+               const char * const *known,
+               GError            **error)
+{
+  g_autoptr(GList) names = json_object_get_members (object);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      if (!g_strv_contains (known, l->data))
+        return bad_argument (error, _("Unknown member “%s”"), (const char *) l->data);
+    }
+
+  return TRUE;
+}
+
+/* ---- Store jobs (worker threads) ---- */
+
+static gboolean
+namespace_exists (StacheStore  *store,
+                  const char   *name,
+                  GError      **error)
+{
+  g_autoptr(GPtrArray) namespaces = NULL;
+
+  /* The default namespace exists before anything is ingested into it. */
+  if (g_str_equal (name, "default"))
+    return TRUE;
+
+  namespaces = stache_store_list_namespaces (store, NULL, NULL, error);
+  if (namespaces == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < namespaces->len; i++)
+    {
+      if (g_strcmp0 (stache_namespace_get_name (g_ptr_array_index (namespaces, i)), name) == 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* NULL with @error unset means "no such namespace" */
+static gboolean
+require_namespace (Job     *job,
+                   GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (job->namespace_ == NULL || namespace_exists (job->server->store, job->namespace_, &local_error))
+    return TRUE;
+
+  if (local_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  else
+    g_set_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND,
+                 _("There is no namespace “%s”"), job->namespace_);
+  job->not_found = "namespace_not_found";
+  return FALSE;
+}
+
+static JsonNode *
+results_node (GPtrArray *results)
+{
+  JsonArray *array = json_array_sized_new (results->len);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
+      json_array_add_element (array, json_builder_get_root (builder));
+    }
+  json_node_take_array (node, array);
+  return node;
+}
+
+static JsonNode *
+job_search (Job     *job,
+            GError **error)
+{
+  g_autoptr(GPtrArray) results = NULL;
+  JsonObject *object;
+  JsonNode *node;
+
+  if (!require_namespace (job, error))
+    return NULL;
+
+  results = stache_store_search_full (job->server->store, job->query, job->namespace_, job->top_k,
+                                      job->mode, job->filter, NULL, error);
+  if (results == NULL)
+    return NULL;
+
+  object = json_object_new ();
+  json_object_set_string_member (object, "query", job->query);
+  json_object_set_member (object, "results", results_node (results));
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
+}
+
+static JsonNode *
+job_ask (Job     *job,
+         GError **error)
+{
+  g_autoptr(StacheAnswer) answer = NULL;
+  JsonObject *object;
+  JsonNode *node;
+
+  if (!require_namespace (job, error))
+    return NULL;
+
+  answer = stache_store_ask (job->server->store, job->query, job->namespace_, job->top_k, NULL, error);
+  if (answer == NULL)
+    return NULL;
+
+  object = json_object_new ();
+  json_object_set_string_member (object, "question", job->query);
+  json_object_set_string_member (object, "answer", stache_answer_get_text (answer));
+  if (stache_answer_get_model (answer) != NULL)
+    json_object_set_string_member (object, "model", stache_answer_get_model (answer));
+  else
+    json_object_set_null_member (object, "model");
+  json_object_set_member (object, "sources", results_node (stache_answer_get_sources (answer)));
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
+}
+
+static JsonNode *
+ingest_result_node (Job                *job,
+                    StacheIngestResult *result)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  StacheIngestOutcome outcome = stache_ingest_result_get_outcome (result);
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
+  stache_tool_add_string_member (builder, "outcome", stache_ingest_outcome_to_string (outcome));
+  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
+  json_builder_set_member_name (builder, "chunks");
+  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
+  stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
+  json_builder_end_object (builder);
+
+  /* 201 only when something new exists afterwards */
+  job->status = outcome == STACHE_INGEST_OUTCOME_ADDED ? SOUP_STATUS_CREATED : SOUP_STATUS_OK;
+  return json_builder_get_root (builder);
+}
+
+static JsonNode *
+job_ingest_text (Job     *job,
+                 GError **error)
+{
+  g_autoptr(StacheIngestResult) result = NULL;
+
+  result = stache_store_ingest_text_full (job->server->store, job->text, job->namespace_, job->source,
+                                          job->title, job->metadata, NULL, error);
+  if (result == NULL)
+    return NULL;
+
+  return ingest_result_node (job, result);
+}
+
+/* An upload is stored under a path made of its namespace and file name,
+ * because a file's document id comes from its path: uploading the same
+ * name into the same namespace again replaces the document (or leaves it
+ * unchanged). The file is removed once the store has read it. */
+static JsonNode *
+job_ingest_upload (Job     *job,
+                   GError **error)
+{
+  g_autoptr(StacheIngestResult) result = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *ns_hash = NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&job->server->upload_lock);
+  gsize size = 0;
+  const char *data = g_bytes_get_data (job->upload, &size);
+
+  ns_hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256,
+                                           job->namespace_ != NULL ? job->namespace_ : "default", -1);
+  ns_hash[16] = '\0';
+  folder = g_build_filename (g_get_user_data_dir (), "stache", "uploads", ns_hash, NULL);
+  if (g_mkdir_with_parents (folder, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot create the upload folder: %s"), g_strerror (saved_errno));
+      return NULL;
+    }
+
+  path = g_build_filename (folder, job->filename, NULL);
+  if (!g_file_set_contents_full (path, data != NULL ? data : "", size,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return NULL;
+
+  file = g_file_new_for_path (path);
+  result = stache_store_ingest_file (job->server->store, file, job->namespace_, NULL, error);
+  g_unlink (path);
+  if (result == NULL)
+    return NULL;
+
+  return ingest_result_node (job, result);
+}
+
+static JsonNode *
+document_node (StacheDocument *document)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  stache_tool_add_document_members (builder, document);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static JsonNode *
+job_list_documents (Job     *job,
+                    GError **error)
+{
+  g_autoptr(GPtrArray) documents = NULL;
+  JsonObject *object;
+  JsonArray *array;
+  JsonNode *node;
+
+  if (!require_namespace (job, error))
+    return NULL;
+
+  documents = stache_store_list_documents (job->server->store, job->namespace_, NULL, error);
+  if (documents == NULL)
+    return NULL;
+
+  array = json_array_sized_new (documents->len);
+  for (guint i = 0; i < documents->len; i++)
+    json_array_add_element (array, document_node (g_ptr_array_index (documents, i)));
+  object = json_object_new ();
+  json_object_set_array_member (object, "documents", array);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
+}
+
+static JsonNode *
+job_get_document (Job     *job,
+                  GError **error)
+{
+  g_autoptr(StacheDocument) document = NULL;
+
+  document = stache_store_get_document (job->server->store, job->id, NULL, error);
+  if (document == NULL)
+    return NULL;
+
+  return document_node (document);
+}
+
+static JsonNode *
+deleted_node (const char *member,
+              const char *value)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_boolean_member (object, "deleted", TRUE);
+  json_object_set_string_member (object, member, value);
+  json_node_take_object (node, object);
+  return node;
+}
+
+static JsonNode *
+job_delete_document (Job     *job,
+                     GError **error)
+{
+  if (!stache_store_delete_document (job->server->store, job->id, NULL, error))
+    return NULL;
+
+  return deleted_node ("id", job->id);
+}
+
+static JsonNode *
+namespace_node (StacheNamespace *ns)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
+  stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static JsonNode *
+job_list_namespaces (Job     *job,
+                     GError **error)
+{
+  g_autoptr(GPtrArray) namespaces = NULL;
+  JsonObject *object;
+  JsonArray *array;
+  JsonNode *node;
+
+  namespaces = stache_store_list_namespaces (job->server->store, job->namespace_, NULL, error);
+  if (namespaces == NULL)
+    return NULL;
+
+  array = json_array_sized_new (namespaces->len);
+  for (guint i = 0; i < namespaces->len; i++)
+    json_array_add_element (array, namespace_node (g_ptr_array_index (namespaces, i)));
+  object = json_object_new ();
+  json_object_set_array_member (object, "namespaces", array);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
+}
+
+/* STACHE_ERROR_EXISTS does not exist; a job sets this code for 409 */
+#define CONFLICT_CODE 1000
+
+static JsonNode *
+job_create_namespace (Job     *job,
+                      GError **error)
+{
+  g_autoptr(StacheNamespace) ns = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (namespace_exists (job->server->store, job->namespace_, &local_error))
+    {
+      g_set_error (error, STACHE_ERROR, CONFLICT_CODE, _("The namespace “%s” already exists"),
+                   job->namespace_);
+      job->not_found = "namespace_exists";
+      return NULL;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  ns = stache_store_create_namespace (job->server->store, job->namespace_, job->description, NULL, error);
+  if (ns == NULL)
+    return NULL;
+
+  return namespace_node (ns);
+}
+
+static JsonNode *
+job_delete_namespace (Job     *job,
+                      GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (!stache_store_delete_namespace (job->server->store, job->namespace_, job->cascade, NULL, &local_error))
+    {
+      /* The only refusal of an existing namespace: it is not empty */
+      if (g_error_matches (local_error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT) &&
+          namespace_exists (job->server->store, job->namespace_, NULL))
+        {
+          local_error->code = CONFLICT_CODE;
+          job->not_found = "namespace_not_empty";
+        }
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  return deleted_node ("name", job->namespace_);
+}
+
+/* ---- Running jobs ---- */
+
+static void maybe_quit (Server *server);
+
+static void
+job_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+  JsonNode *node = job->func (job, &error);
+
+  if (node == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, node, (GDestroyNotify) json_node_unref);
+}
+
+static void
+set_store_error (SoupServerMessage *msg,
+                 Job               *job,
+                 const GError      *error)
+{
+  if (error->domain == STACHE_ERROR)
+    {
+      switch (error->code)
+        {
+        case STACHE_ERROR_INVALID_ARGUMENT:
+          set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument", error->message);
+          return;
+        case STACHE_ERROR_NOT_FOUND:
+          set_error (msg, SOUP_STATUS_NOT_FOUND, job->not_found != NULL ? job->not_found : "not_found",
+                     error->message);
+          return;
+        case STACHE_ERROR_NOT_SUPPORTED:
+          set_error (msg, SOUP_STATUS_NOT_IMPLEMENTED, "not_supported", error->message);
+          return;
+        case CONFLICT_CODE:
+          set_error (msg, SOUP_STATUS_CONFLICT, job->not_found, error->message);
+          return;
+        default:
+          break;
+        }
+    }
+
+  /* A provider's message may name a server or a path; it stays in the log. */
+  g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
+              g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
+  set_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
+             _("The store failed; the server log has the details"));
+}
+
+static void
+job_done (GObject      *source_object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Job *job = user_data;
+  Server *server = job->server;
+  RequestState *state = g_object_get_data (G_OBJECT (job->msg), REQUEST_STATE_KEY);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* The client may be gone; the work is done all the same. */
+  if (state != NULL && !state->finished)
+    {
+      if (node != NULL)
+        set_json_response (job->msg, job->status, node);
+      else
+        set_store_error (job->msg, job, error);
+      soup_server_message_unpause (job->msg);
+    }
+
+  server->n_jobs--;
+  maybe_quit (server);
+}
+
+static void
+run_job (Job *job)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, job_done, job);
+
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_name (task, "stache-serve-job");
+  soup_server_message_pause (job->msg);
+  job->server->n_jobs++;
+  g_task_run_in_thread (task, job_thread);
+}
+
+static Job *
+job_new (Server            *server,
+         SoupServerMessage *msg,
+         JobFunc            func)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->server = server;
+  job->msg = g_object_ref (msg);
+  job->func = func;
+  job->status = SOUP_STATUS_OK;
+  return job;
+}
+
+/* ---- Routes ---- */
+
+typedef struct
+{
+  Server            *server;
+  SoupServerMessage *msg;
+  GHashTable        *query;        /* form-decoded query string, or NULL */
+  char              *param;        /* the decoded {id} or {name} segment */
+  JsonObject        *body;         /* a JSON request body */
+} Request;
+
+typedef void (*RouteFunc) (Request *request);
+
+typedef enum {
+  BODY_NONE,
+  BODY_JSON,
+  BODY_MULTIPART,
+} BodyKind;
+
+typedef struct
+{
+  const char *method;
+  const char *path;            /* OpenAPI template; one {param} segment at most */
+  RouteFunc   func;
+  BodyKind    body;
+  gboolean    open;            /* served without a token */
+  const char *operation_id;
+  const char *summary;
+  const char *request_schema;
+  const char *response_schema;
+  guint       status;          /* of a success */
+  const char *query_params;    /* space-separated: "namespace" */
+  const char *errors;          /* space-separated error statuses besides 401 and 500 */
+} Route;
+
+static void
+reply_bad_request (Request      *request,
+                   const GError *error)
+{
+  set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument", error->message);
+}
+
+static const char *
+query_value (Request    *request,
+             const char *name)
+{
+  const char *value = request->query != NULL ? g_hash_table_lookup (request->query, name) : NULL;
+
+  return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+static char *openapi_document (gboolean pretty);
+
+static void
+route_openapi (Request *request)
+{
+  g_autofree char *text = openapi_document (FALSE);
+  gsize length = strlen (text);
+
+  soup_server_message_set_status (request->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (request->msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&text), length);
+}
+
+static void
+route_health (Request *request)
+{
+  JsonObject *object = json_object_new ();
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_string_member (object, "status", "ok");
+  json_object_set_string_member (object, "version", PACKAGE_VERSION);
+  json_node_take_object (node, object);
+  set_json_response (request->msg, SOUP_STATUS_OK, node);
+}
+
+static void
+route_search (Request *request)
+{
+  static const char * const known[] = { "query", "namespace", "top_k", "mode", "filter", NULL };
+  g_autoptr(Job) job = job_new (request->server, request->msg, job_search);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mode = NULL;
+
+  if (!check_members (request->body, known, &error) ||
+      !get_string (request->body, "query", TRUE, &job->query, &error) ||
+      !get_string (request->body, "namespace", FALSE, &job->namespace_, &error) ||
+      !get_string (request->body, "mode", FALSE, &mode, &error) ||
+      !get_top_k (request->body, &job->top_k, &error) ||
+      !get_object (request->body, "filter", &job->filter, &error))
+    {
+      reply_bad_request (request, error);
+      return;
+    }
+
+  if (!stache_tool_parse_mode (mode, &job->mode))
+    {
+      set_error_printf (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                        _("Unknown mode “%s”; use hybrid, vector or keyword"), mode);
+      return;
+    }
+
+  if (job->filter != NULL && !stache_filter_validate (job->filter, &error))
+    {
+      set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_filter", error->message);
+      return;
+    }
+
+  run_job (g_steal_pointer (&job));
+}
+
+static void
+route_ask (Request *request)
+{
+  static const char * const known[] = { "question", "namespace", "top_k", NULL };
+  g_autoptr(Job) job = job_new (request->server, request->msg, job_ask);
+  g_autoptr(GError) error = NULL;
+
+  if (!check_members (request->body, known, &error) ||
+      !get_string (request->body, "question", TRUE, &job->query, &error) ||
+      !get_string (request->body, "namespace", FALSE, &job->namespace_, &error) ||
+      !get_top_k (request->body, &job->top_k, &error))
+    {
+      reply_bad_request (request, error);
+      return;
+    }
+
+  run_job (g_steal_pointer (&job));
+}
+
+static void
+route_ingest_text (Request *request)
+{
+  static const char * const known[] = { "text", "namespace", "source", "title", "metadata", NULL };
+  g_autoptr(Job) job = job_new (request->server, request->msg, job_ingest_text);
+  g_autoptr(GError) error = NULL;
+
+  if (!check_members (request->body, known, &error) ||
+      !get_string (request->body, "text", TRUE, &job->text, &error) ||
+      !get_string (request->body, "namespace", FALSE, &job->namespace_, &error) ||
+      !get_string (request->body, "source", FALSE, &job->source, &error) ||
+      !get_string (request->body, "title", FALSE, &job->title, &error) ||
+      !get_object (request->body, "metadata", &job->metadata, &error))
+    {
+      reply_bad_request (request, error);
+      return;
+    }
+
+  run_job (g_steal_pointer (&job));
+}
+
+static void
+route_ingest_upload (Request *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+  g_autoptr(SoupMultipart) multipart = soup_multipart_new_from_message (headers, bytes);
+  g_autoptr(Job) job = job_new (request->server, request->msg, job_ingest_upload);
+  int n_parts;
+
+  if (multipart == NULL)
+    {
+      set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_multipart",
+                 _("The body is not valid multipart/form-data"));
+      return;
+    }
+
+  n_parts = soup_multipart_get_length (multipart);
+  for (int i = 0; i < n_parts; i++)
+    {
+      SoupMessageHeaders *part_headers = NULL;
+      GBytes *part_body = NULL;
+      g_autofree char *disposition = NULL;
+      g_autoptr(GHashTable) params = NULL;
+      const char *name;
+
+      if (!soup_multipart_get_part (multipart, i, &part_headers, &part_body) ||
+          !soup_message_headers_get_content_disposition (part_headers, &disposition, &params) ||
+          (name = g_hash_table_lookup (params, "name")) == NULL)
+        continue;
+
+      if (g_str_equal (name, "file") && job->upload == NULL)
+        {
+          const char *filename = g_hash_table_lookup (params, "filename");
+          g_autofree char *basename = NULL;
+
+          if (filename == NULL || !g_utf8_validate (filename, -1, NULL))
+            {
+              set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                         _("The “file” part needs a file name"));
+              return;
+            }
+          basename = g_path_get_basename (filename);
+          if (basename[0] == '\0' || g_str_equal (basename, ".") || g_str_equal (basename, "..") ||
+              strchr (basename, G_DIR_SEPARATOR) != NULL)
+            {
+              set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                         _("The file name of the “file” part is not usable"));
+              return;
+            }
+          job->filename = g_steal_pointer (&basename);
+          job->upload = g_bytes_ref (part_body);
+        }
+      else if (g_str_equal (name, "namespace"))
+        {
+          gsize size = 0;
+          const char *data = g_bytes_get_data (part_body, &size);
+
+          if (data == NULL || size == 0)
+            continue;
+          if (!g_utf8_validate_len (data, size, NULL) || memchr (data, '\0', size) != NULL)
+            {
+              set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                         _("The “namespace” part is not text"));
+              return;
+            }
+          g_free (job->namespace_);
+          job->namespace_ = g_strndup (data, size);
+        }
+    }
+
+  if (job->upload == NULL)
+    {
+      set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                 _("The form has no “file” part"));
+      return;
+    }
+
+  run_job (g_steal_pointer (&job));
+}
+
+static void
+route_list_documents (Request *request)
+{
+  Job *job = job_new (request->server, request->msg, job_list_documents);
+
+  job->namespace_ = g_strdup (query_value (request, "namespace"));
+  run_job (job);
+}
+
+static void
+route_get_document (Request *request)
+{
+  Job *job = job_new (request->server, request->msg, job_get_document);
+
+  job->id = g_strdup (request->param);
+  job->not_found = "document_not_found";
+  run_job (job);
+}
+
+static void
+route_delete_document (Request *request)
+{
+  Job *job = job_new (request->server, request->msg, job_delete_document);
+
+  job->id = g_strdup (request->param);
+  job->not_found = "document_not_found";
+  run_job (job);
+}
+
+static void
+route_list_namespaces (Request *request)
+{
+  Job *job = job_new (request->server, request->msg, job_list_namespaces);
+
+  job->namespace_ = g_strdup (query_value (request, "parent"));
+  job->not_found = "namespace_not_found";
+  run_job (job);
+}
+
+static void
+route_create_namespace (Request *request)
+{
+  static const char * const known[] = { "name", "description", NULL };
+  g_autoptr(Job) job = job_new (request->server, request->msg, job_create_namespace);
+  g_autoptr(GError) error = NULL;
+
+  if (!check_members (request->body, known, &error) ||
+      !get_string (request->body, "name", TRUE, &job->namespace_, &error) ||
+      !get_string (request->body, "description", FALSE, &job->description, &error))
+    {
+      reply_bad_request (request, error);
+      return;
+    }
+
+  job->status = SOUP_STATUS_CREATED;
+  run_job (g_steal_pointer (&job));
+}
+
+static void
+route_delete_namespace (Request *request)
+{
+  Job *job = job_new (request->server, request->msg, job_delete_namespace);
+  const char *cascade = query_value (request, "cascade");
+
+  if (cascade != NULL && !g_str_equal (cascade, "true") && !g_str_equal (cascade, "false"))
+    {
+      set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                 _("cascade must be true or false"));
+      job_free (job);
+      return;
+    }
+
+  job->namespace_ = g_strdup (request->param);
+  job->cascade = g_strcmp0 (cascade, "true") == 0;
+  job->not_found = "namespace_not_found";
+  run_job (job);
+}
+
+static void
+route_list_providers (Request *request)
+{
+  g_autoptr(GPtrArray) providers = stache_plugin_loader_list_providers (stache_plugin_loader_get_default ());
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "providers");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < providers->len; i++)
+    {
+      json_builder_begin_object (builder);
+      stache_tool_add_provider_info_members (builder, g_ptr_array_index (providers, i));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  set_json_response (request->msg, SOUP_STATUS_OK, root);
+}
+
+static const Route routes[] = {
+  { "GET", "/openapi.json", route_openapi, BODY_NONE, TRUE,
+    "getOpenApi", "This OpenAPI document", NULL, "OpenApiDocument", 200, NULL, "" },
+  { "GET", "/v1/health", route_health, BODY_NONE, TRUE,
+    "getHealth", "Whether the server is up (no token needed)", NULL, "Health", 200, NULL, "" },
+  { "POST", "/v1/search", route_search, BODY_JSON, FALSE,
+    "search", "Search the store; best passages first", "SearchRequest", "SearchResponse", 200, NULL,
+    "400 404 413 415" },
+  { "POST", "/v1/ask", route_ask, BODY_JSON, FALSE,
+    "ask", "Answer a question from the store, with its sources", "AskRequest", "AskResponse", 200, NULL,
+    "400 404 413 415" },
+  { "GET", "/v1/documents", route_list_documents, BODY_NONE, FALSE,
+    "listDocuments", "List documents", NULL, "DocumentList", 200, "namespace", "404" },
+  { "POST", "/v1/documents", route_ingest_text, BODY_JSON, FALSE,
+    "ingestText", "Ingest a text (201 when added, 200 when unchanged, replaced or skipped)",
+    "IngestTextRequest", "IngestResult", 201, NULL, "400 413 415" },
+  { "POST", "/v1/documents/upload", route_ingest_upload, BODY_MULTIPART, FALSE,
+    "uploadDocument", "Ingest an uploaded file (text, Markdown, HTML)",
+    "UploadRequest", "IngestResult", 201, NULL, "400 413 415" },
+  { "GET", "/v1/documents/{id}", route_get_document, BODY_NONE, FALSE,
+    "getDocument", "One document", NULL, "Document", 200, NULL, "404" },
+  { "DELETE", "/v1/documents/{id}", route_delete_document, BODY_NONE, FALSE,
+    "deleteDocument", "Delete a document and its chunks", NULL, "Deleted", 200, NULL, "404" },
+  { "GET", "/v1/namespaces", route_list_namespaces, BODY_NONE, FALSE,
+    "listNamespaces", "List namespaces", NULL, "NamespaceList", 200, "parent", "400" },
+  { "POST", "/v1/namespaces", route_create_namespace, BODY_JSON, FALSE,
+    "createNamespace", "Create a namespace", "CreateNamespaceRequest", "Namespace", 201, NULL,
+    "400 409 413 415" },
+  { "DELETE", "/v1/namespaces/{name}", route_delete_namespace, BODY_NONE, FALSE,
+    "deleteNamespace", "Delete a namespace; one that is not empty needs cascade=true",
+    NULL, "Deleted", 200, "cascade", "400 404 409" },
+  { "GET", "/v1/providers", route_list_providers, BODY_NONE, FALSE,
+    "listProviders", "Providers found by plugin discovery, with reasons for failures",
+    NULL, "ProviderList", 200, NULL, "" },
+};
+
+/* Matches a raw (still percent-encoded) path against a template. A {param}
+ * segment is decoded on its own, so an encoded "/" stays in the value. */
+static gboolean
+path_matches (const char  *template,
+              const char  *raw_path,
+              char       **out_param,
+              gboolean    *out_bad_escape)
+{
+  g_auto(GStrv) want = g_strsplit (template, "/", -1);
+  g_auto(GStrv) have = g_strsplit (raw_path, "/", -1);
+  g_autofree char *param = NULL;
+
+  if (g_strv_length (want) != g_strv_length (have))
+    return FALSE;
+
+  for (guint i = 0; want[i] != NULL; i++)
+    {
+      if (want[i][0] == '{')
+        {
+          if (have[i][0] == '\0')
+            return FALSE;
+          param = g_uri_unescape_string (have[i], NULL);
+          if (param == NULL || !g_utf8_validate (param, -1, NULL))
+            {
+              *out_bad_escape = TRUE;
+              return FALSE;
+            }
+        }
+      else if (!g_str_equal (want[i], have[i]))
+        return FALSE;
+    }
+
+  if (out_param != NULL)
+    *out_param = g_steal_pointer (&param);
+  return TRUE;
+}
+
+/* The route for a request, or NULL with the reply set (404, 405, 400) */
+static const Route *
+find_route (SoupServerMessage *msg,
+            const char        *raw_path,
+            char             **out_param)
+{
+  const char *method = soup_server_message_get_method (msg);
+  g_autoptr(GString) allow = g_string_new (NULL);
+  gboolean bad_escape = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      g_autofree char *param = NULL;
+
+      if (!path_matches (routes[i].path, raw_path, &param, &bad_escape))
+        continue;
+      if (g_str_equal (routes[i].method, method))
+        {
+          if (out_param != NULL)
+            *out_param = g_steal_pointer (&param);
+          return &routes[i];
+        }
+      if (allow->len > 0)
+        g_string_append (allow, ", ");
+      g_string_append (allow, routes[i].method);
+    }
+
+  if (bad_escape)
+    set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_path",
+               _("The path has an invalid percent-encoding"));
+  else if (allow->len > 0)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow->str);
+      set_error_printf (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed",
+                        _("Use %s here"), allow->str);
+    }
+  else
+    set_error (msg, SOUP_STATUS_NOT_FOUND, "route_not_found", _("There is no such endpoint"));
+
+  return NULL;
+}
+
+/* ---- Authentication and limits (early handler) ---- */
+
+/* Compares digests rather than the strings: the time taken depends on
+ * neither the position of the first difference nor the token's length. */
+static gboolean
+token_matches (const char *expected,
+               const char *given)
+{
+  g_autofree char *a = g_compute_checksum_for_string (G_CHECKSUM_SHA256, expected, -1);
+  g_autofree char *b = g_compute_checksum_for_string (G_CHECKSUM_SHA256, given, -1);
+  volatile guint8 difference = 0;
+
+  for (gsize i = 0; a[i] != '\0' && b[i] != '\0'; i++)
+    difference |= (guint8) (a[i] ^ b[i]);
+
+  return difference == 0;
+}
+
+static gboolean
+check_authorization (Server            *server,
+                     SoupServerMessage *msg)
+{
+  const char *header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                     "Authorization");
+  SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (msg);
+
+  if (header == NULL)
+    {
+      soup_message_headers_replace (response_headers, "WWW-Authenticate", "Bearer realm=\"stache\"");
+      set_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                 _("This server needs a bearer token: send “Authorization: Bearer TOKEN”"));
+      return FALSE;
+    }
+
+  if (g_ascii_strncasecmp (header, "Bearer ", 7) != 0 || !token_matches (server->token, header + 7))
+    {
+      soup_message_headers_replace (response_headers, "WWW-Authenticate",
+                                    "Bearer realm=\"stache\", error=\"invalid_token\"");
+      set_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", _("The bearer token is not valid"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+set_too_large (Server            *server,
+               SoupServerMessage *msg)
+{
+  set_error_printf (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
+                    _("The request body is larger than %" G_GSIZE_FORMAT " bytes"), server->max_body_size);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              RequestState      *state)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  state->received += g_bytes_get_size (chunk);
+  if (state->received <= state->server->max_body_size)
+    return;
+
+  /* Keep reading (the client is still sending) but store nothing more. */
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  if (soup_server_message_get_status (msg) == 0)
+    set_too_large (state->server, msg);
+}
+
+static gboolean
+quit_idle (gpointer user_data)
+{
+  Server *server = user_data;
+
+  g_main_loop_quit (server->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+maybe_quit (Server *server)
+{
+  if (server->shutting_down && server->n_requests == 0 && server->n_jobs == 0)
+    g_idle_add (quit_idle, server);
+}
+
+static void
+on_finished (SoupServerMessage *msg,
+             RequestState      *state)
+{
+  Server *server = state->server;
+
+  state->finished = TRUE;
+  server->n_requests--;
+  maybe_quit (server);
+}
+
+static void
+early_handler (SoupServer        *soup_server,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  Server *server = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  RequestState *state = g_new0 (RequestState, 1);
+  const Route *route = NULL;
+  goffset length;
+
+  state->server = server;
+  g_object_set_data_full (G_OBJECT (msg), REQUEST_STATE_KEY, state, g_free);
+  server->n_requests++;
+  g_signal_connect (msg, "finished", G_CALLBACK (on_finished), state);
+
+  if (server->shutting_down)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+      set_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "shutting_down", _("The server is shutting down"));
+      return;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      gboolean bad_escape = FALSE;
+
+      if (g_str_equal (routes[i].method, soup_server_message_get_method (msg)) &&
+          path_matches (routes[i].path, path, NULL, &bad_escape))
+        route = &routes[i];
+    }
+
+  /* Unknown routes need a token too, so that they reveal nothing. */
+  if (server->token != NULL && (route == NULL || !route->open) && !check_authorization (server, msg))
+    return;
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      (length = soup_message_headers_get_content_length (headers)) > 0 &&
+      (guint64) length > server->max_body_size)
+    {
+      set_too_large (server, msg);
+      return;
+    }
+
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), state);
+}
+
+/* ---- The request handler ---- */
+
+static gboolean
+has_content_type (SoupServerMessage *msg,
+                  const char        *wanted)
+{
+  const char *type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg),
+                                                            NULL);
+
+  return type != NULL && g_ascii_strcasecmp (type, wanted) == 0;
+}
+
+static void
+request_handler (SoupServer        *soup_server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  Server *server = user_data;
+  Request request = { server, msg, query, NULL, NULL };
+  const Route *route = find_route (msg, path, &request.param);
+
+  if (route == NULL)
+    return;
+
+  if (route->body == BODY_JSON)
+    {
+      SoupMessageBody *body = soup_server_message_get_request_body (msg);
+      g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+      g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+      g_autoptr(GError) error = NULL;
+      gsize size = 0;
+      const char *data = g_bytes_get_data (bytes, &size);
+
+      if (!has_content_type (msg, "application/json"))
+        {
+          set_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                     _("Send the body as application/json"));
+          goto out;
+        }
+      if (size == 0 || !json_parser_load_from_data (parser, data, size, &error))
+        {
+          set_error_printf (msg, SOUP_STATUS_BAD_REQUEST, "invalid_json", _("The body is not valid JSON: %s"),
+                            error != NULL ? error->message : _("it is empty"));
+          goto out;
+        }
+      if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_json", _("The body must be a JSON object"));
+          goto out;
+        }
+      request.body = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+    }
+  else if (route->body == BODY_MULTIPART && !has_content_type (msg, "multipart/form-data"))
+    {
+      set_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                 _("Send the file as multipart/form-data"));
+      goto out;
+    }
+
+  route->func (&request);
+
+out:
+  g_free (request.param);
+  g_clear_pointer (&request.body, json_object_unref);
+}
+
+/* ---- OpenAPI ---- */
+
+/* The schemas; the paths are written from the route table. */
+static const char openapi_components[] =
+  "{"
+  "\"securitySchemes\": {\"bearerAuth\": {\"type\": \"http\", \"scheme\": \"bearer\","
+  "  \"description\": \"The token of the stache_api_token setting (STACHE_API_TOKEN); needed when set\"}},"
+  "\"schemas\": {"
+  "\"Error\": {\"type\": \"object\", \"required\": [\"error\"], \"properties\": {\"error\": {"
+  "  \"type\": \"object\", \"required\": [\"code\", \"message\"], \"properties\": {"
+  "  \"code\": {\"type\": \"string\", \"enum\": [\"invalid_json\", \"invalid_argument\", \"invalid_filter\","
+  "    \"invalid_multipart\", \"invalid_path\", \"unauthorized\", \"route_not_found\", \"document_not_found\","
+  "    \"namespace_not_found\", \"namespace_exists\", \"namespace_not_empty\", \"not_found\","
+  "    \"method_not_allowed\", \"payload_too_large\", \"unsupported_media_type\", \"not_supported\","
+  "    \"internal_error\", \"shutting_down\"]},"
+  "  \"message\": {\"type\": \"string\"}}}}},"
+  "\"OpenApiDocument\": {\"type\": \"object\"},"
+  "\"Health\": {\"type\": \"object\", \"required\": [\"status\", \"version\"], \"properties\": {"
+  "  \"status\": {\"type\": \"string\", \"const\": \"ok\"}, \"version\": {\"type\": \"string\"}}},"
+  "\"SearchMode\": {\"type\": \"string\", \"enum\": [\"hybrid\", \"vector\", \"keyword\"], \"default\": \"hybrid\"},"
+  "\"TopK\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000,"
+  "  \"description\": \"Default: the search_top_k setting\"},"
+  "\"SearchRequest\": {\"type\": \"object\", \"required\": [\"query\"], \"additionalProperties\": false,"
+  "  \"properties\": {\"query\": {\"type\": \"string\", \"minLength\": 1},"
+  "  \"namespace\": {\"type\": \"string\", \"description\": \"Default: all namespaces\"},"
+  "  \"top_k\": {\"$ref\": \"#/components/schemas/TopK\"}, \"mode\": {\"$ref\": \"#/components/schemas/SearchMode\"},"
+  "  \"filter\": {\"type\": \"object\", \"description\": \"A metadata filter\"}}},"
+  "\"SearchResult\": {\"type\": \"object\", \"properties\": {\"rank\": {\"type\": \"integer\"},"
+  "  \"score\": {\"type\": \"number\"}, \"chunk_id\": {\"type\": [\"string\", \"null\"]},"
+  "  \"document_id\": {\"type\": [\"string\", \"null\"]}, \"namespace\": {\"type\": [\"string\", \"null\"]},"
+  "  \"text\": {\"type\": [\"string\", \"null\"]}, \"metadata\": {\"type\": [\"object\", \"null\"]}}},"
+  "\"SearchResponse\": {\"type\": \"object\", \"required\": [\"query\", \"results\"], \"properties\": {"
+  "  \"query\": {\"type\": \"string\"},"
+  "  \"results\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/SearchResult\"}}}},"
+  "\"AskRequest\": {\"type\": \"object\", \"required\": [\"question\"], \"additionalProperties\": false,"
+  "  \"properties\": {\"question\": {\"type\": \"string\", \"minLength\": 1},"
+  "  \"namespace\": {\"type\": \"string\"}, \"top_k\": {\"$ref\": \"#/components/schemas/TopK\"}}},"
+  "\"AskResponse\": {\"type\": \"object\", \"required\": [\"question\", \"answer\", \"sources\"], \"properties\": {"
+  "  \"question\": {\"type\": \"string\"}, \"answer\": {\"type\": \"string\"},"
+  "  \"model\": {\"type\": [\"string\", \"null\"]},"
+  "  \"sources\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/SearchResult\"}}}},"
+  "\"IngestTextRequest\": {\"type\": \"object\", \"required\": [\"text\"], \"additionalProperties\": false,"
+  "  \"properties\": {\"text\": {\"type\": \"string\", \"minLength\": 1},"
+  "  \"namespace\": {\"type\": \"string\", \"description\": \"Default: default\"},"
+  "  \"source\": {\"type\": \"string\", \"description\": \"Where the text comes from; with the namespace, it makes the document id\"},"
+  "  \"title\": {\"type\": \"string\"}, \"metadata\": {\"type\": \"object\"}}},"
+  "\"UploadRequest\": {\"type\": \"object\", \"required\": [\"file\"], \"properties\": {"
+  "  \"file\": {\"type\": \"string\", \"contentMediaType\": \"application/octet-stream\","
+  "    \"description\": \"The file, with its file name; the same name in the same namespace replaces it\"},"
+  "  \"namespace\": {\"type\": \"string\"}}},"
+  "\"IngestResult\": {\"type\": \"object\", \"required\": [\"outcome\"], \"properties\": {"
+  "  \"source\": {\"type\": [\"string\", \"null\"]},"
+  "  \"outcome\": {\"type\": \"string\", \"enum\": [\"added\", \"unchanged\", \"replaced\", \"skipped\", \"failed\"]},"
+  "  \"document_id\": {\"type\": [\"string\", \"null\"]}, \"namespace\": {\"type\": [\"string\", \"null\"]},"
+  "  \"title\": {\"type\": [\"string\", \"null\"]}, \"chunks\": {\"type\": \"integer\"},"
+  "  \"reason\": {\"type\": [\"string\", \"null\"]}}},"
+  "\"Document\": {\"type\": \"object\", \"required\": [\"id\", \"namespace\"], \"properties\": {"
+  "  \"id\": {\"type\": \"string\"}, \"namespace\": {\"type\": \"string\"},"
+  "  \"source\": {\"type\": [\"string\", \"null\"]}, \"title\": {\"type\": [\"string\", \"null\"]},"
+  "  \"media_type\": {\"type\": [\"string\", \"null\"]}, \"content_hash\": {\"type\": [\"string\", \"null\"]},"
+  "  \"size\": {\"type\": \"integer\"}, \"chunks\": {\"type\": \"integer\"},"
+  "  \"created\": {\"type\": \"integer\"}, \"updated\": {\"type\": \"integer\"},"
+  "  \"summary\": {\"type\": [\"string\", \"null\"]}}},"
+  "\"DocumentList\": {\"type\": \"object\", \"required\": [\"documents\"], \"properties\": {"
+  "  \"documents\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/Document\"}}}},"
+  "\"Deleted\": {\"type\": \"object\", \"required\": [\"deleted\"], \"properties\": {"
+  "  \"deleted\": {\"type\": \"boolean\", \"const\": true}, \"id\": {\"type\": \"string\"},"
+  "  \"name\": {\"type\": \"string\"}}},"
+  "\"Namespace\": {\"type\": \"object\", \"required\": [\"name\"], \"properties\": {"
+  "  \"name\": {\"type\": \"string\"}, \"description\": {\"type\": [\"string\", \"null\"]},"
+  "  \"created\": {\"type\": \"integer\"}}},"
+  "\"NamespaceList\": {\"type\": \"object\", \"required\": [\"namespaces\"], \"properties\": {"
+  "  \"namespaces\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/Namespace\"}}}},"
+  "\"CreateNamespaceRequest\": {\"type\": \"object\", \"required\": [\"name\"], \"additionalProperties\": false,"
+  "  \"properties\": {\"name\": {\"type\": \"string\", \"minLength\": 1},"
+  "  \"description\": {\"type\": \"string\"}}},"
+  "\"Provider\": {\"type\": \"object\", \"properties\": {"
+  "  \"type\": {\"type\": [\"string\", \"null\"]}, \"name\": {\"type\": [\"string\", \"null\"]},"
+  "  \"plugin\": {\"type\": [\"string\", \"null\"]}, \"module\": {\"type\": [\"string\", \"null\"]},"
+  "  \"plugin_file\": {\"type\": [\"string\", \"null\"]}, \"folder\": {\"type\": [\"string\", \"null\"]},"
+  "  \"loader\": {\"type\": [\"string\", \"null\"]}, \"status\": {\"type\": \"string\"},"
+  "  \"reason\": {\"type\": [\"string\", \"null\"]}, \"error_code\": {\"type\": [\"string\", \"null\"]}}},"
+  "\"ProviderList\": {\"type\": \"object\", \"required\": [\"providers\"], \"properties\": {"
+  "  \"providers\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/Provider\"}}}}"
+  "}}";
+
+static void
+add_schema_ref (JsonBuilder *builder,
+                const char  *media_type,
+                const char  *schema)
+{
+  g_autofree char *ref = g_strconcat ("#/components/schemas/", schema, NULL);
+
+  json_builder_set_member_name (builder, "content");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, media_type);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "schema");
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "$ref", ref);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+}
+
+static void
+add_response (JsonBuilder *builder,
+              guint        status,
+              const char  *description,
+              const char  *schema)
+{
+  g_autofree char *key = g_strdup_printf ("%u", status);
+
+  json_builder_set_member_name (builder, key);
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "description", description);
+  add_schema_ref (builder, "application/json", schema);
+  json_builder_end_object (builder);
+}
+
+static void
+add_parameter (JsonBuilder *builder,
+               const char  *name,
+               const char  *in,
+               gboolean     required)
+{
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "name", name);
+  stache_tool_add_string_member (builder, "in", in);
+  json_builder_set_member_name (builder, "required");
+  json_builder_add_boolean_value (builder, required);
+  json_builder_set_member_name (builder, "schema");
+  json_builder_begin_object (builder);
+  if (g_str_equal (name, "cascade"))
+    {
+      stache_tool_add_string_member (builder, "type", "boolean");
+      json_builder_set_member_name (builder, "default");
+      json_builder_add_boolean_value (builder, FALSE);
+    }
+  else
+    stache_tool_add_string_member (builder, "type", "string");
+  json_builder_end_object (builder);
+  if (g_str_equal (in, "path"))
+    stache_tool_add_string_member (builder, "description", "Percent-encoded (a / is %2F)");
+  json_builder_end_object (builder);
+}
+
+static void
+add_operation (JsonBuilder *builder,
+               const Route *route)
+{
+  g_autofree char *method = g_ascii_strdown (route->method, -1);
+  const char *brace = strchr (route->path, '{');
+  g_auto(GStrv) errors = g_strsplit (route->errors, " ", -1);
+
+  json_builder_set_member_name (builder, method);
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "operationId", route->operation_id);
+  stache_tool_add_string_member (builder, "summary", route->summary);
+
+  if (route->open)
+    {
+      json_builder_set_member_name (builder, "security");
+      json_builder_begin_array (builder);
+      json_builder_end_array (builder);
+    }
+
+  if (brace != NULL || route->query_params != NULL)
+    {
+      json_builder_set_member_name (builder, "parameters");
+      json_builder_begin_array (builder);
+      if (brace != NULL)
+        {
+          g_autofree char *name = g_strndup (brace + 1, strcspn (brace + 1, "}"));
+
+          add_parameter (builder, name, "path", TRUE);
+        }
+      if (route->query_params != NULL)
+        add_parameter (builder, route->query_params, "query", FALSE);
+      json_builder_end_array (builder);
+    }
+
+  if (route->request_schema != NULL)
+    {
+      json_builder_set_member_name (builder, "requestBody");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "required");
+      json_builder_add_boolean_value (builder, TRUE);
+      add_schema_ref (builder, route->body == BODY_MULTIPART ? "multipart/form-data" : "application/json",
+                      route->request_schema);
+      json_builder_end_object (builder);
+    }
+
+  json_builder_set_member_name (builder, "responses");
+  json_builder_begin_object (builder);
+  add_response (builder, route->status, "Success", route->response_schema);
+  if (route->status == SOUP_STATUS_CREATED)
+    add_response (builder, SOUP_STATUS_OK, "Success, nothing new created", route->response_schema);
+  for (guint i = 0; errors[i] != NULL; i++)
+    {
+      if (errors[i][0] != '\0')
+        add_response (builder, (guint) g_ascii_strtoull (errors[i], NULL, 10),
+                      soup_status_get_phrase ((guint) g_ascii_strtoull (errors[i], NULL, 10)), "Error");
+    }
+  if (!route->open)
+    add_response (builder, SOUP_STATUS_UNAUTHORIZED, "Missing or wrong bearer token", "Error");
+  add_response (builder, SOUP_STATUS_METHOD_NOT_ALLOWED, "Wrong method", "Error");
+  add_response (builder, SOUP_STATUS_INTERNAL_SERVER_ERROR, "The store failed", "Error");
+  add_response (builder, SOUP_STATUS_SERVICE_UNAVAILABLE, "Shutting down", "Error");
+  json_builder_end_object (builder);
+
+  json_builder_end_object (builder);
+}
+
+static char *
+openapi_document (gboolean pretty)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!json_parser_load_from_data (parser, openapi_components, -1, &error))
+    g_error ("The OpenAPI components do not parse: %s", error->message);
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "openapi", "3.1.0");
+  json_builder_set_member_name (builder, "info");
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "title", "Stache REST API");
+  stache_tool_add_string_member (builder, "version", PACKAGE_VERSION);
+  stache_tool_add_string_member (builder, "description",
+                                 "Search, ask and manage a Stache store. Errors are "
+                                 "{\"error\": {\"code\", \"message\"}} with a stable code.");
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "security");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "bearerAuth");
+  json_builder_begin_array (builder);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "paths");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      /* Routes of one path are next to each other in the table. */
+      if (i > 0 && g_str_equal (routes[i - 1].path, routes[i].path))
+        continue;
+      json_builder_set_member_name (builder, routes[i].path);
+      json_builder_begin_object (builder);
+      for (guint j = i; j < G_N_ELEMENTS (routes) && g_str_equal (routes[j].path, routes[i].path); j++)
+        add_operation (builder, &routes[j]);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "components");
+  json_builder_add_value (builder, json_node_copy (json_parser_get_root (parser)));
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_pretty (generator, pretty);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+/* ---- Listening and shutdown ---- */
+
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source_object,
+             gpointer           user_data)
+{
+  Server *server = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (local == NULL || remote == NULL ||
+      !soup_server_accept_iostream (server->server, G_IO_STREAM (connection), local, remote, &error))
+    g_printerr (_("stache serve: cannot accept a connection: %s\n"),
+                error != NULL ? error->message : _("no address"));
+
+  return TRUE;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Server *server = user_data;
+
+  if (server->shutting_down)
+    {
+      g_printerr ("%s\n", _("stache serve: stopping at once; work in progress is abandoned"));
+      server->exit_status = 1;
+      g_main_loop_quit (server->loop);
+      return G_SOURCE_CONTINUE;
+    }
+
+  server->shutting_down = TRUE;
+  g_socket_service_stop (server->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (server->service));
+  g_printerr (_("stache serve: shutting down after %u requests in progress\n"), server->n_requests);
+  maybe_quit (server);
+  return G_SOURCE_CONTINUE;
+}
+
+static GInetAddress *
+resolve_host (const char  *host,
+              GError     **error)
+{
+  GInetAddress *address = g_inet_address_new_from_string (host);
+  g_autoptr(GResolver) resolver = NULL;
+  GList *addresses;
+
+  if (address != NULL)
+    return address;
+
+  resolver = g_resolver_get_default ();
+  addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
+  if (addresses == NULL)
+    return NULL;
+
+  address = g_object_ref (addresses->data);
+  g_resolver_free_addresses (addresses);
+  return address;
+}
+
+static char *
+url_for (GInetSocketAddress *address)
+{
+  GInetAddress *inet = g_inet_socket_address_get_address (address);
+  g_autofree char *text = g_inet_address_to_string (inet);
+  guint16 port = g_inet_socket_address_get_port (address);
+
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("http://[%s]:%u", text, port);
+
+  return g_strdup_printf ("http://%s:%u", text, port);
+}
 
 int
 stache_serve_main (int    argc,
-                  char **argv)
+                   char **argv)
 {
-  g_printerr ("%s\n", _("stache: this command is not built yet"));
-  return 1;
+  g_autofree char *host = NULL;
+  int port = DEFAULT_PORT;
+  gboolean insecure = FALSE;
+  gboolean openapi = FALSE;
+  gint64 max_body_size = 0;
+  const GOptionEntry entries[] = {
+    { "host", 0, 0, G_OPTION_ARG_STRING, &host, N_("Address to listen on (default 127.0.0.1)"), N_("HOST") },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &port, N_("Port (default 8000; 0 picks a free one)"), N_("PORT") },
+    { "insecure", 0, 0, G_OPTION_ARG_NONE, &insecure,
+      N_("Allow a non-loopback address without an API token"), NULL },
+    { "max-body-size", 0, 0, G_OPTION_ARG_INT64, &max_body_size,
+      N_("Largest request body (default: serve_max_body_size setting, else 16 MiB)"), N_("BYTES") },
+    { "openapi", 0, 0, G_OPTION_ARG_NONE, &openapi, N_("Print the OpenAPI document and exit"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) bind_address = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autofree char *url = NULL;
+  StacheSettings *settings;
+  Server server = { 0 };
+  guint sigterm_id, sigint_id;
+
+  g_option_context_set_summary (context,
+                                _("Serve the store over HTTP as a JSON REST API (see GET /openapi.json).\n"
+                                  "Set STACHE_API_TOKEN (setting stache_api_token) to require "
+                                  "“Authorization: Bearer TOKEN”.\n"
+                                  "The first line on standard output is “Listening on URL”."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("stache serve: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (argc > 1)
+    {
+      g_printerr (_("stache serve: unexpected argument “%s”\n"), argv[1]);
+      return EXIT_USAGE;
+    }
+
+  if (openapi)
+    {
+      g_autofree char *text = openapi_document (TRUE);
+
+      g_print ("%s\n", text);
+      return 0;
+    }
+
+  if (port < 0 || port > 65535)
+    {
+      g_printerr ("%s\n", _("stache serve: --port must be between 0 and 65535"));
+      return EXIT_USAGE;
+    }
+  if (max_body_size < 0)
+    {
+      g_printerr ("%s\n", _("stache serve: --max-body-size must be positive"));
+      return EXIT_USAGE;
+    }
+
+  address = resolve_host (host != NULL ? host : DEFAULT_HOST, &error);
+  if (address == NULL)
+    {
+      g_printerr (_("stache serve: cannot use the address “%s”: %s\n"), host, error->message);
+      return EXIT_USAGE;
+    }
+
+  if ((server.store = stache_tool_open_store ()) == NULL)
+    return 1;
+  settings = stache_store_get_settings (server.store);
+  server.token = stache_settings_get_nonempty (settings, TOKEN_KEY, NULL);
+
+  if (server.token == NULL && !g_inet_address_get_is_loopback (address) && !insecure)
+    {
+      g_printerr (_("stache serve: refusing to listen on “%s”, which is not a loopback address, "
+                    "without an API token. Set STACHE_API_TOKEN, or pass --insecure to serve "
+                    "anyone who can reach it.\n"), host);
+      g_object_unref (server.store);
+      return EXIT_USAGE;
+    }
+
+  if (max_body_size > 0)
+    server.max_body_size = (gsize) max_body_size;
+  else
+    {
+      gint64 value = DEFAULT_MAX_BODY_SIZE;
+
+      if (!stache_settings_get_int_range (settings, MAX_BODY_KEY, DEFAULT_MAX_BODY_SIZE, 1, G_MAXINT64,
+                                          &value, &error))
+        {
+          g_printerr ("stache serve: %s\n", error->message);
+          g_object_unref (server.store);
+          g_free (server.token);
+          return EXIT_USAGE;
+        }
+      server.max_body_size = (gsize) value;
+    }
+
+  server.server = g_object_new (SOUP_TYPE_SERVER, "raw-paths", TRUE, "server-header", "stache", NULL);
+  soup_server_add_early_handler (server.server, NULL, early_handler, &server, NULL);
+  soup_server_add_handler (server.server, NULL, request_handler, &server, NULL);
+  g_mutex_init (&server.upload_lock);
+
+  server.service = g_socket_service_new ();
+  bind_address = g_inet_socket_address_new (address, (guint16) port);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (server.service), bind_address, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
+    {
+      g_printerr (_("stache serve: cannot listen: %s\n"), error->message);
+      g_object_unref (server.service);
+      g_object_unref (server.server);
+      g_object_unref (server.store);
+      g_free (server.token);
+      g_mutex_clear (&server.upload_lock);
+      return 1;
+    }
+  g_signal_connect (server.service, "incoming", G_CALLBACK (on_incoming), &server);
+  g_socket_service_start (server.service);
+
+  server.loop = g_main_loop_new (NULL, FALSE);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &server);
+  sigint_id = g_unix_signal_add (SIGINT, on_signal, &server);
+
+  url = url_for (G_INET_SOCKET_ADDRESS (effective));
+  /* A fixed, untranslated line that scripts read (with --port 0 too) */
+  g_print ("Listening on %s\n", url);
+  fflush (stdout);
+  g_printerr (_("stache serve: serving %s; API token %s; press Ctrl+C to stop\n"), url,
+              server.token != NULL ? _("required") : _("not required"));
+
+  g_main_loop_run (server.loop);
+
+  g_source_remove (sigterm_id);
+  g_source_remove (sigint_id);
+  g_socket_service_stop (server.service);
+  g_socket_listener_close (G_SOCKET_LISTENER (server.service));
+  soup_server_disconnect (server.server);
+  if (server.exit_status == 0)
+    g_printerr ("%s\n", _("stache serve: stopped"));
+
+  /* Jobs still running (after a second signal) use the store; leave it. */
+  if (server.n_jobs == 0)
+    {
+      g_object_unref (server.server);
+      g_object_unref (server.service);
+      g_object_unref (server.store);
+      g_main_loop_unref (server.loop);
+      g_mutex_clear (&server.upload_lock);
+    }
+  g_free (server.token);
+
+  return server.exit_status;
 }
