@@ -361,16 +361,33 @@ class McpTestCase(unittest.TestCase):
 
     def test_cancelled_call_is_not_answered(self):
         self.client.initialize()
-        text = " ".join(f"Sentence {i} about glaciers, moraines and fjords." for i in range(3000))
+        # About half a second of work: the cancellation, sent right behind
+        # the request, reaches the server long before the call would end.
+        text = " ".join(f"Sentence {i} about glaciers, moraines and fjords." for i in range(80000))
         self.client.send({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
                           "params": {"name": "ingest_text", "arguments": {"text": text}}})
         self.client.notify("notifications/cancelled", {"requestId": 7, "reason": "test"})
-        # The call may have finished before the cancellation came: then it
-        # is answered; else nothing comes for id 7. Either way the next
-        # request is answered.
-        answer = self.client.request("ping", request_id="after")
-        self.assertEqual(answer["result"], {})
-        self.finish()
+        self.assertEqual(self.client.request("ping", request_id="after")["result"], {})
+        self.client.proc.stdin.close()
+        self.assertEqual(self.client.proc.wait(timeout=TIMEOUT), 0)
+        self.client.reader.join(timeout=TIMEOUT)
+        rest = []
+        while not self.client.lines.empty():
+            message = self.client.lines.get()
+            if message is not None:
+                rest.append(message)
+        self.assertEqual(rest, [], "a cancelled request was answered")
+        self.assertEqual(self.client.bad_lines, [])
+        # The store honoured the cancellation: nothing was stored
+        later = McpClient(self.env)
+        try:
+            later.initialize()
+            self.assertEqual(later.call("list_documents")["structuredContent"]["documents"], [])
+            self.assertEqual(later.close(), 0)
+        finally:
+            if later.proc.poll() is None:
+                later.proc.kill()
+                later.proc.wait()
 
     # ---- protocol errors ----
 
