@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -413,6 +414,18 @@ node_has_type (JsonNode   *node,
   return FALSE;
 }
 
+/* A member's string, or NULL when it is missing or not a string: never
+ * json_object_get_string_member_with_default() on input from outside, it
+ * complains (g_critical) about objects and arrays */
+static const char *
+member_string (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && node_has_type (node, "string") ? json_node_get_string (node) : NULL;
+}
+
 static double
 node_get_number (JsonNode *node)
 {
@@ -522,7 +535,7 @@ static const char *
 arg_string (JsonObject *args,
             const char *name)
 {
-  return json_object_get_string_member_with_default (args, name, NULL);
+  return member_string (args, name);
 }
 
 static guint
@@ -1149,7 +1162,9 @@ handle_message (Server   *server,
     {
       JsonNode *candidate = json_object_get_member (message, "id");
 
-      if (!node_has_type (candidate, "string") && !node_has_type (candidate, "number"))
+      /* Doubles must be finite: inf would come back as JSON that no one can read */
+      if ((!node_has_type (candidate, "string") && !node_has_type (candidate, "number")) ||
+          (json_node_get_value_type (candidate) == G_TYPE_DOUBLE && !isfinite (json_node_get_double (candidate))))
         {
           send_error (server, batch, NULL, JSONRPC_INVALID_REQUEST,
                       "Invalid request: id must be a string or a number", NULL);
@@ -1158,7 +1173,7 @@ handle_message (Server   *server,
       id = candidate;
     }
 
-  if (g_strcmp0 (json_object_get_string_member_with_default (message, "jsonrpc", NULL), "2.0") != 0)
+  if (g_strcmp0 (member_string (message, "jsonrpc"), "2.0") != 0)
     {
       send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: jsonrpc must be \"2.0\"", NULL);
       return;
@@ -1260,7 +1275,7 @@ handle_batch (Server    *server,
 
       /* initialize must not be batched */
       if (JSON_NODE_HOLDS_OBJECT (element) &&
-          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (element), "method", NULL),
+          g_strcmp0 (member_string (json_node_get_object (element), "method"),
                      "initialize") == 0)
         {
           JsonNode *id = json_object_get_member (json_node_get_object (element), "id");

@@ -155,6 +155,8 @@ class McpTestCase(unittest.TestCase):
     def setUp(self):
         self.tmp, self.env = stache_test_env.isolated_environment()
         self.env["STACHE_PLUGIN_PATH"] = BUILTINS
+        # Input from outside must never trip an assertion in GLib or json-glib
+        self.env["G_DEBUG"] = "gc-friendly,fatal-criticals"
         self.client = McpClient(self.env)
 
     def tearDown(self):
@@ -410,10 +412,19 @@ class McpTestCase(unittest.TestCase):
                         {"jsonrpc": "2.0", "id": 4, "method": 42},
                         {"jsonrpc": "2.0", "id": None, "method": "ping"},
                         {"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"},
-                        42, "text"]:
+                        {"jsonrpc": {"a": 1}, "id": 7, "method": "ping"},
+                        {"jsonrpc": "2.0", "id": 8, "method": ["ping"]},
+                        {"jsonrpc": "2.0", "id": [1], "method": "ping"},
+                        42, "text", None, True]:
             self.client.send(message)
             self.assert_error(self.client.receive(), -32600)
             self.assert_alive()
+        # Ids JSON cannot carry back (1e400 is infinite) are refused
+        self.client.send_raw('{"jsonrpc": "2.0", "id": 1e400, "method": "ping"}')
+        answer = self.client.receive()
+        self.assert_error(answer, -32600)
+        self.assertIsNone(answer["id"])
+        self.assertEqual(self.client.request("ping", request_id="string id")["result"], {})
         self.finish()
 
     def test_unknown_method(self):
@@ -496,6 +507,9 @@ class McpTestCase(unittest.TestCase):
             ("delete_document", {}, ["document_id"]),
             ("list_documents", {"namespace": True}, ["namespace"]),
             ("list_namespaces", {"parent": "x", "extra": 1}, ["extra"]),
+            ("search", {"query": {"a": 1}, "mode": ["hybrid"], "top_k": {"n": 1}},
+             ["query", "mode", "top_k"]),
+            ("ingest_text", {"text": "t", "metadata": None}, ["metadata"]),
         ]
         for name, arguments, words in cases:
             with self.subTest(tool=name, arguments=arguments):
