@@ -827,16 +827,7 @@ tool_get_document (StacheStore   *store,
   metadata = stache_document_get_metadata (document);
   json_builder_begin_object (builder);
   stache_tool_add_document_members (builder, document);
-  json_builder_set_member_name (builder, "metadata");
-  if (metadata != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-
-      json_node_set_object (node, metadata);
-      json_builder_add_value (builder, g_steal_pointer (&node));
-    }
-  else
-    json_builder_add_null_value (builder);
+  stache_tool_add_object_member (builder, "metadata", metadata);
   json_builder_end_object (builder);
 
   summary = stache_document_get_summary (document);

@@ -26,6 +26,23 @@ stache_tool_print_json (JsonBuilder *builder)
 }
 
 void
+stache_tool_add_object_member (JsonBuilder *builder,
+                               const char  *name,
+                               JsonObject  *object)
+{
+  json_builder_set_member_name (builder, name);
+  if (object != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_set_object (node, object);
+      json_builder_add_value (builder, g_steal_pointer (&node));
+    }
+  else
+    json_builder_add_null_value (builder);
+}
+
+void
 stache_tool_add_string_member (JsonBuilder *builder,
                                const char  *name,
                                const char  *value)
@@ -65,16 +82,7 @@ stache_tool_add_result (JsonBuilder        *builder,
   stache_tool_add_string_member (builder, "document_id", stache_search_result_get_document_id (result));
   stache_tool_add_string_member (builder, "namespace", stache_search_result_get_namespace (result));
   stache_tool_add_string_member (builder, "text", stache_search_result_get_text (result));
-  json_builder_set_member_name (builder, "metadata");
-  if (metadata != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-
-      json_node_set_object (node, metadata);
-      json_builder_add_value (builder, g_steal_pointer (&node));
-    }
-  else
-    json_builder_add_null_value (builder);
+  stache_tool_add_object_member (builder, "metadata", metadata);
   json_builder_end_object (builder);
 }
 

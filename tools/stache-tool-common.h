@@ -15,6 +15,10 @@ void         stache_tool_print_json            (JsonBuilder        *builder);
 void         stache_tool_add_string_member     (JsonBuilder        *builder,
                                                 const char         *name,
                                                 const char         *value);
+/* @object as member @name, or null */
+void         stache_tool_add_object_member     (JsonBuilder        *builder,
+                                                const char         *name,
+                                                JsonObject         *object);
 StacheStore *stache_tool_open_store            (void);
 /* One search result as a JSON object: rank, score, chunk_id, document_id,
  * namespace, text, metadata */
