@@ -718,6 +718,11 @@ job_done (GObject      *source_object,
       soup_server_message_unpause (job->msg);
     }
 
+  /* The message is the main loop's: drop it here. The GTask (and with it
+   * the job) may be finalized in the worker thread, where unreffing the
+   * last reference of a SoupServerMessage would race with the server. */
+  g_clear_object (&job->msg);
+
   server->n_jobs--;
   maybe_quit (server);
 }
@@ -1867,6 +1872,9 @@ stache_serve_main (int    argc,
   g_mutex_init (&server.upload_lock);
 
   server.service = g_socket_service_new ();
+  /* Bursts of clients (the tests send 50 at once) must not overflow the
+   * accept queue while the main loop is busy */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (server.service), 128);
   bind_address = g_inet_socket_address_new (address, (guint16) port);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (server.service), bind_address, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
