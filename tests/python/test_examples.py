@@ -57,18 +57,8 @@ QUESTIONS = [
 ]
 
 
-# Listed once and kept for the whole process: list_providers() is
-# annotated (transfer full) but its GPtrArray also unrefs its elements, so
-# PyGObject 3.42 drops one reference too many per element; a second call,
-# or dropping the list, would free the loader's own entries.
-PROVIDER_INFOS = None
-
-
 def provider_infos():
-    global PROVIDER_INFOS
-    if PROVIDER_INFOS is None:
-        PROVIDER_INFOS = Stache.PluginLoader.get_default().list_providers()
-    return PROVIDER_INFOS
+    return Stache.PluginLoader.get_default().list_providers()
 
 
 def info_named(name):
