@@ -807,6 +807,35 @@ stache_test_tokens_assert (StacheTestTokens   *tokens,
   g_assert_cmpint (last - first, >=, (gint64) (n - 1) * interval_ms * 1000 / 2);
 }
 
+/* Streams a seven-word prompt from a server sending its pieces slowly and
+ * cancels from the token function after the second piece: the call must
+ * fail with G_IO_ERROR_CANCELLED, having given exactly two pieces, well
+ * before the rest of the stream would have come (@max_seconds) */
+static inline void
+stache_test_check_stream_cancelled (StacheLlmProvider *llm,
+                                    double             max_seconds)
+{
+  g_autoptr(StacheCompletion) completion = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  StacheTestTokens tokens;
+  gint64 start = g_get_monotonic_time ();
+
+  stache_test_tokens_init (&tokens);
+  tokens.cancel = cancellable;
+  tokens.cancel_after = 2;
+
+  completion = stache_llm_provider_generate_stream (llm, "one two three four five six seven",
+                                                    NULL, NULL, stache_test_tokens_add, &tokens,
+                                                    cancellable, &error);
+  g_assert_null (completion);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (tokens.tokens->len, ==, 2);
+  g_assert_cmpfloat (stache_test_seconds_since (start), <, max_seconds);
+
+  stache_test_tokens_clear (&tokens);
+}
+
 /* ---- the fault checks every remote provider passes ----
  *
  * A suite describes how to drive its provider once against its fake
