@@ -229,6 +229,35 @@ stache_completion_new (const char *text)
 }
 
 /**
+ * stache_completion_new_full:
+ * @text: (nullable): the generated text
+ * @model: (nullable): the model that wrote it
+ * @finish_reason: (nullable): why generation stopped, such as `stop`
+ * @prompt_tokens: tokens in the prompt, or -1 when unknown
+ * @completion_tokens: tokens generated, or -1 when unknown
+ *
+ * Creates a completion with every field set, as a provider does once the
+ * model has answered.
+ *
+ * Returns: (transfer full): a new #StacheCompletion
+ */
+StacheCompletion *
+stache_completion_new_full (const char *text,
+                            const char *model,
+                            const char *finish_reason,
+                            gint        prompt_tokens,
+                            gint        completion_tokens)
+{
+  return g_object_new (STACHE_TYPE_COMPLETION,
+                       "text", text,
+                       "model", model,
+                       "finish-reason", finish_reason,
+                       "prompt-tokens", prompt_tokens,
+                       "completion-tokens", completion_tokens,
+                       NULL);
+}
+
+/**
  * stache_completion_get_text:
  * @self: a #StacheCompletion
  *

@@ -22,6 +22,12 @@ G_DECLARE_FINAL_TYPE (StacheCompletion, stache_completion, STACHE, COMPLETION, G
 STACHE_AVAILABLE_IN_ALL
 StacheCompletion *stache_completion_new                   (const char       *text);
 STACHE_AVAILABLE_IN_ALL
+StacheCompletion *stache_completion_new_full              (const char       *text,
+                                                           const char       *model,
+                                                           const char       *finish_reason,
+                                                           gint              prompt_tokens,
+                                                           gint              completion_tokens);
+STACHE_AVAILABLE_IN_ALL
 const char       *stache_completion_get_text              (StacheCompletion *self);
 STACHE_AVAILABLE_IN_ALL
 void              stache_completion_set_text              (StacheCompletion *self,

@@ -900,6 +900,22 @@ test_completion_new (void)
 }
 
 static void
+test_completion_new_full (void)
+{
+  g_autoptr(StacheCompletion) completion =
+    stache_completion_new_full ("Hi.", "model-x", "length", 12, 3);
+  g_autoptr(StacheCompletion) unknown = stache_completion_new_full ("Hi.", NULL, NULL, -1, -1);
+
+  g_assert_cmpstr (stache_completion_get_text (completion), ==, "Hi.");
+  g_assert_cmpstr (stache_completion_get_model (completion), ==, "model-x");
+  g_assert_cmpstr (stache_completion_get_finish_reason (completion), ==, "length");
+  g_assert_cmpint (stache_completion_get_prompt_tokens (completion), ==, 12);
+  g_assert_cmpint (stache_completion_get_completion_tokens (completion), ==, 3);
+  g_assert_null (stache_completion_get_model (unknown));
+  g_assert_cmpint (stache_completion_get_prompt_tokens (unknown), ==, -1);
+}
+
+static void
 test_completion_accessors (void)
 {
   g_autoptr(StacheCompletion) completion = stache_completion_new (NULL);
@@ -1021,6 +1037,7 @@ main (int   argc,
   g_test_add_func ("/data/namespace/parent-name", test_namespace_parent_name);
 
   g_test_add_func ("/data/completion/new", test_completion_new);
+  g_test_add_func ("/data/completion/new-full", test_completion_new_full);
   g_test_add_func ("/data/completion/accessors", test_completion_accessors);
   g_test_add_func ("/data/completion/properties", test_completion_properties);
   g_test_add_func ("/data/completion/notify", test_completion_notify);

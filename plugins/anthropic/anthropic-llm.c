@@ -358,11 +358,8 @@ parse_completion (AnthropicLlm  *self,
         return NULL;
     }
 
-  completion = stache_completion_new (text);
-  stache_completion_set_model (completion, model != NULL ? model : requested_model);
-  stache_completion_set_finish_reason (completion, stop_reason);
-  stache_completion_set_prompt_tokens (completion, input_tokens);
-  stache_completion_set_completion_tokens (completion, output_tokens);
+  completion = stache_completion_new_full (text, model != NULL ? model : requested_model,
+                                           stop_reason, input_tokens, output_tokens);
 
   return g_steal_pointer (&completion);
 }
@@ -668,11 +665,8 @@ anthropic_llm_generate_stream (StacheLlmProvider  *provider,
       return NULL;
     }
 
-  completion = stache_completion_new (text->str);
-  stache_completion_set_model (completion, served_model != NULL ? served_model : model);
-  stache_completion_set_finish_reason (completion, stop_reason);
-  stache_completion_set_prompt_tokens (completion, stream.input_tokens);
-  stache_completion_set_completion_tokens (completion, stream.output_tokens);
+  completion = stache_completion_new_full (text->str, served_model != NULL ? served_model : model,
+                                           stop_reason, stream.input_tokens, stream.output_tokens);
 
   return completion;
 }

@@ -676,11 +676,7 @@ extractive_llm_generate (StacheLlmProvider  *provider,
 
   text = answer (prompt, self->max_sentences);
 
-  completion = stache_completion_new (text);
-  stache_completion_set_model (completion, "extractive");
-  stache_completion_set_finish_reason (completion, "stop");
-  stache_completion_set_prompt_tokens (completion, -1);
-  stache_completion_set_completion_tokens (completion, -1);
+  completion = stache_completion_new_full (text, "extractive", "stop", -1, -1);
 
   return completion;
 }

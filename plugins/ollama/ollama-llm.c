@@ -286,11 +286,8 @@ parse_completion (OllamaLlm   *self,
       !read_token_count (self, object, "eval_count", &completion_tokens, error))
     return NULL;
 
-  completion = stache_completion_new (content);
-  stache_completion_set_model (completion, model != NULL ? model : requested_model);
-  stache_completion_set_finish_reason (completion, done_reason);
-  stache_completion_set_prompt_tokens (completion, prompt_tokens);
-  stache_completion_set_completion_tokens (completion, completion_tokens);
+  completion = stache_completion_new_full (content, model != NULL ? model : requested_model,
+                                           done_reason, prompt_tokens, completion_tokens);
 
   return g_steal_pointer (&completion);
 }
@@ -494,11 +491,8 @@ ollama_llm_generate_stream (StacheLlmProvider  *provider,
       return NULL;
     }
 
-  completion = stache_completion_new (text->str);
-  stache_completion_set_model (completion, served_model != NULL ? served_model : model);
-  stache_completion_set_finish_reason (completion, done_reason);
-  stache_completion_set_prompt_tokens (completion, stream.prompt_tokens);
-  stache_completion_set_completion_tokens (completion, stream.completion_tokens);
+  completion = stache_completion_new_full (text->str, served_model != NULL ? served_model : model,
+                                           done_reason, stream.prompt_tokens, stream.completion_tokens);
 
   return completion;
 }

@@ -330,11 +330,8 @@ parse_completion (OpenaiLlm   *self,
         return NULL;
     }
 
-  completion = stache_completion_new (content);
-  stache_completion_set_model (completion, model != NULL ? model : requested_model);
-  stache_completion_set_finish_reason (completion, finish_reason);
-  stache_completion_set_prompt_tokens (completion, prompt_tokens);
-  stache_completion_set_completion_tokens (completion, completion_tokens);
+  completion = stache_completion_new_full (content, model != NULL ? model : requested_model,
+                                           finish_reason, prompt_tokens, completion_tokens);
 
   return g_steal_pointer (&completion);
 }
@@ -613,11 +610,8 @@ openai_llm_generate_stream (StacheLlmProvider  *provider,
       return NULL;
     }
 
-  completion = stache_completion_new (text->str);
-  stache_completion_set_model (completion, served_model != NULL ? served_model : model);
-  stache_completion_set_finish_reason (completion, finish_reason);
-  stache_completion_set_prompt_tokens (completion, stream.prompt_tokens);
-  stache_completion_set_completion_tokens (completion, stream.completion_tokens);
+  completion = stache_completion_new_full (text->str, served_model != NULL ? served_model : model,
+                                           finish_reason, stream.prompt_tokens, stream.completion_tokens);
 
   return completion;
 }
