@@ -61,6 +61,11 @@
 
 #define DEFAULT_NAMESPACE "default"
 #define EMBED_BATCH 64
+/* Folder ingest writes this many documents (or chunks) per transaction:
+ * one commit per batch rather than per document, and a crash still leaves
+ * each document wholly old or wholly new. */
+#define INGEST_BATCH_DOCUMENTS 256
+#define INGEST_BATCH_CHUNKS 4096
 /* Hybrid fusion trusts the keyword list more than the vector list: with
  * the in-process hashing embedder, vectors are the weaker signal. These
  * defaults were chosen on the man page check (tests/quality), where equal
@@ -576,9 +581,41 @@ lookup_document (StacheStore   *self,
   return document;
 }
 
-/* The heart of ingestion: one loaded text becomes one document. */
-static StacheIngestResult *
-ingest_loaded (StacheStore       *self,
+/* A document ready to be written, or only a result to report (unchanged,
+ * skipped) when @document is NULL. */
+typedef struct
+{
+  StacheIngestResult *result;
+  StacheDocument     *document;
+  GPtrArray          *chunks;
+  GArray             *vectors;
+} Pending;
+
+static void
+pending_free (gpointer data)
+{
+  Pending *pending = data;
+
+  g_clear_object (&pending->result);
+  g_clear_object (&pending->document);
+  g_clear_pointer (&pending->chunks, g_ptr_array_unref);
+  g_clear_pointer (&pending->vectors, g_array_unref);
+  g_free (pending);
+}
+
+static Pending *
+pending_new (StacheIngestResult *result)
+{
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->result = result;
+  return pending;
+}
+
+/* The heart of ingestion: one loaded text becomes one document, chunked
+ * and embedded, ready for write_pending(). */
+static Pending *
+prepare_loaded (StacheStore       *self,
                const char        *namespace_,
                const char        *source,
                const char        *document_id,
@@ -627,7 +664,7 @@ ingest_loaded (StacheStore       *self,
       result = _stache_ingest_result_new (source, namespace_, STACHE_INGEST_OUTCOME_UNCHANGED);
       _stache_ingest_result_set_document (result, document_id, stache_document_get_title (existing),
                                           stache_document_get_chunk_count (existing));
-      return result;
+      return pending_new (result);
     }
 
   if (title == NULL && source != NULL)
@@ -639,7 +676,7 @@ ingest_loaded (StacheStore       *self,
     {
       result = _stache_ingest_result_new (source, namespace_, STACHE_INGEST_OUTCOME_SKIPPED);
       _stache_ingest_result_set_reason (result, _("it contains no text"));
-      return result;
+      return pending_new (result);
     }
 
   chunks = g_ptr_array_new_full (pieces->len, g_object_unref);
@@ -677,10 +714,6 @@ ingest_loaded (StacheStore       *self,
   if (vectors == NULL)
     return NULL;
 
-  if (!stache_vector_db_provider_replace_document (self->vectordb, namespace_, document_id,
-                                                   chunks, vectors, cancellable, error))
-    return NULL;
-
   summary = make_summary (loaded->text);
   if (extra_metadata != NULL)
     {
@@ -708,15 +741,93 @@ ingest_loaded (StacheStore       *self,
   stache_document_set_summary (document, summary);
   stache_document_set_metadata (document, doc_metadata);
 
-  /* Written after the chunks: a document row always has all its chunks. */
-  if (!stache_document_index_provider_index_document (self->documents, document, cancellable, error))
-    return NULL;
-
   result = _stache_ingest_result_new (source, namespace_,
                                       existing != NULL ? STACHE_INGEST_OUTCOME_REPLACED
                                                        : STACHE_INGEST_OUTCOME_ADDED);
   _stache_ingest_result_set_document (result, document_id, title, chunks->len);
-  return result;
+
+  {
+    Pending *pending = pending_new (result);
+
+    pending->document = g_steal_pointer (&document);
+    pending->chunks = g_steal_pointer (&chunks);
+    pending->vectors = g_steal_pointer (&vectors);
+    return pending;
+  }
+}
+
+/* Writes the documents of @batch (Pending *), all in one transaction where
+ * the vector database can (see stache_vector_db_provider_write_documents()). */
+static gboolean
+write_pending (StacheStore   *self,
+               GPtrArray     *batch,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GPtrArray) documents = g_ptr_array_new ();
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new ();
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  gsize dims = 0;
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Pending *pending = g_ptr_array_index (batch, i);
+
+      if (pending->document == NULL)
+        continue;
+
+      if (pending->chunks->len > 0)
+        {
+          gsize these = pending->vectors->len / pending->chunks->len;
+
+          if (dims != 0 && these != dims)
+            {
+              g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                           _("Embedding provider %s changed its vector length between two documents"),
+                           G_OBJECT_TYPE_NAME (self->embedder));
+              return FALSE;
+            }
+          dims = these;
+        }
+
+      g_ptr_array_add (documents, pending->document);
+      g_ptr_array_extend (chunks, pending->chunks, NULL, NULL);
+      g_array_append_vals (vectors, pending->vectors->data, pending->vectors->len);
+    }
+
+  if (documents->len == 0)
+    return TRUE;
+
+  return stache_vector_db_provider_write_documents (self->vectordb, self->documents, documents,
+                                                    chunks, vectors, cancellable, error);
+}
+
+/* Prepares and writes one document. */
+static StacheIngestResult *
+ingest_loaded (StacheStore       *self,
+               const char        *namespace_,
+               const char        *source,
+               const char        *document_id,
+               StacheLoadedText  *loaded,
+               const char        *content_hash,
+               guint64            size,
+               JsonObject        *extra_metadata,
+               GCancellable      *cancellable,
+               GError           **error)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (pending_free);
+  Pending *pending;
+
+  pending = prepare_loaded (self, namespace_, source, document_id, loaded, content_hash, size,
+                            extra_metadata, cancellable, error);
+  if (pending == NULL)
+    return NULL;
+  g_ptr_array_add (batch, pending);
+
+  if (!write_pending (self, batch, cancellable, error))
+    return NULL;
+
+  return g_steal_pointer (&pending->result);
 }
 
 /* ---- ingest ---- */
@@ -817,27 +928,13 @@ skipped (const char *source,
   return result;
 }
 
-/**
- * stache_store_ingest_file:
- * @self: a #StacheStore
- * @file: a text, Markdown or HTML file
- * @namespace_: (nullable): the namespace, or %NULL for `default`
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
- *
- * Ingests one file. A binary file, an empty file and a file larger than
- * the `max_file_size` setting are not errors: the result says they were
- * skipped and why. Invalid UTF-8 is repaired with U+FFFD. A file that does
- * not exist or cannot be read is an error naming it.
- *
- * Returns: (transfer full): what happened, or %NULL with @error set
- */
-StacheIngestResult *
-stache_store_ingest_file (StacheStore   *self,
-                          GFile         *file,
-                          const char    *namespace_,
-                          GCancellable  *cancellable,
-                          GError       **error)
+/* Reads, chunks and embeds one file (see stache_store_ingest_file()). */
+static Pending *
+prepare_file (StacheStore   *self,
+              GFile         *file,
+              const char    *ns,
+              GCancellable  *cancellable,
+              GError       **error)
 {
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -848,16 +945,8 @@ stache_store_ingest_file (StacheStore   *self,
   g_autofree char *basename = NULL;
   g_autofree char *key = NULL;
   StacheLoadedText *loaded = NULL;
-  StacheIngestResult *result;
-  const char *ns;
+  Pending *pending;
   gsize length = 0;
-
-  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
-  g_return_val_if_fail (G_IS_FILE (file), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (!resolve_namespace (namespace_, &ns, error))
-    return NULL;
 
   name = file_display_name (file);
   info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
@@ -880,7 +969,7 @@ stache_store_ingest_file (StacheStore   *self,
     {
       g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
                                                    " bytes)"), self->max_file_size);
-      return skipped (name, ns, reason);
+      return pending_new (skipped (name, ns, reason));
     }
 
   if (!g_file_load_contents (file, cancellable, &contents, &length, NULL, &local_error))
@@ -895,26 +984,72 @@ stache_store_ingest_file (StacheStore   *self,
     {
       g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
                                                    " bytes)"), self->max_file_size);
-      return skipped (name, ns, reason);
+      return pending_new (skipped (name, ns, reason));
     }
 
   if (length == 0)
-    return skipped (name, ns, _("the file is empty"));
+    return pending_new (skipped (name, ns, _("the file is empty")));
 
   basename = g_file_get_basename (file);
   loaded = _stache_load_text (contents, length, basename, &local_error);
   if (loaded == NULL)
-    return skipped (name, ns, local_error->message);
+    return pending_new (skipped (name, ns, local_error->message));
 
   hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
   key = g_file_get_uri (file);
   document_id = make_document_id (ns, "file", key);
 
-  result = ingest_loaded (self, ns, name, document_id, loaded, hash, length, NULL, cancellable, error);
+  pending = prepare_loaded (self, ns, name, document_id, loaded, hash, length, NULL, cancellable, error);
   _stache_loaded_text_free (loaded);
 
-  return result;
+  return pending;
 }
+
+/**
+ * stache_store_ingest_file:
+ * @self: a #StacheStore
+ * @file: a text, Markdown or HTML file
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Ingests one file. A binary file, an empty file and a file larger than
+ * the `max_file_size` setting are not errors: the result says they were
+ * skipped and why. Invalid UTF-8 is repaired with U+FFFD. A file that does
+ * not exist or cannot be read is an error naming it.
+ *
+ * Returns: (transfer full): what happened, or %NULL with @error set
+ */
+StacheIngestResult *
+stache_store_ingest_file (StacheStore   *self,
+                          GFile         *file,
+                          const char    *namespace_,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (pending_free);
+  Pending *pending;
+  const char *ns;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!resolve_namespace (namespace_, &ns, error))
+    return NULL;
+
+  pending = prepare_file (self, file, ns, cancellable, error);
+  if (pending == NULL)
+    return NULL;
+  g_ptr_array_add (batch, pending);
+
+  if (!write_pending (self, batch, cancellable, error))
+    return NULL;
+
+  return g_steal_pointer (&pending->result);
+}
+
+
 
 typedef struct
 {
@@ -1120,6 +1255,65 @@ collect_files (GFile         *root,
   return TRUE;
 }
 
+/* Writes a batch of prepared files and moves their results to @results,
+ * in order. When the batch as a whole fails (a document the store turns
+ * down), each document is written alone, so only the bad one fails. */
+static gboolean
+flush_batch (StacheStore   *self,
+             GPtrArray     *batch,
+             const char    *ns,
+             GPtrArray     *results,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GError) batch_error = NULL;
+
+  if (!write_pending (self, batch, cancellable, &batch_error))
+    {
+      if (g_error_matches (batch_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_propagate_error (error, g_steal_pointer (&batch_error));
+          return FALSE;
+        }
+
+      for (guint i = 0; i < batch->len; i++)
+        {
+          Pending *pending = g_ptr_array_index (batch, i);
+          g_autoptr(GPtrArray) alone = g_ptr_array_new ();
+          g_autoptr(GError) one_error = NULL;
+          g_autofree char *source = NULL;
+
+          if (pending->document == NULL)
+            continue;
+
+          g_ptr_array_add (alone, pending);
+          if (write_pending (self, alone, cancellable, &one_error))
+            continue;
+          if (g_error_matches (one_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&one_error));
+              return FALSE;
+            }
+
+          source = g_strdup (stache_ingest_result_get_source (pending->result));
+          g_clear_object (&pending->result);
+          pending->result = _stache_ingest_result_new (source != NULL ? source : "", ns,
+                                                       STACHE_INGEST_OUTCOME_FAILED);
+          _stache_ingest_result_set_reason (pending->result, one_error->message);
+        }
+    }
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Pending *pending = g_ptr_array_index (batch, i);
+
+      g_ptr_array_add (results, g_steal_pointer (&pending->result));
+    }
+  g_ptr_array_set_size (batch, 0);
+
+  return TRUE;
+}
+
 /**
  * stache_store_ingest_directory:
  * @self: a #StacheStore
@@ -1154,8 +1348,10 @@ stache_store_ingest_directory (StacheStore         *self,
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) include_patterns = NULL;
   g_autoptr(GPtrArray) exclude_patterns = NULL;
+  g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
+  guint batch_documents = 0, batch_chunks = 0;
   const char *ns;
 
   g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
@@ -1191,30 +1387,44 @@ stache_store_ingest_directory (StacheStore         *self,
       g_ptr_array_add (files, g_object_ref (directory));
     }
 
+  batch = g_ptr_array_new_with_free_func (pending_free);
   for (guint i = 0; i < files->len; i++)
     {
       GFile *file = g_ptr_array_index (files, i);
       g_autofree char *name = file_display_name (file);
       g_autoptr(GError) file_error = NULL;
-      StacheIngestResult *result;
+      Pending *pending;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
 
       g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, i, files->len, name);
 
-      result = stache_store_ingest_file (self, file, ns, cancellable, &file_error);
-      if (result == NULL)
+      pending = prepare_file (self, file, ns, cancellable, &file_error);
+      if (pending == NULL)
         {
           if (g_error_matches (file_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             {
               g_propagate_error (error, g_steal_pointer (&file_error));
               return NULL;
             }
-          result = _stache_ingest_result_new (name, ns, STACHE_INGEST_OUTCOME_FAILED);
-          _stache_ingest_result_set_reason (result, file_error->message);
+          pending = pending_new (_stache_ingest_result_new (name, ns, STACHE_INGEST_OUTCOME_FAILED));
+          _stache_ingest_result_set_reason (pending->result, file_error->message);
         }
-      g_ptr_array_add (results, result);
+      g_ptr_array_add (batch, pending);
+      if (pending->chunks != NULL)
+        {
+          batch_documents++;
+          batch_chunks += pending->chunks->len;
+        }
+
+      if (batch_documents >= INGEST_BATCH_DOCUMENTS || batch_chunks >= INGEST_BATCH_CHUNKS ||
+          i + 1 == files->len)
+        {
+          if (!flush_batch (self, batch, ns, results, cancellable, error))
+            return NULL;
+          batch_documents = batch_chunks = 0;
+        }
     }
 
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, files->len, files->len, NULL);

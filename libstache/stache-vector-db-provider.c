@@ -1001,6 +1001,197 @@ stache_vector_db_provider_replace_document (StacheVectorDbProvider  *self,
   return stache_vector_db_provider_insert (self, namespace_, chunks, vectors, cancellable, error);
 }
 
+/* The default for a vector database and a document index that cannot share
+ * a transaction: one document after the other, each in three steps that
+ * leave nothing wrong behind when a crash stops them half-way. The old
+ * record first loses its content hash, so an interrupted replace is never
+ * taken for finished ("unchanged") by the next ingest; then the chunks are
+ * replaced; the record is written last, so a listed document is only ever
+ * missing chunks while it is marked incomplete. */
+static gboolean
+write_documents_in_steps (StacheVectorDbProvider       *self,
+                          StacheDocumentIndexProvider  *index,
+                          GPtrArray                    *documents,
+                          GPtrArray                    *chunks,
+                          GArray                       *vectors,
+                          GCancellable                 *cancellable,
+                          GError                      **error)
+{
+  gsize dims = chunks->len > 0 ? vectors->len / chunks->len : 0;
+  guint first = 0;
+
+  for (guint d = 0; d < documents->len; d++)
+    {
+      StacheDocument *document = g_ptr_array_index (documents, d);
+      const char *id = stache_document_get_id (document);
+      guint n = stache_document_get_chunk_count (document);
+      g_autoptr(GPtrArray) slice = g_ptr_array_new_full (n, NULL);
+      g_autoptr(GArray) rows = g_array_sized_new (FALSE, FALSE, sizeof (float), (guint) (n * dims));
+      g_autoptr(StacheDocument) existing = NULL;
+      GError *local_error = NULL;
+
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (slice, g_ptr_array_index (chunks, first + i));
+      if (n > 0)
+        g_array_append_vals (rows, (const float *) (gpointer) vectors->data + first * dims, (guint) (n * dims));
+      first += n;
+
+      existing = stache_document_index_provider_get_document (index, id, cancellable, &local_error);
+      if (g_error_matches (local_error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND))
+        g_clear_error (&local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      if (existing != NULL && stache_document_get_content_hash (existing) != NULL)
+        {
+          stache_document_set_content_hash (existing, NULL);
+          if (!stache_document_index_provider_index_document (index, existing, cancellable, error))
+            return FALSE;
+        }
+
+      if (!stache_vector_db_provider_replace_document (self, stache_document_get_namespace (document), id,
+                                                       slice, rows, cancellable, error) ||
+          !stache_document_index_provider_index_document (index, document, cancellable, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * stache_vector_db_provider_write_documents: (virtual write_documents)
+ * @self: a #StacheVectorDbProvider
+ * @index: the document index the documents are recorded in
+ * @documents: (element-type StacheDocument): the documents; each one's
+ *   #StacheDocument:chunk-count says how many of @chunks are its own
+ * @chunks: (element-type StacheChunk): the chunks of all documents, the
+ *   first document's first, each carrying its document's id
+ * @vectors: (element-type gfloat): one row of floats per chunk
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Replaces the chunks of each document with its new ones and records the
+ * document in @index. A vector database that keeps @index's rows itself
+ * (the embedded `sqlite` one, with the `sqlite` document index on the same
+ * file) does all of it in one transaction: after a crash every document is
+ * wholly old or wholly new, and a batch of documents costs one commit.
+ * Any other pair goes one document after the other, and an interrupted
+ * replace leaves a record without its content hash, which the next ingest
+ * redoes.
+ *
+ * This may block; #StacheStore calls it from a worker thread.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+stache_vector_db_provider_write_documents (StacheVectorDbProvider       *self,
+                                           StacheDocumentIndexProvider  *index,
+                                           GPtrArray                    *documents,
+                                           GPtrArray                    *chunks,
+                                           GArray                       *vectors,
+                                           GCancellable                 *cancellable,
+                                           GError                      **error)
+{
+  StacheVectorDbProviderInterface *iface;
+  GError *local_error = NULL;
+  guint first = 0;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
+  g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (index), FALSE);
+  g_return_val_if_fail (documents != NULL, FALSE);
+  g_return_val_if_fail (chunks != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_insert_args (self, chunks, vectors, error))
+    return FALSE;
+
+  for (guint d = 0; d < documents->len; d++)
+    {
+      StacheDocument *document = g_ptr_array_index (documents, d);
+      guint n;
+
+      if (!STACHE_IS_DOCUMENT (document) || stache_document_get_id (document) == NULL)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Write to %s: document %u has no id"), G_OBJECT_TYPE_NAME (self), d);
+          return FALSE;
+        }
+      n = stache_document_get_chunk_count (document);
+      if (n > chunks->len - first)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("Write to %s: document “%s” counts %u chunks but only %u are left"),
+                       G_OBJECT_TYPE_NAME (self), stache_document_get_id (document), n,
+                       chunks->len - first);
+          return FALSE;
+        }
+      for (guint i = first; i < first + n; i++)
+        if (g_strcmp0 (stache_chunk_get_document_id (g_ptr_array_index (chunks, i)),
+                       stache_document_get_id (document)) != 0)
+          {
+            g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                         _("Write to %s: chunk %u does not belong to document “%s”"),
+                         G_OBJECT_TYPE_NAME (self), i, stache_document_get_id (document));
+            return FALSE;
+          }
+      first += n;
+    }
+  if (first != chunks->len)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                   _("Write to %s: %u chunks belong to no document"),
+                   G_OBJECT_TYPE_NAME (self), chunks->len - first);
+      return FALSE;
+    }
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->write_documents != NULL)
+    {
+      if (iface->write_documents (self, index, documents, chunks, vectors, cancellable, &local_error))
+        return TRUE;
+      if (!g_error_matches (local_error, STACHE_ERROR, STACHE_ERROR_NOT_SUPPORTED))
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      g_clear_error (&local_error);
+    }
+
+  return write_documents_in_steps (self, index, documents, chunks, vectors, cancellable, error);
+}
+
+/**
+ * stache_vector_db_provider_verify: (virtual verify)
+ * @self: a #StacheVectorDbProvider
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads everything the store holds and checks that it is intact and
+ * consistent (for `stache check`). This can take long on a large store.
+ * A provider with nothing to check succeeds.
+ *
+ * Returns: %TRUE when no damage was found
+ */
+gboolean
+stache_vector_db_provider_verify (StacheVectorDbProvider  *self,
+                                  GCancellable            *cancellable,
+                                  GError                 **error)
+{
+  StacheVectorDbProviderInterface *iface;
+
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  if (iface->verify == NULL)
+    return TRUE;
+
+  return iface->verify (self, cancellable, error);
+}
+
 /**
  * stache_vector_db_provider_get_capabilities: (virtual get_capabilities)
  * @self: a #StacheVectorDbProvider

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "stache-document-index-provider.h"
 #include "stache-provider.h"
 
 G_BEGIN_DECLS
@@ -46,6 +47,12 @@ G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, 
  * @replace_document: replaces every chunk of one document in one step;
  *   optional, the default deletes the document's chunks then inserts, and a
  *   store that can do both in one transaction should override it
+ * @write_documents: stores several documents with their chunks and records
+ *   them in a document index, all in one transaction; optional, for a
+ *   store that can keep the document index's rows in the same
+ *   transaction (fails with %STACHE_ERROR_NOT_SUPPORTED otherwise, and the
+ *   default takes over)
+ * @verify: reads every stored item and reports damage; optional
  *
  * The virtual methods of #StacheVectorDbProvider. A plugin in a scripting
  * language implements the sync methods (`do_insert`, `do_search`,
@@ -140,9 +147,19 @@ struct _StacheVectorDbProviderInterface
                                        GArray                  *vectors,
                                        GCancellable            *cancellable,
                                        GError                 **error);
+  gboolean    (*write_documents)      (StacheVectorDbProvider       *self,
+                                       StacheDocumentIndexProvider  *index,
+                                       GPtrArray                    *documents,
+                                       GPtrArray                    *chunks,
+                                       GArray                       *vectors,
+                                       GCancellable                 *cancellable,
+                                       GError                      **error);
+  gboolean    (*verify)               (StacheVectorDbProvider       *self,
+                                       GCancellable                 *cancellable,
+                                       GError                      **error);
 
   /*< private >*/
-  gpointer padding[10];
+  gpointer padding[8];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -235,6 +252,18 @@ gboolean    stache_vector_db_provider_replace_document     (StacheVectorDbProvid
                                                             GArray                  *vectors,
                                                             GCancellable            *cancellable,
                                                             GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+gboolean    stache_vector_db_provider_write_documents      (StacheVectorDbProvider       *self,
+                                                            StacheDocumentIndexProvider  *index,
+                                                            GPtrArray                    *documents,
+                                                            GPtrArray                    *chunks,
+                                                            GArray                       *vectors,
+                                                            GCancellable                 *cancellable,
+                                                            GError                      **error);
+STACHE_AVAILABLE_IN_ALL
+gboolean    stache_vector_db_provider_verify               (StacheVectorDbProvider       *self,
+                                                            GCancellable                 *cancellable,
+                                                            GError                      **error);
 STACHE_AVAILABLE_IN_ALL
 char      **stache_vector_db_provider_get_capabilities     (StacheVectorDbProvider  *self);
 STACHE_AVAILABLE_IN_ALL

@@ -14,27 +14,33 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "sqlite-chunks.h"
 #include "sqlite-database.h"
 
 /* "STCH": marks a file as a Stache database (PRAGMA application_id). */
 #define STACHE_APPLICATION_ID 0x53544348
-/* Bumped when the schema changes; stored in PRAGMA user_version. */
-#define SCHEMA_VERSION 1
+/* Bumped when the schema changes; stored in PRAGMA user_version.
+ * 1: vectors in the chunk rows, keyword index fed by triggers.
+ * 2: vectors packed per namespace in vector_segments (sqlite-chunks.c),
+ *    keyword rows written by the code that writes the chunks. */
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 10000
+/* Large pages let a segment of vectors sit in one page, where a scan
+ * reads it in place (see sqlite-chunks.h); set on new files only. */
+#define PAGE_SIZE 65536
 
-/* Chunks keep the columns the vector scan reads (dims, norm, vector) ahead
- * of the long text, so a scan never walks the text's overflow pages.
- * Chunks with no document are kept too: document_id may be NULL. */
+/* Chunk rowids are never reused (AUTOINCREMENT): an ANN index names
+ * chunks by rowid, and a stale index must not find another chunk under an
+ * old name. Chunks with no document are kept too: document_id may be
+ * NULL. */
 static const char SCHEMA_SQL[] =
   "CREATE TABLE IF NOT EXISTS chunks ("
-  "  rowid INTEGER PRIMARY KEY,"
+  "  rowid INTEGER PRIMARY KEY AUTOINCREMENT,"
   "  namespace TEXT NOT NULL,"
   "  id TEXT NOT NULL,"
-  "  dims INTEGER NOT NULL,"
-  "  norm REAL NOT NULL,"
-  "  vector BLOB NOT NULL,"
   "  document_id TEXT,"
   "  position INTEGER NOT NULL DEFAULT 0,"
+  "  vector_slot INTEGER NOT NULL,"
   "  text TEXT NOT NULL,"
   "  metadata TEXT,"
   "  UNIQUE (namespace, id));"
@@ -42,16 +48,27 @@ static const char SCHEMA_SQL[] =
   "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 ("
   "  text, content = 'chunks', content_rowid = 'rowid',"
   "  tokenize = 'unicode61 remove_diacritics 2');"
-  "CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN"
-  "  INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);"
-  "END;"
-  "CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN"
-  "  INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);"
-  "END;"
-  "CREATE TRIGGER IF NOT EXISTS chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN"
-  "  INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);"
-  "  INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);"
-  "END;"
+  "CREATE TABLE IF NOT EXISTS vector_spaces ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  namespace TEXT NOT NULL,"
+  "  dims INTEGER NOT NULL,"
+  "  capacity INTEGER NOT NULL,"
+  "  count INTEGER NOT NULL,"
+  "  generation INTEGER NOT NULL DEFAULT 0,"
+  "  ann INTEGER NOT NULL DEFAULT 0,"
+  "  UNIQUE (namespace, dims));"
+  "CREATE TABLE IF NOT EXISTS vector_segments ("
+  "  id INTEGER PRIMARY KEY,"
+  "  rowids BLOB NOT NULL,"
+  "  vectors BLOB NOT NULL);"
+  /* What changed in a space with an ANN index, so an index saved at an
+   * older generation can catch up (sqlite-ann.c). */
+  "CREATE TABLE IF NOT EXISTS vector_changes ("
+  "  space INTEGER NOT NULL,"
+  "  generation INTEGER NOT NULL,"
+  "  chunk INTEGER NOT NULL,"
+  "  added INTEGER NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS vector_changes_space ON vector_changes (space, generation);"
   "CREATE TABLE IF NOT EXISTS documents ("
   "  id TEXT PRIMARY KEY,"
   "  namespace TEXT,"
@@ -178,6 +195,7 @@ read_int_pragma (SqliteDatabase  *db,
 static gboolean
 check_ours (SqliteDatabase  *db,
             gboolean        *out_has_schema,
+            gint64          *out_version,
             GError         **error)
 {
   g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func (g_free);
@@ -188,6 +206,7 @@ check_ours (SqliteDatabase  *db,
   int rc;
 
   *out_has_schema = FALSE;
+  *out_version = 0;
 
   rc = read_int_pragma (db, "PRAGMA application_id", &app_id, &local_error);
   if (rc == SQLITE_NOTADB)
@@ -262,19 +281,24 @@ check_ours (SqliteDatabase  *db,
       return FALSE;
     }
 
-  *out_has_schema = app_id == STACHE_APPLICATION_ID && version == SCHEMA_VERSION && has_ours;
+  *out_has_schema = app_id == STACHE_APPLICATION_ID && has_ours;
+  *out_version = version;
   return TRUE;
 }
 
+/* PRAGMA quick_check reads every page: it runs after a migration and
+ * when asked (`stache check`), never on a plain open, whose cost must not
+ * grow with the file. */
 static gboolean
 check_integrity (SqliteDatabase  *db,
+                 const char      *pragma,
                  GError         **error)
 {
   g_autofree char *problem = NULL;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  rc = sqlite3_prepare_v2 (db->handle, "PRAGMA quick_check", -1, &stmt, NULL);
+  rc = sqlite3_prepare_v2 (db->handle, pragma, -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     {
       rc = sqlite3_step (stmt);
@@ -295,9 +319,8 @@ check_integrity (SqliteDatabase  *db,
   if (problem != NULL)
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                   _("The Stache database “%s” is damaged (PRAGMA quick_check: %s); "
-                     "it was left untouched"),
-                   db->path, problem);
+                   _("The Stache database “%s” is damaged (%s: %s)"),
+                   db->path, pragma, problem);
       return FALSE;
     }
 
@@ -316,41 +339,62 @@ exec (SqliteDatabase  *db,
   return TRUE;
 }
 
-static gboolean
-configure (SqliteDatabase  *db,
-           GError         **error)
+/* Runs a PRAGMA that may need an exclusive lock, retrying while another
+ * connection holds one: SQLite answers BUSY at once there, without the
+ * busy handler. */
+static int
+exec_retrying (SqliteDatabase *db,
+               const char     *sql)
 {
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  /* The first statement that may write. Changing the journal mode of a
-   * new file needs an exclusive lock, and SQLite answers BUSY at once,
-   * without the busy handler, while another process creates the same file:
-   * so retry for as long as the busy timeout would have waited. */
   for (guint waited_ms = 0; ; waited_ms += 20)
     {
-      rc = sqlite3_prepare_v2 (db->handle, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+      rc = sqlite3_prepare_v2 (db->handle, sql, -1, &stmt, NULL);
       if (rc == SQLITE_OK)
-        rc = sqlite3_step (stmt);
-      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited_ms >= BUSY_TIMEOUT_MS)
-        break;
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+          ;
       sqlite3_finalize (stmt);
       stmt = NULL;
+      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited_ms >= BUSY_TIMEOUT_MS)
+        break;
       g_usleep (20 * 1000);
     }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      sqlite_database_set_error (db, error, _("switching to WAL mode"));
-      sqlite3_finalize (stmt);
-      return FALSE;
-    }
-  sqlite3_finalize (stmt);
+
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static gboolean
+configure (SqliteDatabase  *db,
+           gboolean         is_new,
+           GError         **error)
+{
+  gint64 page_size;
+
+  /* The page size of a file is fixed by its first write (and by WAL mode
+   * after that), so it is chosen here, before anything else writes. */
+  if (is_new && !exec (db, "PRAGMA page_size = " G_STRINGIFY (PAGE_SIZE), _("choosing the page size"), error))
+    return FALSE;
+
+  if (exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
+    return sqlite_database_set_error (db, error, _("switching to WAL mode"));
+
+  if (read_int_pragma (db, "PRAGMA page_size", &page_size, error) != SQLITE_OK)
+    return FALSE;
+  db->page_size = (gsize) page_size;
 
   /* Searches read every vector of a namespace: mapping the file saves a
-   * copy per page (SQLite falls back to read() where mapping fails). */
+   * copy per page (SQLite falls back to read() where mapping fails, and
+   * caps the size at what it was built for). A checkpoint after 16 MiB of
+   * log keeps the WAL file small with large pages. */
   return exec (db, GLIB_SIZEOF_VOID_P >= 8
-                     ? "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 1073741824"
-                     : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 67108864",
+                     ? "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                       "PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -32768; "
+                       "PRAGMA wal_autocheckpoint = 256; PRAGMA journal_size_limit = 67108864"
+                     : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                       "PRAGMA mmap_size = 67108864; PRAGMA wal_autocheckpoint = 256; "
+                       "PRAGMA journal_size_limit = 67108864",
                _("configuring the connection"), error);
 }
 
@@ -369,23 +413,170 @@ create_schema (SqliteDatabase  *db,
   return sqlite_database_end (db, exec (db, sql, _("creating the tables"), error), error);
 }
 
-SqliteDatabase *
-sqlite_database_open (StacheProvider  *provider,
-                      GCancellable    *cancellable,
-                      GError         **error)
+/* ---- migration from schema 1 ---- */
+
+static gint64
+count_rows (SqliteDatabase *db,
+            const char     *sql)
+{
+  gint64 n = 0;
+
+  read_int_pragma (db, sql, &n, NULL);
+  return n;
+}
+
+/* Schema 1 kept each vector (with its norm) in the chunk row, and fed the
+ * keyword index by triggers. The chunk rows keep their rowids and text, so
+ * the keyword index stays valid as it is; the vectors move into the
+ * segments of their namespace, normalised. */
+static gboolean
+migrate_from_1 (SqliteDatabase  *db,
+                GError         **error)
+{
+  g_autoptr(sqlite3_stmt) rows = NULL;
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  g_autofree float *vector = NULL;
+  gsize allocated = 0;
+  SqliteWrite *write = NULL;
+  gint64 n_chunks, done = 0, last_report = 0;
+  gboolean ok = FALSE;
+  int rc;
+
+  n_chunks = count_rows (db, "SELECT count (*) FROM chunks");
+  /* Translators: printed once, on stderr, when an old store is first opened */
+  g_printerr (_("Stache: moving the database “%s” to a new layout for faster search "
+                "(%ld chunks); this happens once…\n"), db->path, (long) n_chunks);
+
+  /* Large pages first, while the file is still in the old layout: a page
+   * size only changes by VACUUM, outside WAL mode, and only when no other
+   * connection has the file open. Without them the store works the same,
+   * only scans copy each vector once. */
+  if (db->page_size < PAGE_SIZE &&
+      exec_retrying (db, "PRAGMA journal_mode = DELETE") == SQLITE_OK &&
+      sqlite3_exec (db->handle, "PRAGMA page_size = " G_STRINGIFY (PAGE_SIZE) "; VACUUM",
+                    NULL, NULL, NULL) == SQLITE_OK)
+    {
+      gint64 page_size;
+
+      if (read_int_pragma (db, "PRAGMA page_size", &page_size, NULL) == SQLITE_OK)
+        db->page_size = (gsize) page_size;
+    }
+  if (exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
+    return sqlite_database_set_error (db, error, _("switching to WAL mode"));
+
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+
+  if (!exec (db,
+             "DROP TRIGGER IF EXISTS chunks_fts_insert;"
+             "DROP TRIGGER IF EXISTS chunks_fts_delete;"
+             "DROP TRIGGER IF EXISTS chunks_fts_update;"
+             "DROP INDEX IF EXISTS chunks_document;"
+             "ALTER TABLE chunks RENAME TO chunks_schema1;",
+             _("moving the old tables aside"), error) ||
+      !exec (db, SCHEMA_SQL, _("creating the tables"), error))
+    goto out;
+
+  rows = sqlite_database_prepare (db, "SELECT rowid, namespace, id, document_id, position, text, "
+                                      "metadata, dims, vector FROM chunks_schema1 "
+                                      "ORDER BY namespace, rowid", error);
+  insert = sqlite_database_prepare (db, "INSERT INTO chunks (rowid, namespace, id, document_id, "
+                                        "position, vector_slot, text, metadata) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", error);
+  if (rows == NULL || insert == NULL)
+    goto out;
+
+  write = sqlite_write_new (db);
+  while ((rc = sqlite3_step (rows)) == SQLITE_ROW)
+    {
+      gsize dims = (gsize) sqlite3_column_int64 (rows, 7);
+      const void *blob = sqlite3_column_blob (rows, 8);
+      gint64 rowid = sqlite3_column_int64 (rows, 0);
+      gint64 slot;
+
+      if (dims == 0 || (gsize) sqlite3_column_bytes (rows, 8) != dims * sizeof (float))
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("The vector of chunk “%s” in “%s” is damaged; the database was "
+                         "left as it was"),
+                       sqlite_column_text (rows, 2), db->path);
+          goto out;
+        }
+      if (dims > allocated)
+        {
+          vector = g_renew (float, vector, dims);
+          allocated = dims;
+        }
+      memcpy (vector, blob, dims * sizeof (float));
+
+      if (!sqlite_write_append_vector (write, sqlite_column_text (rows, 1), rowid, vector, dims,
+                                       &slot, error))
+        goto out;
+
+      sqlite3_reset (insert);
+      sqlite3_bind_int64 (insert, 1, rowid);
+      sqlite_bind_text (insert, 2, sqlite_column_text (rows, 1));
+      sqlite_bind_text (insert, 3, sqlite_column_text (rows, 2));
+      sqlite_bind_text (insert, 4, sqlite_column_text (rows, 3));
+      sqlite3_bind_int64 (insert, 5, sqlite3_column_int64 (rows, 4));
+      sqlite3_bind_int64 (insert, 6, slot);
+      sqlite_bind_text (insert, 7, sqlite_column_text (rows, 5));
+      sqlite_bind_text (insert, 8, sqlite_column_text (rows, 6));
+      if (!sqlite_database_exec_step (db, insert, _("moving a chunk"), error))
+        goto out;
+
+      if (++done - last_report >= 100000)
+        {
+          last_report = done;
+          g_printerr (_("Stache: %ld of %ld chunks moved\n"), (long) done, (long) n_chunks);
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sqlite_database_set_error (db, error, _("reading the old chunks"));
+      goto out;
+    }
+
+  g_clear_pointer (&rows, sqlite_statement_release);
+  g_clear_pointer (&insert, sqlite_statement_release);
+  ok = sqlite_write_finish (write, error) &&
+       exec (db, "DROP TABLE chunks_schema1; PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION),
+             _("dropping the old tables"), error);
+
+out:
+  g_clear_pointer (&write, sqlite_write_free);
+  g_clear_pointer (&rows, sqlite_statement_release);
+  g_clear_pointer (&insert, sqlite_statement_release);
+  /* The statements cached on the renamed table are useless now. */
+  g_hash_table_remove_all (db->statements);
+  if (!sqlite_database_end (db, ok, ok ? error : NULL))
+    return FALSE;
+
+  return check_integrity (db, "PRAGMA quick_check", error);
+}
+
+/* ---- opening: one connection per file and process ---- */
+
+static GMutex registry_lock;
+static GHashTable *registry;   /* path → SqliteDatabase *, with registry_lock */
+
+static void database_close (SqliteDatabase *db);
+
+static SqliteDatabase *
+database_open (const char    *path,
+               GError       **error)
 {
   g_autofree char *dir = NULL;
   SqliteDatabase *db;
   GStatBuf st;
   gboolean existed, has_schema = FALSE, ok;
+  gint64 version = 0;
   int rc;
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return NULL;
 
   db = g_new0 (SqliteDatabase, 1);
   g_mutex_init (&db->mutex);
-  db->path = resolve_path (provider);
+  db->ref_count = 1;
+  db->path = g_strdup (path);
   db->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
 
   dir = g_path_get_dirname (db->path);
@@ -396,7 +587,7 @@ sqlite_database_open (StacheProvider  *provider,
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
                    _("Cannot create the folder “%s” for the Stache database “%s”: %s"),
                    dir, db->path, g_strerror (saved_errno));
-      sqlite_database_free (db);
+      database_close (db);
       return NULL;
     }
 
@@ -409,33 +600,34 @@ sqlite_database_open (StacheProvider  *provider,
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
                    _("Cannot open the Stache database “%s”: %s"), db->path,
                    db->handle != NULL ? sqlite3_errmsg (db->handle) : sqlite3_errstr (rc));
-      sqlite_database_free (db);
+      database_close (db);
       return NULL;
     }
   sqlite3_busy_timeout (db->handle, BUSY_TIMEOUT_MS);
 
   g_mutex_lock (&db->mutex);
-  ok = check_ours (db, &has_schema, error) &&
-       (!existed || check_integrity (db, error)) &&
-       configure (db, error) &&
-       (has_schema || create_schema (db, error));
+  ok = check_ours (db, &has_schema, &version, error) &&
+       configure (db, !existed, error);
+  if (ok && has_schema && version == 1)
+    ok = migrate_from_1 (db, error);
+  else if (ok && !has_schema)
+    ok = create_schema (db, error);
   g_mutex_unlock (&db->mutex);
 
   if (!ok)
     {
-      sqlite_database_free (db);
+      database_close (db);
       return NULL;
     }
 
   return db;
 }
 
-void
-sqlite_database_free (SqliteDatabase *db)
+static void
+database_close (SqliteDatabase *db)
 {
-  if (db == NULL)
-    return;
-
+  if (db->ann_free != NULL)
+    db->ann_free (db->ann);
   /* Statements first: a connection with statements left cannot close. */
   g_clear_pointer (&db->statements, g_hash_table_unref);
   if (db->handle != NULL)
@@ -443,6 +635,69 @@ sqlite_database_free (SqliteDatabase *db)
   g_free (db->path);
   g_mutex_clear (&db->mutex);
   g_free (db);
+}
+
+/* Drops one reference; the last one closes the connection. */
+void
+sqlite_database_release (SqliteDatabase *db)
+{
+  gboolean last;
+
+  if (db == NULL)
+    return;
+
+  g_mutex_lock (&registry_lock);
+  last = --db->ref_count == 0;
+  if (last && registry != NULL && g_hash_table_lookup (registry, db->path) == db)
+    g_hash_table_remove (registry, db->path);
+  g_mutex_unlock (&registry_lock);
+
+  if (last)
+    database_close (db);
+}
+
+static SqliteDatabase *
+sqlite_database_acquire (const char  *path,
+                         GError     **error)
+{
+  SqliteDatabase *db;
+
+  g_mutex_lock (&registry_lock);
+  if (registry == NULL)
+    registry = g_hash_table_new (g_str_hash, g_str_equal);
+
+  db = g_hash_table_lookup (registry, path);
+  if (db != NULL)
+    {
+      db->ref_count++;
+    }
+  else
+    {
+      /* Opened with the lock held, so two stores opening the same new file
+       * at once share one connection (and one migration). */
+      db = database_open (path, error);
+      if (db != NULL)
+        g_hash_table_insert (registry, db->path, db);
+    }
+  g_mutex_unlock (&registry_lock);
+
+  return db;
+}
+
+SqliteDatabase *
+sqlite_database_open (StacheProvider  *provider,
+                      GCancellable    *cancellable,
+                      GError         **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *canonical = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  path = resolve_path (provider);
+  canonical = g_canonicalize_filename (path, NULL);
+  return sqlite_database_acquire (canonical, error);
 }
 
 SqliteDatabase *
@@ -461,6 +716,38 @@ sqlite_database_ensure (SqliteDatabase  **slot,
   g_mutex_unlock (slot_mutex);
 
   return db;
+}
+
+/* Everything `stache check` looks at: SQLite's own integrity check, the
+ * keyword index against the chunks, and the vector segments against the
+ * chunks. Reads the whole file. */
+gboolean
+sqlite_database_verify (SqliteDatabase  *db,
+                        GCancellable    *cancellable,
+                        GError         **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&db->mutex);
+  gboolean ok;
+
+  if (!check_integrity (db, "PRAGMA integrity_check", error))
+    return FALSE;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  if (sqlite3_exec (db->handle, "INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)",
+                    NULL, NULL, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("The keyword index of the Stache database “%s” does not match its chunks (%s)"),
+                   db->path, sqlite3_errmsg (db->handle));
+      return FALSE;
+    }
+
+  if (!sqlite_database_begin (db, FALSE, error))
+    return FALSE;
+  ok = sqlite_chunks_verify (db, cancellable, error);
+  return sqlite_database_end (db, ok, ok ? error : NULL);
 }
 
 sqlite3_stmt *

@@ -9,15 +9,23 @@
 
 G_BEGIN_DECLS
 
-/* One connection to the Stache database file. Each provider instance owns
- * one; every use of @handle, and of the statements prepared on it, happens
- * with @mutex held. */
+/* One connection to a Stache database file, shared by every provider of
+ * the process that uses that file (the vector database, namespace and
+ * document index providers of any number of stores): they see one page
+ * cache and one mmap, and one transaction can span all three. Every use of
+ * @handle, and of the statements prepared on it, happens with @mutex held.
+ * Opened by sqlite_database_ensure(), released with
+ * sqlite_database_release(). */
 typedef struct
 {
   sqlite3    *handle;
   char       *path;
   GMutex      mutex;
   GHashTable *statements;   /* SQL text → sqlite3_stmt *, prepared once */
+  gsize       page_size;    /* of the file, read once it is configured */
+  gint        ref_count;    /* changed with the registry's lock held */
+  gpointer    ann;          /* the ANN indexes of its vector spaces (sqlite-ann.c) */
+  GDestroyNotify ann_free;
 } SqliteDatabase;
 
 /* The namespace chunks go to when none is given. */
@@ -31,11 +39,15 @@ char           *sqlite_database_default_path (void);
 SqliteDatabase *sqlite_database_open         (StacheProvider   *provider,
                                               GCancellable     *cancellable,
                                               GError          **error);
-void            sqlite_database_free         (SqliteDatabase   *db);
+void            sqlite_database_release      (SqliteDatabase   *db);
 
 SqliteDatabase *sqlite_database_ensure       (SqliteDatabase  **slot,
                                               GMutex           *slot_mutex,
                                               StacheProvider   *provider,
+                                              GCancellable     *cancellable,
+                                              GError          **error);
+
+gboolean        sqlite_database_verify       (SqliteDatabase   *db,
                                               GCancellable     *cancellable,
                                               GError          **error);
 

@@ -4,12 +4,15 @@
  *
  * One row of the table documents per document, keyed by id. Deleting a
  * document deletes its chunks in the same transaction, so a deleted
- * document never answers a search.
+ * document never answers a search. The `sqlite` vector database writes
+ * document rows itself (sqlite_documents_write_row()) in the transaction
+ * that writes their chunks, when both providers use the same file.
  */
 #include <libpeas/peas.h>
 #include <glib/gi18n-lib.h>
 #include <stache.h>
 
+#include "sqlite-chunks.h"
 #include "sqlite-database.h"
 #include "sqlite-documents.h"
 
@@ -70,21 +73,21 @@ document_from_row (sqlite3_stmt *stmt)
   return document;
 }
 
-static gboolean
-stache_sqlite_documents_index_document (StacheDocumentIndexProvider  *provider,
-                                        StacheDocument               *document,
-                                        GCancellable                 *cancellable,
-                                        GError                      **error)
+SqliteDatabase *
+stache_sqlite_documents_get_database (StacheSqliteDocuments  *self,
+                                      GCancellable           *cancellable,
+                                      GError                **error)
 {
-  StacheSqliteDocuments *self = STACHE_SQLITE_DOCUMENTS (provider);
-  g_autoptr(GMutexLocker) locker = NULL;
+  return get_db (self, cancellable, error);
+}
+
+gboolean
+sqlite_documents_write_row (SqliteDatabase  *db,
+                            StacheDocument  *document,
+                            GError         **error)
+{
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree char *metadata = sqlite_json_to_text (stache_document_get_metadata (document));
-  SqliteDatabase *db;
-
-  if ((db = get_db (self, cancellable, error)) == NULL)
-    return FALSE;
-  locker = g_mutex_locker_new (&db->mutex);
 
   stmt = sqlite_database_prepare (db,
                                   "INSERT OR REPLACE INTO documents (id, namespace, source, title, "
@@ -109,6 +112,23 @@ stache_sqlite_documents_index_document (StacheDocumentIndexProvider  *provider,
   sqlite_bind_text (stmt, 12, stache_document_get_summary (document));
 
   return sqlite_database_exec_step (db, stmt, _("indexing a document"), error);
+}
+
+static gboolean
+stache_sqlite_documents_index_document (StacheDocumentIndexProvider  *provider,
+                                        StacheDocument               *document,
+                                        GCancellable                 *cancellable,
+                                        GError                      **error)
+{
+  StacheSqliteDocuments *self = STACHE_SQLITE_DOCUMENTS (provider);
+  g_autoptr(GMutexLocker) locker = NULL;
+  SqliteDatabase *db;
+
+  if ((db = get_db (self, cancellable, error)) == NULL)
+    return FALSE;
+  locker = g_mutex_locker_new (&db->mutex);
+
+  return sqlite_documents_write_row (db, document, error);
 }
 
 static StacheDocument *
@@ -198,11 +218,14 @@ stache_sqlite_documents_list_documents (StacheDocumentIndexProvider  *provider,
 static gboolean
 delete_in_transaction (SqliteDatabase  *db,
                        const char      *id,
+                       GCancellable    *cancellable,
                        GError         **error)
 {
   g_autoptr(sqlite3_stmt) find = NULL;
-  g_autoptr(sqlite3_stmt) delete_chunks = NULL;
   g_autoptr(sqlite3_stmt) delete_document = NULL;
+  g_autofree char *namespace_ = NULL;
+  SqliteWrite *write;
+  gboolean ok;
   int rc;
 
   find = sqlite_database_prepare (db, "SELECT coalesce (namespace, 'default') FROM documents "
@@ -220,13 +243,14 @@ delete_in_transaction (SqliteDatabase  *db,
   if (rc != SQLITE_ROW)
     return sqlite_database_set_error (db, error, _("looking a document up"));
 
-  delete_chunks = sqlite_database_prepare (db, "DELETE FROM chunks WHERE namespace = ?1 "
-                                               "AND document_id = ?2", error);
-  if (delete_chunks == NULL)
-    return FALSE;
-  sqlite3_bind_text (delete_chunks, 1, sqlite_column_text (find, 0), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (delete_chunks, 2, id, -1, SQLITE_STATIC);
-  if (!sqlite_database_exec_step (db, delete_chunks, _("deleting the chunks of a document"), error))
+  namespace_ = g_strdup (sqlite_column_text (find, 0));
+  sqlite3_reset (find);
+
+  write = sqlite_write_new (db);
+  ok = sqlite_write_delete_document (write, namespace_, id, cancellable, error) &&
+       sqlite_write_finish (write, error);
+  sqlite_write_free (write);
+  if (!ok)
     return FALSE;
 
   delete_document = sqlite_database_prepare (db, "DELETE FROM documents WHERE id = ?1", error);
@@ -254,7 +278,7 @@ stache_sqlite_documents_delete_document (StacheDocumentIndexProvider  *provider,
   if (!sqlite_database_begin (db, TRUE, error))
     return FALSE;
 
-  return sqlite_database_end (db, delete_in_transaction (db, id, error), error);
+  return sqlite_database_end (db, delete_in_transaction (db, id, cancellable, error), error);
 }
 
 /* ---- GInitable: the file is opened (and checked) when created ---- */
@@ -280,7 +304,7 @@ stache_sqlite_documents_finalize (GObject *object)
 {
   StacheSqliteDocuments *self = STACHE_SQLITE_DOCUMENTS (object);
 
-  g_clear_pointer (&self->db, sqlite_database_free);
+  g_clear_pointer (&self->db, sqlite_database_release);
   g_mutex_clear (&self->open_mutex);
 
   G_OBJECT_CLASS (stache_sqlite_documents_parent_class)->finalize (object);

@@ -17,6 +17,7 @@
 #include <glib/gi18n-lib.h>
 #include <stache.h>
 
+#include "sqlite-chunks.h"
 #include "sqlite-database.h"
 #include "sqlite-namespaces.h"
 
@@ -271,7 +272,6 @@ delete_in_transaction (SqliteDatabase  *db,
                        GError         **error)
 {
   static const char * const delete_sql[] = {
-    "DELETE FROM chunks WHERE namespace = ?1 OR " UNDER ("namespace"),
     "DELETE FROM documents WHERE " DOC_NS " = ?1 OR " UNDER (DOC_NS),
     "DELETE FROM namespaces WHERE name = ?1 OR " UNDER ("name"),
   };
@@ -302,6 +302,35 @@ delete_in_transaction (SqliteDatabase  *db,
                    name, (long) n_chunks, (long) n_documents, (long) n_children);
       return FALSE;
     }
+
+  /* Chunks go with their vectors and keyword rows, namespace by
+   * namespace: every namespace that holds chunks has a vector space. */
+  {
+    g_autoptr(sqlite3_stmt) names = NULL;
+    g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+    SqliteWrite *write;
+    gboolean ok = TRUE;
+    int rc;
+
+    names = sqlite_database_prepare (db, "SELECT DISTINCT namespace FROM vector_spaces "
+                                         "WHERE namespace = ?1 OR " UNDER ("namespace"), error);
+    if (names == NULL)
+      return FALSE;
+    sqlite3_bind_text (names, 1, name, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step (names)) == SQLITE_ROW)
+      g_ptr_array_add (doomed, g_strdup (sqlite_column_text (names, 0)));
+    if (rc != SQLITE_DONE)
+      return sqlite_database_set_error (db, error, _("deleting a namespace"));
+    sqlite3_reset (names);
+
+    write = sqlite_write_new (db);
+    for (guint i = 0; ok && i < doomed->len; i++)
+      ok = sqlite_write_delete_namespace (write, g_ptr_array_index (doomed, i), NULL, error);
+    ok = ok && sqlite_write_finish (write, error);
+    sqlite_write_free (write);
+    if (!ok)
+      return FALSE;
+  }
 
   for (guint i = 0; i < G_N_ELEMENTS (delete_sql); i++)
     {
@@ -363,7 +392,7 @@ stache_sqlite_namespaces_finalize (GObject *object)
 {
   StacheSqliteNamespaces *self = STACHE_SQLITE_NAMESPACES (object);
 
-  g_clear_pointer (&self->db, sqlite_database_free);
+  g_clear_pointer (&self->db, sqlite_database_release);
   g_mutex_clear (&self->open_mutex);
 
   G_OBJECT_CLASS (stache_sqlite_namespaces_parent_class)->finalize (object);

@@ -2,14 +2,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Vectors are float32 BLOBs beside their chunk, with the vector's norm.
- * A search is an exact scan: one statement reads (rowid, dims, norm,
- * vector) of every candidate row, cosine similarity is computed in C and
- * a bounded heap keeps the best top_k; text and metadata are read for the
- * winners only. Filters are evaluated in C with stache_filter_matches(),
- * and in a search only for rows good enough to enter the heap. Keyword
- * search uses the FTS5 table chunks_fts (BM25), which triggers keep in
- * step with chunks.
+ * Vectors are kept unit length and packed per namespace in segments (see
+ * sqlite-chunks.h). A search is an exact scan of the namespace's segments
+ * in rowid order with the SIMD kernel of sqlite-kernel.c, each segment
+ * read in place from its page; a bounded heap keeps the best top_k, and
+ * text and metadata are read for the winners only. Filters are evaluated
+ * in C with stache_filter_matches(), and only for rows good enough to
+ * enter the heap. Keyword search lets FTS5 rank (BM25) and reads the text
+ * of the best rows only.
  */
 #include <math.h>
 #include <string.h>
@@ -18,7 +18,10 @@
 #include <glib/gi18n-lib.h>
 #include <stache.h>
 
+#include "sqlite-chunks.h"
 #include "sqlite-database.h"
+#include "sqlite-documents.h"
+#include "sqlite-kernel.h"
 #include "sqlite-vector-db.h"
 
 /* The most words of a keyword query that are looked for. */
@@ -71,41 +74,6 @@ check_cancelled (GCancellable  *cancellable,
          g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
-static double
-vector_norm (const float *v,
-             gsize        n)
-{
-  double sum = 0;
-
-  for (gsize i = 0; i < n; i++)
-    sum += (double) v[i] * v[i];
-
-  return sqrt (sum);
-}
-
-/* Four independent sums, in double: the additions overlap (and the
- * compiler may use vector registers) without giving up precision. */
-static double
-dot_product (const float *restrict a,
-             const float *restrict b,
-             gsize                 n)
-{
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  gsize i = 0;
-
-  for (; i + 4 <= n; i += 4)
-    {
-      s0 += (double) a[i] * b[i];
-      s1 += (double) a[i + 1] * b[i + 1];
-      s2 += (double) a[i + 2] * b[i + 2];
-      s3 += (double) a[i + 3] * b[i + 3];
-    }
-  for (; i < n; i++)
-    s0 += (double) a[i] * b[i];
-
-  return (s0 + s1) + (s2 + s3);
-}
-
 static StacheSearchResult *
 result_from_row (sqlite3_stmt *stmt,
                  int           first,
@@ -140,68 +108,7 @@ row_matches_filter (JsonObject *filter,
   return stache_filter_matches (filter, document_id, metadata);
 }
 
-/* Stores @chunks inside the caller's transaction. */
-static gboolean
-store_chunks (SqliteDatabase  *db,
-              const char      *namespace_,
-              GPtrArray       *chunks,
-              GArray          *vectors,
-              GCancellable    *cancellable,
-              GError         **error)
-{
-  static const char sql[] =
-    "INSERT INTO chunks (namespace, id, dims, norm, vector, document_id, position, text, metadata) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-    "ON CONFLICT (namespace, id) DO UPDATE SET dims = excluded.dims, norm = excluded.norm, "
-    "vector = excluded.vector, document_id = excluded.document_id, "
-    "position = excluded.position, text = excluded.text, metadata = excluded.metadata";
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  const float *values;
-  gsize dims;
-
-  if (chunks->len == 0)
-    return TRUE;
-
-  values = (const float *) (gpointer) vectors->data;
-  dims = vectors->len / chunks->len;
-
-  stmt = sqlite_database_prepare (db, sql, error);
-  if (stmt == NULL)
-    return FALSE;
-
-  for (guint i = 0; i < chunks->len; i++)
-    {
-      StacheChunk *chunk = g_ptr_array_index (chunks, i);
-      const float *row = values + (gsize) i * dims;
-      const char *text = stache_chunk_get_text (chunk);
-      g_autofree char *metadata = sqlite_json_to_text (stache_chunk_get_metadata (chunk));
-
-      if (check_cancelled (cancellable, i, error))
-        return FALSE;
-
-      sqlite3_reset (stmt);
-      sqlite3_bind_text (stmt, 1, namespace_, -1, SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 2, stache_chunk_get_id (chunk), -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) dims);
-      sqlite3_bind_double (stmt, 4, vector_norm (row, dims));
-      sqlite3_bind_blob64 (stmt, 5, row, dims * sizeof (float), SQLITE_STATIC);
-      sqlite_bind_text (stmt, 6, stache_chunk_get_document_id (chunk));
-      sqlite3_bind_int64 (stmt, 7, stache_chunk_get_position (chunk));
-      sqlite3_bind_text (stmt, 8, text != NULL ? text : "", -1, SQLITE_STATIC);
-      sqlite_bind_text (stmt, 9, metadata);
-
-      if (sqlite3_step (stmt) != SQLITE_DONE)
-        {
-          g_autofree char *doing = g_strdup_printf (_("storing chunk “%s”"), stache_chunk_get_id (chunk));
-
-          return sqlite_database_set_error (db, error, doing);
-        }
-    }
-
-  return TRUE;
-}
-
-/* ---- insert / replace_document ---- */
+/* ---- writing ---- */
 
 static gboolean
 stache_sqlite_vector_db_insert (StacheVectorDbProvider  *provider,
@@ -214,37 +121,26 @@ stache_sqlite_vector_db_insert (StacheVectorDbProvider  *provider,
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (provider);
   g_autoptr(GMutexLocker) locker = NULL;
   SqliteDatabase *db;
+  SqliteWrite *write;
   gboolean ok;
 
   if ((db = get_db (self, cancellable, error)) == NULL)
     return FALSE;
+  if (chunks->len == 0)
+    return TRUE;
   locker = g_mutex_locker_new (&db->mutex);
 
   if (!sqlite_database_begin (db, TRUE, error))
     return FALSE;
 
-  ok = store_chunks (db, namespace_or_default (namespace_), chunks, vectors, cancellable, error);
+  write = sqlite_write_new (db);
+  ok = sqlite_write_insert_chunks (write, namespace_or_default (namespace_), chunks,
+                                   (const float *) (gpointer) vectors->data, vectors->len / chunks->len,
+                                   cancellable, error) &&
+       sqlite_write_finish (write, error);
+  sqlite_write_free (write);
 
   return sqlite_database_end (db, ok, error);
-}
-
-static gboolean
-delete_document_chunks (SqliteDatabase  *db,
-                        const char      *namespace_,
-                        const char      *document_id,
-                        GError         **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-
-  stmt = sqlite_database_prepare (db, "DELETE FROM chunks WHERE namespace = ?1 AND document_id = ?2",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, namespace_, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, document_id, -1, SQLITE_STATIC);
-
-  return sqlite_database_exec_step (db, stmt, _("deleting the chunks of a document"), error);
 }
 
 static gboolean
@@ -260,6 +156,7 @@ stache_sqlite_vector_db_replace_document (StacheVectorDbProvider  *provider,
   g_autoptr(GMutexLocker) locker = NULL;
   const char *ns = namespace_or_default (namespace_);
   SqliteDatabase *db;
+  SqliteWrite *write;
   gboolean ok;
 
   if ((db = get_db (self, cancellable, error)) == NULL)
@@ -269,8 +166,75 @@ stache_sqlite_vector_db_replace_document (StacheVectorDbProvider  *provider,
   if (!sqlite_database_begin (db, TRUE, error))
     return FALSE;
 
-  ok = delete_document_chunks (db, ns, document_id, error) &&
-       store_chunks (db, ns, chunks, vectors, cancellable, error);
+  write = sqlite_write_new (db);
+  ok = sqlite_write_delete_document (write, ns, document_id, cancellable, error) &&
+       (chunks->len == 0 ||
+        sqlite_write_insert_chunks (write, ns, chunks, (const float *) (gpointer) vectors->data,
+                                    vectors->len / chunks->len, cancellable, error)) &&
+       sqlite_write_finish (write, error);
+  sqlite_write_free (write);
+
+  return sqlite_database_end (db, ok, error);
+}
+
+/* Documents, their chunks, vectors, keyword rows and document rows, all
+ * in one transaction when @index keeps its rows in the same file: after a
+ * crash each document is wholly old or wholly new. */
+static gboolean
+stache_sqlite_vector_db_write_documents (StacheVectorDbProvider       *provider,
+                                         StacheDocumentIndexProvider  *index,
+                                         GPtrArray                    *documents,
+                                         GPtrArray                    *chunks,
+                                         GArray                       *vectors,
+                                         GCancellable                 *cancellable,
+                                         GError                      **error)
+{
+  StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (provider);
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GPtrArray) slice = g_ptr_array_new ();
+  SqliteDatabase *db;
+  SqliteWrite *write;
+  gsize dims, first = 0;
+  gboolean ok = TRUE;
+
+  if ((db = get_db (self, cancellable, error)) == NULL)
+    return FALSE;
+
+  if (!STACHE_SQLITE_IS_DOCUMENTS (index) ||
+      stache_sqlite_documents_get_database (STACHE_SQLITE_DOCUMENTS (index), cancellable, NULL) != db)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_NOT_SUPPORTED,
+                   _("The document index is not in the same SQLite file"));
+      return FALSE;
+    }
+
+  dims = chunks->len > 0 ? vectors->len / chunks->len : 0;
+  locker = g_mutex_locker_new (&db->mutex);
+
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+
+  write = sqlite_write_new (db);
+  for (guint d = 0; ok && d < documents->len; d++)
+    {
+      StacheDocument *document = g_ptr_array_index (documents, d);
+      const char *ns = namespace_or_default (stache_document_get_namespace (document));
+      guint n = stache_document_get_chunk_count (document);
+
+      g_ptr_array_set_size (slice, 0);
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (slice, g_ptr_array_index (chunks, first + i));
+
+      ok = sqlite_write_delete_document (write, ns, stache_document_get_id (document), cancellable, error) &&
+           (n == 0 ||
+            sqlite_write_insert_chunks (write, ns, slice,
+                                        (const float *) (gpointer) vectors->data + first * dims, dims,
+                                        cancellable, error)) &&
+           sqlite_documents_write_row (db, document, error);
+      first += n;
+    }
+  ok = ok && sqlite_write_finish (write, error);
+  sqlite_write_free (write);
 
   return sqlite_database_end (db, ok, error);
 }
@@ -279,7 +243,7 @@ stache_sqlite_vector_db_replace_document (StacheVectorDbProvider  *provider,
 
 typedef struct
 {
-  double score;
+  float  score;
   gint64 rowid;
 } Hit;
 
@@ -377,22 +341,130 @@ compare_hits (gconstpointer a,
   return 0;
 }
 
+/* Whether the chunk at @rowid passes @filter. */
 static gboolean
-set_dims_error (SqliteDatabase  *db,
-                sqlite3_stmt    *scan,
-                gsize            query_dims,
-                GError         **error)
+chunk_matches_filter (SqliteDatabase  *db,
+                      JsonObject      *filter,
+                      gint64           rowid,
+                      gboolean        *out,
+                      GError         **error)
 {
-  g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
-               _("The query vector has %lu dimensions but chunk “%s” in namespace “%s” "
-                 "has %ld; vectors from different embedding models cannot be compared "
-                 "(database “%s”)"),
-               (gulong) query_dims, sqlite_column_text (scan, 4), sqlite_column_text (scan, 5),
-               (long) sqlite3_column_int64 (scan, 1), db->path);
-  return FALSE;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  stmt = sqlite_database_prepare (db, "SELECT document_id, metadata FROM chunks WHERE rowid = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rowid);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return sqlite_database_set_error (db, error, _("searching"));
+
+  *out = row_matches_filter (filter, sqlite_column_text (stmt, 0), sqlite_column_text (stmt, 1));
+  return TRUE;
 }
 
-/* Fills @heap with the best rows; runs inside a read transaction. */
+/* Scans every segment of @space; runs inside a read transaction. */
+static gboolean
+scan_space (SqliteDatabase     *db,
+            const SqliteSpace  *space,
+            const float        *query,
+            JsonObject         *filter,
+            HitHeap            *heap,
+            float              *scores,
+            GCancellable       *cancellable,
+            GError            **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gsize row_bytes = space->dims * sizeof (float);
+  guint64 n_segments = 0;
+  int rc;
+
+  stmt = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
+                                      "WHERE id BETWEEN ?1 AND ?2", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, SQLITE_SEGMENT_FIRST (space->id));
+  sqlite3_bind_int64 (stmt, 2, SQLITE_SEGMENT_LAST (space->id));
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const guint8 *rowids = sqlite3_column_blob (stmt, 0);
+      gsize n = (gsize) sqlite3_column_bytes (stmt, 0) / sizeof (gint64);
+      const float *vectors;
+
+      if (++n_segments % 64 == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      /* Each column keeps its own buffer until the next step: in place in
+       * the page when the row fits one, else assembled by SQLite. */
+      vectors = sqlite3_column_blob (stmt, 1);
+      if (n == 0 || n > space->capacity || (gsize) sqlite3_column_bytes (stmt, 1) != n * row_bytes ||
+          vectors == NULL || rowids == NULL)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("A vector segment of namespace “%s” in “%s” is damaged; run “stache check”"),
+                       space->namespace_, db->path);
+          return FALSE;
+        }
+
+      sqlite_kernel_dot (query, vectors, n, space->dims, scores);
+
+      for (gsize i = 0; i < n; i++)
+        {
+          Hit hit;
+
+          hit.score = scores[i];
+          if (heap->len == heap->capacity && hit.score < heap->hits[0].score)
+            continue;
+          memcpy (&hit.rowid, rowids + i * sizeof (gint64), sizeof (gint64));
+          if (!heap_would_take (heap, &hit))
+            continue;
+          if (filter != NULL)
+            {
+              gboolean matches = FALSE;
+
+              if (!chunk_matches_filter (db, filter, hit.rowid, &matches, error))
+                return FALSE;
+              if (!matches)
+                continue;
+            }
+          heap_push (heap, &hit);
+        }
+    }
+
+  if (rc != SQLITE_DONE)
+    return sqlite_database_set_error (db, error, _("searching"));
+
+  return TRUE;
+}
+
+/* The id of a chunk of @space, for messages. */
+static char *
+space_first_chunk_id (SqliteDatabase     *db,
+                      const SqliteSpace  *space)
+{
+  g_autoptr(sqlite3_stmt) segment = NULL;
+  g_autoptr(sqlite3_stmt) chunk = NULL;
+  gint64 rowid;
+
+  segment = sqlite_database_prepare (db, "SELECT rowids FROM vector_segments WHERE id = ?1", NULL);
+  if (segment == NULL)
+    return NULL;
+  sqlite3_bind_int64 (segment, 1, SQLITE_SEGMENT_FIRST (space->id));
+  if (sqlite3_step (segment) != SQLITE_ROW || sqlite3_column_bytes (segment, 0) < (int) sizeof rowid)
+    return NULL;
+  memcpy (&rowid, sqlite3_column_blob (segment, 0), sizeof rowid);
+
+  chunk = sqlite_database_prepare (db, "SELECT id FROM chunks WHERE rowid = ?1", NULL);
+  if (chunk == NULL)
+    return NULL;
+  sqlite3_bind_int64 (chunk, 1, rowid);
+  if (sqlite3_step (chunk) != SQLITE_ROW)
+    return NULL;
+
+  return g_strdup (sqlite_column_text (chunk, 0));
+}
+
+/* Fills @heap with the best chunks of @namespace_ (all when NULL). */
 static gboolean
 scan_vectors (SqliteDatabase  *db,
               const char      *namespace_,
@@ -403,73 +475,40 @@ scan_vectors (SqliteDatabase  *db,
               GCancellable    *cancellable,
               GError         **error)
 {
-  /* Columns 0-3 are read for every row, 4-7 only when needed. */
-#define SCAN_COLUMNS "SELECT rowid, dims, norm, vector, id, namespace, document_id, metadata FROM chunks"
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree float *scratch = NULL;
-  double query_norm = vector_norm (query, dims);
-  gsize bytes = dims * sizeof (float);
-  guint64 n_rows = 0;
-  int rc;
+  g_autoptr(GPtrArray) spaces = sqlite_space_list (db, namespace_, error);
+  g_autofree float *unit = NULL;
+  g_autofree float *scores = NULL;
+  guint capacity = 1;
 
-  stmt = sqlite_database_prepare (db, namespace_ != NULL ? SCAN_COLUMNS " WHERE namespace = ?1"
-                                                         : SCAN_COLUMNS, error);
-#undef SCAN_COLUMNS
-  if (stmt == NULL)
+  if (spaces == NULL)
     return FALSE;
-  if (namespace_ != NULL)
-    sqlite3_bind_text (stmt, 1, namespace_, -1, SQLITE_STATIC);
 
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  for (guint i = 0; i < spaces->len; i++)
     {
-      const void *blob;
-      const float *vector;
-      double norm;
-      Hit hit;
+      SqliteSpace *space = g_ptr_array_index (spaces, i);
 
-      if (check_cancelled (cancellable, ++n_rows, error))
-        return FALSE;
-
-      if ((gsize) sqlite3_column_int64 (stmt, 1) != dims)
-        return set_dims_error (db, stmt, dims, error);
-
-      blob = sqlite3_column_blob (stmt, 3);
-      if ((gsize) sqlite3_column_bytes (stmt, 3) != bytes || blob == NULL)
+      if (space->dims != dims)
         {
-          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                       _("The vector of chunk “%s” in “%s” is damaged: it holds %d bytes, "
-                         "not %lu"),
-                       sqlite_column_text (stmt, 4), db->path, sqlite3_column_bytes (stmt, 3), (gulong) bytes);
+          g_autofree char *example = space_first_chunk_id (db, space);
+
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("The query vector has %lu dimensions but chunk “%s” in namespace “%s” "
+                         "has %lu (as have %ld chunks there); vectors from different embedding "
+                         "models cannot be compared (database “%s”)"),
+                       (gulong) dims, example != NULL ? example : "?", space->namespace_,
+                       (gulong) space->dims, (long) space->count, db->path);
           return FALSE;
         }
-
-      /* A BLOB inside a page may sit at any address. */
-      if ((guintptr) blob % G_ALIGNOF (float) == 0)
-        {
-          vector = blob;
-        }
-      else
-        {
-          if (scratch == NULL)
-            scratch = g_new (float, dims);
-          memcpy (scratch, blob, bytes);
-          vector = scratch;
-        }
-
-      norm = sqlite3_column_double (stmt, 2);
-      hit.rowid = sqlite3_column_int64 (stmt, 0);
-      hit.score = query_norm > 0 && norm > 0 ? dot_product (query, vector, dims) / (query_norm * norm) : 0;
-
-      if (!heap_would_take (heap, &hit))
-        continue;
-      if (!row_matches_filter (filter, sqlite_column_text (stmt, 6), sqlite_column_text (stmt, 7)))
-        continue;
-
-      heap_push (heap, &hit);
+      capacity = MAX (capacity, space->capacity);
     }
 
-  if (rc != SQLITE_DONE)
-    return sqlite_database_set_error (db, error, _("searching"));
+  unit = g_memdup2 (query, dims * sizeof (float));
+  sqlite_kernel_normalize (unit, dims);
+  scores = g_new (float, capacity);
+
+  for (guint i = 0; i < spaces->len; i++)
+    if (!scan_space (db, g_ptr_array_index (spaces, i), unit, filter, heap, scores, cancellable, error))
+      return FALSE;
 
   return TRUE;
 }
@@ -614,6 +653,10 @@ build_match_expression (const char *query)
   return g_string_free (g_steal_pointer (&expression), FALSE);
 }
 
+/* How many rows FTS5 ranks first; more are asked for when the namespace
+ * or the filter turns too many of them down. */
+#define KEYWORD_FIRST_ROUND 64
+
 static GList *
 stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
                                         const char              *namespace_,
@@ -623,18 +666,14 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
                                         GCancellable            *cancellable,
                                         GError                 **error)
 {
-#define KEYWORD_SQL \
-  "SELECT c.id, c.namespace, c.document_id, c.text, c.metadata, bm25 (chunks_fts) AS score " \
-  "FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?1"
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (provider);
   g_autoptr(GMutexLocker) locker = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree char *expression = NULL;
+  GError *local_error = NULL;
   GList *results = NULL;
   SqliteDatabase *db;
   guint n_results = 0;
-  guint64 n_rows = 0;
-  int rc = SQLITE_DONE;
+  gint64 limit, seen = 0;
 
   if ((db = get_db (self, cancellable, error)) == NULL)
     return NULL;
@@ -644,38 +683,78 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
     return NULL;
 
   locker = g_mutex_locker_new (&db->mutex);
-  stmt = sqlite_database_prepare (db, namespace_ != NULL
-                                        ? KEYWORD_SQL " AND c.namespace = ?2 ORDER BY score, c.rowid"
-                                        : KEYWORD_SQL " ORDER BY score, c.rowid",
-                                  error);
-#undef KEYWORD_SQL
-  if (stmt == NULL)
+  if (!sqlite_database_begin (db, FALSE, error))
     return NULL;
 
-  sqlite3_bind_text (stmt, 1, expression, -1, SQLITE_STATIC);
-  if (namespace_ != NULL)
-    sqlite3_bind_text (stmt, 2, namespace_, -1, SQLITE_STATIC);
-
-  while (n_results < top_k && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  /* FTS5 ranks and keeps the best rows itself, touching no chunk row; the
+   * text is read for those only. Rows of other namespaces, or that the
+   * filter turns down, are skipped, and a next round asks for more. */
+  limit = MAX ((gint64) top_k, namespace_ != NULL || filter != NULL ? KEYWORD_FIRST_ROUND : 0);
+  for (;;)
     {
-      if (check_cancelled (cancellable, ++n_rows, error))
+      g_autoptr(sqlite3_stmt) ranked = NULL;
+      gint64 position = 0;
+      int rc = SQLITE_DONE;
+
+      ranked = sqlite_database_prepare (db, "SELECT rowid, bm25 (chunks_fts) AS score FROM chunks_fts "
+                                            "WHERE chunks_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2",
+                                        &local_error);
+      if (ranked == NULL)
+        break;
+      sqlite3_bind_text (ranked, 1, expression, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (ranked, 2, limit);
+
+      while (n_results < top_k && (rc = sqlite3_step (ranked)) == SQLITE_ROW)
         {
-          g_list_free_full (results, g_object_unref);
-          return NULL;
+          g_autoptr(sqlite3_stmt) row = NULL;
+
+          /* Rows an earlier round looked at already. */
+          if (position++ < seen)
+            continue;
+
+          if (check_cancelled (cancellable, position, &local_error))
+            break;
+
+          row = sqlite_database_prepare (db, "SELECT id, namespace, document_id, text, metadata "
+                                             "FROM chunks WHERE rowid = ?1", &local_error);
+          if (row == NULL)
+            break;
+          sqlite3_bind_int64 (row, 1, sqlite3_column_int64 (ranked, 0));
+          if (sqlite3_step (row) != SQLITE_ROW)
+            {
+              sqlite_database_set_error (db, &local_error, _("searching for words"));
+              break;
+            }
+
+          if (namespace_ != NULL && g_strcmp0 (sqlite_column_text (row, 1), namespace_) != 0)
+            continue;
+          if (!row_matches_filter (filter, sqlite_column_text (row, 2), sqlite_column_text (row, 4)))
+            continue;
+
+          /* bm25() is lower for better matches; scores here are higher. */
+          results = g_list_prepend (results, result_from_row (row, 0, -sqlite3_column_double (ranked, 1)));
+          n_results++;
+        }
+      if (local_error != NULL)
+        break;
+      if (n_results < top_k && rc != SQLITE_DONE)
+        {
+          sqlite_database_set_error (db, &local_error, _("searching for words"));
+          break;
         }
 
-      if (!row_matches_filter (filter, sqlite_column_text (stmt, 2), sqlite_column_text (stmt, 4)))
-        continue;
-
-      /* bm25() is lower for better matches; scores here are higher. */
-      results = g_list_prepend (results, result_from_row (stmt, 0, -sqlite3_column_double (stmt, 5)));
-      n_results++;
+      /* Done when enough were found or FTS5 had no more to give. */
+      if (n_results >= top_k || position < limit)
+        break;
+      seen = position;
+      limit *= 4;
     }
 
-  if (n_results < top_k && rc != SQLITE_DONE)
+  if (!sqlite_database_end (db, local_error == NULL, local_error == NULL ? &local_error : NULL) ||
+      local_error != NULL)
     {
       g_list_free_full (results, g_object_unref);
-      sqlite_database_set_error (db, error, _("searching for words"));
+      g_propagate_error (error, local_error);
       return NULL;
     }
 
@@ -813,35 +892,13 @@ find_rows_to_delete (SqliteDatabase      *db,
   }
 }
 
-static gint64
-delete_rows (SqliteDatabase  *db,
-             GArray          *rowids,
-             GError         **error)
+static int
+compare_rowids (gconstpointer a,
+                gconstpointer b)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gint64 deleted = 0;
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
 
-  if (rowids->len == 0)
-    return 0;
-
-  stmt = sqlite_database_prepare (db, "DELETE FROM chunks WHERE rowid = ?1", error);
-  if (stmt == NULL)
-    return -1;
-
-  for (guint i = 0; i < rowids->len; i++)
-    {
-      sqlite3_reset (stmt);
-      sqlite3_bind_int64 (stmt, 1, g_array_index (rowids, gint64, i));
-      if (sqlite3_step (stmt) != SQLITE_DONE)
-        {
-          sqlite_database_set_error (db, error, _("deleting chunks"));
-          return -1;
-        }
-      /* Counts each chunk once, even when an id was given twice. */
-      deleted += sqlite3_changes (db->handle);
-    }
-
-  return deleted;
+  return x < y ? -1 : x > y;
 }
 
 static gint64
@@ -866,7 +923,21 @@ stache_sqlite_vector_db_delete_chunks (StacheVectorDbProvider  *provider,
     return -1;
 
   if (find_rows_to_delete (db, namespace_, ids, filter, rowids, cancellable, error))
-    deleted = delete_rows (db, rowids, error);
+    {
+      SqliteWrite *write = sqlite_write_new (db);
+
+      /* An id given twice was collected twice: delete each row once. */
+      g_array_sort (rowids, compare_rowids);
+      for (guint i = 1; i < rowids->len; i++)
+        if (g_array_index (rowids, gint64, i) == g_array_index (rowids, gint64, i - 1))
+          g_array_remove_index (rowids, i--);
+
+      if (sqlite_write_delete_rowids (write, (const gint64 *) (gpointer) rowids->data, rowids->len,
+                                      cancellable, error) &&
+          sqlite_write_finish (write, error))
+        deleted = rowids->len;
+      sqlite_write_free (write);
+    }
 
   if (!sqlite_database_end (db, deleted >= 0, error))
     return -1;
@@ -889,9 +960,10 @@ stache_sqlite_vector_db_count (StacheVectorDbProvider  *provider,
     return -1;
   locker = g_mutex_locker_new (&db->mutex);
 
+  /* Every chunk has one vector: the spaces know how many there are. */
   stmt = sqlite_database_prepare (db, namespace_ != NULL
-                                        ? "SELECT count (*) FROM chunks WHERE namespace = ?1"
-                                        : "SELECT count (*) FROM chunks",
+                                        ? "SELECT coalesce (sum (count), 0) FROM vector_spaces WHERE namespace = ?1"
+                                        : "SELECT coalesce (sum (count), 0) FROM vector_spaces",
                                   error);
   if (stmt == NULL)
     return -1;
@@ -917,6 +989,16 @@ stache_sqlite_vector_db_get_capabilities (StacheVectorDbProvider *provider)
   return g_strdupv ((char **) caps);
 }
 
+static gboolean
+stache_sqlite_vector_db_verify (StacheVectorDbProvider  *provider,
+                                GCancellable            *cancellable,
+                                GError                 **error)
+{
+  SqliteDatabase *db = get_db (STACHE_SQLITE_VECTOR_DB (provider), cancellable, error);
+
+  return db != NULL && sqlite_database_verify (db, cancellable, error);
+}
+
 /* ---- GInitable: the file is opened (and checked) when created ---- */
 
 static gboolean
@@ -940,7 +1022,7 @@ stache_sqlite_vector_db_finalize (GObject *object)
 {
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (object);
 
-  g_clear_pointer (&self->db, sqlite_database_free);
+  g_clear_pointer (&self->db, sqlite_database_release);
   g_mutex_clear (&self->open_mutex);
 
   G_OBJECT_CLASS (stache_sqlite_vector_db_parent_class)->finalize (object);
@@ -973,6 +1055,8 @@ stache_sqlite_vector_db_iface_init (StacheVectorDbProviderInterface *iface)
   iface->get_capabilities = stache_sqlite_vector_db_get_capabilities;
   iface->keyword_search = stache_sqlite_vector_db_keyword_search;
   iface->replace_document = stache_sqlite_vector_db_replace_document;
+  iface->write_documents = stache_sqlite_vector_db_write_documents;
+  iface->verify = stache_sqlite_vector_db_verify;
 }
 
 void
