@@ -1615,6 +1615,243 @@ test_documents_delete_removes_chunks (Fixture       *f,
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
 }
 
+
+/* ---- the scan layout (schema 2) ---- */
+
+static void
+assert_verified (StacheVectorDbProvider *db)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (stache_vector_db_provider_verify (db, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* Vectors of 1024 floats fill a 64 KiB segment with 15, so 200 chunks
+ * span 14 segments; deleting moves vectors between them, and every search
+ * must still be exactly the brute-force answer over what is left. */
+static void
+test_vectordb_deletes_keep_segments_dense (Fixture       *f,
+                                           gconstpointer  data)
+{
+  const guint n = 200, dims = 1024;
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autofree gboolean *alive = g_new0 (gboolean, n);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("s%03u", i);
+      g_autofree char *doc = g_strdup_printf ("doc%u", i % 7);
+
+      g_ptr_array_add (chunks, chunk_new (id, id, doc, NULL));
+      for (guint j = 0; j < dims; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (vectors, v);
+        }
+      alive[i] = TRUE;
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, "dense", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+  assert_verified (db);
+
+  for (guint round = 0; round < 6; round++)
+    {
+      g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GPtrArray) results = NULL;
+      double best = -2;
+      guint best_index = 0, n_alive = 0;
+
+      /* Round 3 deletes a whole document, the others scattered ids. */
+      if (round == 3)
+        {
+          g_assert_cmpint (delete_chunks (db, "dense", NULL, "{\"document_id\": \"doc3\"}"), >, 0);
+          for (guint i = 3; i < n; i += 7)
+            alive[i] = FALSE;
+        }
+      else
+        {
+          for (guint k = 0; k < 15; k++)
+            {
+              guint i = g_rand_int_range (rand, 0, n);
+
+              if (alive[i])
+                g_ptr_array_add (ids, g_strdup_printf ("s%03u", i));
+              alive[i] = FALSE;
+            }
+          g_ptr_array_add (ids, NULL);
+          delete_chunks (db, "dense", (const char * const *) ids->pdata, NULL);
+        }
+      assert_verified (db);
+
+      for (guint j = 0; j < dims; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (query, v);
+        }
+      for (guint i = 0; i < n; i++)
+        {
+          double score;
+
+          if (!alive[i])
+            continue;
+          n_alive++;
+          score = brute_force_cosine ((const float *) (gpointer) query->data,
+                                      &g_array_index (vectors, float, i * dims), dims);
+          if (score > best)
+            {
+              best = score;
+              best_index = i;
+            }
+        }
+      g_assert_cmpint (count (db, "dense"), ==, n_alive);
+
+      results = stache_vector_db_provider_search (db, "dense", query, n, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (results->len, ==, n_alive);
+      {
+        g_autofree char *id = g_strdup_printf ("s%03u", best_index);
+
+        g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (results, 0)), ==, id);
+        g_assert_cmpfloat_with_epsilon (stache_search_result_get_score (g_ptr_array_index (results, 0)),
+                                        best, 1e-5);
+      }
+      for (guint r = 0; r < results->len; r++)
+        {
+          const char *id = stache_search_result_get_id (g_ptr_array_index (results, r));
+
+          g_assert_true (alive[atoi (id + 1)]);
+        }
+    }
+}
+
+/* A namespace re-embedded with another model holds vectors of two lengths
+ * for a while: inserting is allowed, searching says what is wrong, and
+ * once the old ones are gone search works again. */
+static void
+test_vectordb_two_lengths_in_one_namespace (Fixture       *f,
+                                            gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  const float two[2] = { 0, 1 };
+  g_autoptr(GArray) vector = floats (2, two);
+  g_autoptr(GArray) query = floats (2, two);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *old_ids[] = { "old", NULL };
+
+  insert_one (db, "mixed", "old", "three floats", NULL, NULL, 1, 0, 0);
+  g_ptr_array_add (chunks, chunk_new ("new", "two floats", NULL, NULL));
+  g_assert_true (stache_vector_db_provider_insert (db, "mixed", chunks, vector, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count (db, "mixed"), ==, 2);
+  assert_verified (db);
+
+  results = stache_vector_db_provider_search (db, "mixed", query, 5, NULL, NULL, &error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "“old”"));
+  g_clear_error (&error);
+
+  g_assert_cmpint (delete_chunks (db, "mixed", old_ids, NULL), ==, 1);
+  results = stache_vector_db_provider_search (db, "mixed", query, 5, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (results, 0)), ==, "new");
+  assert_verified (db);
+}
+
+static gint64
+user_version (const char *path)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 version = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, "PRAGMA user_version", -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return version;
+}
+
+/* tests/data/sqlite-schema1.db was written by the release before the
+ * scan layout: the sample notes in `default` (19 chunks, 7 documents) and
+ * two of them again in `research` (7 chunks). */
+static void
+test_database_migrates_schema_1 (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "data", "sqlite-schema1.db", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *dir = g_path_get_dirname (f->db_path);
+  g_autoptr(GError) error = NULL;
+  gsize len;
+
+  contents = file_contents (fixture, &len);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (f->db_path, contents, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (user_version (f->db_path), ==, 1);
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autoptr(StacheDocumentIndexProvider) documents = open_documents (f);
+    g_autoptr(StacheNamespaceProvider) namespaces = open_namespaces (f);
+    g_autoptr(GPtrArray) listed = NULL;
+    g_autoptr(GPtrArray) results = NULL;
+    g_autoptr(StacheNamespace) research = NULL;
+    g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
+    g_autofree char *found = NULL;
+
+    g_assert_cmpint (user_version (f->db_path), ==, 2);
+    g_assert_cmpint (count (db, "default"), ==, 19);
+    g_assert_cmpint (count (db, "research"), ==, 7);
+    assert_verified (db);
+
+    listed = stache_document_index_provider_list_documents (documents, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (listed->len, ==, 9);
+
+    research = stache_namespace_provider_get_namespace (namespaces, "research", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (stache_namespace_get_description (research), ==, "Papers and notes");
+
+    /* The keyword index came along as it was. */
+    found = keyword_ids (db, "research", "starter", NULL);
+    g_assert_nonnull (strstr (found, ":"));
+
+    /* Vectors too: every chunk is found by a query of the right length. */
+    for (guint i = 0; i < 384; i++)
+      {
+        float v = (i % 7) * 0.1f;
+
+        g_array_append_val (query, v);
+      }
+    results = stache_vector_db_provider_search (db, "default", query, 100, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (results->len, ==, 19);
+  }
+
+  /* A second open finds schema 2 and leaves it alone. */
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+
+    g_assert_cmpint (count (db, "default"), ==, 19);
+  }
+}
+
+/* ---- main ---- */
+
 int
 main (int    argc,
       char **argv)
@@ -1667,6 +1904,8 @@ main (int    argc,
   ADD ("/sqlite/vectordb/dimension-mismatch", test_vectordb_dimension_mismatch);
   ADD ("/sqlite/vectordb/cancelled", test_vectordb_cancelled);
   ADD ("/sqlite/vectordb/capabilities", test_vectordb_capabilities);
+  ADD ("/sqlite/vectordb/deletes-keep-segments-dense", test_vectordb_deletes_keep_segments_dense);
+  ADD ("/sqlite/vectordb/two-lengths-in-one-namespace", test_vectordb_two_lengths_in_one_namespace);
   ADD ("/sqlite/database/persists", test_database_persists);
   ADD ("/sqlite/database/wal", test_database_wal);
   ADD ("/sqlite/database/default-path", test_database_default_path);
@@ -1675,6 +1914,7 @@ main (int    argc,
   ADD ("/sqlite/database/damaged-refused", test_database_damaged_refused);
   ADD ("/sqlite/database/unusable-path", test_database_unusable_path);
   ADD ("/sqlite/database/concurrent-writers", test_database_concurrent_writers);
+  ADD ("/sqlite/database/migrates-schema-1", test_database_migrates_schema_1);
   ADD ("/sqlite/namespace/create-get", test_namespace_create_get);
   ADD ("/sqlite/namespace/list", test_namespace_list);
   ADD ("/sqlite/namespace/create-registers-implicit", test_namespace_create_registers_implicit);

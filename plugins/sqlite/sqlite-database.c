@@ -439,6 +439,7 @@ migrate_from_1 (SqliteDatabase  *db,
   gsize allocated = 0;
   SqliteWrite *write = NULL;
   gint64 n_chunks, done = 0, last_report = 0;
+  gsize target_page_size;
   gboolean ok = FALSE;
   int rc;
 
@@ -447,22 +448,9 @@ migrate_from_1 (SqliteDatabase  *db,
   g_printerr (_("Stache: moving the database “%s” to a new layout for faster search "
                 "(%ld chunks); this happens once…\n"), db->path, (long) n_chunks);
 
-  /* Large pages first, while the file is still in the old layout: a page
-   * size only changes by VACUUM, outside WAL mode, and only when no other
-   * connection has the file open. Without them the store works the same,
-   * only scans copy each vector once. */
-  if (db->page_size < PAGE_SIZE &&
-      exec_retrying (db, "PRAGMA journal_mode = DELETE") == SQLITE_OK &&
-      sqlite3_exec (db->handle, "PRAGMA page_size = " G_STRINGIFY (PAGE_SIZE) "; VACUUM",
-                    NULL, NULL, NULL) == SQLITE_OK)
-    {
-      gint64 page_size;
-
-      if (read_int_pragma (db, "PRAGMA page_size", &page_size, NULL) == SQLITE_OK)
-        db->page_size = (gsize) page_size;
-    }
-  if (exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
-    return sqlite_database_set_error (db, error, _("switching to WAL mode"));
+  /* Segments are sized for the large pages the file gets below. */
+  target_page_size = db->page_size;
+  db->page_size = MAX (db->page_size, PAGE_SIZE);
 
   if (!sqlite_database_begin (db, TRUE, error))
     return FALSE;
@@ -550,7 +538,28 @@ out:
   /* The statements cached on the renamed table are useless now. */
   g_hash_table_remove_all (db->statements);
   if (!sqlite_database_end (db, ok, ok ? error : NULL))
-    return FALSE;
+    {
+      db->page_size = target_page_size;
+      return FALSE;
+    }
+
+  /* Then large pages, and the old rows' space given back: a page size only
+   * changes by VACUUM, outside WAL mode, and only when no other connection
+   * has the file open. Where that fails the store works the same, only a
+   * scan copies each segment once from its overflow pages. */
+  db->page_size = target_page_size;
+  if (target_page_size < PAGE_SIZE &&
+      exec_retrying (db, "PRAGMA journal_mode = DELETE") == SQLITE_OK &&
+      sqlite3_exec (db->handle, "PRAGMA page_size = " G_STRINGIFY (PAGE_SIZE) "; VACUUM",
+                    NULL, NULL, NULL) == SQLITE_OK)
+    {
+      gint64 page_size;
+
+      if (read_int_pragma (db, "PRAGMA page_size", &page_size, NULL) == SQLITE_OK)
+        db->page_size = (gsize) page_size;
+    }
+  if (exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
+    return sqlite_database_set_error (db, error, _("switching to WAL mode"));
 
   return check_integrity (db, "PRAGMA quick_check", error);
 }
