@@ -1616,6 +1616,34 @@ test_documents_delete_removes_chunks (Fixture       *f,
 }
 
 
+/* A word in half of the chunks or more weighs nothing in BM25; the search
+ * leaves it out first, and brings it back when the other words find too
+ * few chunks, so the answers are those of the whole query. */
+static void
+test_vectordb_keyword_common_words (Fixture       *f,
+                                    gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *top = NULL;
+  g_autofree char *all = NULL;
+  g_autofree char *alone = NULL;
+
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("w%02u", i);
+      g_autofree char *text = g_strdup_printf ("the quick note number %u about the weather", i);
+
+      insert_one (db, "common", id, i == 7 ? "the zebra crossed the road" : text, NULL, NULL, 1, 0, 0);
+    }
+
+  top = keyword_ids (db, "common", "the zebra", NULL);
+  g_assert_cmpstr (top, ==, "w07,w00,w01,w02,w03,w04,w05,w06,w08,w09");
+  alone = keyword_ids (db, "common", "THE", NULL);
+  g_assert_cmpuint (strlen (alone), >, 0);
+  all = keyword_ids (db, "common", "zebra", NULL);
+  g_assert_cmpstr (all, ==, "w07");
+}
+
 /* ---- the scan layout (schema 2) ---- */
 
 static void
@@ -1901,6 +1929,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/keyword-ranking", test_vectordb_keyword_ranking);
   ADD ("/sqlite/vectordb/keyword-accents-and-case", test_vectordb_keyword_accents);
   ADD ("/sqlite/vectordb/keyword-syntax-is-literal", test_vectordb_keyword_syntax);
+  ADD ("/sqlite/vectordb/keyword-common-words", test_vectordb_keyword_common_words);
   ADD ("/sqlite/vectordb/dimension-mismatch", test_vectordb_dimension_mismatch);
   ADD ("/sqlite/vectordb/cancelled", test_vectordb_cancelled);
   ADD ("/sqlite/vectordb/capabilities", test_vectordb_capabilities);

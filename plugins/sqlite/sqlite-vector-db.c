@@ -599,6 +599,12 @@ stache_sqlite_vector_db_search (StacheVectorDbProvider  *provider,
 /* ---- keyword search ---- */
 
 static void
+free_results (GList *results)
+{
+  g_list_free_full (results, g_object_unref);
+}
+
+static void
 append_keyword (GString    *expression,
                 const char *word)
 {
@@ -616,17 +622,14 @@ append_keyword (GString    *expression,
   g_string_append_c (expression, '"');
 }
 
-/* Turns the user's words into an FTS5 query that cannot be a syntax
- * error: every word is a quoted string, the words are joined with OR.
- * Returns NULL when the query holds no word. */
-static char *
-build_match_expression (const char *query)
+/* The user's words, as FTS5's unicode61 tokenizer would cut them. */
+static GPtrArray *
+split_keywords (const char *query)
 {
-  g_autoptr(GString) expression = g_string_new (NULL);
+  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) word = g_string_new (NULL);
-  guint n_words = 0;
 
-  for (const char *p = query; n_words < MAX_KEYWORDS; p = g_utf8_next_char (p))
+  for (const char *p = query; words->len < MAX_KEYWORDS; p = g_utf8_next_char (p))
     {
       gunichar c = *p != '\0' ? g_utf8_get_char (p) : 0;
 
@@ -638,14 +641,29 @@ build_match_expression (const char *query)
 
       if (word->len > 0)
         {
-          append_keyword (expression, word->str);
+          g_ptr_array_add (words, g_strdup (word->str));
           g_string_truncate (word, 0);
-          n_words++;
         }
 
       if (c == 0)
         break;
     }
+
+  return words;
+}
+
+/* Turns words into an FTS5 query that cannot be a syntax error: every
+ * word is a quoted string, the words are joined with OR. Words whose
+ * @skip entry is set are left out. NULL when no word is left. */
+static char *
+build_match_expression (GPtrArray      *words,
+                        const gboolean *skip)
+{
+  g_autoptr(GString) expression = g_string_new (NULL);
+
+  for (guint i = 0; i < words->len; i++)
+    if (skip == NULL || !skip[i])
+      append_keyword (expression, g_ptr_array_index (words, i));
 
   if (expression->len == 0)
     return NULL;
@@ -653,9 +671,158 @@ build_match_expression (const char *query)
   return g_string_free (g_steal_pointer (&expression), FALSE);
 }
 
+/* @word as the tokenizer stores it: lower case, without diacritics. */
+static char *
+fold_keyword (const char *word)
+{
+  g_autofree char *lower = g_utf8_strdown (word, -1);
+  g_autofree char *decomposed = g_utf8_normalize (lower, -1, G_NORMALIZE_NFD);
+  GString *folded = g_string_new (NULL);
+
+  for (const char *p = decomposed != NULL ? decomposed : lower; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (!g_unichar_ismark (c))
+        g_string_append_unichar (folded, c);
+    }
+
+  return g_string_free (folded, FALSE);
+}
+
+/* Marks in @skip the words found in at least half of all chunks. FTS5's
+ * BM25 gives such a word an idf of 1e-6 (its formula turns negative), so
+ * leaving it out changes no score by more than a few millionths, while
+ * it can make FTS5 rank every row of the store. Returns how many were
+ * marked. Words it cannot look up are kept. */
+static guint
+mark_common_keywords (SqliteDatabase  *db,
+                      GPtrArray       *words,
+                      gboolean        *skip)
+{
+  g_autoptr(sqlite3_stmt) total = NULL;
+  g_autoptr(sqlite3_stmt) vocab = NULL;
+  gint64 n_chunks;
+  guint n_marked = 0;
+
+  /* A table of the connection alone (TEMP): nothing is written to the
+   * file, and FTS5 answers a term = ? constraint with a seek. */
+  if (sqlite3_exec (db->handle, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stache_fts_vocab "
+                                "USING fts5vocab (main, 'chunks_fts', 'row')",
+                    NULL, NULL, NULL) != SQLITE_OK)
+    return 0;
+
+  total = sqlite_database_prepare (db, "SELECT coalesce (sum (count), 0) FROM vector_spaces", NULL);
+  vocab = sqlite_database_prepare (db, "SELECT doc FROM temp.stache_fts_vocab WHERE term = ?1", NULL);
+  if (total == NULL || vocab == NULL || sqlite3_step (total) != SQLITE_ROW)
+    return 0;
+  n_chunks = sqlite3_column_int64 (total, 0);
+
+  for (guint i = 0; i < words->len; i++)
+    {
+      g_autofree char *term = fold_keyword (g_ptr_array_index (words, i));
+
+      sqlite3_reset (vocab);
+      sqlite3_bind_text (vocab, 1, term, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (vocab) == SQLITE_ROW && 2 * sqlite3_column_int64 (vocab, 0) >= n_chunks)
+        {
+          skip[i] = TRUE;
+          n_marked++;
+        }
+    }
+
+  return n_marked;
+}
+
 /* How many rows FTS5 ranks first; more are asked for when the namespace
  * or the filter turns too many of them down. */
 #define KEYWORD_FIRST_ROUND 64
+
+/* The best @top_k chunks for @expression, in @namespace_ (any when NULL)
+ * and passing @filter, best first. FTS5 ranks and keeps the best rows
+ * itself, touching no chunk row; the text is read for those only. Rows of
+ * other namespaces, or that the filter turns down, are skipped, and a next
+ * round asks for more. */
+static gboolean
+keyword_rank (SqliteDatabase  *db,
+              const char      *expression,
+              const char      *namespace_,
+              guint            top_k,
+              JsonObject      *filter,
+              GList          **out_results,
+              GCancellable    *cancellable,
+              GError         **error)
+{
+  GList *results = NULL;
+  guint n_results = 0;
+  gint64 limit, seen = 0;
+
+  limit = MAX ((gint64) top_k, namespace_ != NULL || filter != NULL ? KEYWORD_FIRST_ROUND : 0);
+  for (;;)
+    {
+      g_autoptr(sqlite3_stmt) ranked = NULL;
+      gint64 position = 0;
+      int rc = SQLITE_DONE;
+
+      ranked = sqlite_database_prepare (db, "SELECT rowid, bm25 (chunks_fts) AS score FROM chunks_fts "
+                                            "WHERE chunks_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2",
+                                        error);
+      if (ranked == NULL)
+        goto failed;
+      sqlite3_bind_text (ranked, 1, expression, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (ranked, 2, limit);
+
+      while (n_results < top_k && (rc = sqlite3_step (ranked)) == SQLITE_ROW)
+        {
+          g_autoptr(sqlite3_stmt) row = NULL;
+
+          /* Rows an earlier round looked at already. */
+          if (position++ < seen)
+            continue;
+
+          if (check_cancelled (cancellable, position, error))
+            goto failed;
+
+          row = sqlite_database_prepare (db, "SELECT id, namespace, document_id, text, metadata "
+                                             "FROM chunks WHERE rowid = ?1", error);
+          if (row == NULL)
+            goto failed;
+          sqlite3_bind_int64 (row, 1, sqlite3_column_int64 (ranked, 0));
+          if (sqlite3_step (row) != SQLITE_ROW)
+            {
+              sqlite_database_set_error (db, error, _("searching for words"));
+              goto failed;
+            }
+
+          if (namespace_ != NULL && g_strcmp0 (sqlite_column_text (row, 1), namespace_) != 0)
+            continue;
+          if (!row_matches_filter (filter, sqlite_column_text (row, 2), sqlite_column_text (row, 4)))
+            continue;
+
+          /* bm25() is lower for better matches; scores here are higher. */
+          results = g_list_prepend (results, result_from_row (row, 0, -sqlite3_column_double (ranked, 1)));
+          n_results++;
+        }
+      if (n_results < top_k && rc != SQLITE_DONE)
+        {
+          sqlite_database_set_error (db, error, _("searching for words"));
+          goto failed;
+        }
+
+      /* Done when enough were found or FTS5 had no more to give. */
+      if (n_results >= top_k || position < limit)
+        break;
+      seen = position;
+      limit *= 4;
+    }
+
+  *out_results = g_list_reverse (results);
+  return TRUE;
+
+failed:
+  g_list_free_full (results, g_object_unref);
+  return FALSE;
+}
 
 static GList *
 stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
@@ -668,87 +835,39 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
 {
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (provider);
   g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GPtrArray) words = NULL;
+  g_autofree gboolean *skip = NULL;
   g_autofree char *expression = NULL;
   GError *local_error = NULL;
   GList *results = NULL;
   SqliteDatabase *db;
-  guint n_results = 0;
-  gint64 limit, seen = 0;
 
   if ((db = get_db (self, cancellable, error)) == NULL)
     return NULL;
 
-  expression = build_match_expression (query);
-  if (expression == NULL || top_k == 0)
+  words = split_keywords (query);
+  if (words->len == 0 || top_k == 0)
     return NULL;
+  expression = build_match_expression (words, NULL);
 
   locker = g_mutex_locker_new (&db->mutex);
   if (!sqlite_database_begin (db, FALSE, error))
     return NULL;
 
-  /* FTS5 ranks and keeps the best rows itself, touching no chunk row; the
-   * text is read for those only. Rows of other namespaces, or that the
-   * filter turns down, are skipped, and a next round asks for more. */
-  limit = MAX ((gint64) top_k, namespace_ != NULL || filter != NULL ? KEYWORD_FIRST_ROUND : 0);
-  for (;;)
+  /* The words found almost everywhere are left out first; only when the
+   * others find too few chunks do they come back. */
+  skip = g_new0 (gboolean, words->len);
+  if (words->len > 1 && mark_common_keywords (db, words, skip) > 0)
     {
-      g_autoptr(sqlite3_stmt) ranked = NULL;
-      gint64 position = 0;
-      int rc = SQLITE_DONE;
+      g_autofree char *rare = build_match_expression (words, skip);
 
-      ranked = sqlite_database_prepare (db, "SELECT rowid, bm25 (chunks_fts) AS score FROM chunks_fts "
-                                            "WHERE chunks_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2",
-                                        &local_error);
-      if (ranked == NULL)
-        break;
-      sqlite3_bind_text (ranked, 1, expression, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (ranked, 2, limit);
-
-      while (n_results < top_k && (rc = sqlite3_step (ranked)) == SQLITE_ROW)
-        {
-          g_autoptr(sqlite3_stmt) row = NULL;
-
-          /* Rows an earlier round looked at already. */
-          if (position++ < seen)
-            continue;
-
-          if (check_cancelled (cancellable, position, &local_error))
-            break;
-
-          row = sqlite_database_prepare (db, "SELECT id, namespace, document_id, text, metadata "
-                                             "FROM chunks WHERE rowid = ?1", &local_error);
-          if (row == NULL)
-            break;
-          sqlite3_bind_int64 (row, 1, sqlite3_column_int64 (ranked, 0));
-          if (sqlite3_step (row) != SQLITE_ROW)
-            {
-              sqlite_database_set_error (db, &local_error, _("searching for words"));
-              break;
-            }
-
-          if (namespace_ != NULL && g_strcmp0 (sqlite_column_text (row, 1), namespace_) != 0)
-            continue;
-          if (!row_matches_filter (filter, sqlite_column_text (row, 2), sqlite_column_text (row, 4)))
-            continue;
-
-          /* bm25() is lower for better matches; scores here are higher. */
-          results = g_list_prepend (results, result_from_row (row, 0, -sqlite3_column_double (ranked, 1)));
-          n_results++;
-        }
-      if (local_error != NULL)
-        break;
-      if (n_results < top_k && rc != SQLITE_DONE)
-        {
-          sqlite_database_set_error (db, &local_error, _("searching for words"));
-          break;
-        }
-
-      /* Done when enough were found or FTS5 had no more to give. */
-      if (n_results >= top_k || position < limit)
-        break;
-      seen = position;
-      limit *= 4;
+      if (rare != NULL && keyword_rank (db, rare, namespace_, top_k, filter, &results, cancellable, &local_error) &&
+          g_list_length (results) < top_k)
+        g_clear_pointer (&results, free_results);
     }
+
+  if (local_error == NULL && results == NULL)
+    keyword_rank (db, expression, namespace_, top_k, filter, &results, cancellable, &local_error);
 
   if (!sqlite_database_end (db, local_error == NULL, local_error == NULL ? &local_error : NULL) ||
       local_error != NULL)
@@ -758,7 +877,7 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
       return NULL;
     }
 
-  return g_list_reverse (results);
+  return results;
 }
 
 /* ---- delete / count ---- */
