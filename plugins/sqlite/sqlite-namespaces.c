@@ -210,19 +210,20 @@ stache_sqlite_namespaces_list_namespaces (StacheNamespaceProvider  *provider,
                                           GCancellable             *cancellable,
                                           GError                  **error)
 {
-  /* The distinct namespaces of chunks come from a walk of the
-   * (namespace, id) index, one step per namespace, rather than a scan of
-   * every chunk. */
+  /* The namespaces of chunks are those of the vector spaces (a row per
+   * namespace and vector length); those of documents come from a walk of
+   * the documents_namespace index, one step per namespace, rather than a
+   * scan of every document: listing costs the same at any store size. */
   static const char sql[] =
-    "WITH RECURSIVE chunk_ns (name) AS ("
-    "  SELECT (SELECT min (namespace) FROM chunks)"
+    "WITH RECURSIVE document_ns (name) AS ("
+    "  SELECT (SELECT min (" DOC_NS ") FROM documents)"
     "  UNION ALL"
-    "  SELECT (SELECT min (namespace) FROM chunks WHERE namespace > chunk_ns.name)"
-    "  FROM chunk_ns WHERE chunk_ns.name IS NOT NULL),"
+    "  SELECT (SELECT min (" DOC_NS ") FROM documents WHERE " DOC_NS " > document_ns.name)"
+    "  FROM document_ns WHERE document_ns.name IS NOT NULL),"
     "all_names (name) AS ("
     "  SELECT name FROM namespaces"
-    "  UNION SELECT " DOC_NS " FROM documents"
-    "  UNION SELECT name FROM chunk_ns WHERE name IS NOT NULL) "
+    "  UNION SELECT namespace FROM vector_spaces"
+    "  UNION SELECT name FROM document_ns WHERE name IS NOT NULL) "
     "SELECT a.name, n.description, n.metadata, n.created "
     "FROM all_names AS a LEFT JOIN namespaces AS n ON n.name = a.name "
     "WHERE ?1 IS NULL OR " UNDER ("a.name") " "
@@ -278,7 +279,8 @@ delete_in_transaction (SqliteDatabase  *db,
   gint64 has_row, n_chunks, n_documents, n_children;
 
   if (!query_int (db, "SELECT count (*) FROM namespaces WHERE name = ?1", name, &has_row, error) ||
-      !query_int (db, "SELECT count (*) FROM chunks WHERE namespace = ?1 OR " UNDER ("namespace"),
+      !query_int (db, "SELECT coalesce (sum (count), 0) FROM vector_spaces "
+                      "WHERE namespace = ?1 OR " UNDER ("namespace"),
                   name, &n_chunks, error) ||
       !query_int (db, "SELECT count (*) FROM documents WHERE " DOC_NS " = ?1 OR " UNDER (DOC_NS),
                   name, &n_documents, error) ||
