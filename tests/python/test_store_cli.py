@@ -187,7 +187,9 @@ class BadInputTests(StoreCliTestCase):
 class DataSafetyTests(StoreCliTestCase):
     def test_sigkill_mid_ingest_leaves_whole_documents(self):
         folder = os.path.join(self.tmp, "corpus")
-        write_corpus(folder, 300, seed=1)
+        # Enough documents that the ingest is still running after its
+        # first committed batch (256 documents a transaction).
+        write_corpus(folder, 3000, seed=1)
 
         proc = subprocess.Popen([STACHE, "ingest", folder], env=self.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -208,14 +210,14 @@ class DataSafetyTests(StoreCliTestCase):
         print(f"# killed after {killed_after} documents", file=sys.stderr)
 
         documents, _ = self.check_whole_documents()
-        self.assertLess(len(documents), 300)
+        self.assertLess(len(documents), 3000)
         # The store opens cleanly and lists what survived.
         self.assertEqual(len(self.json_of("documents", "list")), len(documents))
 
         summary = self.json_of("ingest", folder)["summary"]
         self.assertEqual(summary["failed"], 0)
         self.assertGreaterEqual(summary["unchanged"], len(documents))
-        self.check_whole_documents(expect_documents=300)
+        self.check_whole_documents(expect_documents=3000)
 
     def test_two_processes_ingest_at_once(self):
         first = os.path.join(self.tmp, "first")
