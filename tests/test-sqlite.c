@@ -1644,6 +1644,296 @@ test_vectordb_keyword_common_words (Fixture       *f,
   g_assert_cmpstr (all, ==, "w07");
 }
 
+/* ---- the ANN index (HNSW) ---- */
+
+static void assert_verified (StacheVectorDbProvider *db);
+
+#define ANN_DIMS 48
+#define ANN_N 3000
+#define ANN_CLUSTERS 30
+
+/* Clustered unit vectors: Gaussian blobs around random centres, the way
+ * embeddings of documents on a few topics fall. */
+static void
+clustered_vectors (GRand  *rand,
+                   guint   n,
+                   float  *out)
+{
+  static float centres[ANN_CLUSTERS][ANN_DIMS];
+  static gboolean have_centres;
+
+  if (!have_centres)
+    {
+      GRand *fixed = g_rand_new_with_seed (99);
+
+      for (guint c = 0; c < ANN_CLUSTERS; c++)
+        for (guint j = 0; j < ANN_DIMS; j++)
+          centres[c][j] = (float) g_rand_double_range (fixed, -1, 1);
+      g_rand_free (fixed);
+      have_centres = TRUE;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint c = g_rand_int_range (rand, 0, ANN_CLUSTERS);
+
+      for (guint j = 0; j < ANN_DIMS; j++)
+        {
+          /* Box-Muller */
+          double u1 = g_rand_double_range (rand, 1e-12, 1), u2 = g_rand_double (rand);
+
+          out[i * ANN_DIMS + j] = centres[c][j] + 0.35f * (float) (sqrt (-2 * log (u1)) * cos (2 * G_PI * u2));
+        }
+    }
+}
+
+static StacheVectorDbProvider *
+open_vectordb_with (Fixture    *f,
+                    const char *threshold,
+                    const char *ef_search)
+{
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  StacheProvider *provider;
+
+  stache_settings_set_string (settings, "sqlite_path", f->db_path);
+  stache_settings_set_string (settings, "sqlite_ann_threshold", threshold);
+  if (ef_search != NULL)
+    stache_settings_set_string (settings, "sqlite_hnsw_ef_search", ef_search);
+  provider = create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
+  g_assert_no_error (error);
+  return STACHE_VECTOR_DB_PROVIDER (provider);
+}
+
+static StacheVectorDbProvider *
+open_vectordb_with_threshold (Fixture    *f,
+                              const char *threshold)
+{
+  return open_vectordb_with (f, threshold, NULL);
+}
+
+static void
+insert_clustered (StacheVectorDbProvider *db,
+                  GRand                  *rand,
+                  guint                   first,
+                  guint                   n)
+{
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GError) error = NULL;
+
+  g_array_set_size (vectors, n * ANN_DIMS);
+  clustered_vectors (rand, n, (float *) (gpointer) vectors->data);
+  for (guint i = first; i < first + n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("a%05u", i);
+
+      g_ptr_array_add (chunks, chunk_new (id, id, NULL, i % 2 == 0 ? "{\"half\": \"even\"}"
+                                                                    : "{\"half\": \"odd\"}"));
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, "ann", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* Recall@10 of @ann against @exact over @n_queries clustered queries; no
+ * result of @ann may be one @exact does not have at all. */
+static double
+ann_recall (StacheVectorDbProvider *ann,
+            StacheVectorDbProvider *exact,
+            guint                   n_queries,
+            const char             *filter_json)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_autoptr(JsonObject) filter = filter_json != NULL ? json_object (filter_json) : NULL;
+  guint found = 0, wanted = 0;
+
+  for (guint q = 0; q < n_queries; q++)
+    {
+      g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GPtrArray) truth = NULL;
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(GHashTable) expected = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GError) error = NULL;
+
+      g_array_set_size (query, ANN_DIMS);
+      clustered_vectors (rand, 1, (float *) (gpointer) query->data);
+      truth = stache_vector_db_provider_search (exact, "ann", query, 10, filter, NULL, &error);
+      g_assert_no_error (error);
+      got = stache_vector_db_provider_search (ann, "ann", query, 10, filter, NULL, &error);
+      g_assert_no_error (error);
+
+      for (guint i = 0; i < truth->len; i++)
+        g_hash_table_add (expected, (gpointer) stache_search_result_get_id (g_ptr_array_index (truth, i)));
+      wanted += truth->len;
+      g_assert_cmpuint (got->len, ==, truth->len);
+      for (guint i = 0; i < got->len; i++)
+        {
+          StacheSearchResult *hit = g_ptr_array_index (got, i);
+
+          if (g_hash_table_contains (expected, stache_search_result_get_id (hit)))
+            found++;
+          if (filter != NULL)
+            g_assert_nonnull (strstr (json_object_get_string_member (stache_search_result_get_metadata (hit), "half"),
+                                      json_object_get_string_member (filter, "half")));
+          /* Scores are the exact cosines, best first. */
+          if (i > 0)
+            g_assert_cmpfloat (stache_search_result_get_score (hit), <=,
+                               stache_search_result_get_score (g_ptr_array_index (got, i - 1)));
+        }
+    }
+
+  return (double) found / MAX (wanted, 1);
+}
+
+static void
+test_ann_recall_at_defaults (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+  g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+  g_autofree char *index = g_strdup_printf ("%s-ann-1.hnsw", f->db_path);
+  double recall;
+
+  g_assert_true (stache_vector_db_provider_has_capability (ann, "ann"));
+  insert_clustered (exact, rand, 0, ANN_N);
+  g_assert_false (g_file_test (index, G_FILE_TEST_EXISTS));
+
+  recall = ann_recall (ann, exact, 40, NULL);
+  g_test_message ("recall@10 over %u clustered vectors of %u floats: %.3f", ANN_N, ANN_DIMS, recall);
+  g_assert_cmpfloat (recall, >=, 0.95);
+  /* Built on first use and saved beside the database. */
+  g_assert_true (g_file_test (index, G_FILE_TEST_EXISTS));
+
+  /* The answers do come from the graph: a walk with a tiny beam misses
+   * some of the true neighbours, which an exact scan never does. */
+  {
+    g_autoptr(StacheVectorDbProvider) narrow = open_vectordb_with (f, "1000", "1");
+    double narrow_recall = ann_recall (narrow, exact, 40, NULL);
+
+    g_test_message ("recall@10 with ef_search 1 (k = 10): %.3f", narrow_recall);
+    g_assert_cmpfloat (narrow_recall, <, 0.999);
+  }
+}
+
+static void
+test_ann_follows_deletes_and_inserts (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+  g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+  double recall;
+
+  insert_clustered (exact, rand, 0, ANN_N);
+  g_assert_cmpfloat (ann_recall (ann, exact, 5, NULL), >=, 0.9);
+
+  /* A third of the chunks go, new ones come: the index catches up from the
+   * log of changes, and never answers with a deleted chunk (the exact
+   * search would not have it, so recall would drop). */
+  for (guint i = 0; i < ANN_N; i += 3)
+    g_ptr_array_add (doomed, g_strdup_printf ("a%05u", i));
+  g_ptr_array_add (doomed, NULL);
+  g_assert_cmpint (delete_chunks (exact, "ann", (const char * const *) doomed->pdata, NULL), ==, ANN_N / 3);
+  insert_clustered (exact, rand, ANN_N, 500);
+
+  recall = ann_recall (ann, exact, 40, NULL);
+  g_test_message ("recall@10 after deletes and inserts: %.3f", recall);
+  g_assert_cmpfloat (recall, >=, 0.95);
+  assert_verified (exact);
+}
+
+static void
+test_ann_applies_filters (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+  g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+  double recall;
+
+  insert_clustered (exact, rand, 0, ANN_N);
+  recall = ann_recall (ann, exact, 40, "{\"half\": \"odd\"}");
+  g_test_message ("recall@10 with a filter that takes half: %.3f", recall);
+  g_assert_cmpfloat (recall, >=, 0.95);
+}
+
+/* A missing, damaged or stale index file is rebuilt from the vectors, and
+ * the answers stay right. */
+static void
+test_ann_rebuilds_bad_index_files (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  g_autofree char *index = g_strdup_printf ("%s-ann-1.hnsw", f->db_path);
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+    g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+
+    insert_clustered (exact, rand, 0, ANN_N);
+    g_assert_cmpfloat (ann_recall (ann, exact, 5, NULL), >=, 0.9);
+    g_assert_true (g_file_test (index, G_FILE_TEST_EXISTS));
+  }
+
+  for (guint round = 0; round < 4; round++)
+    {
+      g_autoptr(StacheVectorDbProvider) exact = NULL;
+      g_autoptr(StacheVectorDbProvider) ann = NULL;
+      double recall;
+
+      switch (round)
+        {
+        case 0:   /* a byte flipped in the middle */
+          {
+            g_autofree char *contents = NULL;
+            gsize len;
+
+            contents = file_contents (index, &len);
+            contents[len / 2] ^= 0x5a;
+            g_file_set_contents (index, contents, len, &error);
+            g_assert_no_error (error);
+          }
+          break;
+        case 1:   /* cut short */
+          {
+            g_autofree char *contents = NULL;
+            gsize len;
+
+            contents = file_contents (index, &len);
+            g_file_set_contents (index, contents, len / 3, &error);
+            g_assert_no_error (error);
+          }
+          break;
+        case 2:   /* gone */
+          g_assert_cmpint (g_unlink (index), ==, 0);
+          break;
+        case 3:   /* stale: changes after it was saved, with their log gone */
+          {
+            g_autoptr(StacheVectorDbProvider) writer = open_vectordb_with_threshold (f, "0");
+            sqlite3 *handle = NULL;
+
+            insert_clustered (writer, rand, 10 * ANN_N, 300);
+            g_clear_object (&writer);
+            g_assert_cmpint (sqlite3_open (f->db_path, &handle), ==, SQLITE_OK);
+            g_assert_cmpint (sqlite3_exec (handle, "DELETE FROM vector_changes", NULL, NULL, NULL), ==, SQLITE_OK);
+            sqlite3_close (handle);
+          }
+          break;
+        }
+
+      /* New providers: a new connection, nothing of the index in memory. */
+      exact = open_vectordb_with_threshold (f, "0");
+      ann = open_vectordb_with_threshold (f, "1000");
+      recall = ann_recall (ann, exact, 20, NULL);
+      g_test_message ("round %u: recall@10 %.3f", round, recall);
+      g_assert_cmpfloat (recall, >=, 0.95);
+      g_assert_true (g_file_test (index, G_FILE_TEST_EXISTS));
+    }
+}
+
 /* ---- the scan layout (schema 2) ---- */
 
 static void
@@ -1935,6 +2225,10 @@ main (int    argc,
   ADD ("/sqlite/vectordb/capabilities", test_vectordb_capabilities);
   ADD ("/sqlite/vectordb/deletes-keep-segments-dense", test_vectordb_deletes_keep_segments_dense);
   ADD ("/sqlite/vectordb/two-lengths-in-one-namespace", test_vectordb_two_lengths_in_one_namespace);
+  ADD ("/sqlite/ann/recall-at-defaults", test_ann_recall_at_defaults);
+  ADD ("/sqlite/ann/follows-deletes-and-inserts", test_ann_follows_deletes_and_inserts);
+  ADD ("/sqlite/ann/applies-filters", test_ann_applies_filters);
+  ADD ("/sqlite/ann/rebuilds-bad-index-files", test_ann_rebuilds_bad_index_files);
   ADD ("/sqlite/database/persists", test_database_persists);
   ADD ("/sqlite/database/wal", test_database_wal);
   ADD ("/sqlite/database/default-path", test_database_default_path);

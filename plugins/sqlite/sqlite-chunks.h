@@ -90,6 +90,8 @@ GPtrArray   *sqlite_space_list            (SqliteDatabase      *db,
 void         sqlite_space_clear           (SqliteSpace         *space);
 void         sqlite_space_free            (SqliteSpace         *space);
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SqliteSpace, sqlite_space_clear)
+
 /* How many vectors of @dims floats fit one segment row in one page. */
 guint        sqlite_segment_capacity      (SqliteDatabase      *db,
                                            gsize                dims);

@@ -18,9 +18,11 @@
 #include <glib/gi18n-lib.h>
 #include <stache.h>
 
+#include "sqlite-ann.h"
 #include "sqlite-chunks.h"
 #include "sqlite-database.h"
 #include "sqlite-documents.h"
+#include "sqlite-hnsw.h"
 #include "sqlite-kernel.h"
 #include "sqlite-vector-db.h"
 
@@ -33,6 +35,7 @@ struct _StacheSqliteVectorDb
 
   GMutex          open_mutex;
   SqliteDatabase *db;
+  SqliteAnnSettings ann;
 };
 
 static void stache_sqlite_vector_db_iface_init    (StacheVectorDbProviderInterface *iface);
@@ -464,16 +467,77 @@ space_first_chunk_id (SqliteDatabase     *db,
   return g_strdup (sqlite_column_text (chunk, 0));
 }
 
+typedef struct
+{
+  SqliteDatabase *db;
+  JsonObject     *filter;
+  GError         *error;
+} FilterCheck;
+
+static gboolean
+ann_accepts (gint64   rowid,
+             gpointer user_data)
+{
+  FilterCheck *check = user_data;
+  gboolean matches = FALSE;
+
+  if (check->error != NULL)
+    return FALSE;
+  if (!chunk_matches_filter (check->db, check->filter, rowid, &matches, &check->error))
+    return FALSE;
+
+  return matches;
+}
+
+/* The best chunks of @space through its ANN index, into @heap. FALSE
+ * without an error when the index is not at the generation this read
+ * transaction sees: the caller scans instead. */
+static gboolean
+search_space_ann (SqliteDatabase           *db,
+                  const SqliteAnnSettings  *settings,
+                  const SqliteSpace        *space,
+                  const float              *query,
+                  JsonObject               *filter,
+                  HitHeap                  *heap,
+                  GError                  **error)
+{
+  g_autofree gint64 *rowids = g_new (gint64, heap->capacity);
+  g_autofree float *scores = g_new (float, heap->capacity);
+  FilterCheck check = { db, filter, NULL };
+  gssize n;
+
+  n = sqlite_ann_search (db, settings, space, query, heap->capacity, filter != NULL ? ann_accepts : NULL,
+                         &check, rowids, scores, error);
+  if (check.error != NULL)
+    {
+      g_propagate_error (error, check.error);
+      return FALSE;
+    }
+  if (n < 0)
+    return FALSE;
+
+  for (gssize i = 0; i < n; i++)
+    {
+      Hit hit = { scores[i], rowids[i] };
+
+      if (heap_would_take (heap, &hit))
+        heap_push (heap, &hit);
+    }
+
+  return TRUE;
+}
+
 /* Fills @heap with the best chunks of @namespace_ (all when NULL). */
 static gboolean
-scan_vectors (SqliteDatabase  *db,
-              const char      *namespace_,
-              const float     *query,
-              gsize            dims,
-              JsonObject      *filter,
-              HitHeap         *heap,
-              GCancellable    *cancellable,
-              GError         **error)
+scan_vectors (SqliteDatabase           *db,
+              const SqliteAnnSettings  *ann,
+              const char               *namespace_,
+              const float              *query,
+              gsize                     dims,
+              JsonObject               *filter,
+              HitHeap                  *heap,
+              GCancellable             *cancellable,
+              GError                  **error)
 {
   g_autoptr(GPtrArray) spaces = sqlite_space_list (db, namespace_, error);
   g_autofree float *unit = NULL;
@@ -507,8 +571,54 @@ scan_vectors (SqliteDatabase  *db,
   scores = g_new (float, capacity);
 
   for (guint i = 0; i < spaces->len; i++)
-    if (!scan_space (db, g_ptr_array_index (spaces, i), unit, filter, heap, scores, cancellable, error))
-      return FALSE;
+    {
+      SqliteSpace *space = g_ptr_array_index (spaces, i);
+      GError *local_error = NULL;
+
+      if (sqlite_ann_applies (ann, space))
+        {
+          if (search_space_ann (db, ann, space, unit, filter, heap, &local_error))
+            continue;
+          if (local_error != NULL)
+            {
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
+        }
+
+      if (!scan_space (db, space, unit, filter, heap, scores, cancellable, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Brings the ANN indexes of the large spaces of @namespace_ up to date,
+ * before the search's read transaction. */
+static gboolean
+prepare_ann (SqliteDatabase           *db,
+             const SqliteAnnSettings  *ann,
+             const char               *namespace_,
+             GCancellable             *cancellable,
+             GError                  **error)
+{
+  g_autoptr(GPtrArray) spaces = NULL;
+
+  if (ann->threshold == 0)
+    return TRUE;
+
+  spaces = sqlite_space_list (db, namespace_, error);
+  if (spaces == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < spaces->len; i++)
+    {
+      SqliteSpace *space = g_ptr_array_index (spaces, i);
+
+      if (sqlite_ann_applies (ann, space) &&
+          !sqlite_ann_prepare (db, ann, space->id, cancellable, error))
+        return FALSE;
+    }
 
   return TRUE;
 }
@@ -572,12 +682,15 @@ stache_sqlite_vector_db_search (StacheVectorDbProvider  *provider,
     return NULL;
   locker = g_mutex_locker_new (&db->mutex);
 
+  if (!prepare_ann (db, &self->ann, namespace_, cancellable, error))
+    return NULL;
+
   /* One read transaction: the winners cannot vanish between the scan and
    * the reading of their text. */
   if (!sqlite_database_begin (db, FALSE, error))
     return NULL;
 
-  if (scan_vectors (db, namespace_, (const float *) (gpointer) query->data, query->len, filter,
+  if (scan_vectors (db, &self->ann, namespace_, (const float *) (gpointer) query->data, query->len, filter,
                     &heap, cancellable, &local_error))
     {
       if (heap.len > 1)
@@ -1102,7 +1215,7 @@ static char **
 stache_sqlite_vector_db_get_capabilities (StacheVectorDbProvider *provider)
 {
   const char * const caps[] = {
-    "vector_search", "keyword_search", "metadata_filter", "batch_insert", "namespaces", NULL
+    "vector_search", "keyword_search", "metadata_filter", "batch_insert", "namespaces", "ann", NULL
   };
 
   return g_strdupv ((char **) caps);
@@ -1120,12 +1233,35 @@ stache_sqlite_vector_db_verify (StacheVectorDbProvider  *provider,
 
 /* ---- GInitable: the file is opened (and checked) when created ---- */
 
+/* Exact scans stay the default below this many vectors in a namespace: a
+ * scan of 500k vectors of 384 floats takes tens of milliseconds, about
+ * what a fresh process needs to load an index of that size. */
+#define DEFAULT_ANN_THRESHOLD 500000
+
 static gboolean
 stache_sqlite_vector_db_initable_init_impl (GInitable     *initable,
                                             GCancellable  *cancellable,
                                             GError       **error)
 {
-  return get_db (STACHE_SQLITE_VECTOR_DB (initable), cancellable, error) != NULL;
+  StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (initable);
+  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
+  gint64 threshold, m, ef_construction, ef_search;
+
+  if (!stache_settings_get_int_range (settings, "sqlite_ann_threshold", DEFAULT_ANN_THRESHOLD, 0,
+                                      G_MAXUINT32, &threshold, error) ||
+      !stache_settings_get_int_range (settings, "sqlite_hnsw_m", SQLITE_HNSW_DEFAULT_M, 2, 128, &m, error) ||
+      !stache_settings_get_int_range (settings, "sqlite_hnsw_ef_construction",
+                                      SQLITE_HNSW_DEFAULT_EF_CONSTRUCTION, 10, 4096, &ef_construction, error) ||
+      !stache_settings_get_int_range (settings, "sqlite_hnsw_ef_search", SQLITE_HNSW_DEFAULT_EF_SEARCH,
+                                      1, 100000, &ef_search, error))
+    return FALSE;
+
+  self->ann.threshold = threshold;
+  self->ann.m = (guint) m;
+  self->ann.ef_construction = (guint) ef_construction;
+  self->ann.ef_search = (guint) ef_search;
+
+  return get_db (self, cancellable, error) != NULL;
 }
 
 static void

@@ -1,0 +1,515 @@
+/* sqlite-ann.c: HNSW indexes for large vector spaces, kept as derived data
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The vectors in the database are the truth; an index is a cache of them,
+ * never trusted blindly:
+ *
+ *  - A space's row counts its changes (generation). Once a space has an
+ *    index (its `ann` flag), every write transaction also logs what it
+ *    added and removed in vector_changes, tagged with the new generation.
+ *  - An index remembers the generation it reflects, in memory and in its
+ *    saved file beside the database. Before a search it catches up by
+ *    replaying the log from there; when the log does not reach back that
+ *    far (pruned, or written while nobody logged), or the file is missing,
+ *    damaged (sqlite-hnsw.c checks it whole before use), of another space
+ *    or from the future, the index is rebuilt from the vectors.
+ *  - A search whose index is not at the generation its read transaction
+ *    sees (a writer committed in between) scans exactly instead.
+ *
+ * Writers never touch an index: ingest stays as fast as without one, and
+ * the next search pays for the new vectors (or a rebuild). A saved index
+ * lets the log be pruned up to its generation.
+ */
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "sqlite-ann.h"
+#include "sqlite-hnsw.h"
+
+/* Chunk rowids are the index's labels. */
+G_STATIC_ASSERT (sizeof (gint64) == sizeof (guint64));
+
+/* A log this long since the saved index makes the catch-up save it again. */
+#define SAVE_AFTER_CHANGES 4096
+/* Vectors handed to the index builder at once. */
+#define BUILD_BATCH 8192
+
+typedef struct
+{
+  SqliteHnsw *index;
+  gint64      generation;
+} AnnSpace;
+
+static void
+ann_space_free (gpointer data)
+{
+  AnnSpace *as = data;
+
+  g_clear_pointer (&as->index, sqlite_hnsw_free);
+  g_free (as);
+}
+
+static GHashTable *
+spaces_of (SqliteDatabase *db)
+{
+  if (db->ann == NULL)
+    {
+      db->ann = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, ann_space_free);
+      db->ann_free = (GDestroyNotify) g_hash_table_unref;
+    }
+
+  return db->ann;
+}
+
+char *
+sqlite_ann_path (SqliteDatabase *db,
+                 gint64          space_id)
+{
+  return g_strdup_printf ("%s-ann-%ld.hnsw", db->path, (long) space_id);
+}
+
+gboolean
+sqlite_ann_applies (const SqliteAnnSettings  *settings,
+                    const SqliteSpace        *space)
+{
+  return settings->threshold > 0 && space->count >= settings->threshold;
+}
+
+static gboolean
+read_space (SqliteDatabase  *db,
+            gint64           space_id,
+            SqliteSpace     *space,
+            gboolean        *found,
+            GError         **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  stmt = sqlite_database_prepare (db, "SELECT dims, count, generation, ann, capacity, namespace "
+                                      "FROM vector_spaces WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, space_id);
+  rc = sqlite3_step (stmt);
+  *found = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW)
+    {
+      space->id = space_id;
+      space->dims = (gsize) sqlite3_column_int64 (stmt, 0);
+      space->count = sqlite3_column_int64 (stmt, 1);
+      space->generation = sqlite3_column_int64 (stmt, 2);
+      space->ann = sqlite3_column_int64 (stmt, 3) != 0;
+      space->capacity = (guint) sqlite3_column_int64 (stmt, 4);
+      space->namespace_ = g_strdup (sqlite_column_text (stmt, 5));
+      return TRUE;
+    }
+  if (rc != SQLITE_DONE)
+    return sqlite_database_set_error (db, error, _("reading a vector space"));
+
+  return TRUE;
+}
+
+static gboolean
+exec_in_write (SqliteDatabase  *db,
+               const char      *sql,
+               gint64           a,
+               gint64           b,
+               GError         **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gboolean ok;
+
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+  stmt = sqlite_database_prepare (db, sql, error);
+  ok = stmt != NULL;
+  if (ok)
+    {
+      sqlite3_bind_int64 (stmt, 1, a);
+      if (sqlite3_bind_parameter_count (stmt) >= 2)
+        sqlite3_bind_int64 (stmt, 2, b);
+      ok = sqlite_database_exec_step (db, stmt, _("keeping the search index"), error);
+    }
+  g_clear_pointer (&stmt, sqlite_statement_release);
+
+  return sqlite_database_end (db, ok, error);
+}
+
+/* Saves @as and forgets the log it no longer needs. The index is derived
+ * data: failing to save only costs a later rebuild, so it is no error. */
+static void
+save_and_prune (SqliteDatabase *db,
+                gint64          space_id,
+                AnnSpace       *as)
+{
+  g_autofree char *path = sqlite_ann_path (db, space_id);
+  g_autoptr(GError) error = NULL;
+
+  if (!sqlite_hnsw_save (as->index, path, (guint64) as->generation, (guint64) space_id, &error) ||
+      !exec_in_write (db, "DELETE FROM vector_changes WHERE space = ?1 AND generation <= ?2",
+                      space_id, as->generation, &error))
+    g_debug ("The search index of vector space %ld was not saved: %s", (long) space_id, error->message);
+}
+
+/* A new index of every vector of the space, as its read transaction sees
+ * them; run inside that transaction. */
+static AnnSpace *
+build (SqliteDatabase           *db,
+       const SqliteAnnSettings  *settings,
+       const SqliteSpace        *space,
+       GCancellable             *cancellable,
+       GError                  **error)
+{
+  g_autoptr(sqlite3_stmt) segments = NULL;
+  g_autoptr(SqliteHnsw) index = NULL;
+  g_autofree guint64 *labels = g_new (guint64, BUILD_BATCH);
+  g_autofree float *vectors = g_new (float, (gsize) BUILD_BATCH * space->dims);
+  guint threads = MAX (1, MIN (g_get_num_processors (), 8));
+  gsize pending = 0;
+  AnnSpace *as;
+  int rc;
+
+  index = sqlite_hnsw_new (space->dims, (gsize) space->count + 1, settings->m, settings->ef_construction,
+                           (guint64) space->id);
+  segments = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
+                                          "WHERE id BETWEEN ?1 AND ?2", error);
+  if (index == NULL || segments == NULL)
+    {
+      if (index == NULL)
+        g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED, _("Cannot create a search index"));
+      return NULL;
+    }
+  sqlite3_bind_int64 (segments, 1, SQLITE_SEGMENT_FIRST (space->id));
+  sqlite3_bind_int64 (segments, 2, SQLITE_SEGMENT_LAST (space->id));
+
+  while ((rc = sqlite3_step (segments)) == SQLITE_ROW)
+    {
+      gsize n = (gsize) sqlite3_column_bytes (segments, 0) / sizeof (gint64);
+      const guint8 *rowids = sqlite3_column_blob (segments, 0);
+      const guint8 *rows = sqlite3_column_blob (segments, 1);
+
+      if ((gsize) sqlite3_column_bytes (segments, 1) != n * space->dims * sizeof (float) || n > BUILD_BATCH)
+        {
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                       _("A vector segment of namespace “%s” in “%s” is damaged; run “stache check”"),
+                       space->namespace_, db->path);
+          return NULL;
+        }
+
+      if (pending + n > BUILD_BATCH)
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+              !sqlite_hnsw_add_batch (index, labels, vectors, pending, threads, error))
+            return NULL;
+          pending = 0;
+        }
+      for (gsize i = 0; i < n; i++)
+        {
+          gint64 rowid;
+
+          memcpy (&rowid, rowids + i * sizeof rowid, sizeof rowid);
+          labels[pending + i] = (guint64) rowid;
+        }
+      memcpy (vectors + pending * space->dims, rows, n * space->dims * sizeof (float));
+      pending += n;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sqlite_database_set_error (db, error, _("reading vectors"));
+      return NULL;
+    }
+  if (pending > 0 && !sqlite_hnsw_add_batch (index, labels, vectors, pending, threads, error))
+    return NULL;
+
+  as = g_new0 (AnnSpace, 1);
+  as->index = g_steal_pointer (&index);
+  as->generation = space->generation;
+  return as;
+}
+
+/* Reads the vector of chunk @rowid from its segment. */
+static gboolean
+read_vector (SqliteDatabase     *db,
+             const SqliteSpace  *space,
+             gint64              rowid,
+             float              *vector,
+             gboolean           *found,
+             GError            **error)
+{
+  g_autoptr(sqlite3_stmt) chunk = NULL;
+  g_autoptr(sqlite3_stmt) segment = NULL;
+  gint64 slot, position, stored;
+  gsize row;
+  int rc;
+
+  *found = FALSE;
+  chunk = sqlite_database_prepare (db, "SELECT vector_slot FROM chunks WHERE rowid = ?1", error);
+  if (chunk == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (chunk, 1, rowid);
+  rc = sqlite3_step (chunk);
+  if (rc == SQLITE_DONE)
+    return TRUE;   /* deleted since: a later entry of the log says so */
+  if (rc != SQLITE_ROW)
+    return sqlite_database_set_error (db, error, _("reading vectors"));
+
+  slot = sqlite3_column_int64 (chunk, 0);
+  if (SQLITE_SLOT_SPACE (slot) != space->id)
+    return TRUE;   /* moved to another space (another vector length) */
+  position = SQLITE_SLOT_POSITION (slot);
+  row = (gsize) (position % space->capacity);
+
+  segment = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments WHERE id = ?1", error);
+  if (segment == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (segment, 1, SQLITE_SEGMENT_ID (space->id, position, space->capacity));
+  if (sqlite3_step (segment) != SQLITE_ROW ||
+      (gsize) sqlite3_column_bytes (segment, 0) < (row + 1) * sizeof (gint64) ||
+      (gsize) sqlite3_column_bytes (segment, 1) < (row + 1) * space->dims * sizeof (float))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("The vector of a chunk in namespace “%s” of “%s” is missing; run “stache check”"),
+                   space->namespace_, db->path);
+      return FALSE;
+    }
+  memcpy (&stored, (const guint8 *) sqlite3_column_blob (segment, 0) + row * sizeof stored, sizeof stored);
+  if (stored != rowid)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("The vector of a chunk in namespace “%s” of “%s” is not where the chunk says; "
+                     "run “stache check”"),
+                   space->namespace_, db->path);
+      return FALSE;
+    }
+  memcpy (vector, (const guint8 *) sqlite3_column_blob (segment, 1) + row * space->dims * sizeof (float),
+          space->dims * sizeof (float));
+  *found = TRUE;
+  return TRUE;
+}
+
+/* Replays the log from @as's generation up to @space's, inside a read
+ * transaction. FALSE without an error when the log does not reach back
+ * far enough: the caller rebuilds. */
+static gboolean
+catch_up (SqliteDatabase     *db,
+          const SqliteSpace  *space,
+          AnnSpace           *as,
+          gsize              *out_applied,
+          GError            **error)
+{
+  g_autoptr(sqlite3_stmt) coverage = NULL;
+  g_autoptr(sqlite3_stmt) log = NULL;
+  g_autofree float *vector = g_new (float, space->dims);
+  gsize applied = 0;
+  int rc;
+
+  *out_applied = 0;
+  if (!space->ann || as->generation > space->generation)
+    return FALSE;
+
+  /* Every transaction that changed the space logged at least one entry
+   * under its generation: all of them must be there. */
+  coverage = sqlite_database_prepare (db, "SELECT count (DISTINCT generation) FROM vector_changes "
+                                          "WHERE space = ?1 AND generation > ?2", error);
+  if (coverage == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (coverage, 1, space->id);
+  sqlite3_bind_int64 (coverage, 2, as->generation);
+  if (sqlite3_step (coverage) != SQLITE_ROW)
+    return sqlite_database_set_error (db, error, _("reading the changes of a vector space"));
+  if (sqlite3_column_int64 (coverage, 0) != space->generation - as->generation)
+    return FALSE;
+
+  log = sqlite_database_prepare (db, "SELECT chunk, added FROM vector_changes "
+                                     "WHERE space = ?1 AND generation > ?2 ORDER BY generation, rowid",
+                                 error);
+  if (log == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (log, 1, space->id);
+  sqlite3_bind_int64 (log, 2, as->generation);
+  while ((rc = sqlite3_step (log)) == SQLITE_ROW)
+    {
+      gint64 rowid = sqlite3_column_int64 (log, 0);
+
+      if (sqlite3_column_int64 (log, 1))
+        {
+          gboolean found;
+
+          if (!read_vector (db, space, rowid, vector, &found, error))
+            return FALSE;
+          if (found && !sqlite_hnsw_add (as->index, (guint64) rowid, vector, error))
+            return FALSE;
+        }
+      else
+        {
+          sqlite_hnsw_remove (as->index, (guint64) rowid);
+        }
+      applied++;
+    }
+  if (rc != SQLITE_DONE)
+    return sqlite_database_set_error (db, error, _("reading the changes of a vector space"));
+
+  as->generation = space->generation;
+  *out_applied = applied;
+  return TRUE;
+}
+
+/* Reads the space inside a new read transaction; FALSE with @error set on
+ * failure, TRUE with *found = FALSE (and no transaction) when it is gone. */
+static gboolean
+begin_with_space (SqliteDatabase  *db,
+                  gint64           space_id,
+                  SqliteSpace     *space,
+                  gboolean        *found,
+                  GError         **error)
+{
+  if (!sqlite_database_begin (db, FALSE, error))
+    return FALSE;
+  if (!read_space (db, space_id, space, found, error))
+    {
+      sqlite_database_rollback (db);
+      return FALSE;
+    }
+  if (!*found)
+    sqlite_database_rollback (db);
+
+  return TRUE;
+}
+
+gboolean
+sqlite_ann_prepare (SqliteDatabase           *db,
+                    const SqliteAnnSettings  *settings,
+                    gint64                    space_id,
+                    GCancellable             *cancellable,
+                    GError                  **error)
+{
+  GHashTable *spaces = spaces_of (db);
+  g_auto(SqliteSpace) space = { 0 };
+  GError *local_error = NULL;
+  AnnSpace *as, *built;
+  gboolean found, caught_up = FALSE;
+  gsize applied = 0;
+
+  if (!begin_with_space (db, space_id, &space, &found, error))
+    return FALSE;
+  if (!found)
+    return TRUE;
+
+  as = g_hash_table_lookup (spaces, &space_id);
+  if (as == NULL)
+    {
+      g_autofree char *path = sqlite_ann_path (db, space_id);
+      g_autoptr(GError) load_error = NULL;
+      guint64 generation = 0, owner = 0;
+      SqliteHnsw *index = sqlite_hnsw_load (path, space.dims, &generation, &owner, &load_error);
+
+      if (index != NULL && owner == (guint64) space_id)
+        {
+          as = g_new0 (AnnSpace, 1);
+          as->index = index;
+          as->generation = (gint64) generation;
+          g_hash_table_insert (spaces, g_memdup2 (&space_id, sizeof space_id), as);
+        }
+      else
+        {
+          g_clear_pointer (&index, sqlite_hnsw_free);
+          g_debug ("The saved search index of namespace “%s” is not used: %s", space.namespace_,
+                   load_error != NULL ? load_error->message : "it belongs to another vector space");
+        }
+    }
+
+  if (as != NULL && as->generation == space.generation)
+    return sqlite_database_end (db, TRUE, error);
+
+  if (as != NULL)
+    {
+      caught_up = catch_up (db, &space, as, &applied, &local_error);
+      if (local_error != NULL)
+        {
+          sqlite_database_rollback (db);
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      /* Many deletions leave dead nodes behind: a fresh graph is better. */
+      if (caught_up && sqlite_hnsw_deleted (as->index) > sqlite_hnsw_count (as->index))
+        caught_up = FALSE;
+    }
+
+  if (caught_up)
+    {
+      if (!sqlite_database_end (db, TRUE, error))
+        return FALSE;
+      if (applied >= SAVE_AFTER_CHANGES)
+        save_and_prune (db, space_id, as);
+      return TRUE;
+    }
+
+  /* A rebuild. Writers log their changes from here on, so the index can
+   * catch up with them later; the flag is set in a write transaction of
+   * its own, before the vectors are read. */
+  sqlite_database_rollback (db);
+  if (!space.ann &&
+      !exec_in_write (db, "UPDATE vector_spaces SET ann = 1 WHERE id = ?1", space_id, 0, error))
+    return FALSE;
+
+  sqlite_space_clear (&space);
+  if (!begin_with_space (db, space_id, &space, &found, error))
+    return FALSE;
+  if (!found)
+    return TRUE;
+
+  g_debug ("Building the search index of namespace “%s” (%ld vectors)", space.namespace_, (long) space.count);
+  built = build (db, settings, &space, cancellable, &local_error);
+  sqlite_database_rollback (db);
+  if (built == NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  g_hash_table_replace (spaces, g_memdup2 (&space_id, sizeof space_id), built);
+  save_and_prune (db, space_id, built);
+  return TRUE;
+}
+
+typedef struct
+{
+  SqliteAnnAccept accept;
+  gpointer        user_data;
+} AcceptData;
+
+static gboolean
+accept_label (guint64  label,
+              gpointer user_data)
+{
+  AcceptData *data = user_data;
+
+  return data->accept ((gint64) label, data->user_data);
+}
+
+gssize
+sqlite_ann_search (SqliteDatabase           *db,
+                   const SqliteAnnSettings  *settings,
+                   const SqliteSpace        *space,
+                   const float              *unit_query,
+                   gsize                     k,
+                   SqliteAnnAccept           accept,
+                   gpointer                  user_data,
+                   gint64                   *rowids,
+                   float                    *scores,
+                   GError                  **error)
+{
+  AnnSpace *as = db->ann != NULL ? g_hash_table_lookup (db->ann, &space->id) : NULL;
+  AcceptData data = { accept, user_data };
+  gsize n;
+
+  /* Not at the generation this transaction sees: the caller scans. */
+  if (as == NULL || as->generation != space->generation)
+    return -2;
+
+  n = sqlite_hnsw_search (as->index, unit_query, k, MAX (settings->ef_search, (guint) k),
+                          accept != NULL ? accept_label : NULL, &data, (guint64 *) rowids, scores);
+  return (gssize) n;
+}
