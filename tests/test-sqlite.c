@@ -1644,6 +1644,105 @@ test_vectordb_keyword_common_words (Fixture       *f,
   g_assert_cmpstr (all, ==, "w07");
 }
 
+/* Searches from many threads at once share scans (the one that gets the
+ * connection answers those waiting); each must get exactly the answer it
+ * gets alone. */
+typedef struct
+{
+  StacheVectorDbProvider *db;
+  GArray                 *queries;   /* 20 queries of 64 floats */
+  char                   *expected[20];
+  guint                   first;
+  gboolean                filtered;
+} ConcurrentSearch;
+
+static char *
+busy_search_ids (StacheVectorDbProvider *db,
+            const float            *query,
+            gboolean                filtered)
+{
+  g_autoptr(GArray) q = floats (64, query);
+  g_autoptr(JsonObject) filter = filtered ? json_object ("{\"half\": \"odd\"}") : NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = stache_vector_db_provider_search (db, "busy", q, 7, filter, NULL, &error);
+  g_assert_no_error (error);
+  return ids_of (results);
+}
+
+static gpointer
+concurrent_search_thread (gpointer data)
+{
+  ConcurrentSearch *cs = data;
+
+  for (guint round = 0; round < 3; round++)
+    for (guint i = 0; i < 20; i++)
+      {
+        guint q = (cs->first + i) % 20;
+        g_autofree char *ids = busy_search_ids (cs->db, &g_array_index (cs->queries, float, q * 64),
+                                           cs->filtered && q % 2 == 1);
+
+        g_assert_cmpstr (ids, ==, cs->expected[q]);
+      }
+
+  return NULL;
+}
+
+static void
+test_vectordb_concurrent_searches_share_scans (Fixture       *f,
+                                               gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GArray) queries = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GRand) rand = g_rand_new_with_seed (21);
+  g_autoptr(GError) error = NULL;
+  ConcurrentSearch cs[8];
+  GThread *threads[8];
+  char *expected[20];
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("b%04u", i);
+
+      g_ptr_array_add (chunks, chunk_new (id, id, NULL, i % 2 ? "{\"half\": \"odd\"}" : "{\"half\": \"even\"}"));
+      for (guint j = 0; j < 64; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (vectors, v);
+        }
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, "busy", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 20 * 64; i++)
+    {
+      float v = (float) g_rand_double_range (rand, -1, 1);
+
+      g_array_append_val (queries, v);
+    }
+  for (guint q = 0; q < 20; q++)
+    expected[q] = busy_search_ids (db, &g_array_index (queries, float, q * 64), q % 2 == 1);
+
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    {
+      cs[t].db = db;
+      cs[t].queries = queries;
+      memcpy (cs[t].expected, expected, sizeof expected);
+      cs[t].first = t * 3;
+      cs[t].filtered = TRUE;
+      threads[t] = g_thread_new ("search", concurrent_search_thread, &cs[t]);
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+
+  for (guint q = 0; q < 20; q++)
+    g_free (expected[q]);
+}
+
 /* ---- the ANN index (HNSW) ---- */
 
 static void assert_verified (StacheVectorDbProvider *db);
@@ -2225,6 +2324,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/capabilities", test_vectordb_capabilities);
   ADD ("/sqlite/vectordb/deletes-keep-segments-dense", test_vectordb_deletes_keep_segments_dense);
   ADD ("/sqlite/vectordb/two-lengths-in-one-namespace", test_vectordb_two_lengths_in_one_namespace);
+  ADD ("/sqlite/vectordb/concurrent-searches-share-scans", test_vectordb_concurrent_searches_share_scans);
   ADD ("/sqlite/ann/recall-at-defaults", test_ann_recall_at_defaults);
   ADD ("/sqlite/ann/follows-deletes-and-inserts", test_ann_follows_deletes_and_inserts);
   ADD ("/sqlite/ann/applies-filters", test_ann_applies_filters);

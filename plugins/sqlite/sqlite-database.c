@@ -584,6 +584,8 @@ database_open (const char    *path,
 
   db = g_new0 (SqliteDatabase, 1);
   g_mutex_init (&db->mutex);
+  g_mutex_init (&db->queue_mutex);
+  db->searches = g_ptr_array_new ();
   db->ref_count = 1;
   db->path = g_strdup (path);
   db->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
@@ -642,6 +644,8 @@ database_close (SqliteDatabase *db)
   if (db->handle != NULL)
     sqlite3_close (db->handle);
   g_free (db->path);
+  g_ptr_array_unref (db->searches);
+  g_mutex_clear (&db->queue_mutex);
   g_mutex_clear (&db->mutex);
   g_free (db);
 }

@@ -365,13 +365,81 @@ chunk_matches_filter (SqliteDatabase  *db,
   return TRUE;
 }
 
-/* Scans every segment of @space; runs inside a read transaction. */
+/* One vector search. Searches that arrive while another holds the
+ * connection wait in a queue; whoever gets the connection next answers
+ * every waiting search of the same namespace in one scan, reading each
+ * segment once for all of them (sqlite_kernel_dot_multi()): under load a
+ * scan serves many queries for the price of one. */
+typedef struct
+{
+  const char               *namespace_;   /* NULL: every namespace */
+  const SqliteAnnSettings  *ann;
+  float                    *query;        /* unit length */
+  gsize                     dims;
+  JsonObject               *filter;
+  HitHeap                   heap;
+  gboolean                  done;
+  GList                    *results;
+  GError                   *error;
+} SearchRequest;
+
+/* At most this many searches share a scan (their queries and scores stay
+ * in cache next to one segment). */
+#define MAX_BATCH 16
+
+static gboolean
+requests_compatible (const SearchRequest *a,
+                     const SearchRequest *b)
+{
+  return g_strcmp0 (a->namespace_, b->namespace_) == 0 && a->dims == b->dims &&
+         memcmp (a->ann, b->ann, sizeof *a->ann) == 0;
+}
+
+/* Offers the hits of one segment to a request's heap. */
+static gboolean
+take_hits (SqliteDatabase  *db,
+           SearchRequest   *request,
+           const float     *scores,
+           const guint8    *rowids,
+           gsize            n,
+           GError         **error)
+{
+  HitHeap *heap = &request->heap;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      Hit hit;
+
+      hit.score = scores[i];
+      if (heap->len == heap->capacity && hit.score < heap->hits[0].score)
+        continue;
+      memcpy (&hit.rowid, rowids + i * sizeof (gint64), sizeof (gint64));
+      if (!heap_would_take (heap, &hit))
+        continue;
+      if (request->filter != NULL)
+        {
+          gboolean matches = FALSE;
+
+          if (!chunk_matches_filter (db, request->filter, hit.rowid, &matches, error))
+            return FALSE;
+          if (!matches)
+            continue;
+        }
+      heap_push (heap, &hit);
+    }
+
+  return TRUE;
+}
+
+/* Scans every segment of @space once for all @requests; runs inside a
+ * read transaction. @queries holds their queries one after the other,
+ * @scores has room for @n_requests × capacity floats. */
 static gboolean
 scan_space (SqliteDatabase     *db,
             const SqliteSpace  *space,
-            const float        *query,
-            JsonObject         *filter,
-            HitHeap            *heap,
+            SearchRequest     **requests,
+            guint               n_requests,
+            const float        *queries,
             float              *scores,
             GCancellable       *cancellable,
             GError            **error)
@@ -409,29 +477,14 @@ scan_space (SqliteDatabase     *db,
           return FALSE;
         }
 
-      sqlite_kernel_dot (query, vectors, n, space->dims, scores);
+      if (n_requests == 1)
+        sqlite_kernel_dot (queries, vectors, n, space->dims, scores);
+      else
+        sqlite_kernel_dot_multi (queries, n_requests, vectors, n, space->dims, scores);
 
-      for (gsize i = 0; i < n; i++)
-        {
-          Hit hit;
-
-          hit.score = scores[i];
-          if (heap->len == heap->capacity && hit.score < heap->hits[0].score)
-            continue;
-          memcpy (&hit.rowid, rowids + i * sizeof (gint64), sizeof (gint64));
-          if (!heap_would_take (heap, &hit))
-            continue;
-          if (filter != NULL)
-            {
-              gboolean matches = FALSE;
-
-              if (!chunk_matches_filter (db, filter, hit.rowid, &matches, error))
-                return FALSE;
-              if (!matches)
-                continue;
-            }
-          heap_push (heap, &hit);
-        }
+      for (guint q = 0; q < n_requests; q++)
+        if (!take_hits (db, requests[q], scores + q * n, rowids, n, error))
+          return FALSE;
     }
 
   if (rc != SQLITE_DONE)
@@ -527,72 +580,6 @@ search_space_ann (SqliteDatabase           *db,
   return TRUE;
 }
 
-/* Fills @heap with the best chunks of @namespace_ (all when NULL). */
-static gboolean
-scan_vectors (SqliteDatabase           *db,
-              const SqliteAnnSettings  *ann,
-              const char               *namespace_,
-              const float              *query,
-              gsize                     dims,
-              JsonObject               *filter,
-              HitHeap                  *heap,
-              GCancellable             *cancellable,
-              GError                  **error)
-{
-  g_autoptr(GPtrArray) spaces = sqlite_space_list (db, namespace_, error);
-  g_autofree float *unit = NULL;
-  g_autofree float *scores = NULL;
-  guint capacity = 1;
-
-  if (spaces == NULL)
-    return FALSE;
-
-  for (guint i = 0; i < spaces->len; i++)
-    {
-      SqliteSpace *space = g_ptr_array_index (spaces, i);
-
-      if (space->dims != dims)
-        {
-          g_autofree char *example = space_first_chunk_id (db, space);
-
-          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
-                       _("The query vector has %lu dimensions but chunk “%s” in namespace “%s” "
-                         "has %lu (as have %ld chunks there); vectors from different embedding "
-                         "models cannot be compared (database “%s”)"),
-                       (gulong) dims, example != NULL ? example : "?", space->namespace_,
-                       (gulong) space->dims, (long) space->count, db->path);
-          return FALSE;
-        }
-      capacity = MAX (capacity, space->capacity);
-    }
-
-  unit = g_memdup2 (query, dims * sizeof (float));
-  sqlite_kernel_normalize (unit, dims);
-  scores = g_new (float, capacity);
-
-  for (guint i = 0; i < spaces->len; i++)
-    {
-      SqliteSpace *space = g_ptr_array_index (spaces, i);
-      GError *local_error = NULL;
-
-      if (sqlite_ann_applies (ann, space))
-        {
-          if (search_space_ann (db, ann, space, unit, filter, heap, &local_error))
-            continue;
-          if (local_error != NULL)
-            {
-              g_propagate_error (error, local_error);
-              return FALSE;
-            }
-        }
-
-      if (!scan_space (db, space, unit, filter, heap, scores, cancellable, error))
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* Brings the ANN indexes of the large spaces of @namespace_ up to date,
  * before the search's read transaction. */
 static gboolean
@@ -660,6 +647,113 @@ fetch_hits (SqliteDatabase  *db,
   return results;
 }
 
+/* Answers @requests (compatible with each other) in one read
+ * transaction: the winners cannot vanish between the scan and the reading
+ * of their text. */
+static void
+run_searches (SqliteDatabase  *db,
+              SearchRequest  **requests,
+              guint            n_requests,
+              GCancellable    *cancellable)
+{
+  const SearchRequest *first = requests[0];
+  g_autoptr(GPtrArray) spaces = NULL;
+  g_autofree float *queries = NULL;
+  g_autofree float *scores = NULL;
+  GError *error = NULL;
+  guint capacity = 1;
+
+  if (!sqlite_database_begin (db, FALSE, &error))
+    goto out;
+
+  spaces = sqlite_space_list (db, first->namespace_, &error);
+  if (spaces == NULL)
+    goto out;
+
+  for (guint i = 0; i < spaces->len; i++)
+    {
+      SqliteSpace *space = g_ptr_array_index (spaces, i);
+
+      if (space->dims != first->dims)
+        {
+          g_autofree char *example = space_first_chunk_id (db, space);
+
+          g_set_error (&error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("The query vector has %lu dimensions but chunk “%s” in namespace “%s” "
+                         "has %lu (as have %ld chunks there); vectors from different embedding "
+                         "models cannot be compared (database “%s”)"),
+                       (gulong) first->dims, example != NULL ? example : "?", space->namespace_,
+                       (gulong) space->dims, (long) space->count, db->path);
+          goto out;
+        }
+      capacity = MAX (capacity, space->capacity);
+    }
+
+  queries = g_new (float, n_requests * first->dims);
+  for (guint q = 0; q < n_requests; q++)
+    memcpy (queries + q * first->dims, requests[q]->query, first->dims * sizeof (float));
+  scores = g_new (float, (gsize) n_requests * capacity);
+
+  for (guint i = 0; i < spaces->len; i++)
+    {
+      SqliteSpace *space = g_ptr_array_index (spaces, i);
+
+      /* A large space goes through its ANN index, query by query; when
+       * the index lags behind this transaction (a writer committed since
+       * it was prepared), every query of the batch scans instead. */
+      if (sqlite_ann_applies (first->ann, space))
+        {
+          gboolean usable = TRUE;
+
+          for (guint q = 0; q < n_requests && usable; q++)
+            {
+              if (search_space_ann (db, first->ann, space, requests[q]->query, requests[q]->filter,
+                                    &requests[q]->heap, &error))
+                continue;
+              if (error != NULL)
+                goto out;
+              usable = FALSE;
+            }
+          /* Whether the index is usable is the same for every query: only
+           * the first can find it is not, before any of this space's hits
+           * was taken. */
+          if (usable)
+            continue;
+        }
+
+      if (!scan_space (db, space, requests, n_requests, queries, scores, cancellable, &error))
+        goto out;
+    }
+
+  for (guint q = 0; q < n_requests; q++)
+    {
+      SearchRequest *request = requests[q];
+
+      if (request->heap.len > 1)
+        qsort (request->heap.hits, request->heap.len, sizeof (Hit), compare_hits);
+      request->results = fetch_hits (db, request->heap.hits, request->heap.len, &error);
+      if (error != NULL)
+        goto out;
+    }
+
+out:
+  if (!sqlite3_get_autocommit (db->handle))
+    sqlite_database_end (db, error == NULL, error == NULL ? &error : NULL);
+
+  for (guint q = 0; q < n_requests; q++)
+    {
+      SearchRequest *request = requests[q];
+
+      if (error != NULL)
+        {
+          g_list_free_full (g_steal_pointer (&request->results), g_object_unref);
+          request->error = g_error_copy (error);
+        }
+      request->done = TRUE;
+    }
+  g_clear_error (&error);
+}
+
 static GList *
 stache_sqlite_vector_db_search (StacheVectorDbProvider  *provider,
                                 const char              *namespace_,
@@ -670,43 +764,78 @@ stache_sqlite_vector_db_search (StacheVectorDbProvider  *provider,
                                 GError                 **error)
 {
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (provider);
-  g_autoptr(GMutexLocker) locker = NULL;
-  HitHeap heap = { NULL, 0, 0, top_k };
-  GError *local_error = NULL;
-  GList *results = NULL;
+  g_autofree float *unit = NULL;
+  SearchRequest request = { 0 };
   SqliteDatabase *db;
 
   if ((db = get_db (self, cancellable, error)) == NULL)
     return NULL;
   if (top_k == 0)
     return NULL;
-  locker = g_mutex_locker_new (&db->mutex);
 
-  if (!prepare_ann (db, &self->ann, namespace_, cancellable, error))
-    return NULL;
+  unit = g_memdup2 (query->data, query->len * sizeof (float));
+  sqlite_kernel_normalize (unit, query->len);
+  request.namespace_ = namespace_;
+  request.ann = &self->ann;
+  request.query = unit;
+  request.dims = query->len;
+  request.filter = filter;
+  request.heap.capacity = top_k;
 
-  /* One read transaction: the winners cannot vanish between the scan and
-   * the reading of their text. */
-  if (!sqlite_database_begin (db, FALSE, error))
-    return NULL;
+  g_mutex_lock (&db->queue_mutex);
+  g_ptr_array_add (db->searches, &request);
+  g_mutex_unlock (&db->queue_mutex);
 
-  if (scan_vectors (db, &self->ann, namespace_, (const float *) (gpointer) query->data, query->len, filter,
-                    &heap, cancellable, &local_error))
+  /* Whoever holds the connection may answer this search while it waits
+   * here: the request stays valid, since this thread cannot return before
+   * it gets the connection in turn. */
+  g_mutex_lock (&db->mutex);
+  if (!request.done)
     {
-      if (heap.len > 1)
-        qsort (heap.hits, heap.len, sizeof (Hit), compare_hits);
-      results = fetch_hits (db, heap.hits, heap.len, &local_error);
+      SearchRequest *batch[MAX_BATCH];
+      guint n = 0;
+      gboolean prepared;
+
+      prepared = prepare_ann (db, &self->ann, namespace_, cancellable, &request.error);
+
+      g_mutex_lock (&db->queue_mutex);
+      g_ptr_array_remove (db->searches, &request);
+      batch[n++] = &request;
+      for (guint i = 0; prepared && i < db->searches->len && n < MAX_BATCH; )
+        {
+          SearchRequest *other = g_ptr_array_index (db->searches, i);
+
+          if (requests_compatible (&request, other))
+            {
+              batch[n++] = other;
+              g_ptr_array_remove_index (db->searches, i);
+            }
+          else
+            {
+              i++;
+            }
+        }
+      g_mutex_unlock (&db->queue_mutex);
+
+      /* Another caller's search is not stopped by this one's
+       * cancellable: it is checked after the batch. */
+      if (prepared)
+        run_searches (db, batch, n, n == 1 ? cancellable : NULL);
+      request.done = TRUE;
     }
-  g_free (heap.hits);
+  g_mutex_unlock (&db->mutex);
 
-  if (!sqlite_database_end (db, local_error == NULL, local_error == NULL ? &local_error : NULL))
+  g_free (request.heap.hits);
+  if (request.error == NULL && g_cancellable_set_error_if_cancelled (cancellable, &request.error))
+    g_list_free_full (g_steal_pointer (&request.results), g_object_unref);
+  if (request.error != NULL)
     {
-      g_list_free_full (results, g_object_unref);
-      g_propagate_error (error, local_error);
+      g_list_free_full (g_steal_pointer (&request.results), g_object_unref);
+      g_propagate_error (error, request.error);
       return NULL;
     }
 
-  return results;
+  return request.results;
 }
 
 /* ---- keyword search ---- */
