@@ -64,8 +64,8 @@
 /* Folder ingest writes this many documents (or chunks) per transaction:
  * one commit per batch rather than per document, and a crash still leaves
  * each document wholly old or wholly new. */
-#define INGEST_BATCH_DOCUMENTS 256
-#define INGEST_BATCH_CHUNKS 4096
+#define INGEST_BATCH_DOCUMENTS 1024
+#define INGEST_BATCH_CHUNKS 8192
 /* Hybrid fusion trusts the keyword list more than the vector list: with
  * the in-process hashing embedder, vectors are the weaker signal. These
  * defaults were chosen on the man page check (tests/quality), where equal

@@ -1743,9 +1743,101 @@ test_vectordb_concurrent_searches_share_scans (Fixture       *f,
     g_free (expected[q]);
 }
 
-/* ---- the ANN index (HNSW) ---- */
-
 static void assert_verified (StacheVectorDbProvider *db);
+
+/* The ids of the best 5 chunks of @namespace_ for a 3-float query. */
+static char *
+search_ids_for (StacheVectorDbProvider *db,
+                const char             *namespace_,
+                const float            *q)
+{
+  g_autoptr(GArray) query = floats (3, q);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = stache_vector_db_provider_search (db, namespace_, query, 5, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return ids_of (results);
+}
+
+/* Scans read a mapped copy of a namespace's vectors beside the database,
+ * used only when it is of the generation the search sees. */
+static void
+test_vectordb_scan_file_is_a_checked_cache (Fixture       *f,
+                                            gconstpointer  data)
+{
+  g_autofree char *scan = g_strdup_printf ("%s-scan-1", f->db_path);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *again = NULL;
+  const float q[3] = { 1, 0.2f, 0 };
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+
+    for (guint i = 0; i < 40; i++)
+      {
+        g_autofree char *id = g_strdup_printf ("s%02u", i);
+
+        insert_one (db, "scan", id, id, NULL, NULL, 1, (float) i / 10, (float) (i % 3));
+      }
+    before = search_ids_for (db, "scan", q);
+    /* The first scan read the segments and wrote the copy. */
+    g_assert_true (g_file_test (scan, G_FILE_TEST_EXISTS));
+    again = search_ids_for (db, "scan", q);
+    g_assert_cmpstr (again, ==, before);
+    assert_verified (db);
+  }
+
+  /* A copy from another generation (here: its header changed) is not used. */
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+
+    contents = file_contents (scan, &len);
+    contents[16] ^= 1;   /* the generation */
+    g_file_set_contents (scan, contents, len, &error);
+    g_assert_no_error (error);
+  }
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+
+    g_autofree char *ignored = search_ids_for (db, "scan", q);
+    g_autofree char *after = NULL;
+
+    g_assert_cmpstr (ignored, ==, before);
+    /* A write makes any copy stale: the new chunk is found at once. */
+    insert_one (db, "scan", "new", "new", NULL, NULL, 1, 0.2f, 0);
+    after = search_ids_for (db, "scan", q);
+    g_assert_nonnull (strstr (after, "new"));
+  }
+
+  /* Damage inside a copy of the right generation: `stache check` finds it
+   * and removes the copy. */
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autofree char *contents = NULL;
+    gsize len;
+
+    g_autofree char *fresh = NULL;
+
+    g_unlink (scan);
+    fresh = search_ids_for (db, "scan", q);
+    g_assert_true (g_file_test (scan, G_FILE_TEST_EXISTS));
+    contents = file_contents (scan, &len);
+    contents[4096 + 5] ^= 0x40;
+    g_file_set_contents (scan, contents, len, &error);
+    g_assert_no_error (error);
+  }
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+
+    assert_verified (db);
+    g_assert_false (g_file_test (scan, G_FILE_TEST_EXISTS));
+  }
+}
+
+/* ---- the ANN index (HNSW) ---- */
 
 #define ANN_DIMS 48
 #define ANN_N 3000
@@ -2325,6 +2417,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/deletes-keep-segments-dense", test_vectordb_deletes_keep_segments_dense);
   ADD ("/sqlite/vectordb/two-lengths-in-one-namespace", test_vectordb_two_lengths_in_one_namespace);
   ADD ("/sqlite/vectordb/concurrent-searches-share-scans", test_vectordb_concurrent_searches_share_scans);
+  ADD ("/sqlite/vectordb/scan-file-is-a-checked-cache", test_vectordb_scan_file_is_a_checked_cache);
   ADD ("/sqlite/ann/recall-at-defaults", test_ann_recall_at_defaults);
   ADD ("/sqlite/ann/follows-deletes-and-inserts", test_ann_follows_deletes_and_inserts);
   ADD ("/sqlite/ann/applies-filters", test_ann_applies_filters);

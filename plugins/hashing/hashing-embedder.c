@@ -214,10 +214,37 @@ count_char_ngrams (float      *counts,
     }
 }
 
+/* log1p of the small whole counts almost every bucket holds, computed
+ * once: the same values log1pf() gives, without its cost per bucket. */
+#define SUBLINEAR_TABLE 256
+static float sublinear_table[SUBLINEAR_TABLE];
+
+static void
+sublinear_table_init (void)
+{
+  static gsize initialised;
+
+  if (g_once_init_enter (&initialised))
+    {
+      for (guint k = 0; k < SUBLINEAR_TABLE; k++)
+        sublinear_table[k] = log1pf ((float) k);
+      g_once_init_leave (&initialised, 1);
+    }
+}
+
 static inline float
 sublinear (float count)
 {
-  return count >= 0 ? log1pf (count) : -log1pf (-count);
+  float magnitude = fabsf (count);
+  float value;
+
+  /* Counts are sums of +1 and -1, so whole numbers. */
+  if (magnitude < SUBLINEAR_TABLE && magnitude == (float) (guint) magnitude)
+    value = sublinear_table[(guint) magnitude];
+  else
+    value = log1pf (magnitude);
+
+  return count >= 0 ? value : -value;
 }
 
 /* Writes the vector of @text into @out (@dimensions floats). @scratch
@@ -305,6 +332,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
   values = g_array_sized_new (FALSE, FALSE, sizeof (float), n_texts * dimensions);
   g_array_set_size (values, n_texts * dimensions);
   scratch = g_new (float, N_KINDS * (gsize) dimensions);
+  sublinear_table_init ();
 
   for (guint i = 0; i < n_texts; i++)
     {

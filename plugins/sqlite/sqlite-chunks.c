@@ -15,6 +15,7 @@
 
 #include "sqlite-chunks.h"
 #include "sqlite-kernel.h"
+#include "sqlite-scanfile.h"
 
 /* SQLite keeps a row's payload in its page up to (usable size - 35)
  * bytes; the segment row's header and the two BLOB headers need fewer
@@ -82,7 +83,7 @@ sqlite_segment_capacity (SqliteDatabase *db,
   return (guint) CLAMP (capacity, 1, SEGMENT_MAX_VECTORS);
 }
 
-#define SPACE_COLUMNS "SELECT id, namespace, dims, capacity, count, generation, ann FROM vector_spaces"
+#define SPACE_COLUMNS "SELECT id, namespace, dims, capacity, count, generation, ann, stamp FROM vector_spaces"
 
 static void
 space_from_row (sqlite3_stmt *stmt,
@@ -95,6 +96,7 @@ space_from_row (sqlite3_stmt *stmt,
   space->count = sqlite3_column_int64 (stmt, 4);
   space->generation = sqlite3_column_int64 (stmt, 5);
   space->ann = sqlite3_column_int64 (stmt, 6) != 0;
+  space->stamp = sqlite3_column_int64 (stmt, 7);
 }
 
 static gboolean
@@ -756,30 +758,6 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
       if (text == NULL)
         text = "";
 
-      /* A chunk id the namespace holds already: the new chunk replaces it. */
-      existing = sqlite_database_prepare (write->db, "SELECT rowid, vector_slot, text FROM chunks "
-                                                     "WHERE namespace = ?1 AND id = ?2", error);
-      if (existing == NULL)
-        return FALSE;
-      sqlite3_bind_text (existing, 1, namespace_, -1, SQLITE_STATIC);
-      sqlite3_bind_text (existing, 2, stache_chunk_get_id (chunk), -1, SQLITE_STATIC);
-      rc = sqlite3_step (existing);
-      if (rc == SQLITE_ROW)
-        {
-          g_autofree char *old_text = g_strdup (sqlite_column_text (existing, 2));
-          gint64 old_rowid = sqlite3_column_int64 (existing, 0);
-          gint64 old_slot = sqlite3_column_int64 (existing, 1);
-
-          sqlite3_reset (existing);
-          if (!delete_chunk (write, old_rowid, old_slot, old_text, error))
-            return FALSE;
-        }
-      else if (rc != SQLITE_DONE)
-        {
-          return sqlite_database_set_error (write->db, error, _("looking a chunk up"));
-        }
-      g_clear_pointer (&existing, sqlite_statement_release);
-
       /* The slot is known before the row is written: the vector goes to
        * the end of the space. */
       chunk_slot = SQLITE_SLOT (ws->space.id, ws->space.count);
@@ -787,7 +765,8 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
       insert = sqlite_database_prepare (write->db,
                                         "INSERT INTO chunks (namespace, id, document_id, position, "
                                         "vector_slot, text, metadata) "
-                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error);
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                                        "ON CONFLICT (namespace, id) DO NOTHING", error);
       if (insert == NULL)
         return FALSE;
       sqlite3_bind_text (insert, 1, namespace_, -1, SQLITE_STATIC);
@@ -797,7 +776,37 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
       sqlite3_bind_int64 (insert, 5, chunk_slot);
       sqlite3_bind_text (insert, 6, text, -1, SQLITE_STATIC);
       sqlite_bind_text (insert, 7, metadata);
-      if (sqlite3_step (insert) != SQLITE_DONE)
+      rc = sqlite3_step (insert);
+      if (rc == SQLITE_DONE && sqlite3_changes (write->db->handle) == 0)
+        {
+          /* A chunk id the namespace holds already: the new chunk replaces
+           * it (rare: a document's own chunks were deleted before). */
+          existing = sqlite_database_prepare (write->db, "SELECT rowid, vector_slot, text FROM chunks "
+                                                         "WHERE namespace = ?1 AND id = ?2", error);
+          if (existing == NULL)
+            return FALSE;
+          sqlite3_bind_text (existing, 1, namespace_, -1, SQLITE_STATIC);
+          sqlite3_bind_text (existing, 2, stache_chunk_get_id (chunk), -1, SQLITE_STATIC);
+          if (sqlite3_step (existing) != SQLITE_ROW)
+            return sqlite_database_set_error (write->db, error, _("looking a chunk up"));
+          {
+            g_autofree char *old_text = g_strdup (sqlite_column_text (existing, 2));
+            gint64 old_rowid = sqlite3_column_int64 (existing, 0);
+            gint64 old_slot = sqlite3_column_int64 (existing, 1);
+
+            sqlite3_reset (existing);
+            if (!delete_chunk (write, old_rowid, old_slot, old_text, error))
+              return FALSE;
+          }
+          g_clear_pointer (&existing, sqlite_statement_release);
+
+          /* The space may have shrunk: the slot again, and the row. */
+          chunk_slot = SQLITE_SLOT (ws->space.id, ws->space.count);
+          sqlite3_reset (insert);
+          sqlite3_bind_int64 (insert, 5, chunk_slot);
+          rc = sqlite3_step (insert);
+        }
+      if (rc != SQLITE_DONE)
         {
           g_autofree char *doing = g_strdup_printf (_("storing chunk “%s”"), stache_chunk_get_id (chunk));
 
@@ -834,6 +843,10 @@ flush_space (SqliteWrite  *write,
   GHashTableIter iter;
   Segment *segment;
   gint64 generation = ws->space.generation + 1;
+  /* Tells this change from any other that reached the same generation:
+   * a copy of the database restored from a backup counts on from an older
+   * generation, and the caches beside it must not pass for its own. */
+  gint64 stamp = (gint64) (((guint64) g_random_int () << 31) ^ (guint64) g_random_int ()) & G_MAXINT64;
 
   g_hash_table_iter_init (&iter, ws->segments);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &segment))
@@ -896,19 +909,23 @@ flush_space (SqliteWrite  *write,
           if (!sqlite_database_exec_step (write->db, stmt, _("removing an empty vector space"), error))
             return FALSE;
         }
+      /* Its derived files: caches, so removing them early is harmless
+       * even if this transaction is rolled back. */
+      sqlite_scan_file_remove (write->db, ws->space.id);
       return TRUE;
     }
 
   {
     g_autoptr(sqlite3_stmt) stmt = NULL;
 
-    stmt = sqlite_database_prepare (write->db, "UPDATE vector_spaces SET count = ?2, generation = ?3 "
-                                               "WHERE id = ?1", error);
+    stmt = sqlite_database_prepare (write->db, "UPDATE vector_spaces SET count = ?2, generation = ?3, "
+                                               "stamp = ?4 WHERE id = ?1", error);
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64 (stmt, 1, ws->space.id);
     sqlite3_bind_int64 (stmt, 2, ws->space.count);
     sqlite3_bind_int64 (stmt, 3, generation);
+    sqlite3_bind_int64 (stmt, 4, stamp);
     if (!sqlite_database_exec_step (write->db, stmt, _("writing vectors"), error))
       return FALSE;
   }
@@ -931,6 +948,7 @@ flush_space (SqliteWrite  *write,
     }
 
   ws->space.generation = generation;
+  ws->space.stamp = stamp;
   return TRUE;
 }
 
@@ -1038,6 +1056,10 @@ sqlite_chunks_verify (SqliteDatabase  *db,
         }
       if (rc != SQLITE_DONE)
         return sqlite_database_set_error (db, error, _("reading vectors"));
+
+      /* A cache that differs goes (it is only a copy); so is reported. */
+      if (!sqlite_scan_file_verify (db, space))
+        g_debug ("scan file of space %ld removed", (long) space->id);
 
       if (seen != space->count)
         {

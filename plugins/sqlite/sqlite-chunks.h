@@ -26,6 +26,7 @@ typedef struct
   guint   capacity;     /* vectors per segment */
   gint64  count;
   gint64  generation;   /* bumped by every transaction that changes it */
+  gint64  stamp;        /* random, new with every such transaction */
   gboolean ann;         /* changes are logged for an ANN index */
 } SqliteSpace;
 

@@ -26,6 +26,8 @@ typedef struct
   gint        ref_count;    /* changed with the registry's lock held */
   gpointer    ann;          /* the ANN indexes of its vector spaces (sqlite-ann.c) */
   GDestroyNotify ann_free;
+  gpointer    scan;         /* mapped scan files (sqlite-scanfile.c) */
+  GDestroyNotify scan_free;
   GMutex      queue_mutex;  /* guards @searches */
   GPtrArray  *searches;     /* vector searches waiting for @mutex (sqlite-vector-db.c) */
 } SqliteDatabase;

@@ -24,6 +24,7 @@
 #include "sqlite-documents.h"
 #include "sqlite-hnsw.h"
 #include "sqlite-kernel.h"
+#include "sqlite-scanfile.h"
 #include "sqlite-vector-db.h"
 
 /* The most words of a keyword query that are looked for. */
@@ -447,7 +448,31 @@ scan_space (SqliteDatabase     *db,
   g_autoptr(sqlite3_stmt) stmt = NULL;
   gsize row_bytes = space->dims * sizeof (float);
   guint64 n_segments = 0;
+  SqliteScanView view;
   int rc;
+
+  /* The mapped copy, read in place, when it is at this generation. */
+  if (sqlite_scan_file_get (db, space, &view))
+    {
+      for (gint64 first = 0; first < view.count; first += space->capacity)
+        {
+          gsize n = (gsize) MIN ((gint64) space->capacity, view.count - first);
+          const float *vectors = view.vectors + (gsize) first * view.dims;
+
+          if (++n_segments % 64 == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+            return FALSE;
+
+          if (n_requests == 1)
+            sqlite_kernel_dot (queries, vectors, n, view.dims, scores);
+          else
+            sqlite_kernel_dot_multi (queries, n_requests, vectors, n, view.dims, scores);
+
+          for (guint q = 0; q < n_requests; q++)
+            if (!take_hits (db, requests[q], scores + q * n, (const guint8 *) (view.rowids + first), n, error))
+              return FALSE;
+        }
+      return TRUE;
+    }
 
   stmt = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
                                       "WHERE id BETWEEN ?1 AND ?2", error);
@@ -489,6 +514,10 @@ scan_space (SqliteDatabase     *db,
 
   if (rc != SQLITE_DONE)
     return sqlite_database_set_error (db, error, _("searching"));
+
+  /* Next time, the mapped copy. */
+  g_clear_pointer (&stmt, sqlite_statement_release);
+  sqlite_scan_file_refresh (db, space);
 
   return TRUE;
 }
