@@ -183,6 +183,29 @@ class BadInputTests(StoreCliTestCase):
         with open(self.db, "rb") as f:
             self.assertEqual(f.read(), b"definitely not sqlite " * 100)
 
+    def test_check_reads_the_whole_store(self):
+        folder = os.path.join(self.tmp, "corpus")
+        write_corpus(folder, 200, seed=4)
+        self.run_stache("ingest", folder)
+        self.assertEqual(self.json_of("check"), {"ok": True, "vector_db": "StacheSqliteVectorDb"})
+        self.assertIn("intact", self.run_stache("check").stdout)
+
+        # Damage in the middle of the file: opening does not look, a
+        # search may or may not touch it, `stache check` finds it.
+        with open(self.db, "r+b") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            page = 16384
+            f.seek((size // page // 2) * page)
+            f.write(b"\xab" * page)
+        self.run_stache("namespaces", "list")
+        proc = self.run_stache("check", expect=1)
+        self.assertIn("damaged", proc.stderr)
+        self.assertIn(self.db, proc.stderr)
+        report = json.loads(self.run_stache("check", "--json", expect=1).stdout)
+        self.assertFalse(report["ok"])
+        self.assertIn("damaged", report["error"])
+
 
 class DataSafetyTests(StoreCliTestCase):
     def test_sigkill_mid_ingest_leaves_whole_documents(self):
