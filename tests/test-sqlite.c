@@ -2125,6 +2125,103 @@ test_ann_rebuilds_bad_index_files (Fixture       *f,
     }
 }
 
+static gint64
+space_generation (const char *path)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 generation = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT generation FROM vector_spaces WHERE id = 1", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    generation = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return generation;
+}
+
+/* A database restored from a backup counts its generations on from an
+ * older one; an index saved later beside it, even one whose generation
+ * the restored copy reaches again, is of another history and not used. */
+static void
+test_ann_ignores_index_of_another_history (Fixture       *f,
+                                           gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  g_autofree char *backup = NULL;
+  g_autofree char *index = g_strdup_printf ("%s-ann-1.hnsw", f->db_path);
+  g_autofree char *saved_index = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize backup_len;
+  gint64 later;
+
+  {
+    g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+    g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+
+    insert_clustered (exact, rand, 0, ANN_N);
+    g_assert_cmpfloat (ann_recall (ann, exact, 5, NULL), >=, 0.9);
+  }
+  backup = file_contents (f->db_path, &backup_len);
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+
+    contents = file_contents (index, &len);
+    saved_index = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
+  }
+
+  /* Another history: most chunks replaced, so the index is rebuilt and
+   * saved at a later generation. */
+  {
+    g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+    g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+    g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint i = 0; i < ANN_N; i++)
+      if (i % 5 != 0)
+        g_ptr_array_add (doomed, g_strdup_printf ("a%05u", i));
+    g_ptr_array_add (doomed, NULL);
+    delete_chunks (exact, "ann", (const char * const *) doomed->pdata, NULL);
+    insert_clustered (exact, rand, 20000, 1800);
+    g_assert_cmpfloat (ann_recall (ann, exact, 5, NULL), >=, 0.9);
+  }
+  later = space_generation (f->db_path);
+  {
+    g_autofree char *contents = NULL;
+    g_autofree char *now = NULL;
+    gsize len;
+
+    /* Saved again after the changes. */
+    contents = file_contents (index, &len);
+    now = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
+    g_assert_cmpstr (saved_index, !=, now);
+  }
+
+  /* The backup comes back, and is written to until it reaches the same
+   * generation as the saved index. */
+  g_file_set_contents (f->db_path, backup, backup_len, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(StacheVectorDbProvider) writer = open_vectordb_with_threshold (f, "0");
+
+    for (guint k = 0; space_generation (f->db_path) < later && k < 1000; k++)
+      insert_clustered (writer, rand, 40000 + k, 1);
+  }
+  g_assert_cmpint (space_generation (f->db_path), ==, later);
+
+  {
+    g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+    g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+    double recall = ann_recall (ann, exact, 20, NULL);
+
+    g_test_message ("recall@10 on the restored database: %.3f", recall);
+    g_assert_cmpfloat (recall, >=, 0.95);
+  }
+}
+
 /* ---- the scan layout (schema 2) ---- */
 
 static void
@@ -2422,6 +2519,7 @@ main (int    argc,
   ADD ("/sqlite/ann/follows-deletes-and-inserts", test_ann_follows_deletes_and_inserts);
   ADD ("/sqlite/ann/applies-filters", test_ann_applies_filters);
   ADD ("/sqlite/ann/rebuilds-bad-index-files", test_ann_rebuilds_bad_index_files);
+  ADD ("/sqlite/ann/ignores-index-of-another-history", test_ann_ignores_index_of_another_history);
   ADD ("/sqlite/database/persists", test_database_persists);
   ADD ("/sqlite/database/wal", test_database_wal);
   ADD ("/sqlite/database/default-path", test_database_default_path);

@@ -8,8 +8,11 @@
  *  - A space's row counts its changes (generation). Once a space has an
  *    index (its `ann` flag), every write transaction also logs what it
  *    added and removed in vector_changes, tagged with the new generation.
- *  - An index remembers the generation it reflects, in memory and in its
- *    saved file beside the database. Before a search it catches up by
+ *  - An index remembers the generation it reflects (and the space's random
+ *    stamp at that generation), in memory and in its saved file beside the
+ *    database; the space's row records which generation and stamp were
+ *    saved last, so a file that does not match (a database restored from
+ *    a backup, a crash between the two writes) is not used. Before a search it catches up by
  *    replaying the log from there; when the log does not reach back that
  *    far (pruned, or written while nobody logged), or the file is missing,
  *    damaged (sqlite-hnsw.c checks it whole before use), of another space
@@ -40,6 +43,7 @@ typedef struct
 {
   SqliteHnsw *index;
   gint64      generation;
+  gint64      stamp;        /* the space's stamp at @generation */
 } AnnSpace;
 
 static void
@@ -81,14 +85,16 @@ static gboolean
 read_space (SqliteDatabase  *db,
             gint64           space_id,
             SqliteSpace     *space,
+            gint64          *saved_generation,
+            gint64          *saved_stamp,
             gboolean        *found,
             GError         **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   int rc;
 
-  stmt = sqlite_database_prepare (db, "SELECT dims, count, generation, ann, capacity, namespace "
-                                      "FROM vector_spaces WHERE id = ?1", error);
+  stmt = sqlite_database_prepare (db, "SELECT dims, count, generation, ann, capacity, namespace, stamp, "
+                                      "ann_generation, ann_stamp FROM vector_spaces WHERE id = ?1", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, space_id);
@@ -103,6 +109,9 @@ read_space (SqliteDatabase  *db,
       space->ann = sqlite3_column_int64 (stmt, 3) != 0;
       space->capacity = (guint) sqlite3_column_int64 (stmt, 4);
       space->namespace_ = g_strdup (sqlite_column_text (stmt, 5));
+      space->stamp = sqlite3_column_int64 (stmt, 6);
+      *saved_generation = sqlite3_column_int64 (stmt, 7);
+      *saved_stamp = sqlite3_column_int64 (stmt, 8);
       return TRUE;
     }
   if (rc != SQLITE_DONE)
@@ -137,19 +146,44 @@ exec_in_write (SqliteDatabase  *db,
   return sqlite_database_end (db, ok, error);
 }
 
-/* Saves @as and forgets the log it no longer needs. The index is derived
- * data: failing to save only costs a later rebuild, so it is no error. */
+/* Saves @as, records which generation and stamp the saved file holds, and
+ * forgets the log it no longer needs. The index is derived data: failing
+ * to save only costs a later rebuild, so it is no error. */
 static void
 save_and_prune (SqliteDatabase *db,
                 gint64          space_id,
                 AnnSpace       *as)
 {
+  static const char * const sql[] = {
+    "UPDATE vector_spaces SET ann_generation = ?2, ann_stamp = ?3 WHERE id = ?1",
+    "DELETE FROM vector_changes WHERE space = ?1 AND generation <= ?2",
+  };
   g_autofree char *path = sqlite_ann_path (db, space_id);
   g_autoptr(GError) error = NULL;
+  gboolean ok;
 
-  if (!sqlite_hnsw_save (as->index, path, (guint64) as->generation, (guint64) space_id, &error) ||
-      !exec_in_write (db, "DELETE FROM vector_changes WHERE space = ?1 AND generation <= ?2",
-                      space_id, as->generation, &error))
+  ok = sqlite_hnsw_save (as->index, path, (guint64) as->generation, (guint64) as->stamp, &error) &&
+       sqlite_database_begin (db, TRUE, &error);
+  for (guint i = 0; ok && i < G_N_ELEMENTS (sql); i++)
+    {
+      g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, sql[i], &error);
+
+      ok = stmt != NULL;
+      if (ok)
+        {
+          sqlite3_bind_int64 (stmt, 1, space_id);
+          sqlite3_bind_int64 (stmt, 2, as->generation);
+          if (sqlite3_bind_parameter_count (stmt) >= 3)
+            sqlite3_bind_int64 (stmt, 3, as->stamp);
+          ok = sqlite_database_exec_step (db, stmt, _("keeping the search index"), &error);
+        }
+      if (!ok)
+        sqlite_database_rollback (db);
+    }
+  if (ok)
+    ok = sqlite_database_commit (db, &error);
+
+  if (!ok)
     g_debug ("The search index of vector space %ld was not saved: %s", (long) space_id, error->message);
 }
 
@@ -226,6 +260,7 @@ build (SqliteDatabase           *db,
   as = g_new0 (AnnSpace, 1);
   as->index = g_steal_pointer (&index);
   as->generation = space->generation;
+  as->stamp = space->stamp;
   return as;
 }
 
@@ -352,6 +387,7 @@ catch_up (SqliteDatabase     *db,
     return sqlite_database_set_error (db, error, _("reading the changes of a vector space"));
 
   as->generation = space->generation;
+  as->stamp = space->stamp;
   *out_applied = applied;
   return TRUE;
 }
@@ -362,12 +398,14 @@ static gboolean
 begin_with_space (SqliteDatabase  *db,
                   gint64           space_id,
                   SqliteSpace     *space,
+                  gint64          *saved_generation,
+                  gint64          *saved_stamp,
                   gboolean        *found,
                   GError         **error)
 {
   if (!sqlite_database_begin (db, FALSE, error))
     return FALSE;
-  if (!read_space (db, space_id, space, found, error))
+  if (!read_space (db, space_id, space, saved_generation, saved_stamp, found, error))
     {
       sqlite_database_rollback (db);
       return FALSE;
@@ -390,9 +428,10 @@ sqlite_ann_prepare (SqliteDatabase           *db,
   GError *local_error = NULL;
   AnnSpace *as, *built;
   gboolean found, caught_up = FALSE;
+  gint64 saved_generation = -1, saved_stamp = 0;
   gsize applied = 0;
 
-  if (!begin_with_space (db, space_id, &space, &found, error))
+  if (!begin_with_space (db, space_id, &space, &saved_generation, &saved_stamp, &found, error))
     return FALSE;
   if (!found)
     return TRUE;
@@ -405,22 +444,25 @@ sqlite_ann_prepare (SqliteDatabase           *db,
       guint64 generation = 0, owner = 0;
       SqliteHnsw *index = sqlite_hnsw_load (path, space.dims, &generation, &owner, &load_error);
 
-      if (index != NULL && owner == (guint64) space_id)
+      /* Only the file this space's row says was saved last. */
+      if (index != NULL && (gint64) generation == saved_generation && (gint64) owner == saved_stamp)
         {
           as = g_new0 (AnnSpace, 1);
           as->index = index;
           as->generation = (gint64) generation;
+          as->stamp = (gint64) owner;
           g_hash_table_insert (spaces, g_memdup2 (&space_id, sizeof space_id), as);
         }
       else
         {
           g_clear_pointer (&index, sqlite_hnsw_free);
           g_debug ("The saved search index of namespace “%s” is not used: %s", space.namespace_,
-                   load_error != NULL ? load_error->message : "it belongs to another vector space");
+                   load_error != NULL ? load_error->message
+                                      : "it is not the one the database saved last");
         }
     }
 
-  if (as != NULL && as->generation == space.generation)
+  if (as != NULL && as->generation == space.generation && as->stamp == space.stamp)
     return sqlite_database_end (db, TRUE, error);
 
   if (as != NULL)
@@ -455,7 +497,7 @@ sqlite_ann_prepare (SqliteDatabase           *db,
     return FALSE;
 
   sqlite_space_clear (&space);
-  if (!begin_with_space (db, space_id, &space, &found, error))
+  if (!begin_with_space (db, space_id, &space, &saved_generation, &saved_stamp, &found, error))
     return FALSE;
   if (!found)
     return TRUE;
@@ -506,7 +548,7 @@ sqlite_ann_search (SqliteDatabase           *db,
   gsize n;
 
   /* Not at the generation this transaction sees: the caller scans. */
-  if (as == NULL || as->generation != space->generation)
+  if (as == NULL || as->generation != space->generation || as->stamp != space->stamp)
     return -2;
 
   n = sqlite_hnsw_search (as->index, unit_query, k, MAX (settings->ef_search, (guint) k),

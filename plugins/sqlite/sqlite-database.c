@@ -57,6 +57,9 @@ static const char SCHEMA_SQL[] =
   "  generation INTEGER NOT NULL DEFAULT 0,"
   "  ann INTEGER NOT NULL DEFAULT 0,"
   "  stamp INTEGER NOT NULL DEFAULT 0,"
+  /* The generation and stamp of the ANN index saved last (sqlite-ann.c) */
+  "  ann_generation INTEGER NOT NULL DEFAULT -1,"
+  "  ann_stamp INTEGER NOT NULL DEFAULT 0,"
   "  UNIQUE (namespace, dims));"
   "CREATE TABLE IF NOT EXISTS vector_segments ("
   "  id INTEGER PRIMARY KEY,"
