@@ -474,8 +474,9 @@ sqlite_ann_prepare (SqliteDatabase           *db,
           g_propagate_error (error, local_error);
           return FALSE;
         }
-      /* Many deletions leave dead nodes behind: a fresh graph is better. */
-      if (caught_up && sqlite_hnsw_deleted (as->index) > sqlite_hnsw_count (as->index))
+      /* Deleted nodes are never freed and are still walked by searches:
+       * past a quarter of all nodes, a fresh graph is better. */
+      if (caught_up && 3 * sqlite_hnsw_deleted (as->index) > sqlite_hnsw_count (as->index))
         caught_up = FALSE;
     }
 
