@@ -2074,7 +2074,7 @@ print_ingest (const Stage *stages,
           "   runs ahead of CPU time when others share the CPUs); peak RSS while ingesting; db and WAL: file\n"
           "   sizes after the stage, B/chunk all: the two over all chunks stored;\n"
           "   writing the files is not counted:",
-          grouped ? ", except in stages beyond 100k: " G_STRINGIFY (LARGE_PER_FILE)
+          grouped ? ",\n   except in stages beyond 100k: " G_STRINGIFY (LARGE_PER_FILE)
                     " paragraphs per file, to spare the disk" : "");
   for (guint s = 0; s < n_stages; s++)
     printf ("%s %.1f s", s == 0 ? "" : ",", stages[s].write_seconds);
