@@ -752,6 +752,9 @@ typedef struct
   double added_us;           /* the same, of (cold - in-process) per query */
 } ColdFigures;
 
+/* sqlite_hnsw_ef_search values tried beside the default. */
+static const char * const ann_ef_search[] = { "256", "1024" };
+
 typedef struct
 {
   gboolean measured;
@@ -762,6 +765,8 @@ typedef struct
   Latency  ann, exact;
   double   recall;           /* mean recall@TOP_K against the exact scan */
   double   tie_recall;       /* the same, a score tied with the exact TOP_K-th counting as found */
+  double   wider_recall[2];  /* recall with sqlite_hnsw_ef_search at ann_ef_search[] */
+  Latency  wider[2];
   guint    identical;        /* queries that gave the exact scan's ids, in order */
   guint    n_queries;
   guint64  index_bytes;
@@ -1239,10 +1244,12 @@ measure_scan (Bench          *b,
 /* ---- ANN ---- */
 
 /* A second vector database provider on the bench's file, as the store
- * would create it, with @ann_threshold for sqlite_ann_threshold. */
+ * would create it, with @ann_threshold for sqlite_ann_threshold and, unless
+ * %NULL, @ef_search for sqlite_hnsw_ef_search. */
 static StacheVectorDbProvider *
 open_vector_db (const Bench  *b,
                 const char   *ann_threshold,
+                const char   *ef_search,
                 GError      **error)
 {
   g_autoptr(StacheSettings) settings = stache_settings_new ();
@@ -1250,6 +1257,8 @@ open_vector_db (const Bench  *b,
 
   stache_settings_set_string (settings, "sqlite_path", b->db_path);
   stache_settings_set_string (settings, "sqlite_ann_threshold", ann_threshold);
+  if (ef_search != NULL)
+    stache_settings_set_string (settings, "sqlite_hnsw_ef_search", ef_search);
   provider = stache_plugin_loader_create_provider (stache_plugin_loader_get_default (),
                                                    STACHE_PROVIDER_TYPE_VECTORDB, "sqlite", settings, error);
   if (provider == NULL)
@@ -1409,6 +1418,7 @@ measure_ann (Bench          *b,
   g_autoptr(GHashTable) written = NULL;
   g_autoptr(GArray) t_ann = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) t_exact = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GPtrArray) exact_results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_auto(GStrv) capabilities = NULL;
   GHashTableIter iter;
   gpointer name, signature;
@@ -1416,7 +1426,7 @@ measure_ann (Bench          *b,
   guint n;
 
   before = files_beside_database (b);
-  index = open_vector_db (b, "1", error);
+  index = open_vector_db (b, "1", NULL, error);
   if (index == NULL)
     return FALSE;
 
@@ -1464,6 +1474,35 @@ measure_ann (Bench          *b,
       ids_exact = search_result_ids (exact);
       if (g_str_equal (ids_approximate, ids_exact))
         ann->identical++;
+      g_ptr_array_add (exact_results, g_steal_pointer (&exact));
+    }
+
+  /* The same index searched wider: sqlite_hnsw_ef_search is read per
+   * provider, the index is the file's. */
+  for (guint e = 0; ann->announced && e < G_N_ELEMENTS (ann_ef_search); e++)
+    {
+      g_autoptr(StacheVectorDbProvider) wider = open_vector_db (b, "1", ann_ef_search[e], error);
+      g_autoptr(GArray) t_wider = g_array_new (FALSE, FALSE, sizeof (double));
+      double sum = 0;
+
+      if (wider == NULL)
+        return FALSE;
+      for (guint q = 0; q < exact_results->len; q++)
+        {
+          GArray *vector = g_ptr_array_index (queries->vectors, WARMUP_QUERIES + q);
+          g_autoptr(GPtrArray) approximate = NULL;
+          gint64 start = g_get_monotonic_time ();
+          double elapsed;
+
+          approximate = stache_vector_db_provider_search (wider, NAMESPACE, vector, TOP_K, NULL, NULL, error);
+          elapsed = (double) (g_get_monotonic_time () - start);
+          if (approximate == NULL)
+            return FALSE;
+          g_array_append_val (t_wider, elapsed);
+          sum += recall_of (approximate, g_ptr_array_index (exact_results, q));
+        }
+      ann->wider_recall[e] = sum / MAX (exact_results->len, 1);
+      ann->wider[e] = latency_of (t_wider);
     }
 
   /* An index may be saved when its provider goes. What was written
@@ -1935,7 +1974,7 @@ bench_open (Bench    *b,
 
   /* The scan figures are of the exact scan whatever the store's default
    * threshold would choose at that size. */
-  b->exact = open_vector_db (b, "0", error);
+  b->exact = open_vector_db (b, "0", NULL, error);
   if (b->exact == NULL)
     return FALSE;
 
@@ -2226,7 +2265,8 @@ static void
 print_ann (const SearchFigures *figs,
            guint                n_stages)
 {
-  printf ("\nANN (HNSW): two vector database providers on the same file, sqlite_ann_threshold 1 and 0 (exact)\n");
+  printf ("\nANN (HNSW): vector database providers on the same file, sqlite_ann_threshold 1 (ANN, the default\n"
+          "sqlite_hnsw_ef_search, then wider ones) against 0 (the exact scan), on the same queries\n");
   for (guint s = 0; s < n_stages; s++)
     {
       const AnnFigures *a = &figs[s].ann;
@@ -2248,11 +2288,19 @@ print_ann (const SearchFigures *figs,
       printf ("  %-8s recall@%d %.3f over %u queries (%.3f counting a tie with the exact %dth score as found;\n"
               "  %-8s %u queries gave exactly the exact scan's results)%s\n",
               label, TOP_K, a->recall, a->n_queries, a->tie_recall, TOP_K, "", a->identical,
-              a->announced ? "; the plugin does not announce \"ann\"" : "");
+              a->announced ? "" : "; the plugin does not announce \"ann\"");
       printf ("  %-8s ANN %.2f / %.2f ms (median / p99) against exact %.2f / %.2f ms; the first search %.0f ms\n"
               "  %-8s (it builds the index, or loads a saved one)\n",
               "", a->ann.median / 1e3, a->ann.p99 / 1e3, a->exact.median / 1e3, a->exact.p99 / 1e3, a->first_us / 1e3,
               "");
+      if (a->announced)
+        {
+          printf ("  %-8s sqlite_hnsw_ef_search", "");
+          for (guint e = 0; e < G_N_ELEMENTS (ann_ef_search); e++)
+            printf ("%s %s: recall@%d %.3f, %.2f / %.2f ms", e == 0 ? "" : ";", ann_ef_search[e], TOP_K,
+                    a->wider_recall[e], a->wider[e].median / 1e3, a->wider[e].p99 / 1e3);
+          printf ("\n");
+        }
       printf ("  %-8s written beside the database meanwhile: %s\n", "",
               a->index_files[0] != '\0' ? a->index_files : "nothing");
     }
