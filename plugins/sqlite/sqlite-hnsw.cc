@@ -155,6 +155,37 @@
 
 typedef hnswlib::HierarchicalNSW<float> Hnsw;
 
+extern "C" {
+#include "sqlite-kernel.h"
+}
+
+/* Inner-product distance through the store's own kernel: hnswlib picks
+ * its SIMD code when it is compiled, and we compile for any x86-64, so
+ * its own InnerProductSpace would stay on SSE; the kernel picks AVX2 or
+ * AVX-512 when it runs. Same distance (1 - dot), same file format. */
+class __attribute__ ((visibility ("hidden"))) StacheInnerProductSpace : public hnswlib::SpaceInterface<float>
+{
+  size_t dims_;
+
+  static float
+  distance (const void *a,
+            const void *b,
+            const void *param)
+  {
+    float dot;
+
+    sqlite_kernel_dot ((const float *) a, (const float *) b, 1, *(const size_t *) param, &dot);
+    return 1.0f - dot;
+  }
+
+public:
+  explicit StacheInnerProductSpace (size_t dims) : dims_ (dims) {}
+
+  size_t get_data_size () override { return dims_ * sizeof (float); }
+  hnswlib::DISTFUNC<float> get_dist_func () override { return distance; }
+  void *get_dist_func_param () override { return &dims_; }
+};
+
 /* hnswlib's ids are 32-bit and its visited lists count in int. */
 #define MAX_ELEMENTS     ((size_t) G_MAXINT32)
 #define MAX_M            1024
@@ -176,7 +207,7 @@ struct __attribute__ ((visibility ("hidden"))) _SqliteHnsw
   guint                        m;
   guint                        ef_construction;
   guint64                      seed;
-  hnswlib::InnerProductSpace  *space;   /* outlives hnsw, which points into it */
+  StacheInnerProductSpace  *space;   /* outlives hnsw, which points into it */
   Hnsw                        *hnsw;
 };
 
@@ -446,7 +477,7 @@ wrap (gsize                        dims,
       guint                        m,
       guint                        ef_construction,
       guint64                      seed,
-      hnswlib::InnerProductSpace  *space,
+      StacheInnerProductSpace  *space,
       Hnsw                        *hnsw)
 {
   SqliteHnsw *self = g_new0 (SqliteHnsw, 1);
@@ -491,7 +522,7 @@ sqlite_hnsw_new (gsize   dims,
   initial_capacity = std::clamp (initial_capacity, (gsize) MIN_CAPACITY, (gsize) MAX_ELEMENTS);
   try
     {
-      auto space = new hnswlib::InnerProductSpace (dims);
+      auto space = new StacheInnerProductSpace (dims);
       auto hnsw = new Hnsw (space, initial_capacity, m, ef_construction, (size_t) seed);
 
       hnsw->metric_distance_computations = 0;
@@ -1547,7 +1578,7 @@ sqlite_hnsw_load (const char  *path,
   g_autofree char *meta = NULL;
   g_autofree char *fd_path = NULL;
   Header header = {};
-  hnswlib::InnerProductSpace *space = NULL;
+  StacheInnerProductSpace *space = NULL;
   Hnsw *hnsw = NULL;
   int fd;
 
@@ -1586,7 +1617,7 @@ sqlite_hnsw_load (const char  *path,
     {
       const char *problem;
 
-      space = new hnswlib::InnerProductSpace (expected_dims);
+      space = new StacheInnerProductSpace (expected_dims);
       hnsw = new Hnsw (space);
       init_members (hnsw);
       hnsw->loadIndex (fd_path, space, std::max ((size_t) header.elements, (size_t) MIN_CAPACITY));
