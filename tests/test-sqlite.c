@@ -2222,6 +2222,86 @@ test_ann_ignores_index_of_another_history (Fixture       *f,
   }
 }
 
+static gint64
+space_ann_ef (const char *path)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 ef = 0;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT ann_ef FROM vector_spaces WHERE namespace = 'hard'", -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    ef = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return ef;
+}
+
+/* Vectors with no structure (uniform in a cube of 256 dimensions) are hard
+ * for HNSW: the index measures its recall on sample queries when it is
+ * built and searches as wide as it must to reach 0.95 (or not at all). */
+static void
+test_ann_measures_the_breadth_it_needs (Fixture       *f,
+                                        gconstpointer  data)
+{
+  const guint n = 5000, dims = 256;
+  g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+  g_autoptr(StacheVectorDbProvider) ann = open_vectordb_with_threshold (f, "1000");
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autoptr(GError) error = NULL;
+  guint found = 0, wanted = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("h%05u", i);
+
+      g_ptr_array_add (chunks, chunk_new (id, id, NULL, NULL));
+      for (guint j = 0; j < dims; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (vectors, v);
+        }
+    }
+  g_assert_true (stache_vector_db_provider_insert (exact, "hard", chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+
+  for (guint q = 0; q < 30; q++)
+    {
+      g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GPtrArray) truth = NULL;
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(GHashTable) expected = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint j = 0; j < dims; j++)
+        {
+          float v = (float) g_rand_double_range (rand, -1, 1);
+
+          g_array_append_val (query, v);
+        }
+      truth = stache_vector_db_provider_search (exact, "hard", query, 10, NULL, NULL, &error);
+      g_assert_no_error (error);
+      got = stache_vector_db_provider_search (ann, "hard", query, 10, NULL, NULL, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < truth->len; i++)
+        g_hash_table_add (expected, (gpointer) stache_search_result_get_id (g_ptr_array_index (truth, i)));
+      for (guint i = 0; i < got->len; i++)
+        if (g_hash_table_contains (expected, stache_search_result_get_id (g_ptr_array_index (got, i))))
+          found++;
+      wanted += truth->len;
+    }
+
+  g_test_message ("unstructured vectors: measured ef_search %ld, recall@10 %.3f",
+                  (long) space_ann_ef (f->db_path), (double) found / wanted);
+  g_assert_cmpfloat ((double) found / wanted, >=, 0.90);
+  /* Wider than the default, or exact scans (-1). */
+  g_assert_true (space_ann_ef (f->db_path) > 96 || space_ann_ef (f->db_path) == -1);
+}
+
 /* ---- the scan layout (schema 2) ---- */
 
 static void
@@ -2520,6 +2600,7 @@ main (int    argc,
   ADD ("/sqlite/ann/applies-filters", test_ann_applies_filters);
   ADD ("/sqlite/ann/rebuilds-bad-index-files", test_ann_rebuilds_bad_index_files);
   ADD ("/sqlite/ann/ignores-index-of-another-history", test_ann_ignores_index_of_another_history);
+  ADD ("/sqlite/ann/measures-the-breadth-it-needs", test_ann_measures_the_breadth_it_needs);
   ADD ("/sqlite/database/persists", test_database_persists);
   ADD ("/sqlite/database/wal", test_database_wal);
   ADD ("/sqlite/database/default-path", test_database_default_path);

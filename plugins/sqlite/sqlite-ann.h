@@ -14,6 +14,7 @@ typedef struct
   guint  m;
   guint  ef_construction;
   guint  ef_search;
+  gboolean ef_search_set;  /* given by the user: used as it is, not measured */
 } SqliteAnnSettings;
 
 /* Whether @space is searched through its ANN index under @settings. */

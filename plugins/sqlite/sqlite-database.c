@@ -60,6 +60,10 @@ static const char SCHEMA_SQL[] =
   /* The generation and stamp of the ANN index saved last (sqlite-ann.c) */
   "  ann_generation INTEGER NOT NULL DEFAULT -1,"
   "  ann_stamp INTEGER NOT NULL DEFAULT 0,"
+  /* The search breadth the index was measured to need (-1: too poor a
+   * recall at any breadth, so exact scans), at how many vectors */
+  "  ann_ef INTEGER NOT NULL DEFAULT 0,"
+  "  ann_checked INTEGER NOT NULL DEFAULT 0,"
   "  UNIQUE (namespace, dims));"
   "CREATE TABLE IF NOT EXISTS vector_segments ("
   "  id INTEGER PRIMARY KEY,"

@@ -1418,6 +1418,10 @@ stache_sqlite_vector_db_initable_init_impl (GInitable     *initable,
   self->ann.m = (guint) m;
   self->ann.ef_construction = (guint) ef_construction;
   self->ann.ef_search = (guint) ef_search;
+  /* A breadth the user chose is used as it is; otherwise the index
+   * measures the breadth it needs (sqlite-ann.c). */
+  self->ann.ef_search_set = stache_settings_get_source (settings, "sqlite_hnsw_ef_search") >
+                            STACHE_SETTING_SOURCE_DEFAULT;
 
   return get_db (self, cancellable, error) != NULL;
 }
