@@ -1889,6 +1889,8 @@ open_vectordb_with (Fixture    *f,
 
   stache_settings_set_string (settings, "sqlite_path", f->db_path);
   stache_settings_set_string (settings, "sqlite_ann_threshold", threshold);
+  /* At test sizes an exact scan is as fast as the index: use it anyway. */
+  stache_settings_set_string (settings, "sqlite_ann_min_speedup", "0");
   if (ef_search != NULL)
     stache_settings_set_string (settings, "sqlite_hnsw_ef_search", ef_search);
   provider = create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
@@ -2302,6 +2304,41 @@ test_ann_measures_the_breadth_it_needs (Fixture       *f,
   g_assert_true (space_ann_ef (f->db_path) > 96 || space_ann_ef (f->db_path) == -1);
 }
 
+/* By default an index that answers no faster than an exact scan is not
+ * kept, and searches scan: a small namespace gains nothing from one. */
+static void
+test_ann_not_kept_when_no_faster (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, NULL);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+  g_autofree char *index = g_strdup_printf ("%s-ann-1.hnsw", f->db_path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheVectorDbProvider) ann = NULL;
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  stache_settings_set_string (settings, "sqlite_path", f->db_path);
+  stache_settings_set_string (settings, "sqlite_ann_threshold", "1000");
+  stache_settings_set_string (settings, "sqlite_ann_min_speedup", "1000");
+  ann = STACHE_VECTOR_DB_PROVIDER (create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error));
+  g_assert_no_error (error);
+
+  insert_clustered (exact, rand, 0, ANN_N);
+  g_assert_cmpfloat (ann_recall (ann, exact, 10, NULL), ==, 1.0);
+  g_assert_false (g_file_test (index, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db_path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT ann_ef, ann_checked FROM vector_spaces", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (stmt, 0), ==, -1);
+  g_assert_cmpint (sqlite3_column_int64 (stmt, 1), ==, ANN_N);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+}
+
 /* ---- the scan layout (schema 2) ---- */
 
 static void
@@ -2601,6 +2638,7 @@ main (int    argc,
   ADD ("/sqlite/ann/rebuilds-bad-index-files", test_ann_rebuilds_bad_index_files);
   ADD ("/sqlite/ann/ignores-index-of-another-history", test_ann_ignores_index_of_another_history);
   ADD ("/sqlite/ann/measures-the-breadth-it-needs", test_ann_measures_the_breadth_it_needs);
+  ADD ("/sqlite/ann/not-kept-when-no-faster", test_ann_not_kept_when_no_faster);
   ADD ("/sqlite/database/persists", test_database_persists);
   ADD ("/sqlite/database/wal", test_database_wal);
   ADD ("/sqlite/database/default-path", test_database_default_path);

@@ -63,6 +63,9 @@ typedef struct
  * of synthetic text reached 0.19 at 96 and 0.65 at 1024): such a space is
  * scanned exactly, and measured again once it has doubled. */
 #define WANTED_RECALL 0.95
+/* ...and it must answer sqlite_ann_min_speedup times faster than one exact
+ * scan, or it is not worth its memory (on vectors it suits, at the sizes
+ * it is meant for, it is 10 to 100 times faster). */
 #define CALIBRATION_QUERIES 24
 #define CALIBRATION_K 10
 #define MAX_EF 2048
@@ -496,6 +499,7 @@ calibrate (SqliteDatabase           *db,
   g_autoptr(sqlite3_stmt) segments = NULL;
   guint64 labels[CALIBRATION_K];
   float found_scores[CALIBRATION_K];
+  gint64 started, exact_us;
   int rc;
 
   as->ef = (gint) MAX (settings->ef_search, CALIBRATION_K);
@@ -517,13 +521,24 @@ calibrate (SqliteDatabase           *db,
         best[q * CALIBRATION_K + i] = (Best) { -G_MAXFLOAT, 0 };
     }
 
-  /* The exact answers: one pass over the vectors for all the queries. */
+  /* The exact answers: one pass over the vectors for all the queries; and
+   * what one exact scan costs, timed on a pass for the first query alone. */
   segments = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
                                           "WHERE id BETWEEN ?1 AND ?2", error);
   if (segments == NULL)
     return FALSE;
   sqlite3_bind_int64 (segments, 1, SQLITE_SEGMENT_FIRST (space->id));
   sqlite3_bind_int64 (segments, 2, SQLITE_SEGMENT_LAST (space->id));
+  started = g_get_monotonic_time ();
+  while ((rc = sqlite3_step (segments)) == SQLITE_ROW)
+    {
+      gsize n = (gsize) sqlite3_column_bytes (segments, 0) / sizeof (gint64);
+
+      if (n <= space->capacity && (gsize) sqlite3_column_bytes (segments, 1) == n * dims * sizeof (float))
+        sqlite_kernel_dot (queries, sqlite3_column_blob (segments, 1), n, dims, scores);
+    }
+  exact_us = g_get_monotonic_time () - started;
+  sqlite3_reset (segments);
   while ((rc = sqlite3_step (segments)) == SQLITE_ROW)
     {
       gsize n = (gsize) sqlite3_column_bytes (segments, 0) / sizeof (gint64);
@@ -547,9 +562,12 @@ calibrate (SqliteDatabase           *db,
   for (guint ef = as->ef; ef <= MAX_EF; ef *= 2)
     {
       gsize found = 0, wanted = 0;
+      gint64 ann_us;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
+
+      started = g_get_monotonic_time ();
 
       for (gsize q = 0; q < nq; q++)
         {
@@ -570,8 +588,14 @@ calibrate (SqliteDatabase           *db,
             }
         }
 
-      g_debug ("Search index of namespace “%s”: recall@%d %.3f at ef_search %u", space->namespace_,
-               CALIBRATION_K, wanted > 0 ? (double) found / wanted : 1.0, ef);
+      ann_us = (g_get_monotonic_time () - started) / (gint64) nq;
+
+      g_debug ("Search index of namespace “%s”: recall@%d %.3f at ef_search %u, %ld µs a query "
+               "against %ld µs for an exact scan", space->namespace_, CALIBRATION_K,
+               wanted > 0 ? (double) found / wanted : 1.0, ef, (long) ann_us, (long) exact_us);
+      /* Wider only gets slower: past this, an exact scan is the better deal. */
+      if (ann_us * (gint64) settings->min_speedup > exact_us && !settings->ef_search_set)
+        break;
       if (wanted == 0 || (double) found / wanted >= WANTED_RECALL)
         {
           as->ef = (gint) ef;

@@ -15,6 +15,7 @@ typedef struct
   guint  ef_construction;
   guint  ef_search;
   gboolean ef_search_set;  /* given by the user: used as it is, not measured */
+  guint  min_speedup;      /* over one exact scan, for the index to be used */
 } SqliteAnnSettings;
 
 /* Whether @space is searched through its ANN index under @settings. */

@@ -1403,7 +1403,7 @@ stache_sqlite_vector_db_initable_init_impl (GInitable     *initable,
 {
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (initable);
   StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  gint64 threshold, m, ef_construction, ef_search;
+  gint64 threshold, m, ef_construction, ef_search, min_speedup;
 
   if (!stache_settings_get_int_range (settings, "sqlite_ann_threshold", DEFAULT_ANN_THRESHOLD, 0,
                                       G_MAXUINT32, &threshold, error) ||
@@ -1411,13 +1411,15 @@ stache_sqlite_vector_db_initable_init_impl (GInitable     *initable,
       !stache_settings_get_int_range (settings, "sqlite_hnsw_ef_construction",
                                       SQLITE_HNSW_DEFAULT_EF_CONSTRUCTION, 10, 4096, &ef_construction, error) ||
       !stache_settings_get_int_range (settings, "sqlite_hnsw_ef_search", SQLITE_HNSW_DEFAULT_EF_SEARCH,
-                                      1, 100000, &ef_search, error))
+                                      1, 100000, &ef_search, error) ||
+      !stache_settings_get_int_range (settings, "sqlite_ann_min_speedup", 4, 0, 1000, &min_speedup, error))
     return FALSE;
 
   self->ann.threshold = threshold;
   self->ann.m = (guint) m;
   self->ann.ef_construction = (guint) ef_construction;
   self->ann.ef_search = (guint) ef_search;
+  self->ann.min_speedup = (guint) min_speedup;
   /* A breadth the user chose is used as it is; otherwise the index
    * measures the breadth it needs (sqlite-ann.c). */
   self->ann.ef_search_set = stache_settings_get_source (settings, "sqlite_hnsw_ef_search") >
