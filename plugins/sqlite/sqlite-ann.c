@@ -24,6 +24,7 @@
  * the next search pays for the new vectors (or a rebuild). A saved index
  * lets the log be pruned up to its generation.
  */
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -479,8 +480,8 @@ best_offer (Best   *best,
   best[i - 1].rowid = rowid;
 }
 
-/* Measures the recall@10 of @as against exact answers, on queries halfway
- * between two stored vectors (not stored themselves, like real queries),
+/* Measures the recall@10 of @as against exact answers, on queries near
+ * stored vectors (not stored themselves, like real queries),
  * and sets as->ef to the first breadth that reaches WANTED_RECALL, or -1.
  * Runs inside the read transaction the index was built in. */
 static gboolean
@@ -508,14 +509,27 @@ calibrate (SqliteDatabase           *db,
 
   for (gsize q = 0; q < nq; q++)
     {
-      gint64 a = (gint64) q * space->count / (gint64) nq;
-      gint64 b = (a + space->count / (2 * (gint64) nq) + 7) % space->count;
+      gint64 a = (gint64) q * space->count / (gint64) nq + (gint64) q % 7;
+      GRand *rand = g_rand_new_with_seed ((guint32) (space->id * 7919 + q));
 
-      if (!read_position (db, space, a, queries + q * dims, error) ||
-          !read_position (db, space, b, other, error))
-        return FALSE;
+      /* A stored vector moved by noise of half its length: a query near
+       * the data, as a query is near the texts it should find, but not
+       * one of them. */
+      if (!read_position (db, space, MIN (a, space->count - 1), queries + q * dims, error))
+        {
+          g_rand_free (rand);
+          return FALSE;
+        }
       for (gsize j = 0; j < dims; j++)
-        queries[q * dims + j] += other[j];
+        {
+          double u1 = g_rand_double_range (rand, 1e-12, 1), u2 = g_rand_double (rand);
+
+          other[j] = (float) (sqrt (-2 * log (u1)) * cos (2 * G_PI * u2));
+        }
+      g_rand_free (rand);
+      sqlite_kernel_normalize (other, dims);
+      for (gsize j = 0; j < dims; j++)
+        queries[q * dims + j] += 0.5f * other[j];
       sqlite_kernel_normalize (queries + q * dims, dims);
       for (guint i = 0; i < CALIBRATION_K; i++)
         best[q * CALIBRATION_K + i] = (Best) { -G_MAXFLOAT, 0 };

@@ -2577,6 +2577,7 @@ main (int    argc,
   gboolean quick = FALSE, large = FALSE, keep = FALSE;
   ClusterFigures clustered[2];
   guint n_clustered = 0;
+  gint clustered_only = 0;
   gint n_queries = 200;
   gint64 seed = 1;
   const GOptionEntry entries[] = {
@@ -2585,6 +2586,8 @@ main (int    argc,
     { "queries", 'n', 0, G_OPTION_ARG_INT, &n_queries, "Queries per size (200)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the text and the queries (1)", "N" },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &keep, "Keep the temporary store", NULL },
+    { "clustered-only", 0, 0, G_OPTION_ARG_INT, &clustered_only,
+      "Only the ANN section on N clustered vectors", "N" },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- figures for a Stache store");
@@ -2633,6 +2636,24 @@ main (int    argc,
       fprintf (stderr, "stache-bench: %s\n", error->message);
       bench_close (&b, keep);
       return 1;
+    }
+
+  if (clustered_only > 0)
+    {
+      memset (clustered, 0, sizeof clustered);
+      fprintf (stderr, "ANN on %d clustered vectors...\n", clustered_only);
+      if (measure_ann_clustered (&b, (guint) clustered_only, &clustered[0], &error))
+        {
+          print_machine (&b);
+          print_ann_clustered (clustered, 1);
+          printf ("\ntotal run time %.0f s\n", (double) (g_get_monotonic_time () - t_start) / G_USEC_PER_SEC);
+        }
+      else
+        {
+          fprintf (stderr, "stache-bench: %s\n", error->message);
+        }
+      bench_close (&b, keep);
+      return error == NULL ? 0 : 1;
     }
 
   per_call.to = sizes[0];
