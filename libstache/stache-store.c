@@ -616,15 +616,15 @@ pending_new (StacheIngestResult *result)
  * and embedded, ready for write_pending(). */
 static Pending *
 prepare_loaded (StacheStore       *self,
-               const char        *namespace_,
-               const char        *source,
-               const char        *document_id,
-               StacheLoadedText  *loaded,
-               const char        *content_hash,
-               guint64            size,
-               JsonObject        *extra_metadata,
-               GCancellable      *cancellable,
-               GError           **error)
+                const char        *namespace_,
+                const char        *source,
+                const char        *document_id,
+                StacheLoadedText  *loaded,
+                const char        *content_hash,
+                guint64            size,
+                JsonObject        *extra_metadata,
+                GCancellable      *cancellable,
+                GError           **error)
 {
   g_autoptr(StacheDocument) existing = NULL;
   g_autoptr(StacheDocument) document = NULL;
@@ -802,6 +802,22 @@ write_pending (StacheStore   *self,
                                                     chunks, vectors, cancellable, error);
 }
 
+/* Writes one prepared document (taking @pending) and returns its result. */
+static StacheIngestResult *
+write_one (StacheStore   *self,
+           Pending       *pending,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (pending_free);
+
+  g_ptr_array_add (batch, pending);
+  if (!write_pending (self, batch, cancellable, error))
+    return NULL;
+
+  return g_steal_pointer (&pending->result);
+}
+
 /* Prepares and writes one document. */
 static StacheIngestResult *
 ingest_loaded (StacheStore       *self,
@@ -815,19 +831,14 @@ ingest_loaded (StacheStore       *self,
                GCancellable      *cancellable,
                GError           **error)
 {
-  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (pending_free);
   Pending *pending;
 
   pending = prepare_loaded (self, namespace_, source, document_id, loaded, content_hash, size,
                             extra_metadata, cancellable, error);
   if (pending == NULL)
     return NULL;
-  g_ptr_array_add (batch, pending);
 
-  if (!write_pending (self, batch, cancellable, error))
-    return NULL;
-
-  return g_steal_pointer (&pending->result);
+  return write_one (self, pending, cancellable, error);
 }
 
 /* ---- ingest ---- */
@@ -1027,7 +1038,6 @@ stache_store_ingest_file (StacheStore   *self,
                           GCancellable  *cancellable,
                           GError       **error)
 {
-  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (pending_free);
   Pending *pending;
   const char *ns;
 
@@ -1041,12 +1051,8 @@ stache_store_ingest_file (StacheStore   *self,
   pending = prepare_file (self, file, ns, cancellable, error);
   if (pending == NULL)
     return NULL;
-  g_ptr_array_add (batch, pending);
 
-  if (!write_pending (self, batch, cancellable, error))
-    return NULL;
-
-  return g_steal_pointer (&pending->result);
+  return write_one (self, pending, cancellable, error);
 }
 
 

@@ -1837,6 +1837,25 @@ test_vectordb_scan_file_is_a_checked_cache (Fixture       *f,
   }
 }
 
+/* One integer that @sql selects from the file at @path, read-only; -1
+ * when it selects no row. */
+static gint64
+read_int64 (const char *path,
+            const char *sql)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return value;
+}
+
 /* ---- the ANN index (HNSW) ---- */
 
 #define ANN_DIMS 48
@@ -2130,18 +2149,7 @@ test_ann_rebuilds_bad_index_files (Fixture       *f,
 static gint64
 space_generation (const char *path)
 {
-  sqlite3 *handle = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 generation = -1;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT generation FROM vector_spaces WHERE id = 1", -1,
-                                       &stmt, NULL), ==, SQLITE_OK);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    generation = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (handle);
-  return generation;
+  return read_int64 (path, "SELECT generation FROM vector_spaces WHERE id = 1");
 }
 
 /* A database restored from a backup counts its generations on from an
@@ -2227,18 +2235,7 @@ test_ann_ignores_index_of_another_history (Fixture       *f,
 static gint64
 space_ann_ef (const char *path)
 {
-  sqlite3 *handle = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 ef = 0;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT ann_ef FROM vector_spaces WHERE namespace = 'hard'", -1,
-                                       &stmt, NULL), ==, SQLITE_OK);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    ef = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (handle);
-  return ef;
+  return read_int64 (path, "SELECT ann_ef FROM vector_spaces WHERE namespace = 'hard'");
 }
 
 /* Vectors with no structure (uniform in a cube of 256 dimensions) are hard
@@ -2494,17 +2491,7 @@ test_vectordb_two_lengths_in_one_namespace (Fixture       *f,
 static gint64
 user_version (const char *path)
 {
-  sqlite3 *handle = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 version = -1;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (handle, "PRAGMA user_version", -1, &stmt, NULL), ==, SQLITE_OK);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    version = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (handle);
-  return version;
+  return read_int64 (path, "PRAGMA user_version");
 }
 
 /* tests/data/sqlite-schema1.db was written by the release before the

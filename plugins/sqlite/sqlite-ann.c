@@ -147,25 +147,23 @@ read_space (SqliteDatabase  *db,
   return TRUE;
 }
 
+/* Marks @space_id as having an index, in a write transaction of its own:
+ * writers log their changes to it from then on. */
 static gboolean
-exec_in_write (SqliteDatabase  *db,
-               const char      *sql,
-               gint64           a,
-               gint64           b,
-               GError         **error)
+set_ann_flag (SqliteDatabase  *db,
+              gint64           space_id,
+              GError         **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   gboolean ok;
 
   if (!sqlite_database_begin (db, TRUE, error))
     return FALSE;
-  stmt = sqlite_database_prepare (db, sql, error);
+  stmt = sqlite_database_prepare (db, "UPDATE vector_spaces SET ann = 1 WHERE id = ?1", error);
   ok = stmt != NULL;
   if (ok)
     {
-      sqlite3_bind_int64 (stmt, 1, a);
-      if (sqlite3_bind_parameter_count (stmt) >= 2)
-        sqlite3_bind_int64 (stmt, 2, b);
+      sqlite3_bind_int64 (stmt, 1, space_id);
       ok = sqlite_database_exec_step (db, stmt, _("keeping the search index"), error);
     }
   g_clear_pointer (&stmt, sqlite_statement_release);
@@ -245,16 +243,14 @@ build (SqliteDatabase           *db,
 
   index = sqlite_hnsw_new (space->dims, (gsize) space->count + 1, settings->m, settings->ef_construction,
                            (guint64) space->id);
-  segments = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
-                                          "WHERE id BETWEEN ?1 AND ?2", error);
-  if (index == NULL || segments == NULL)
+  if (index == NULL)
     {
-      if (index == NULL)
-        g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED, _("Cannot create a search index"));
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED, _("Cannot create a search index"));
       return NULL;
     }
-  sqlite3_bind_int64 (segments, 1, SQLITE_SEGMENT_FIRST (space->id));
-  sqlite3_bind_int64 (segments, 2, SQLITE_SEGMENT_LAST (space->id));
+  segments = sqlite_space_segments (db, space, error);
+  if (segments == NULL)
+    return NULL;
 
   while ((rc = sqlite3_step (segments)) == SQLITE_ROW)
     {
@@ -302,6 +298,37 @@ build (SqliteDatabase           *db,
   return as;
 }
 
+/* The vector at position @p of @space into @out, and its chunk's rowid. */
+static gboolean
+read_position (SqliteDatabase     *db,
+               const SqliteSpace  *space,
+               gint64              p,
+               float              *out,
+               gint64             *out_rowid,
+               GError            **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gsize row = (gsize) (p % space->capacity);
+
+  stmt = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, SQLITE_SEGMENT_ID (space->id, p, space->capacity));
+  if (sqlite3_step (stmt) != SQLITE_ROW ||
+      (gsize) sqlite3_column_bytes (stmt, 0) < (row + 1) * sizeof (gint64) ||
+      (gsize) sqlite3_column_bytes (stmt, 1) < (row + 1) * space->dims * sizeof (float))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("A vector segment of namespace “%s” in “%s” is damaged; run “stache check”"),
+                   space->namespace_, db->path);
+      return FALSE;
+    }
+  memcpy (out_rowid, (const guint8 *) sqlite3_column_blob (stmt, 0) + row * sizeof (gint64), sizeof (gint64));
+  memcpy (out, (const guint8 *) sqlite3_column_blob (stmt, 1) + row * space->dims * sizeof (float),
+          space->dims * sizeof (float));
+  return TRUE;
+}
+
 /* Reads the vector of chunk @rowid from its segment. */
 static gboolean
 read_vector (SqliteDatabase     *db,
@@ -312,9 +339,7 @@ read_vector (SqliteDatabase     *db,
              GError            **error)
 {
   g_autoptr(sqlite3_stmt) chunk = NULL;
-  g_autoptr(sqlite3_stmt) segment = NULL;
-  gint64 slot, position, stored;
-  gsize row;
+  gint64 slot, stored;
   int rc;
 
   *found = FALSE;
@@ -331,23 +356,8 @@ read_vector (SqliteDatabase     *db,
   slot = sqlite3_column_int64 (chunk, 0);
   if (SQLITE_SLOT_SPACE (slot) != space->id)
     return TRUE;   /* moved to another space (another vector length) */
-  position = SQLITE_SLOT_POSITION (slot);
-  row = (gsize) (position % space->capacity);
-
-  segment = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments WHERE id = ?1", error);
-  if (segment == NULL)
+  if (!read_position (db, space, SQLITE_SLOT_POSITION (slot), vector, &stored, error))
     return FALSE;
-  sqlite3_bind_int64 (segment, 1, SQLITE_SEGMENT_ID (space->id, position, space->capacity));
-  if (sqlite3_step (segment) != SQLITE_ROW ||
-      (gsize) sqlite3_column_bytes (segment, 0) < (row + 1) * sizeof (gint64) ||
-      (gsize) sqlite3_column_bytes (segment, 1) < (row + 1) * space->dims * sizeof (float))
-    {
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                   _("The vector of a chunk in namespace “%s” of “%s” is missing; run “stache check”"),
-                   space->namespace_, db->path);
-      return FALSE;
-    }
-  memcpy (&stored, (const guint8 *) sqlite3_column_blob (segment, 0) + row * sizeof stored, sizeof stored);
   if (stored != rowid)
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
@@ -356,8 +366,6 @@ read_vector (SqliteDatabase     *db,
                    space->namespace_, db->path);
       return FALSE;
     }
-  memcpy (vector, (const guint8 *) sqlite3_column_blob (segment, 1) + row * space->dims * sizeof (float),
-          space->dims * sizeof (float));
   *found = TRUE;
   return TRUE;
 }
@@ -430,33 +438,6 @@ catch_up (SqliteDatabase     *db,
   return TRUE;
 }
 
-/* The vector at position @p of @space into @out. */
-static gboolean
-read_position (SqliteDatabase     *db,
-               const SqliteSpace  *space,
-               gint64              p,
-               float              *out,
-               GError            **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gsize row = (gsize) (p % space->capacity);
-
-  stmt = sqlite_database_prepare (db, "SELECT vectors FROM vector_segments WHERE id = ?1", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, SQLITE_SEGMENT_ID (space->id, p, space->capacity));
-  if (sqlite3_step (stmt) != SQLITE_ROW ||
-      (gsize) sqlite3_column_bytes (stmt, 0) < (row + 1) * space->dims * sizeof (float))
-    {
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                   _("A vector segment of namespace “%s” in “%s” is damaged; run “stache check”"),
-                   space->namespace_, db->path);
-      return FALSE;
-    }
-  memcpy (out, (const guint8 *) sqlite3_column_blob (stmt, 0) + row * space->dims * sizeof (float),
-          space->dims * sizeof (float));
-  return TRUE;
-}
 
 typedef struct
 {
@@ -511,11 +492,12 @@ calibrate (SqliteDatabase           *db,
     {
       gint64 a = (gint64) q * space->count / (gint64) nq + (gint64) q % 7;
       GRand *rand = g_rand_new_with_seed ((guint32) (space->id * 7919 + q));
+      gint64 rowid;
 
       /* A stored vector moved by noise of half its length: a query near
        * the data, as a query is near the texts it should find, but not
        * one of them. */
-      if (!read_position (db, space, MIN (a, space->count - 1), queries + q * dims, error))
+      if (!read_position (db, space, MIN (a, space->count - 1), queries + q * dims, &rowid, error))
         {
           g_rand_free (rand);
           return FALSE;
@@ -537,12 +519,9 @@ calibrate (SqliteDatabase           *db,
 
   /* The exact answers: one pass over the vectors for all the queries; and
    * what one exact scan costs, timed on a pass for the first query alone. */
-  segments = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
-                                          "WHERE id BETWEEN ?1 AND ?2", error);
+  segments = sqlite_space_segments (db, space, error);
   if (segments == NULL)
     return FALSE;
-  sqlite3_bind_int64 (segments, 1, SQLITE_SEGMENT_FIRST (space->id));
-  sqlite3_bind_int64 (segments, 2, SQLITE_SEGMENT_LAST (space->id));
   started = g_get_monotonic_time ();
   while ((rc = sqlite3_step (segments)) == SQLITE_ROW)
     {
@@ -732,7 +711,7 @@ sqlite_ann_prepare (SqliteDatabase           *db,
    * its own, before the vectors are read. */
   sqlite_database_rollback (db);
   if (!space.ann &&
-      !exec_in_write (db, "UPDATE vector_spaces SET ann = 1 WHERE id = ?1", space_id, 0, error))
+      !set_ann_flag (db, space_id, error))
     return FALSE;
 
   sqlite_space_clear (&space);

@@ -118,6 +118,23 @@ space_is_sane (SqliteDatabase  *db,
   return TRUE;
 }
 
+sqlite3_stmt *
+sqlite_space_segments (SqliteDatabase     *db,
+                       const SqliteSpace  *space,
+                       GError            **error)
+{
+  sqlite3_stmt *stmt = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
+                                                    "WHERE id BETWEEN ?1 AND ?2", error);
+
+  if (stmt != NULL)
+    {
+      sqlite3_bind_int64 (stmt, 1, SQLITE_SEGMENT_FIRST (space->id));
+      sqlite3_bind_int64 (stmt, 2, SQLITE_SEGMENT_LAST (space->id));
+    }
+
+  return stmt;
+}
+
 GPtrArray *
 sqlite_space_list (SqliteDatabase  *db,
                    const char      *namespace_,
@@ -554,57 +571,47 @@ delete_chunk (SqliteWrite  *write,
 
 /* Deletes the rows @select yields (columns: rowid, vector_slot, text).
  * They are collected first: deleting while stepping would disturb the
- * statement. */
+ * statement. Each row's slot is read again just before it goes, since an
+ * earlier deletion may have moved its vector. */
 static gboolean
 delete_selected (SqliteWrite   *write,
                  sqlite3_stmt  *select,
                  GCancellable  *cancellable,
                  GError       **error)
 {
-  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (gint64) * 2);
+  g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   int rc;
 
   while ((rc = sqlite3_step (select)) == SQLITE_ROW)
     {
-      gint64 pair[2] = { sqlite3_column_int64 (select, 0), sqlite3_column_int64 (select, 1) };
+      gint64 rowid = sqlite3_column_int64 (select, 0);
 
-      g_array_append_val (rows, pair);
+      g_array_append_val (rowids, rowid);
       g_ptr_array_add (texts, g_strdup (sqlite_column_text (select, 2)));
     }
   if (rc != SQLITE_DONE)
     return sqlite_database_set_error (write->db, error, _("finding the chunks to delete"));
   sqlite3_reset (select);
 
-  for (guint i = 0; i < rows->len; i++)
+  for (guint i = 0; i < rowids->len; i++)
     {
-      const gint64 *pair = &g_array_index (rows, gint64, 2 * i);
+      gint64 rowid = g_array_index (rowids, gint64, i), vector_slot;
+      g_autoptr(sqlite3_stmt) slot = NULL;
 
       if (i % SQLITE_CANCEL_CHECK_INTERVAL == SQLITE_CANCEL_CHECK_INTERVAL - 1 &&
           g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
-      /* A slot read before an earlier deletion moved the vector is stale:
-       * read it again. */
-      if (i > 0)
-        {
-          g_autoptr(sqlite3_stmt) slot = sqlite_database_prepare (write->db,
-                                                                  "SELECT vector_slot FROM chunks WHERE rowid = ?1",
-                                                                  error);
-          gint64 current[2] = { pair[0], 0 };
-
-          if (slot == NULL)
-            return FALSE;
-          sqlite3_bind_int64 (slot, 1, pair[0]);
-          if (sqlite3_step (slot) != SQLITE_ROW)
-            return sqlite_database_set_error (write->db, error, _("finding a chunk to delete"));
-          current[1] = sqlite3_column_int64 (slot, 0);
-          if (!delete_chunk (write, current[0], current[1], g_ptr_array_index (texts, i), error))
-            return FALSE;
-          continue;
-        }
-
-      if (!delete_chunk (write, pair[0], pair[1], g_ptr_array_index (texts, i), error))
+      slot = sqlite_database_prepare (write->db, "SELECT vector_slot FROM chunks WHERE rowid = ?1", error);
+      if (slot == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (slot, 1, rowid);
+      if (sqlite3_step (slot) != SQLITE_ROW)
+        return sqlite_database_set_error (write->db, error, _("finding a chunk to delete"));
+      vector_slot = sqlite3_column_int64 (slot, 0);
+      g_clear_pointer (&slot, sqlite_statement_release);
+      if (!delete_chunk (write, rowid, vector_slot, g_ptr_array_index (texts, i), error))
         return FALSE;
     }
 
@@ -730,7 +737,6 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
   g_autoptr(sqlite3_stmt) existing = NULL;
   g_autoptr(sqlite3_stmt) insert = NULL;
   g_autoptr(sqlite3_stmt) fts = NULL;
-  g_autoptr(sqlite3_stmt) slot = NULL;
   WriteSpace *ws;
   float *unit;
 

@@ -93,6 +93,12 @@ void         sqlite_space_free            (SqliteSpace         *space);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SqliteSpace, sqlite_space_clear)
 
+/* The cached statement that reads the segments of @space in order, bound:
+ * columns 0 the rowids, 1 the vectors. NULL with @error set on failure. */
+sqlite3_stmt *sqlite_space_segments       (SqliteDatabase      *db,
+                                           const SqliteSpace   *space,
+                                           GError             **error);
+
 /* How many vectors of @dims floats fit one segment row in one page. */
 guint        sqlite_segment_capacity      (SqliteDatabase      *db,
                                            gsize                dims);

@@ -243,12 +243,9 @@ write_file (SqliteDatabase     *db,
   if (!write_all (fd, page, HEADER_SIZE))
     goto out;
 
-  segments = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
-                                          "WHERE id BETWEEN ?1 AND ?2", error);
+  segments = sqlite_space_segments (db, space, error);
   if (segments == NULL)
     goto out;
-  sqlite3_bind_int64 (segments, 1, SQLITE_SEGMENT_FIRST (space->id));
-  sqlite3_bind_int64 (segments, 2, SQLITE_SEGMENT_LAST (space->id));
   while ((rc = sqlite3_step (segments)) == SQLITE_ROW)
     {
       gsize n = (gsize) sqlite3_column_bytes (segments, 0) / sizeof (gint64);
@@ -341,12 +338,9 @@ sqlite_scan_file_verify (SqliteDatabase     *db,
   if (!sqlite_scan_file_get (db, space, &view))
     return TRUE;
 
-  segments = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
-                                          "WHERE id BETWEEN ?1 AND ?2", NULL);
+  segments = sqlite_space_segments (db, space, NULL);
   if (segments == NULL)
     return TRUE;
-  sqlite3_bind_int64 (segments, 1, SQLITE_SEGMENT_FIRST (space->id));
-  sqlite3_bind_int64 (segments, 2, SQLITE_SEGMENT_LAST (space->id));
   while (same && (rc = sqlite3_step (segments)) == SQLITE_ROW)
     {
       gsize n = (gsize) sqlite3_column_bytes (segments, 0) / sizeof (gint64);

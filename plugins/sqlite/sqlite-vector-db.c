@@ -432,6 +432,32 @@ take_hits (SqliteDatabase  *db,
   return TRUE;
 }
 
+/* Scores @n rows (@vectors, their chunks' @rowids) against the queries of
+ * all @requests at once and offers the hits to each. */
+static gboolean
+score_block (SqliteDatabase  *db,
+             SearchRequest  **requests,
+             guint            n_requests,
+             const float     *queries,
+             const float     *vectors,
+             const guint8    *rowids,
+             gsize            n,
+             gsize            dims,
+             float           *scores,
+             GError         **error)
+{
+  if (n_requests == 1)
+    sqlite_kernel_dot (queries, vectors, n, dims, scores);
+  else
+    sqlite_kernel_dot_multi (queries, n_requests, vectors, n, dims, scores);
+
+  for (guint q = 0; q < n_requests; q++)
+    if (!take_hits (db, requests[q], scores + q * n, rowids, n, error))
+      return FALSE;
+
+  return TRUE;
+}
+
 /* Scans every segment of @space once for all @requests; runs inside a
  * read transaction. @queries holds their queries one after the other,
  * @scores has room for @n_requests × capacity floats. */
@@ -462,24 +488,16 @@ scan_space (SqliteDatabase     *db,
           if (++n_segments % 64 == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
             return FALSE;
 
-          if (n_requests == 1)
-            sqlite_kernel_dot (queries, vectors, n, view.dims, scores);
-          else
-            sqlite_kernel_dot_multi (queries, n_requests, vectors, n, view.dims, scores);
-
-          for (guint q = 0; q < n_requests; q++)
-            if (!take_hits (db, requests[q], scores + q * n, (const guint8 *) (view.rowids + first), n, error))
-              return FALSE;
+          if (!score_block (db, requests, n_requests, queries, vectors,
+                            (const guint8 *) (view.rowids + first), n, view.dims, scores, error))
+            return FALSE;
         }
       return TRUE;
     }
 
-  stmt = sqlite_database_prepare (db, "SELECT rowids, vectors FROM vector_segments "
-                                      "WHERE id BETWEEN ?1 AND ?2", error);
+  stmt = sqlite_space_segments (db, space, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, SQLITE_SEGMENT_FIRST (space->id));
-  sqlite3_bind_int64 (stmt, 2, SQLITE_SEGMENT_LAST (space->id));
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
@@ -502,14 +520,8 @@ scan_space (SqliteDatabase     *db,
           return FALSE;
         }
 
-      if (n_requests == 1)
-        sqlite_kernel_dot (queries, vectors, n, space->dims, scores);
-      else
-        sqlite_kernel_dot_multi (queries, n_requests, vectors, n, space->dims, scores);
-
-      for (guint q = 0; q < n_requests; q++)
-        if (!take_hits (db, requests[q], scores + q * n, rowids, n, error))
-          return FALSE;
+      if (!score_block (db, requests, n_requests, queries, vectors, rowids, n, space->dims, scores, error))
+        return FALSE;
     }
 
   if (rc != SQLITE_DONE)
