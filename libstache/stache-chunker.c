@@ -186,12 +186,68 @@ is_closer (gunichar ch)
 /* Reads the line at @pos (up to a '\n' or @limit) and moves @pos past it
  * and its '\n'. A '\r' before the '\n' is whitespace, so CRLF text that
  * was not normalised still has blank lines where it should. */
+static gboolean
+is_ascii_run (const char *p,
+              gsize       len)
+{
+  guint64 bits = 0;
+  gsize i = 0;
+
+  for (; i + 8 <= len; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, p + i, 8);
+      bits |= word;
+    }
+  for (; i < len; i++)
+    bits |= (guchar) p[i];
+
+  return (bits & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
+}
+
 static void
 scan_line (const char *text,
            gsize       limit,
            Pos        *pos,
            Line       *line)
 {
+  const char *newline = memchr (text + pos->b, '\n', limit - pos->b);
+  gsize line_end = newline != NULL ? (gsize) (newline - text) : limit;
+
+  /* An ASCII line, the common case: one byte a character, so the
+   * positions follow from byte offsets. */
+  if (is_ascii_run (text + pos->b, line_end - pos->b))
+    {
+      gsize first = pos->b, last = line_end;
+
+      while (first < last && g_ascii_isspace (text[first]))
+        first++;
+      while (last > first && g_ascii_isspace (text[last - 1]))
+        last--;
+
+      line->start = *pos;
+      line->blank = first == last;
+      line->content = *pos;
+      line->content_end = *pos;
+      if (!line->blank)
+        {
+          line->content.b = first;
+          line->content.c = pos->c + (first - pos->b);
+          line->content_end.b = last;
+          line->content_end.c = pos->c + (last - pos->b);
+        }
+
+      pos->c += line_end - pos->b;
+      pos->b = line_end;
+      if (pos->b < limit)
+        {
+          pos->b++;
+          pos->c++;
+        }
+      return;
+    }
+
   line->start = *pos;
   line->content = *pos;
   line->content_end = *pos;

@@ -2,9 +2,17 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE   /* O_CLOEXEC, O_NOCTTY */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "stache-answer-private.h"
 #include "stache-chunk.h"
@@ -482,9 +490,9 @@ make_summary (const char *text)
 
   for (const char *p = text; *p != '\0' && chars < 240; p = g_utf8_next_char (p))
     {
-      gunichar c = g_utf8_get_char (p);
+      gunichar c = (guchar) *p < 0x80 ? (gunichar) (guchar) *p : g_utf8_get_char (p);
 
-      if (g_unichar_isspace (c))
+      if (c < 0x80 ? g_ascii_isspace (c) : g_unichar_isspace (c))
         {
           space = summary->len > 0;
           continue;
@@ -494,7 +502,10 @@ make_summary (const char *text)
       if (space)
         g_string_append_c (summary, ' ');
       space = FALSE;
-      g_string_append_unichar (summary, c);
+      if (c < 0x80)
+        g_string_append_c (summary, (char) c);
+      else
+        g_string_append_unichar (summary, c);
       chars++;
 
       if ((c == '.' || c == '!' || c == '?') && chars >= 60)
@@ -939,6 +950,203 @@ skipped (const char *source,
   return result;
 }
 
+typedef enum
+{
+  READ_OK,
+  READ_FAILED,
+  READ_FOLDER,
+  READ_NOT_REGULAR,
+  READ_TOO_LARGE,
+} ReadOutcome;
+
+/* Reads at most @max + 1 bytes of @stream: one more than allowed tells a
+ * file that grew, or whose size was reported wrongly, from one that fits. */
+static ReadOutcome
+read_stream_bounded (GInputStream  *stream,
+                     guint64        max,
+                     gsize          expected,
+                     char         **contents,
+                     gsize         *length,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  gsize allocated = MIN ((guint64) expected, max) + 1;
+  g_autofree char *buffer = g_malloc (allocated + 1);
+  gsize filled = 0;
+
+  for (;;)
+    {
+      gssize n;
+
+      if (filled == allocated)
+        {
+          if (filled > max)
+            return READ_TOO_LARGE;
+          allocated = (gsize) MIN ((guint64) allocated * 2, max + 1);
+          buffer = g_realloc (buffer, allocated + 1);
+        }
+      n = g_input_stream_read (stream, buffer + filled, allocated - filled, cancellable, error);
+      if (n < 0)
+        return READ_FAILED;
+      if (n == 0)
+        break;
+      filled += (gsize) n;
+    }
+
+  if (filled > max)
+    return READ_TOO_LARGE;
+
+  buffer[filled] = '\0';
+  *length = filled;
+  *contents = g_steal_pointer (&buffer);
+  return READ_OK;
+}
+
+/* The same as read_stream_bounded() for a file descriptor, which it
+ * closes. */
+static ReadOutcome
+read_fd_bounded (int            fd,
+                 guint64        max,
+                 gsize          expected,
+                 char         **contents,
+                 gsize         *length,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  gsize allocated = MIN ((guint64) expected, max) + 1;
+  g_autofree char *buffer = g_malloc (allocated + 1);
+  gsize filled = 0;
+  ReadOutcome outcome = READ_OK;
+
+  for (;;)
+    {
+      gssize n;
+
+      if (filled == allocated)
+        {
+          if (filled > max)
+            {
+              outcome = READ_TOO_LARGE;
+              break;
+            }
+          allocated = (gsize) MIN ((guint64) allocated * 2, max + 1);
+          buffer = g_realloc (buffer, allocated + 1);
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          outcome = READ_FAILED;
+          break;
+        }
+      n = read (fd, buffer + filled, allocated - filled);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved), g_strerror (saved));
+          outcome = READ_FAILED;
+          break;
+        }
+      if (n == 0)
+        break;
+      filled += (gsize) n;
+    }
+  g_close (fd, NULL);
+
+  if (outcome == READ_OK && filled > max)
+    outcome = READ_TOO_LARGE;
+  if (outcome != READ_OK)
+    return outcome;
+
+  buffer[filled] = '\0';
+  *length = filled;
+  *contents = g_steal_pointer (&buffer);
+  return READ_OK;
+}
+
+/* Reads a whole file, refusing what is not a regular file (a FIFO would
+ * block, /dev/zero never ends) and stopping one byte past @max whatever
+ * its size claims. A local file is opened with O_NONBLOCK so that opening
+ * a FIFO does not wait for a writer, and read without GIO's overhead. */
+static ReadOutcome
+read_file_bounded (GFile         *file,
+                   guint64        max,
+                   char         **contents,
+                   gsize         *length,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  const char *path = g_file_peek_path (file);
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  GFileType type;
+  guint64 size;
+
+  if (path != NULL)
+    {
+      struct stat st;
+      int fd;
+
+      do
+        fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+      while (fd < 0 && errno == EINTR);
+      if (fd < 0)
+        {
+          int saved = errno;
+
+          if (saved == EISDIR)
+            return READ_FOLDER;
+          g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved), g_strerror (saved));
+          return READ_FAILED;
+        }
+      if (fstat (fd, &st) != 0)
+        {
+          int saved = errno;
+
+          g_close (fd, NULL);
+          g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved), g_strerror (saved));
+          return READ_FAILED;
+        }
+      if (S_ISDIR (st.st_mode))
+        {
+          g_close (fd, NULL);
+          return READ_FOLDER;
+        }
+      if (!S_ISREG (st.st_mode))
+        {
+          g_close (fd, NULL);
+          return READ_NOT_REGULAR;
+        }
+      if ((guint64) st.st_size > max)
+        {
+          g_close (fd, NULL);
+          return READ_TOO_LARGE;
+        }
+      return read_fd_bounded (fd, max, (gsize) st.st_size, contents, length, cancellable, error);
+    }
+
+  info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                            G_FILE_QUERY_INFO_NONE, cancellable, error);
+  if (info == NULL)
+    return READ_FAILED;
+  type = g_file_info_get_file_type (info);
+  if (type == G_FILE_TYPE_DIRECTORY)
+    return READ_FOLDER;
+  if (type != G_FILE_TYPE_REGULAR)
+    return READ_NOT_REGULAR;
+  size = (guint64) MAX (g_file_info_get_size (info), 0);
+  if (size > max)
+    return READ_TOO_LARGE;
+
+  stream = G_INPUT_STREAM (g_file_read (file, cancellable, error));
+  if (stream == NULL)
+    return READ_FAILED;
+
+  return read_stream_bounded (stream, max, (gsize) MIN (size, (guint64) G_MAXSIZE / 2),
+                              contents, length, cancellable, error);
+}
+
 /* Reads, chunks and embeds one file (see stache_store_ingest_file()). */
 static Pending *
 prepare_file (StacheStore   *self,
@@ -947,7 +1155,6 @@ prepare_file (StacheStore   *self,
               GCancellable  *cancellable,
               GError       **error)
 {
-  g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *name = NULL;
   g_autofree char *contents = NULL;
@@ -960,42 +1167,27 @@ prepare_file (StacheStore   *self,
   gsize length = 0;
 
   name = file_display_name (file);
-  info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                            G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
-  if (info == NULL)
+  switch (read_file_bounded (file, self->max_file_size, &contents, &length, cancellable, &local_error))
     {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read “%s”: %s"), name, local_error->message);
-      return NULL;
-    }
-
-  if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-    {
+    case READ_OK:
+      break;
+    case READ_FOLDER:
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
                    _("“%s” is a folder, not a file"), name);
       return NULL;
-    }
-
-  if ((guint64) g_file_info_get_size (info) > self->max_file_size)
-    {
-      g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
-                                                   " bytes)"), self->max_file_size);
-      return pending_new (skipped (name, ns, reason));
-    }
-
-  if (!g_file_load_contents (file, cancellable, &contents, &length, NULL, &local_error))
-    {
+    case READ_NOT_REGULAR:
+      return pending_new (skipped (name, ns, _("it is not a regular file (a device, a pipe or a socket)")));
+    case READ_TOO_LARGE:
+      {
+        g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
+                                                     " bytes)"), self->max_file_size);
+        return pending_new (skipped (name, ns, reason));
+      }
+    case READ_FAILED:
+    default:
       g_set_error (error, local_error->domain, local_error->code,
                    _("Cannot read “%s”: %s"), name, local_error->message);
       return NULL;
-    }
-
-  /* The size may have changed since the query. */
-  if (length > self->max_file_size)
-    {
-      g_autofree char *reason = g_strdup_printf (_("it is larger than max_file_size (%" G_GUINT64_FORMAT
-                                                   " bytes)"), self->max_file_size);
-      return pending_new (skipped (name, ns, reason));
     }
 
   if (length == 0)
@@ -1176,14 +1368,38 @@ compile_patterns (const char * const *globs)
   return patterns;
 }
 
-static int
-compare_files (gconstpointer a,
-               gconstpointer b)
+/* A file and its path, the sort key, computed once. */
+typedef struct
 {
-  g_autofree char *pa = g_file_get_path (*(GFile **) a);
-  g_autofree char *pb = g_file_get_path (*(GFile **) b);
+  char  *path;
+  GFile *file;
+} SortedFile;
 
-  return g_strcmp0 (pa, pb);
+static int
+compare_sorted_files (gconstpointer a,
+                      gconstpointer b)
+{
+  return g_strcmp0 (((const SortedFile *) a)->path, ((const SortedFile *) b)->path);
+}
+
+/* Sorts @files by path, so that a folder is ingested in the same order
+ * wherever it is walked. */
+static void
+sort_files (GPtrArray *files)
+{
+  g_autofree SortedFile *sorted = g_new (SortedFile, MAX (files->len, 1));
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      sorted[i].file = g_ptr_array_index (files, i);
+      sorted[i].path = g_file_get_path (sorted[i].file);
+    }
+  qsort (sorted, files->len, sizeof (SortedFile), compare_sorted_files);
+  for (guint i = 0; i < files->len; i++)
+    {
+      files->pdata[i] = sorted[i].file;
+      g_free (sorted[i].path);
+    }
 }
 
 /* Collects the files below @dir: hidden entries (".git") and symbolic
@@ -1386,7 +1602,7 @@ stache_store_ingest_directory (StacheStore         *self,
       if (!collect_files (directory, directory, include_patterns, exclude_patterns, files, 0,
                           cancellable, error))
         return NULL;
-      g_ptr_array_sort (files, compare_files);
+      sort_files (files);
     }
   else
     {

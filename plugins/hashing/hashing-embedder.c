@@ -143,16 +143,16 @@ mix64 (guint64 h)
 
 /* Adds one occurrence of the feature with hash @h to @counts: the low 32
  * bits choose the bucket (by multiply-shift, which needs no division), the
- * top bit the sign. */
+ * top bit the sign. Counts are whole numbers, kept as such. */
 static inline void
-count_feature (float   *counts,
+count_feature (gint32  *counts,
                guint    dimensions,
                guint64  h)
 {
   guint64 m = mix64 (h);
   guint bucket = (guint) (((m & 0xffffffffu) * (guint64) dimensions) >> 32);
 
-  counts[bucket] += (m >> 63) != 0 ? -1.0f : 1.0f;
+  counts[bucket] += 1 - 2 * (gint32) (m >> 63);
 }
 
 /* ---- features of one text ---- */
@@ -164,53 +164,60 @@ next_char (const char *p)
 }
 
 /* Counts the character n-grams of the word [@start, @end) framed as
- * "<word>". @ring keeps where the last characters start, so nothing is
- * copied: virtual position 0 is "<", positions 1..L the characters and
- * L+1 is ">". */
+ * "<word>": virtual position 0 is "<", positions 1..L the characters and
+ * L+1 is ">". The n-grams that begin at one position are prefixes of each
+ * other, so each position's hash is carried from its 3-gram to its 5-gram
+ * instead of hashing every n-gram from its first byte: the same hashes, in
+ * a different order, and the counts do not depend on the order. */
 static void
-count_char_ngrams (float      *counts,
+count_char_ngrams (gint32     *counts,
                    guint       dimensions,
                    const char *start,
                    const char *end)
 {
-  const char *ring[8];
-  const char *p = start;
-  guint j = 0;
+  const char *first = NULL;   /* the character at the n-grams' start; NULL: "<" */
 
-  while (p < end)
+  for (;;)
     {
-      const char *after = next_char (p);
+      guint64 h = fnv_start (KIND_CHAR_NGRAM);
+      const char *p;
+      gboolean closed = FALSE;
 
-      j++;
-      ring[j & 7] = p;
-
-      /* The n-grams that end with character j */
-      for (guint n = CHAR_NGRAM_MIN; n <= CHAR_NGRAM_MAX && n <= j + 1; n++)
+      if (first == NULL)
         {
-          guint first = j + 1 - n;   /* virtual position of the first item */
-          guint64 h = fnv_start (KIND_CHAR_NGRAM);
+          h = fnv_byte (h, '<');
+          p = start;
+        }
+      else if (first < end)
+        {
+          p = next_char (first);
+          h = fnv_bytes (h, first, p);
+        }
+      else
+        break;   /* only ">" is left: too short for any n-gram */
 
-          if (first == 0)
-            h = fnv_bytes (fnv_byte (h, '<'), start, after);
+      for (guint n = 2; n <= CHAR_NGRAM_MAX; n++)
+        {
+          if (p < end)
+            {
+              const char *after = next_char (p);
+
+              h = fnv_bytes (h, p, after);
+              p = after;
+            }
+          else if (!closed)
+            {
+              h = fnv_byte (h, '>');
+              closed = TRUE;
+            }
           else
-            h = fnv_bytes (h, ring[first & 7], after);
-          count_feature (counts, dimensions, h);
+            break;
+
+          if (n >= CHAR_NGRAM_MIN)
+            count_feature (counts, dimensions, h);
         }
 
-      p = after;
-    }
-
-  /* The n-grams that end with ">", at virtual position j + 1 */
-  for (guint n = CHAR_NGRAM_MIN; n <= CHAR_NGRAM_MAX && n <= j + 2; n++)
-    {
-      guint first = j + 2 - n;
-      guint64 h = fnv_start (KIND_CHAR_NGRAM);
-
-      if (first == 0)
-        h = fnv_bytes (fnv_byte (h, '<'), start, end);
-      else
-        h = fnv_bytes (h, ring[first & 7], end);
-      count_feature (counts, dimensions, fnv_byte (h, '>'));
+      first = first == NULL ? start : next_char (first);
     }
 }
 
@@ -233,38 +240,32 @@ sublinear_table_init (void)
 }
 
 static inline float
-sublinear (float count)
+sublinear (gint32 count)
 {
-  float magnitude = fabsf (count);
-  float value;
-
-  /* Counts are sums of +1 and -1, so whole numbers. */
-  if (magnitude < SUBLINEAR_TABLE && magnitude == (float) (guint) magnitude)
-    value = sublinear_table[(guint) magnitude];
-  else
-    value = log1pf (magnitude);
+  guint32 magnitude = count >= 0 ? (guint32) count : (guint32) 0 - (guint32) count;
+  float value = magnitude < SUBLINEAR_TABLE ? sublinear_table[magnitude] : log1pf ((float) magnitude);
 
   return count >= 0 ? value : -value;
 }
 
 /* Writes the vector of @text into @out (@dimensions floats). @scratch
- * holds N_KINDS × @dimensions floats, any content. */
+ * holds N_KINDS × @dimensions counts, any content. */
 static void
 embed_text (guint       dimensions,
             const char *text,
             float      *out,
-            float      *scratch)
+            gint32     *scratch)
 {
-  float *word_counts = scratch;
-  float *pair_counts = scratch + dimensions;
-  float *ngram_counts = scratch + 2 * (gsize) dimensions;
+  gint32 *word_counts = scratch;
+  gint32 *pair_counts = scratch + dimensions;
+  gint32 *ngram_counts = scratch + 2 * (gsize) dimensions;
   g_autofree char *folded = NULL;
   const char *pos, *end, *word_start, *word_end;
   const char *prev_start = NULL, *prev_end = NULL;
   double norm = 0;
   gsize len;
 
-  memset (scratch, 0, N_KINDS * (gsize) dimensions * sizeof (float));
+  memset (scratch, 0, N_KINDS * (gsize) dimensions * sizeof (gint32));
 
   folded = stache_text_fold (text, &len);
   pos = folded;
@@ -318,7 +319,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
 {
   HashingEmbedder *self = HASHING_EMBEDDER (provider);
   guint dimensions = self->dimensions;
-  g_autofree float *scratch = NULL;
+  g_autofree gint32 *scratch = NULL;
   g_autoptr(GArray) values = NULL;
   guint n_texts = g_strv_length ((char **) texts);
 
@@ -331,7 +332,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
 
   values = g_array_sized_new (FALSE, FALSE, sizeof (float), n_texts * dimensions);
   g_array_set_size (values, n_texts * dimensions);
-  scratch = g_new (float, N_KINDS * (gsize) dimensions);
+  scratch = g_new (gint32, N_KINDS * (gsize) dimensions);
   sublinear_table_init ();
 
   for (guint i = 0; i < n_texts; i++)
