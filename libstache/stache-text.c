@@ -87,7 +87,14 @@ stache_text_fold (const char *text,
 
   if (is_ascii (text, &len))
     {
-      folded = g_ascii_strdown (text, (gssize) len);
+      folded = g_malloc (len + 1);
+      for (gsize i = 0; i < len; i++)
+        {
+          char c = text[i];
+
+          folded[i] = c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+        }
+      folded[len] = '\0';
       if (out_len != NULL)
         *out_len = len;
       return folded;
