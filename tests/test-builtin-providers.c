@@ -136,6 +136,43 @@ test_hashing_is_deterministic (void)
     }
 }
 
+/* The vectors themselves are pinned: stores keep them, and the model id
+ * ("hashing:v1:…") promises that they never change. A speed-up of the
+ * hashing must give these same vectors (a weighted sum of all components
+ * and one component, for ASCII words, accented words, a word longer than
+ * the ASCII fast path takes, a script without spaces, repeats). */
+static void
+test_hashing_vectors_are_pinned (void)
+{
+  static const struct
+  {
+    const char *text;
+    double      weighted_sum;
+    guint       index;
+    double      value;
+  } pinned[] = {
+    { "Plugins are discovered by libpeas from .plugin files.", -271.67441, 335, 0.19110 },
+    { "Café naïve RÉSUMÉ déjà-vu", 27.54435, 15, 0.13930 },
+    { "supercalifragilisticexpialidociouswordthatisverylongindeedmorethansixtytwocharacterslong ok",
+      129.18098, 32, 0.13558 },
+    { "日本語のテキスト です", -124.13449, 7, 0.19518 },
+    { "a b c a b c", 16.31454, 144, 0.38926 },
+  };
+  g_autoptr(StacheEmbeddingProvider) embedder = create_hashing (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pinned); i++)
+    {
+      g_autoptr(GArray) v = embed (embedder, pinned[i].text);
+      double sum = 0;
+
+      g_assert_cmpuint (v->len, ==, 384);
+      for (guint j = 0; j < v->len; j++)
+        sum += g_array_index (v, float, j) * (j + 1);
+      g_assert_cmpfloat_with_epsilon (sum, pinned[i].weighted_sum, 1e-3);
+      g_assert_cmpfloat_with_epsilon (g_array_index (v, float, pinned[i].index), pinned[i].value, 1e-5);
+    }
+}
+
 static void
 test_hashing_vectors_have_unit_length (void)
 {
@@ -599,6 +636,7 @@ main (int    argc,
   loader = stache_plugin_loader_new ();
 
   g_test_add_func ("/hashing/deterministic", test_hashing_is_deterministic);
+  g_test_add_func ("/hashing/pinned", test_hashing_vectors_are_pinned);
   g_test_add_func ("/hashing/unit-length", test_hashing_vectors_have_unit_length);
   g_test_add_func ("/hashing/no-words-is-zero", test_hashing_text_without_words_is_zero);
   g_test_add_func ("/hashing/dimensions-setting", test_hashing_dimensions_setting);

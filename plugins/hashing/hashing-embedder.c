@@ -221,6 +221,57 @@ count_char_ngrams (gint32     *counts,
     }
 }
 
+/* count_char_ngrams() for a word of at most ASCII_WORD_MAX ASCII
+ * characters, the common case: the framed word is copied once, then each
+ * start position hashes its 3-gram and extends it to the 4- and 5-gram,
+ * without the UTF-8 stepping. The same hashes as count_char_ngrams(). */
+#define ASCII_WORD_MAX 62
+
+static gboolean
+count_char_ngrams_ascii (gint32     *counts,
+                         guint       dimensions,
+                         const char *start,
+                         const char *end)
+{
+  guchar framed[ASCII_WORD_MAX + 2];
+  gsize len = (gsize) (end - start), total = len + 2;
+  guchar high = 0;
+  guint64 h0 = fnv_start (KIND_CHAR_NGRAM);
+
+  G_STATIC_ASSERT (CHAR_NGRAM_MIN == 3 && CHAR_NGRAM_MAX == 5);
+
+  if (len > ASCII_WORD_MAX)
+    return FALSE;
+
+  framed[0] = '<';
+  for (gsize i = 0; i < len; i++)
+    {
+      framed[i + 1] = (guchar) start[i];
+      high |= (guchar) start[i];
+    }
+  if ((high & 0x80) != 0)
+    return FALSE;
+  framed[len + 1] = '>';
+
+  for (gsize first = 0; first + CHAR_NGRAM_MIN <= total; first++)
+    {
+      const guchar *g = framed + first;
+      guint64 h = fnv_byte (fnv_byte (fnv_byte (h0, g[0]), g[1]), g[2]);
+
+      count_feature (counts, dimensions, h);
+      if (first + 4 > total)
+        continue;
+      h = fnv_byte (h, g[3]);
+      count_feature (counts, dimensions, h);
+      if (first + 5 > total)
+        continue;
+      h = fnv_byte (h, g[4]);
+      count_feature (counts, dimensions, h);
+    }
+
+  return TRUE;
+}
+
 /* log1p of the small whole counts almost every bucket holds, computed
  * once: the same values log1pf() gives, without its cost per bucket. */
 #define SUBLINEAR_TABLE 256
@@ -283,7 +334,8 @@ embed_text (guint       dimensions,
           count_feature (pair_counts, dimensions, h);
         }
 
-      count_char_ngrams (ngram_counts, dimensions, word_start, word_end);
+      if (!count_char_ngrams_ascii (ngram_counts, dimensions, word_start, word_end))
+        count_char_ngrams (ngram_counts, dimensions, word_start, word_end);
 
       prev_start = word_start;
       prev_end = word_end;
