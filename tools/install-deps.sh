@@ -22,6 +22,7 @@ libsoup-3.0-dev
 gir1.2-soup-3.0
 glib-networking
 libsqlite3-dev
+nettle-dev
 libhnswlib-dev
 gobject-introspection
 libgirepository1.0-dev
