@@ -17,6 +17,7 @@
 
 #include "sqlite-chunks.h"
 #include "sqlite-database.h"
+#include "sqlite-rank.h"
 
 /* "STCH": marks a file as a Stache database (PRAGMA application_id). */
 #define STACHE_APPLICATION_ID 0x53544348
@@ -624,6 +625,7 @@ database_open (const char    *path,
       return NULL;
     }
   sqlite3_busy_timeout (db->handle, BUSY_TIMEOUT_MS);
+  db->has_rank = sqlite_rank_register (db->handle);
 
   g_mutex_lock (&db->mutex);
   ok = check_ours (db, &has_schema, &version, error) &&

@@ -24,6 +24,7 @@ typedef struct
   GHashTable *statements;   /* SQL text → sqlite3_stmt *, prepared once */
   gsize       page_size;    /* of the file, read once it is configured */
   gboolean    fts_tuned;    /* the keyword index's settings checked (sqlite-chunks.c) */
+  gboolean    has_rank;     /* stache_rank() is registered (sqlite-rank.c) */
   gint        ref_count;    /* changed with the registry's lock held */
   gpointer    ann;          /* the ANN indexes of its vector spaces (sqlite-ann.c) */
   GDestroyNotify ann_free;

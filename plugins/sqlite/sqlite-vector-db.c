@@ -973,20 +973,25 @@ fold_keyword (const char *word)
   return g_string_free (folded, FALSE);
 }
 
-/* Marks in @skip the words found in at least half of all chunks. FTS5's
- * BM25 gives such a word an idf of 1e-6 (its formula turns negative), so
- * leaving it out changes no score by more than a few millionths, while
- * it can make FTS5 rank every row of the store. Returns how many were
- * marked. Words it cannot look up are kept. */
+/* Looks up in how many chunks each word is (in @hits, -1 where it cannot
+ * be looked up) and marks in @skip the words found in at least half of
+ * them. FTS5's BM25 gives such a word an idf of 1e-6 (its formula turns
+ * negative), so leaving it out changes no score by more than a few
+ * millionths, while it can make FTS5 rank every row of the store. Returns
+ * how many were marked. */
 static guint
-mark_common_keywords (SqliteDatabase  *db,
-                      GPtrArray       *words,
-                      gboolean        *skip)
+count_keywords (SqliteDatabase  *db,
+                GPtrArray       *words,
+                gint64          *hits,
+                gboolean        *skip)
 {
   g_autoptr(sqlite3_stmt) total = NULL;
   g_autoptr(sqlite3_stmt) vocab = NULL;
   gint64 n_chunks;
   guint n_marked = 0;
+
+  for (guint i = 0; i < words->len; i++)
+    hits[i] = -1;
 
   /* A table of the connection alone (TEMP): nothing is written to the
    * file, and FTS5 answers a term = ? constraint with a seek. */
@@ -1004,17 +1009,57 @@ mark_common_keywords (SqliteDatabase  *db,
   for (guint i = 0; i < words->len; i++)
     {
       g_autofree char *term = fold_keyword (g_ptr_array_index (words, i));
+      int rc;
 
       sqlite3_reset (vocab);
       sqlite3_bind_text (vocab, 1, term, -1, SQLITE_TRANSIENT);
-      if (sqlite3_step (vocab) == SQLITE_ROW && 2 * sqlite3_column_int64 (vocab, 0) >= n_chunks)
+      rc = sqlite3_step (vocab);
+      if (rc == SQLITE_DONE)
+        hits[i] = 0;
+      else if (rc == SQLITE_ROW)
+        hits[i] = sqlite3_column_int64 (vocab, 0);
+      if (hits[i] > 0 && 2 * hits[i] >= n_chunks && skip != NULL)
         {
           skip[i] = TRUE;
           n_marked++;
         }
     }
+  sqlite3_reset (vocab);
 
   return n_marked;
+}
+
+/* The ranking SQL for the words of @words not in @skip: stache_rank()
+ * (sqlite-rank.c) with their row counts where they are all known, FTS5's
+ * bm25() otherwise. ?1 is the MATCH expression, ?2 the limit. */
+static char *
+ranking_sql (SqliteDatabase *db,
+             GPtrArray      *words,
+             const gint64   *hits,
+             const gboolean *skip)
+{
+  g_autoptr(GString) sql = g_string_new ("SELECT rowid, ");
+  gboolean known = db->has_rank;
+
+  for (guint i = 0; i < words->len && known; i++)
+    if (!skip[i] && hits[i] < 0)
+      known = FALSE;
+
+  if (known)
+    {
+      g_string_append (sql, "stache_rank (chunks_fts, ?2");
+      for (guint i = 0; i < words->len; i++)
+        if (!skip[i])
+          g_string_append_printf (sql, ", %" G_GINT64_FORMAT, hits[i]);
+      g_string_append_c (sql, ')');
+    }
+  else
+    {
+      g_string_append (sql, "bm25 (chunks_fts)");
+    }
+  g_string_append (sql, " AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2");
+
+  return g_string_free (g_steal_pointer (&sql), FALSE);
 }
 
 /* How many rows FTS5 ranks first; more are asked for when the namespace
@@ -1029,6 +1074,7 @@ mark_common_keywords (SqliteDatabase  *db,
 static gboolean
 keyword_rank (SqliteDatabase  *db,
               const char      *expression,
+              const char      *ranking,
               const char      *namespace_,
               guint            top_k,
               JsonObject      *filter,
@@ -1047,9 +1093,7 @@ keyword_rank (SqliteDatabase  *db,
       gint64 position = 0;
       int rc = SQLITE_DONE;
 
-      ranked = sqlite_database_prepare (db, "SELECT rowid, bm25 (chunks_fts) AS score FROM chunks_fts "
-                                            "WHERE chunks_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2",
-                                        error);
+      ranked = sqlite_database_prepare (db, ranking, error);
       if (ranked == NULL)
         goto failed;
       sqlite3_bind_text (ranked, 1, expression, -1, SQLITE_STATIC);
@@ -1120,6 +1164,8 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) words = NULL;
   g_autofree gboolean *skip = NULL;
+  g_autofree gboolean *keep_all = NULL;
+  g_autofree gint64 *hits = NULL;
   g_autofree char *expression = NULL;
   GError *local_error = NULL;
   GList *results = NULL;
@@ -1140,17 +1186,25 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
   /* The words found almost everywhere are left out first; only when the
    * others find too few chunks do they come back. */
   skip = g_new0 (gboolean, words->len);
-  if (words->len > 1 && mark_common_keywords (db, words, skip) > 0)
+  keep_all = g_new0 (gboolean, words->len);
+  hits = g_new (gint64, words->len);
+  if (count_keywords (db, words, hits, words->len > 1 ? skip : NULL) > 0)
     {
       g_autofree char *rare = build_match_expression (words, skip);
+      g_autofree char *ranking = ranking_sql (db, words, hits, skip);
 
-      if (rare != NULL && keyword_rank (db, rare, namespace_, top_k, filter, &results, cancellable, &local_error) &&
+      if (rare != NULL &&
+          keyword_rank (db, rare, ranking, namespace_, top_k, filter, &results, cancellable, &local_error) &&
           g_list_length (results) < top_k)
         g_clear_pointer (&results, free_results);
     }
 
   if (local_error == NULL && results == NULL)
-    keyword_rank (db, expression, namespace_, top_k, filter, &results, cancellable, &local_error);
+    {
+      g_autofree char *ranking = ranking_sql (db, words, hits, keep_all);
+
+      keyword_rank (db, expression, ranking, namespace_, top_k, filter, &results, cancellable, &local_error);
+    }
 
   if (!sqlite_database_end (db, local_error == NULL, local_error == NULL ? &local_error : NULL) ||
       local_error != NULL)
