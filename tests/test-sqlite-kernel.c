@@ -242,6 +242,37 @@ test_dot_multi_equals_dot (void)
   for_each_level (check_dot_multi_equals_dot, NULL);
 }
 
+static void
+check_dot_one_equals_dot (G_GNUC_UNUSED SqliteKernelLevel level,
+                          G_GNUC_UNUSED gconstpointer     data)
+{
+  static const gsize dims_list[] = { 1, 7, 16, 17, 63, 64, 100, 384, 1536 };
+  SqliteKernelDotOne dot_one = sqlite_kernel_dot_one_func ();
+
+  for (gsize d = 0; d < G_N_ELEMENTS (dims_list); d++)
+    {
+      gsize dims = dims_list[d];
+      g_autofree float *a_buf = g_new (float, dims + 1);
+      g_autofree float *b = g_new (float, dims);
+      float *a = a_buf + 1;   /* unaligned */
+      float want, got;
+
+      fill_random (a, dims);
+      fill_random (b, dims);
+      sqlite_kernel_dot (a, b, 1, dims, &want);
+      got = dot_one (a, b, dims);
+      g_assert_cmpmem (&got, sizeof got, &want, sizeof want);
+    }
+}
+
+/* The one-pair kernel (the ANN walk's distance) is the same as the scan's,
+ * at every level. */
+static void
+test_dot_one_equals_dot (void)
+{
+  for_each_level (check_dot_one_equals_dot, NULL);
+}
+
 static double
 norm_of (const float *v,
          gsize        dims)
@@ -516,6 +547,7 @@ main (int   argc,
   g_test_add_func ("/sqlite-kernel/dot/reads-rows-at-any-byte-offset", test_dot_reads_rows_at_any_byte_offset);
   g_test_add_func ("/sqlite-kernel/dot/writes-only-n-rows-scores", test_dot_writes_only_n_rows_scores);
   g_test_add_func ("/sqlite-kernel/dot-multi/equals-dot", test_dot_multi_equals_dot);
+  g_test_add_func ("/sqlite-kernel/dot-one/equals-dot", test_dot_one_equals_dot);
   g_test_add_func ("/sqlite-kernel/normalize/gives-unit-norm", test_normalize_gives_unit_norm);
   g_test_add_func ("/sqlite-kernel/normalize/returns-original-norm", test_normalize_returns_original_norm);
   g_test_add_func ("/sqlite-kernel/normalize/leaves-zero-vector-alone", test_normalize_leaves_zero_vector_alone);

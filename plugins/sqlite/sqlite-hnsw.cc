@@ -165,25 +165,30 @@ extern "C" {
  * AVX-512 when it runs. Same distance (1 - dot), same file format. */
 class __attribute__ ((visibility ("hidden"))) StacheInnerProductSpace : public hnswlib::SpaceInterface<float>
 {
-  size_t dims_;
+  /* The distance's parameter: the kernel for this CPU, chosen once when
+   * the space is made (a graph walk computes thousands of distances). */
+  struct Param
+  {
+    size_t             dims;
+    SqliteKernelDotOne dot;
+  } param_;
 
   static float
   distance (const void *a,
             const void *b,
             const void *param)
   {
-    float dot;
+    const Param *p = (const Param *) param;
 
-    sqlite_kernel_dot ((const float *) a, (const float *) b, 1, *(const size_t *) param, &dot);
-    return 1.0f - dot;
+    return 1.0f - p->dot ((const float *) a, (const float *) b, p->dims);
   }
 
 public:
-  explicit StacheInnerProductSpace (size_t dims) : dims_ (dims) {}
+  explicit StacheInnerProductSpace (size_t dims) : param_ { dims, sqlite_kernel_dot_one_func () } {}
 
-  size_t get_data_size () override { return dims_ * sizeof (float); }
+  size_t get_data_size () override { return param_.dims * sizeof (float); }
   hnswlib::DISTFUNC<float> get_dist_func () override { return distance; }
-  void *get_dist_func_param () override { return &dims_; }
+  void *get_dist_func_param () override { return &param_; }
 };
 
 /* hnswlib's ids are 32-bit and its visited lists count in int. */

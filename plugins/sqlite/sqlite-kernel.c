@@ -349,7 +349,39 @@ score_rows_avx512 (const float *queries,
     }
 }
 
+/* One row against one query, for callers that score vectors one at a
+ * time (the ANN index's graph walk): no dispatch on every call. */
+__attribute__ ((target ("avx2,fma"))) static float
+dot_one_avx2 (const float *a,
+              const float *b,
+              gsize        dims)
+{
+  float out;
+
+  dot_block_avx2 (a, 1, b, dims, &out, 1);
+  return out;
+}
+
+__attribute__ ((target ("avx512f"))) static float
+dot_one_avx512 (const float *a,
+                const float *b,
+                gsize        dims)
+{
+  float out;
+
+  dot_block_avx512 (a, 1, b, dims, &out, 1);
+  return out;
+}
+
 #endif /* SQLITE_KERNEL_X86 */
+
+static float
+dot_one_portable (const float *a,
+                  const float *b,
+                  gsize        dims)
+{
+  return dot_row_portable (a, b, dims);
+}
 
 /* Choosing the level */
 
@@ -471,6 +503,22 @@ score_rows_for_level (SqliteKernelLevel level)
 }
 
 /* Scoring */
+
+SqliteKernelDotOne
+sqlite_kernel_dot_one_func (void)
+{
+  switch (sqlite_kernel_get_level ())
+    {
+#ifdef SQLITE_KERNEL_X86
+    case SQLITE_KERNEL_AVX512:
+      return dot_one_avx512;
+    case SQLITE_KERNEL_AVX2:
+      return dot_one_avx2;
+#endif
+    default:
+      return dot_one_portable;
+    }
+}
 
 void
 sqlite_kernel_dot_multi (const float *queries,

@@ -50,6 +50,15 @@ void   sqlite_kernel_dot_multi (const float *queries,
                                 gsize        dims,
                                 float       *scores);
 
+/* dot (a, b) over @dims floats, bit for bit what sqlite_kernel_dot()
+ * gives for one row at the level in use when this was called: the
+ * function for that level, to call many times without the dispatch. */
+typedef float (*SqliteKernelDotOne) (const float *a,
+                                     const float *b,
+                                     gsize        dims);
+
+SqliteKernelDotOne sqlite_kernel_dot_one_func (void);
+
 /* Scales @v (@dims floats) to unit length in place, summing the squares in
  * double, and returns its Euclidean norm from before. A vector whose norm
  * is zero or not finite is left as it is, and 0 is returned. */
