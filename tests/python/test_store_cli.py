@@ -164,6 +164,60 @@ class BadInputTests(StoreCliTestCase):
         hit = self.json_of("search", "platypus")["results"][0]
         self.assertIn("\ufffd", hit["text"])
 
+    def test_special_files_skipped_with_reason(self):
+        # /dev/zero never ends and a FIFO blocks its reader: neither is a
+        # regular file, so each is skipped at once with the reason.
+        fifo = os.path.join(self.tmp, "pipe")
+        os.mkfifo(fifo)
+        for path in ("/dev/zero", fifo):
+            proc = self.run_stache("ingest", path)
+            self.assertIn("0 added, 0 unchanged, 0 replaced, 1 skipped, 0 failed", proc.stdout)
+            self.assertIn(path, proc.stderr)
+            self.assertIn("not a regular file", proc.stderr)
+
+        # In a folder, only the regular files are ingested; the walk does
+        # not wait on the FIFO.
+        folder = os.path.join(self.tmp, "with-pipe")
+        os.makedirs(folder)
+        os.mkfifo(os.path.join(folder, "pipe"))
+        with open(os.path.join(folder, "note.txt"), "w") as f:
+            f.write("Axolotls regrow their limbs.\n")
+        proc = self.run_stache("ingest", folder)
+        self.assertIn("1 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", proc.stdout)
+
+    def test_unreadable_subfolder_is_one_failure(self):
+        # A folder the user cannot read is one FAILED entry with its
+        # reason; the rest of the walk is ingested. Root reads anything, so
+        # as root the command runs as nobody (setpriv, util-linux).
+        top = os.path.join(self.tmp, "walk")
+        for sub in ("", "locked", "open"):
+            os.makedirs(os.path.join(top, sub), exist_ok=True)
+        for name, text in (("a.txt", "Narwhals have tusks."), ("locked/b.txt", "Hidden walrus notes."),
+                           ("open/c.txt", "Pangolins have scales.")):
+            with open(os.path.join(top, name), "w") as f:
+                f.write(text + "\n")
+        command = [STACHE, "ingest", top]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                self.skipTest("running as root and setpriv (util-linux) is missing: cannot act "
+                              "as a user who is refused a folder")
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+            # nobody must reach the files and own the store's folders.
+            for dirpath, dirnames, filenames in os.walk(self.tmp):
+                os.chmod(dirpath, 0o777)
+                for name in filenames:
+                    os.chmod(os.path.join(dirpath, name), 0o666)
+        os.chmod(os.path.join(top, "locked"), 0)
+        try:
+            proc = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120)
+        finally:
+            os.chmod(os.path.join(top, "locked"), 0o755)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("2 added, 0 unchanged, 0 replaced, 0 skipped, 1 failed", proc.stdout)
+        self.assertIn("locked", proc.stderr)
+        self.assertIn("Permission denied", proc.stderr)
+
     def test_missing_path_named(self):
         missing = os.path.join(self.tmp, "no-such-folder")
         proc = self.run_stache("ingest", missing, expect=1)
