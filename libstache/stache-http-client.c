@@ -10,6 +10,7 @@
 
 #include "stache-error.h"
 #include "stache-http-client.h"
+#include "stache-json.h"
 #include "stache-private.h"
 
 /**
@@ -769,7 +770,7 @@ object_get_object (JsonObject *object,
 static char *
 service_message (GBytes *body)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) node = NULL;
   const char *data;
   gsize len;
 
@@ -780,10 +781,10 @@ service_message (GBytes *body)
   if (len == 0)
     return NULL;
 
-  if (json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  node = stache_json_parse (data, (gssize) len, 0, FALSE, NULL, NULL);
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
     {
-      JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+      JsonObject *root = json_node_get_object (node);
       JsonObject *nested;
       const char *message;
 
@@ -1089,7 +1090,7 @@ parse_json_body (Attempt *attempt,
                  GBytes  *body,
                  Failure *failure)
 {
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
   const char *data;
   gsize len;
@@ -1101,8 +1102,9 @@ parse_json_body (Attempt *attempt,
     }
 
   data = g_bytes_get_data (body, &len);
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
+  /* Nesting limited first: json-glib's parser recurses per level */
+  root = stache_json_parse (data, (gssize) len, 0, FALSE, _("the response"), &error);
+  if (root == NULL)
     {
       g_autofree char *start = excerpt (data, len, MALFORMED_EXCERPT_CHARS);
 
@@ -1114,7 +1116,7 @@ parse_json_body (Attempt *attempt,
       return FALSE;
     }
 
-  attempt->request->result = json_parser_steal_root (parser);
+  attempt->request->result = g_steal_pointer (&root);
   return TRUE;
 }
 
@@ -1656,11 +1658,10 @@ dispatch_event (EventStream *stream,
     node = NULL;
   else
     {
-      g_autoptr(JsonParser) parser = json_parser_new ();
       g_autoptr(GError) parse_error = NULL;
 
-      if (!json_parser_load_from_data (parser, text, -1, &parse_error) ||
-          json_parser_get_root (parser) == NULL)
+      node = stache_json_parse (text, -1, 0, FALSE, _("the event"), &parse_error);
+      if (node == NULL)
         {
           g_autofree char *start = excerpt (text, strlen (text), MALFORMED_EXCERPT_CHARS);
 
@@ -1668,7 +1669,6 @@ dispatch_event (EventStream *stream,
                                             _("a streamed event is not JSON: %s"), start);
           return FALSE;
         }
-      node = json_node_copy (json_parser_get_root (parser));
     }
 
   if (!stream->event_func (stream->event, node, stream->user_data, &stream->error))

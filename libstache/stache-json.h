@@ -1,4 +1,4 @@
-/* stache-json.h: checked access to JSON that a service returned
+/* stache-json.h: JSON from outside, parsed with limits and read with checks
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,6 +13,24 @@
 #include "stache-version.h"
 
 G_BEGIN_DECLS
+
+/**
+ * STACHE_JSON_MAX_DEPTH:
+ *
+ * How deeply arrays and objects may nest in JSON that stache_json_parse()
+ * accepts: far more than any request or answer Stache knows needs, far
+ * less than what would exhaust a thread's stack in json-glib's recursive
+ * parser.
+ */
+#define STACHE_JSON_MAX_DEPTH 128
+
+STACHE_AVAILABLE_IN_ALL
+JsonNode   *stache_json_parse             (const char  *data,
+                                           gssize       length,
+                                           guint        max_depth,
+                                           gboolean     refuse_nul,
+                                           const char  *what,
+                                           GError     **error);
 
 STACHE_AVAILABLE_IN_ALL
 JsonObject *stache_json_object_get_object (JsonObject *object,

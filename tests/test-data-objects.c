@@ -1004,6 +1004,98 @@ test_completion_notify (void)
   watch_clear (&tokens_watch);
 }
 
+/* ---- stache_json_parse ---- */
+
+static char *
+nested (const char *open,
+        guint       levels,
+        const char *inner,
+        const char *close)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < levels; i++)
+    g_string_append (text, open);
+  g_string_append (text, inner);
+  for (guint i = 0; i < levels; i++)
+    g_string_append (text, close);
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_json_parse_depth_limit (void)
+{
+  g_autofree char *at_limit = nested ("[", STACHE_JSON_MAX_DEPTH, "1", "]");
+  g_autofree char *past_limit = nested ("[", STACHE_JSON_MAX_DEPTH + 1, "1", "]");
+  g_autofree char *objects = nested ("{\"a\":", 100000, "1", "}");
+  g_autofree char *unclosed = nested ("[", 100000, "", "");
+  g_autoptr(JsonNode) ok = NULL;
+  g_autoptr(JsonNode) small = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ok = stache_json_parse (at_limit, -1, 0, TRUE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (ok));
+
+  g_assert_null (stache_json_parse (past_limit, -1, 0, TRUE, "the test", &error));
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "the test"));
+  g_assert_nonnull (strstr (error->message, "128"));
+  g_clear_error (&error);
+
+  /* What would overflow json-glib's recursion is refused before it */
+  g_assert_null (stache_json_parse (objects, -1, 0, TRUE, NULL, &error));
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
+  g_clear_error (&error);
+  g_assert_null (stache_json_parse (unclosed, -1, 0, TRUE, NULL, &error));
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
+  g_clear_error (&error);
+
+  /* A smaller limit of the caller's; brackets inside strings, and escaped
+   * quotes, are not nesting */
+  g_assert_null (stache_json_parse ("[[[1]]]", -1, 2, TRUE, NULL, &error));
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
+  g_clear_error (&error);
+  small = stache_json_parse ("{\"a\": \"[[[[\\\"{{{{\"}", -1, 2, TRUE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (small), "a"), ==, "[[[[\"{{{{");
+
+  /* Malformed and empty text are json-glib's errors */
+  g_assert_null (stache_json_parse ("{\"a\": ", -1, 0, TRUE, NULL, &error));
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
+  g_clear_error (&error);
+  g_assert_null (stache_json_parse ("  ", -1, 0, TRUE, NULL, &error));
+  g_assert_nonnull (error);
+}
+
+static void
+test_json_parse_nul (void)
+{
+  const char *text = "{\"title\": \"fine\", \"text\": \"hello \\u0000 world\"}";
+  g_autoptr(JsonNode) kept = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (stache_json_parse (text, -1, 0, TRUE, "the body", &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "“text”"));
+  g_assert_nonnull (strstr (error->message, "the body"));
+  g_clear_error (&error);
+
+  /* In an array, no member to name */
+  g_assert_null (stache_json_parse ("[\"\\u0000\"]", -1, 0, TRUE, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A service's answer may keep it; "\\u0000" written out is no NUL */
+  kept = stache_json_parse (text, -1, 0, FALSE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (kept);
+  g_clear_pointer (&kept, json_node_unref);
+  kept = stache_json_parse ("{\"text\": \"a \\\\u0000 b\"}", -1, 0, TRUE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (kept), "text"), ==, "a \\u0000 b");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1041,6 +1133,8 @@ main (int   argc,
   g_test_add_func ("/data/completion/accessors", test_completion_accessors);
   g_test_add_func ("/data/completion/properties", test_completion_properties);
   g_test_add_func ("/data/completion/notify", test_completion_notify);
+  g_test_add_func ("/json/parse/depth-limit", test_json_parse_depth_limit);
+  g_test_add_func ("/json/parse/nul", test_json_parse_nul);
 
   return g_test_run ();
 }

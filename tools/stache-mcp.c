@@ -1285,9 +1285,8 @@ handle_line (Server     *server,
              const char *line,
              gsize       length)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
-  JsonNode *root;
   gsize i;
 
   while (length > 0 && (line[length - 1] == '\r' || line[length - 1] == '\n'))
@@ -1302,7 +1301,23 @@ handle_line (Server     *server,
       send_error (server, NULL, NULL, JSONRPC_PARSE_ERROR, "Parse error: the line is not valid UTF-8", NULL);
       return;
     }
-  if (!json_parser_load_from_data (parser, line, length, &error))
+  root = stache_json_parse (line, (gssize) length, 0, TRUE, "the message", &error);
+  if (root == NULL && g_error_matches (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT))
+    {
+      /* A string holds U+0000: valid JSON that cannot be taken (the text
+       * would end there). The nesting was checked already, so the line
+       * can be parsed as it is to answer its id. */
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autofree char *text = g_strdup_printf ("Invalid params: %s", error->message);
+      JsonNode *id = NULL;
+
+      if (json_parser_load_from_data (parser, line, (gssize) length, NULL) &&
+          json_parser_get_root (parser) != NULL && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        id = json_object_get_member (json_node_get_object (json_parser_get_root (parser)), "id");
+      send_error (server, NULL, id, JSONRPC_INVALID_PARAMS, text, NULL);
+      return;
+    }
+  if (root == NULL)
     {
       g_autofree char *text = g_strdup_printf ("Parse error: %s", error->message);
 
@@ -1310,15 +1325,20 @@ handle_line (Server     *server,
       return;
     }
 
-  root = json_parser_get_root (parser);
-  if (root != NULL && JSON_NODE_HOLDS_ARRAY (root))
+  if (JSON_NODE_HOLDS_ARRAY (root))
     handle_batch (server, json_node_get_array (root));
-  else if (root != NULL)
+  else
     handle_message (server, root, NULL);
 }
 
 /* ---- input ---- */
 
+/* The longest message line taken: as much as the REST server takes in a
+ * body by default. A longer line is read to its end and thrown away, and
+ * answered with an error. */
+#define MAX_LINE_BYTES (16 * 1024 * 1024)
+
+/* A line read from stdin; NULL text for one that was too long */
 typedef struct {
   char  *text;
   gsize  length;
@@ -1338,6 +1358,13 @@ drain_lines (gpointer user_data)
           server->eof = TRUE;
           maybe_quit (server);
         }
+      else if (line->text == NULL)
+        {
+          g_autofree char *text = g_strdup_printf ("Parse error: the line is longer than %d bytes",
+                                                   MAX_LINE_BYTES);
+
+          send_error (server, NULL, NULL, JSONRPC_PARSE_ERROR, text, NULL);
+        }
       else
         {
           handle_line (server, line->text, line->length);
@@ -1348,46 +1375,106 @@ drain_lines (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+push_line (Server *server,
+           char   *text,
+           gsize   length)
+{
+  Line *line = g_new (Line, 1);
+
+  line->text = text;
+  line->length = length;
+  g_async_queue_push (server->lines, line);
+  /* Not g_main_context_invoke(): while the main thread does not own the
+   * context (before the loop runs) that would run the callback here, in
+   * this thread */
+  g_idle_add (drain_lines, server);
+}
+
+/* Reads stdin as bytes and splits it on "\n" alone, as MCP's stdio
+ * transport frames messages: a carriage return, a NUL or a U+2028/U+2029
+ * inside a message is part of it (GIOChannel's automatic line ends would
+ * split there and leave the request unanswered). A "\r" before the "\n"
+ * is dropped with the other trailing whitespace by handle_line(). */
 static gpointer
 reader_thread (gpointer user_data)
 {
   Server *server = user_data;
-  GIOChannel *channel = g_io_channel_unix_new (STDIN_FILENO);
-  Line *line;
+  g_autoptr(GByteArray) pending = g_byte_array_new ();
+  gboolean discarding = FALSE;
+  char buffer[65536];
 
-  /* Bytes, not characters: invalid UTF-8 is a parse error, not the end */
-  g_io_channel_set_encoding (channel, NULL, NULL);
   for (;;)
     {
-      g_autoptr(GError) error = NULL;
-      char *text = NULL;
-      gsize length = 0;
-      GIOStatus status = g_io_channel_read_line (channel, &text, &length, NULL, &error);
+      gssize n = read (STDIN_FILENO, buffer, sizeof buffer);
+      gsize start = 0;
 
-      if (status == G_IO_STATUS_AGAIN)
+      if (n < 0 && errno == EINTR)
         continue;
-      if (status != G_IO_STATUS_NORMAL)
+      if (n < 0)
         {
-          if (error != NULL)
-            g_printerr ("stache mcp: stdin: %s\n", error->message);
-          g_free (text);
+          int saved = errno;
+
+          g_printerr ("stache mcp: stdin: %s\n", g_strerror (saved));
           break;
         }
-      line = g_new (Line, 1);
-      line->text = text;
-      line->length = length;
-      g_async_queue_push (server->lines, line);
-      /* Not g_main_context_invoke(): while the main thread does not own
-       * the context (before the loop runs) that would run the callback
-       * here, in this thread */
-      g_idle_add (drain_lines, server);
+      if (n == 0)
+        break;
+
+      while (start < (gsize) n)
+        {
+          const char *newline = memchr (buffer + start, '\n', (gsize) n - start);
+          gsize end = newline != NULL ? (gsize) (newline - buffer) : (gsize) n;
+
+          if (!discarding)
+            {
+              if (pending->len + (end - start) > MAX_LINE_BYTES)
+                {
+                  discarding = TRUE;
+                  g_byte_array_set_size (pending, 0);
+                }
+              else
+                g_byte_array_append (pending, (const guint8 *) buffer + start, (guint) (end - start));
+            }
+          start = end;
+          if (newline == NULL)
+            break;
+          start++;   /* the "\n" */
+
+          if (discarding)
+            {
+              push_line (server, NULL, 0);   /* answered as too long */
+              discarding = FALSE;
+            }
+          else
+            {
+              gsize length = pending->len;
+
+              g_byte_array_append (pending, (const guint8 *) "", 1);
+              push_line (server, (char *) g_byte_array_free (g_steal_pointer (&pending), FALSE), length);
+              pending = g_byte_array_new ();
+            }
+        }
     }
 
-  line = g_new0 (Line, 1);
-  line->text = eof_marker;
-  g_async_queue_push (server->lines, line);
-  g_idle_add (drain_lines, server);
-  g_io_channel_unref (channel);
+  /* A last message without its "\n" still counts. */
+  if (discarding)
+    push_line (server, NULL, 0);
+  else if (pending->len > 0)
+    {
+      gsize length = pending->len;
+
+      g_byte_array_append (pending, (const guint8 *) "", 1);
+      push_line (server, (char *) g_byte_array_free (g_steal_pointer (&pending), FALSE), length);
+    }
+
+  {
+    Line *line = g_new0 (Line, 1);
+
+    line->text = eof_marker;
+    g_async_queue_push (server->lines, line);
+    g_idle_add (drain_lines, server);
+  }
   return NULL;
 }
 

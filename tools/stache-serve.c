@@ -1378,7 +1378,7 @@ request_handler (SoupServer        *soup_server,
     {
       SoupMessageBody *body = soup_server_message_get_request_body (msg);
       g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
-      g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+      g_autoptr(JsonNode) root = NULL;
       g_autoptr(GError) error = NULL;
       gsize size = 0;
       const char *data = g_bytes_get_data (bytes, &size);
@@ -1389,18 +1389,28 @@ request_handler (SoupServer        *soup_server,
                      _("Send the body as application/json"));
           goto out;
         }
-      if (size == 0 || !json_parser_load_from_data (parser, data, size, &error))
+      /* Nesting is limited before json-glib's recursive parser sees the
+       * body, and a string holding U+0000 is refused naming its member:
+       * stored, it would end there. */
+      if (size > 0)
+        root = stache_json_parse (data, (gssize) size, 0, TRUE, _("the body"), &error);
+      if (root == NULL && g_error_matches (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT))
+        {
+          set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument", error->message);
+          goto out;
+        }
+      if (root == NULL)
         {
           set_error_printf (msg, SOUP_STATUS_BAD_REQUEST, "invalid_json", _("The body is not valid JSON: %s"),
                             error != NULL ? error->message : _("it is empty"));
           goto out;
         }
-      if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      if (!JSON_NODE_HOLDS_OBJECT (root))
         {
           set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_json", _("The body must be a JSON object"));
           goto out;
         }
-      request.body = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+      request.body = json_object_ref (json_node_get_object (root));
     }
   else if (route->body == BODY_MULTIPART && !has_content_type (msg, "multipart/form-data"))
     {

@@ -922,16 +922,15 @@ command_search (int    argc,
     }
   if (filter_text != NULL)
     {
-      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonNode) root = stache_json_parse (filter_text, -1, 0, TRUE, "--filter", &error);
 
-      if (!json_parser_load_from_data (parser, filter_text, -1, &error) ||
-          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         {
           g_printerr (_("stache search: --filter is not a JSON object: %s\n"),
                       error != NULL ? error->message : _("not an object"));
           return EXIT_USAGE;
         }
-      filter = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+      filter = json_object_ref (json_node_get_object (root));
     }
 
   query = g_strjoinv (" ", argv + 1);

@@ -404,6 +404,45 @@ class McpTestCase(unittest.TestCase):
             self.assert_alive()
         self.finish()
 
+    def test_deep_nesting_is_a_parse_error_and_the_session_lives(self):
+        # Even before initialize: a line nested 100,000 deep crashed the
+        # server in json-glib's recursive parser.
+        for line in ["[" * 100000, '{"a":' * 100000]:
+            self.client.send_raw(line)
+            answer = self.client.receive()
+            self.assert_error(answer, -32700)
+            self.assertIn("levels deep", answer["error"]["message"])
+        self.client.initialize()
+        self.assert_alive()
+        self.finish()
+
+    def test_lines_end_at_newline_only(self):
+        # A raw U+2028, U+2029 or carriage return inside a string is part
+        # of the message (GIOChannel used to end the line there and the
+        # request was never answered).
+        self.client.initialize()
+        for i, text in enumerate(["para\u2029graph", "line\u2028sep", "carriage\rreturn"]):
+            raw = '{"jsonrpc": "2.0", "id": %d, "method": "tools/call", "params": {"name": "search", ' \
+                  '"arguments": {"query": "%s"}}}' % (100 + i, text)
+            self.client.send_raw(raw)
+            answer = self.client.receive()
+            self.assertEqual(answer["id"], 100 + i, answer)
+        self.assert_alive()
+        self.finish()
+
+    def test_nul_in_a_string_is_invalid_params(self):
+        self.client.initialize()
+        raw = '{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "ingest_text", ' \
+              '"arguments": {"text": "hello \\u0000 world"}}}'
+        self.client.send_raw(raw)
+        answer = self.client.receive()
+        self.assert_error(answer, -32602)
+        self.assertEqual(answer["id"], 7)
+        self.assertIn("text", answer["error"]["message"])
+        hits = self.client.call("search", {"query": "hello"})["structuredContent"]["results"]
+        self.assertEqual(hits, [])
+        self.finish()
+
     def test_invalid_requests(self):
         self.client.initialize()
         for message in [{"id": 1, "method": "ping"},                       # no jsonrpc

@@ -386,6 +386,30 @@ class EndpointTests(ServeTestCase):
         self.assertError(wrong, 405, "method_not_allowed")
         self.assertEqual(set(wrong.headers["allow"].split(", ")), {"GET", "POST"})
 
+    def test_deep_nesting_is_400_and_the_server_lives(self):
+        # json-glib's parser recurses per level: without a limit, this
+        # ~100 KB body overflowed the stack and killed the server.
+        for body in ("[" * 100000, "{\"a\":" * 100000):
+            self.assertError(self.curl("POST", "/v1/search", data=body, content_type="application/json"),
+                             400, "invalid_json")
+        self.assertEqual(self.curl("GET", "/v1/health").status, 200)
+        # Nesting that real requests use is fine.
+        nested = {"query": "x", "filter": {"$and": [{"$or": [{"a": 1}, {"b": {"$in": [2, 3]}}]}]}}
+        self.assertEqual(self.curl("POST", "/v1/search", nested).status, 200)
+
+    def test_nul_in_a_string_is_refused_and_nothing_stored(self):
+        body = '{"text": "hello \\u0000 world", "namespace": "nul"}'
+        message = self.assertError(self.curl("POST", "/v1/documents", data=body,
+                                             content_type="application/json"), 400, "invalid_argument")
+        self.assertIn("text", message)
+        self.assertIn("U+0000", message)
+        status, listed = self.get_json("/v1/documents?namespace=nul")
+        self.assertEqual(listed.get("documents", []), [], (status, listed))
+        body = '{"query": "a\\u0000b"}'
+        message = self.assertError(self.curl("POST", "/v1/search", data=body, content_type="application/json"),
+                                   400, "invalid_argument")
+        self.assertIn("query", message)
+
     def test_openapi_lists_exactly_the_served_routes(self):
         response = self.curl("GET", "/openapi.json")
         self.assertEqual(response.status, 200)
