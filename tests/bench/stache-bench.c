@@ -1034,7 +1034,18 @@ fts_alone_stage (Bench    *b,
 
   if (b->fts_alone == NULL)
     {
-      g_autofree char *path = g_build_filename (b->tmp, "fts-alone.db", NULL);
+      /* In a folder of its own: not "beside the database" in the disk table */
+      g_autofree char *dir = g_build_filename (b->tmp, "baseline", NULL);
+      g_autofree char *path = g_build_filename (dir, "fts-alone.db", NULL);
+
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       "Cannot create %s: %s", dir, g_strerror (saved_errno));
+          return FALSE;
+        }
 
       if (sqlite3_open (path, &b->fts_alone) != SQLITE_OK ||
           sqlite3_exec (b->fts_alone,
