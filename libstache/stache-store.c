@@ -174,6 +174,20 @@ stache_store_initable_init (GInitable     *initable,
                                       &value, error))
     return FALSE;
   self->chunk_overlap = (guint) value;
+  /* The overlap is repeated in front of the next chunk: as long as the
+   * chunk itself, it would be all a chunk says again. */
+  if (self->chunk_overlap >= self->chunk_size)
+    {
+      g_autofree char *size_source = stache_settings_describe_source (self->settings, "chunk_size");
+      g_autofree char *overlap_source = stache_settings_describe_source (self->settings, "chunk_overlap");
+
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   /* Translators: the %s say where each value came from */
+                   _("Setting “chunk_overlap” (%u, from %s) must be smaller than “chunk_size” "
+                     "(%u, from %s)"),
+                   self->chunk_overlap, overlap_source, self->chunk_size, size_source);
+      return FALSE;
+    }
   if (!stache_settings_get_int_range (self->settings, "max_file_size", 10 * 1024 * 1024, 1,
                                       G_MAXINT64, &value, error))
     return FALSE;

@@ -228,6 +228,17 @@ class BadInputTests(StoreCliTestCase):
         proc = self.run_stache("search", "anything", expect=1)
         self.assertIn("CHUNK_SIZE", proc.stderr)
 
+    def test_overlap_as_long_as_the_chunk_is_refused(self):
+        for size, overlap in (("200", "200"), ("200", "350")):
+            self.env["CHUNK_SIZE"] = size
+            self.env["CHUNK_OVERLAP"] = overlap
+            proc = self.run_stache("ingest", SAMPLES, expect=1)
+            self.assertIn("chunk_overlap", proc.stderr)
+            self.assertIn("chunk_size", proc.stderr)
+            self.assertIn("CHUNK_OVERLAP", proc.stderr)
+        self.env["CHUNK_OVERLAP"] = "199"
+        self.run_stache("ingest", SAMPLES)
+
     def test_corrupt_store_refused_and_kept(self):
         os.makedirs(os.path.dirname(self.db), exist_ok=True)
         with open(self.db, "wb") as f:
