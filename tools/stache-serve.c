@@ -42,6 +42,8 @@
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 8000
 #define DEFAULT_MAX_BODY_SIZE (16 * 1024 * 1024)
+/* The longest name an uploaded file may have, in bytes */
+#define MAX_UPLOAD_NAME_BYTES 240
 #define MAX_TOP_K 1000
 /* Settings keys. The token key maps to the STACHE_API_TOKEN environment
  * variable and, ending in _token, is redacted by `stache config`. */
@@ -952,6 +954,15 @@ route_ingest_upload (Request *request)
             {
               set_error (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
                          _("The file name of the “file” part is not usable"));
+              return;
+            }
+          /* Saved under its own name while it is ingested: a file name
+           * has at most 255 bytes, and saving adds a 7-byte suffix. */
+          if (strlen (basename) > MAX_UPLOAD_NAME_BYTES)
+            {
+              set_error_printf (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                                _("The file name of the “file” part is longer than %d bytes"),
+                                MAX_UPLOAD_NAME_BYTES);
               return;
             }
           job->filename = g_steal_pointer (&basename);

@@ -321,6 +321,19 @@ class EndpointTests(ServeTestCase):
         self.assertError(self.curl("POST", "/v1/documents/upload", {"text": "x"}),
                          415, "unsupported_media_type")
 
+    def test_upload_name_over_the_limit_is_400(self):
+        path = os.path.join(self.tmp, "n" * 240 + ".md")
+        with open(path, "w") as f:
+            f.write("# Long\n\nA name of 243 bytes.\n")
+        # curl sends the name given after filename=, whatever the file is called
+        message = self.assertError(self.curl("POST", "/v1/documents/upload",
+                                             form={"file": "@" + path + ";filename=" + "x" * 300 + ".md"}),
+                                   400, "invalid_argument")
+        self.assertIn("240 bytes", message)
+        response = self.curl("POST", "/v1/documents/upload",
+                             form={"file": "@" + path + ";filename=" + "y" * 200 + ".md"})
+        self.assertEqual(response.status, 201, response.body)
+
     def test_namespaces(self):
         created = self.curl("POST", "/v1/namespaces", {"name": "team/notes", "description": "shared"})
         self.assertEqual(created.status, 201, created.body)
