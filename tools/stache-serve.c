@@ -692,6 +692,26 @@ set_store_error (SoupServerMessage *msg,
         }
     }
 
+  /* A service the store relies on (an LLM, an embedder, a remote vector
+   * database) failed: not a bug here. Its reason goes to the client (the
+   * HTTP client's messages have every secret it knows redacted): 503 when
+   * it may work again soon (unreachable, too slow, overloaded), 502 when
+   * it answered wrongly (refused the key, a malformed answer). */
+  if (error->domain == STACHE_HTTP_ERROR)
+    {
+      gboolean unavailable = error->code == STACHE_HTTP_ERROR_CONNECT ||
+                             error->code == STACHE_HTTP_ERROR_TIMEOUT ||
+                             error->code == STACHE_HTTP_ERROR_RATE_LIMITED ||
+                             error->code == STACHE_HTTP_ERROR_SERVER;
+
+      g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
+                  g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
+      set_error_printf (msg, unavailable ? SOUP_STATUS_SERVICE_UNAVAILABLE : SOUP_STATUS_BAD_GATEWAY,
+                        unavailable ? "upstream_unavailable" : "upstream_error",
+                        _("A service the store uses failed: %s"), error->message);
+      return;
+    }
+
   /* A provider's message may name a server or a path; it stays in the log. */
   g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
               g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
@@ -1451,7 +1471,7 @@ static const char openapi_components[] =
   "    \"invalid_multipart\", \"invalid_path\", \"unauthorized\", \"route_not_found\", \"document_not_found\","
   "    \"namespace_not_found\", \"namespace_exists\", \"namespace_not_empty\", \"not_found\","
   "    \"method_not_allowed\", \"payload_too_large\", \"unsupported_media_type\", \"not_supported\","
-  "    \"internal_error\", \"shutting_down\"]},"
+  "    \"internal_error\", \"shutting_down\", \"upstream_error\", \"upstream_unavailable\"]},"
   "  \"message\": {\"type\": \"string\"}}}}},"
   "\"OpenApiDocument\": {\"type\": \"object\"},"
   "\"Health\": {\"type\": \"object\", \"required\": [\"status\", \"version\"], \"properties\": {"

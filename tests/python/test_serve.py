@@ -6,11 +6,13 @@
 
 import concurrent.futures
 import http.client
+import http.server
 import json
 import os
 import random
 import re
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -596,6 +598,61 @@ class ConcurrencyTests(ServeTestCase):
         self.assertLess(health_latency, 5.0)
         status, listed = self.get_json("/v1/documents?namespace=bulk")
         self.assertEqual(len(listed["documents"]), 3)
+
+
+class UpstreamErrorTests(ServeTestCase):
+    """A service the store relies on that is down or refuses: 503 or 502
+    with its reason (keys redacted), not 500."""
+
+    KEY = "sk-upstream-test-0123456789"
+
+    def start_refusing_service(self):
+        class Refuse(http.server.BaseHTTPRequestHandler):
+            def do_POST(handler):
+                length = int(handler.headers.get("Content-Length") or 0)
+                handler.rfile.read(length)
+                body = json.dumps({"error": {"message": "Incorrect API key provided: " + self.KEY,
+                                             "type": "invalid_request_error"}}).encode()
+                handler.send_response(401)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(body)))
+                handler.end_headers()
+                handler.wfile.write(body)
+
+            def log_message(handler, *args):
+                pass
+
+        service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+        threading.Thread(target=service.serve_forever, daemon=True).start()
+        self.addCleanup(service.shutdown)
+        return "http://127.0.0.1:%d/v1" % service.server_address[1]
+
+    def use_openai_embedder(self, base_url):
+        self.env.update({"EMBEDDING_PROVIDER": "openai", "OPENAI_BASE_URL": base_url,
+                         "OPENAI_API_KEY": self.KEY, "HTTP_MAX_RETRIES": "0",
+                         "HTTP_CONNECT_TIMEOUT": "2"})
+
+    def test_unreachable_service_is_503(self):
+        # A port nothing listens on
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.use_openai_embedder("http://127.0.0.1:%d/v1" % port)
+        self.start_server()
+        message = self.assertError(self.curl("POST", "/v1/search", {"query": "anything", "mode": "vector"}),
+                                   503, "upstream_unavailable")
+        self.assertIn("127.0.0.1", message)
+        self.assertEqual(self.curl("GET", "/v1/health").status, 200)
+
+    def test_refused_key_is_502_redacted(self):
+        self.use_openai_embedder(self.start_refusing_service())
+        self.start_server()
+        response = self.curl("POST", "/v1/search", {"query": "anything", "mode": "vector"})
+        message = self.assertError(response, 502, "upstream_error")
+        self.assertIn("401", message)
+        self.assertNotIn(self.KEY.encode(), response.body)
+        self.assertNotIn(self.KEY[8:20].encode(), response.body)
+        self.assertNotIn(self.KEY, self.server_stderr())
 
 
 class ShutdownTests(ServeTestCase):
