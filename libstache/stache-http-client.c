@@ -354,6 +354,39 @@ stache_http_client_add_secret (StacheHttpClient *self,
   g_mutex_unlock (&self->mutex);
 }
 
+/* A URL's user information and secret-looking query values are secrets
+ * too: a service may quote them back in an error body. */
+static void
+register_url_secrets (StacheHttpClient *self,
+                      GUri             *uri)
+{
+  const char *query = g_uri_get_query (uri);
+
+  if (g_uri_get_password (uri) != NULL)
+    stache_http_client_add_secret (self, g_uri_get_password (uri));
+  else if (g_uri_get_user (uri) != NULL)
+    stache_http_client_add_secret (self, g_uri_get_user (uri));
+
+  for (const char *p = query; p != NULL && *p != '\0';)
+    {
+      gsize length = strcspn (p, "&");
+      const char *equals = memchr (p, '=', length);
+
+      if (equals != NULL && equals + 1 < p + length && _stache_is_secret_parameter (p, (gsize) (equals - p)))
+        {
+          g_autofree char *value = g_strndup (equals + 1, length - (gsize) (equals + 1 - p));
+          g_autofree char *decoded = g_uri_unescape_string (value, NULL);
+
+          stache_http_client_add_secret (self, value);
+          if (decoded != NULL)
+            stache_http_client_add_secret (self, decoded);
+        }
+      p += length;
+      if (*p == '&')
+        p++;
+    }
+}
+
 static gboolean
 is_credential_header (const char *name)
 {
@@ -1478,8 +1511,8 @@ request_init (Request           *request,
        g_strcmp0 (g_uri_get_scheme (request->uri), "https") != 0) ||
       g_uri_get_host (request->uri) == NULL || g_uri_get_host (request->uri)[0] == '\0')
     {
-      /* The query may hold a key; only the part before it is shown. */
-      g_autofree char *shown = g_strndup (url, strcspn (url, "?#"));
+      /* The user information and the query may hold a key */
+      g_autofree char *shown = _stache_redact_url (url);
       g_autofree char *message = g_strdup_printf (_("%s: “%s” is not an http:// or https:// URL"),
                                                   self->provider_name, shown);
       g_autofree char *redacted = stache_http_client_redact (self, message);
@@ -1488,6 +1521,7 @@ request_init (Request           *request,
       return FALSE;
     }
 
+  register_url_secrets (self, request->uri);
   request->url = display_url (request->uri);
   request->headers = copy_headers (self);
 

@@ -498,9 +498,13 @@ set_malformed_error (StacheSettings       *self,
                  _("Setting “%s” (from %s) is not %s"),
                  key, where, expected);
   else
-    g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                 _("Setting “%s” (from %s) has the value “%s”, which is not %s"),
-                 key, where, value, expected);
+    {
+      g_autofree char *shown = _stache_redact_url (value);
+
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   _("Setting “%s” (from %s) has the value “%s”, which is not %s"),
+                   key, where, shown, expected);
+    }
 }
 
 /**
@@ -768,8 +772,7 @@ stache_settings_get_http_url (StacheSettings  *self,
     {
       g_autofree char *env_name = stache_settings_key_to_env_name (key);
       g_autofree char *where = stache_settings_describe_source (self, key);
-      g_autofree char *shown = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO)
-                                           : g_strdup (text);
+      g_autofree char *shown = _stache_redact_url (text);
 
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
                    /* Translators: the first %s is a settings key, the second
@@ -870,6 +873,91 @@ stache_settings_describe_source (StacheSettings *self,
   return describe_source (self, key, stache_settings_get_source (self, key));
 }
 
+gboolean
+_stache_is_secret_parameter (const char *name,
+                             gsize       length)
+{
+  static const char *words[] = {
+    "key", "token", "secret", "password", "passwd", "pwd", "sig", "signature", "auth", "credential",
+  };
+  g_autofree char *lower = g_ascii_strdown (name, (gssize) length);
+
+  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+    if (strstr (lower, words[i]) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
+char *
+_stache_redact_url (const char *text)
+{
+  const char *scheme_end, *authority, *authority_end, *at, *query;
+  GString *out;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  scheme_end = strstr (text, "://");
+  if (scheme_end == NULL)
+    return g_strdup (text);
+
+  out = g_string_new (NULL);
+  authority = scheme_end + 3;
+  authority_end = authority + strcspn (authority, "/?#");
+  g_string_append_len (out, text, authority - text);
+
+  /* The user information: "user:password@" or "token@" */
+  at = memchr (authority, '@', (gsize) (authority_end - authority));
+  if (at != NULL)
+    {
+      while (memchr (at + 1, '@', (gsize) (authority_end - at - 1)) != NULL)
+        at = memchr (at + 1, '@', (gsize) (authority_end - at - 1));
+      {
+        const char *colon = memchr (authority, ':', (gsize) (at - authority));
+
+        if (colon != NULL)
+          g_string_append_len (out, authority, colon - authority + 1);
+        g_string_append (out, REDACTED "@");
+        authority = at + 1;
+      }
+    }
+
+  /* The path, then the query parameter by parameter */
+  query = strchr (authority, '?');
+  if (query == NULL)
+    {
+      g_string_append (out, authority);
+      return g_string_free (out, FALSE);
+    }
+  g_string_append_len (out, authority, query + 1 - authority);
+  for (const char *p = query + 1; *p != '\0' && *p != '#';)
+    {
+      gsize length = strcspn (p, "&#");
+      const char *equals = memchr (p, '=', length);
+
+      if (equals != NULL && _stache_is_secret_parameter (p, (gsize) (equals - p)))
+        {
+          g_string_append_len (out, p, equals + 1 - p);
+          g_string_append (out, REDACTED);
+        }
+      else
+        g_string_append_len (out, p, length);
+      p += length;
+      if (*p == '&')
+        {
+          g_string_append_c (out, '&');
+          p++;
+        }
+      else if (*p == '#')
+        {
+          g_string_append (out, p);
+          break;
+        }
+    }
+
+  return g_string_free (out, FALSE);
+}
+
 /**
  * stache_settings_get_display_value:
  * @self: a #StacheSettings
@@ -896,7 +984,8 @@ stache_settings_get_display_value (StacheSettings *self,
   if (stache_settings_is_secret_key (key))
     return g_strdup (REDACTED);
 
-  return g_steal_pointer (&value);
+  /* A URL may carry a password or a key of its own */
+  return _stache_redact_url (value);
 }
 
 static int

@@ -294,6 +294,47 @@ test_secrets_are_redacted (Fixture       *fixture,
   g_assert_cmpstr (plain, ==, "blue");
 }
 
+/* A URL can carry secrets of its own: a password in its user information
+ * or a key in its query. They are hidden wherever a value is shown. */
+static void
+test_url_secrets_are_redacted (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  static const struct
+  {
+    const char *value;
+    const char *shown;
+  } cases[] = {
+    { "http://admin:pw-do-not-print@host:11434/api", "http://admin:********@host:11434/api" },
+    { "https://TOKEN-do-not-print@example.org", "https://********@example.org" },
+    { "https://h/v1?api_key=k-do-not-print&model=m&access_token=t-do-not-print#frag",
+      "https://h/v1?api_key=********&model=m&access_token=********#frag" },
+    { "https://h/v1?Signature=s-do-not-print", "https://h/v1?Signature=********" },
+    { "http://host:8080/plain", "http://host:8080/plain" },
+    { "not a url @ all?key=1", "not a url @ all?key=1" },
+  };
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *shown = NULL;
+
+      stache_settings_set_string (settings, "stache_test_url", cases[i].value);
+      shown = stache_settings_get_display_value (settings, "stache_test_url");
+      g_assert_cmpstr (shown, ==, cases[i].shown);
+    }
+
+  /* Nor in the error about a base URL that cannot be used */
+  stache_settings_set_string (settings, "stache_test_url", "https://u:pw-do-not-print@h/v1?api_key=k-do-not-print");
+  url = stache_settings_get_http_url (settings, "stache_test_url", "http://localhost", &error);
+  g_assert_null (url);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_assert_null (strstr (error->message, "do-not-print"));
+  g_assert_nonnull (strstr (error->message, "api_key=********"));
+}
+
 static void
 test_list_keys_and_sources (Fixture       *fixture,
                             gconstpointer  data)
@@ -429,6 +470,7 @@ main (int    argc,
   add_fixture_test ("/settings/malformed/config-file", test_malformed_config_file_is_reported);
   add_fixture_test ("/settings/no-config-file", test_new_from_file_null_ignores_user_config);
   add_fixture_test ("/settings/secrets-redacted", test_secrets_are_redacted);
+  add_fixture_test ("/settings/url-secrets-redacted", test_url_secrets_are_redacted);
   add_fixture_test ("/settings/list-keys-and-sources", test_list_keys_and_sources);
   add_fixture_test ("/settings/thread-safety", test_concurrent_reads_and_writes);
   add_fixture_test ("/settings/nonempty-range-url", test_nonempty_range_and_url);
