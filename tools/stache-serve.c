@@ -1405,6 +1405,22 @@ request_handler (SoupServer        *soup_server,
   if (route == NULL)
     return;
 
+  /* Errors quote parameters back, and JSON must be valid UTF-8 */
+  if (query != NULL)
+    {
+      GHashTableIter iter;
+      const char *name, *value;
+
+      g_hash_table_iter_init (&iter, query);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &name, (gpointer *) &value))
+        if (!g_utf8_validate (name, -1, NULL) || (value != NULL && !g_utf8_validate (value, -1, NULL)))
+          {
+            set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
+                       _("A query parameter is not valid UTF-8 once percent-decoded"));
+            goto out;
+          }
+    }
+
   if (route->body == BODY_JSON)
     {
       SoupMessageBody *body = soup_server_message_get_request_body (msg);

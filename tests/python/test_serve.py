@@ -425,6 +425,17 @@ class EndpointTests(ServeTestCase):
                                    400, "invalid_argument")
         self.assertIn("query", message)
 
+    def test_invalid_utf8_in_query_and_path_is_400_json(self):
+        # (A malformed escape such as %ZZ in the path is refused by libsoup
+        # itself, with an empty 400, before any handler of ours runs.)
+        for path in ("/v1/documents?namespace=%FF", "/v1/documents?%C3%28=x",
+                     "/v1/documents/%FF%FE"):
+            response = self.curl("GET", path)
+            self.assertIn(response.status, (400,), (path, response.body))
+            response.body.decode("utf-8")   # valid UTF-8 throughout
+            self.assertTrue(response.body, path)
+            self.assertIn(response.json()["error"]["code"], ("invalid_argument", "invalid_path"))
+
     def test_openapi_lists_exactly_the_served_routes(self):
         response = self.curl("GET", "/openapi.json")
         self.assertEqual(response.status, 200)
