@@ -387,7 +387,7 @@ configure (SqliteDatabase  *db,
   if (is_new && !exec (db, "PRAGMA page_size = " G_STRINGIFY (PAGE_SIZE), _("choosing the page size"), error))
     return FALSE;
 
-  if (exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
+  if (!db->read_only && exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
     return sqlite_database_set_error (db, error, _("switching to WAL mode"));
 
   if (read_int_pragma (db, "PRAGMA page_size", &page_size, error) != SQLITE_OK)
@@ -580,6 +580,8 @@ static GMutex registry_lock;
 static GHashTable *registry;   /* path → SqliteDatabase *, with registry_lock */
 
 static void database_close (SqliteDatabase *db);
+static int  open_handle    (SqliteDatabase *db,
+                            const char     *dir);
 
 static SqliteDatabase *
 database_open (const char    *path,
@@ -613,9 +615,12 @@ database_open (const char    *path,
     }
 
   existed = g_stat (db->path, &st) == 0 && st.st_size > 0;
+  /* A store the user may not write (a shared or archived copy, a
+   * read-only mount) is opened read-only and serves searches; writes fail
+   * saying so (sqlite_database_begin()). */
+  db->read_only = existed && (g_access (db->path, W_OK) != 0 || g_access (dir, W_OK) != 0);
 
-  rc = sqlite3_open_v2 (db->path, &db->handle,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+  rc = open_handle (db, dir);
   if (rc != SQLITE_OK)
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
@@ -630,7 +635,14 @@ database_open (const char    *path,
   g_mutex_lock (&db->mutex);
   ok = check_ours (db, &has_schema, &version, error) &&
        configure (db, !existed, error);
-  if (ok && has_schema && version == 1)
+  if (ok && db->read_only && (!has_schema || version == 1))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("The Stache database “%s” is read-only and must first be upgraded: open it "
+                     "once where it can be written"), db->path);
+      ok = FALSE;
+    }
+  else if (ok && has_schema && version == 1)
     ok = migrate_from_1 (db, error);
   else if (ok && !has_schema)
     ok = create_schema (db, error);
@@ -643,6 +655,36 @@ database_open (const char    *path,
     }
 
   return db;
+}
+
+/* Opens @db->handle: read-write (creating the file) normally; read-only
+ * when @db->read_only. A WAL-mode file needs its shared-memory file
+ * beside it; in a folder that cannot be written, and with no log beside
+ * the file left to read, the file is opened as immutable instead (SQLite
+ * then needs no shared memory, and nothing else can be writing there). */
+static int
+open_handle (SqliteDatabase *db,
+             const char     *dir)
+{
+  g_autofree char *wal = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *escaped = NULL;
+  GStatBuf st;
+  int rc;
+
+  if (!db->read_only)
+    return sqlite3_open_v2 (db->path, &db->handle,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+
+  wal = g_strconcat (db->path, "-wal", NULL);
+  if (g_access (dir, W_OK) == 0 || (g_stat (wal, &st) == 0 && st.st_size > 0))
+    return sqlite3_open_v2 (db->path, &db->handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+
+  escaped = g_uri_escape_string (db->path, "/", FALSE);
+  uri = g_strconcat ("file:", escaped, "?immutable=1", NULL);
+  rc = sqlite3_open_v2 (uri, &db->handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL);
+
+  return rc;
 }
 
 static void
@@ -814,6 +856,14 @@ sqlite_database_begin (SqliteDatabase  *db,
                        gboolean         write,
                        GError         **error)
 {
+  if (write && db->read_only)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("The Stache database “%s” is read-only (the file or its folder cannot be "
+                     "written): it can be searched, not changed"), db->path);
+      return FALSE;
+    }
+
   /* A writer takes the write lock up front (IMMEDIATE), so the busy
    * timeout applies; upgrading a read transaction later could fail with
    * SQLITE_BUSY at once when another connection wrote in between. */

@@ -218,6 +218,54 @@ class BadInputTests(StoreCliTestCase):
         self.assertIn("locked", proc.stderr)
         self.assertIn("Permission denied", proc.stderr)
 
+    def as_user_without_rights(self, command):
+        """The command as a user the file modes apply to: as root, nobody."""
+        if os.geteuid() != 0:
+            return command
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            self.skipTest("running as root and setpriv (util-linux) is missing: cannot act "
+                          "as a user the file modes apply to")
+        return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+
+    def test_read_only_store_serves_searches(self):
+        self.run_stache("ingest", SAMPLES)
+        data = os.path.dirname(self.db)
+        new_note = os.path.join(self.tmp, "new-note.txt")
+        with open(new_note, "w") as f:
+            f.write("Quokkas smile for photographs.\n")
+        os.chmod(new_note, 0o644)
+        # nobody must reach the folders (as root, the modes below are what
+        # stops nobody from writing)
+        for dirpath, _, _ in os.walk(self.tmp):
+            os.chmod(dirpath, 0o755)
+        # Both the read-only file in a writable folder and a read-only
+        # folder (no shared-memory file can be made beside the file)
+        for folder_mode in (0o777, 0o555):
+            with self.subTest(folder_mode=oct(folder_mode)):
+                os.chmod(data, 0o777)
+                for name in os.listdir(data):
+                    os.chmod(os.path.join(data, name), 0o444)
+                os.chmod(data, folder_mode)
+                try:
+                    search = subprocess.run(self.as_user_without_rights(
+                        [STACHE, "search", "--json", "plugin discovery"]),
+                        env=self.env, capture_output=True, text=True, timeout=120)
+                    self.assertEqual(search.returncode, 0, search.stderr)
+                    self.assertTrue(json.loads(search.stdout)["results"])
+                    for mode in ("keyword", "vector"):
+                        found = subprocess.run(self.as_user_without_rights(
+                            [STACHE, "search", "--json", "--mode", mode, "plugin discovery"]),
+                            env=self.env, capture_output=True, text=True, timeout=120)
+                        self.assertEqual(found.returncode, 0, found.stderr)
+                    ingest = subprocess.run(self.as_user_without_rights([STACHE, "ingest", new_note]),
+                        env=self.env, capture_output=True, text=True, timeout=120)
+                    self.assertNotEqual(ingest.returncode, 0)
+                    self.assertIn("read-only", ingest.stdout + ingest.stderr)
+                    self.assertNotIn("attempt to write", ingest.stdout + ingest.stderr)
+                finally:
+                    os.chmod(data, 0o755)
+
     def test_missing_path_named(self):
         missing = os.path.join(self.tmp, "no-such-folder")
         proc = self.run_stache("ingest", missing, expect=1)
