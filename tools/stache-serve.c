@@ -59,6 +59,9 @@ typedef struct
   char           *token;          /* NULL: no authentication */
   gsize           max_body_size;
   gboolean        shutting_down;
+  gint64          shutdown_started; /* monotonic µs of the first SIGTERM/SIGINT */
+  gint64          last_request;   /* monotonic µs of the latest request's headers */
+  guint           drain_source;   /* drain_check(), while shutting down */
   guint           n_requests;     /* headers read, response not yet written */
   guint           n_jobs;         /* store work running in threads */
   int             exit_status;
@@ -1303,20 +1306,39 @@ on_got_chunk (SoupServerMessage *msg,
     set_too_large (state->server, msg);
 }
 
+/* While shutting down the server keeps accepting connections and answers
+ * every new request 503 shutting_down (closing its connection), so a
+ * client that connected just before the signal is told, not reset. It
+ * stops once the work in progress is done and no request came for
+ * DRAIN_QUIET_MS, or DRAIN_MAX_MS after the signal whatever comes. */
+#define DRAIN_QUIET_MS 250
+#define DRAIN_MAX_MS   10000
+
 static gboolean
-quit_idle (gpointer user_data)
+drain_check (gpointer user_data)
 {
   Server *server = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean idle = server->n_requests == 0 && server->n_jobs == 0;
 
-  g_main_loop_quit (server->loop);
-  return G_SOURCE_REMOVE;
+  if ((idle && now - server->last_request >= DRAIN_QUIET_MS * 1000) ||
+      (now - server->shutdown_started >= DRAIN_MAX_MS * 1000 && server->n_jobs == 0))
+    {
+      server->drain_source = 0;
+      g_socket_service_stop (server->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (server->service));
+      g_main_loop_quit (server->loop);
+      return G_SOURCE_REMOVE;
+    }
+
+  return G_SOURCE_CONTINUE;
 }
 
 static void
 maybe_quit (Server *server)
 {
-  if (server->shutting_down && server->n_requests == 0 && server->n_jobs == 0)
-    g_idle_add (quit_idle, server);
+  if (server->shutting_down && server->drain_source == 0)
+    server->drain_source = g_timeout_add (50, drain_check, server);
 }
 
 static void
@@ -1346,6 +1368,7 @@ early_handler (SoupServer        *soup_server,
   state->server = server;
   g_object_set_data_full (G_OBJECT (msg), REQUEST_STATE_KEY, state, g_free);
   server->n_requests++;
+  server->last_request = g_get_monotonic_time ();
   g_signal_connect (msg, "finished", G_CALLBACK (on_finished), state);
 
   if (server->shutting_down)
@@ -1778,8 +1801,7 @@ on_signal (gpointer user_data)
     }
 
   server->shutting_down = TRUE;
-  g_socket_service_stop (server->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (server->service));
+  server->shutdown_started = g_get_monotonic_time ();
   g_printerr (_("stache serve: shutting down after %u requests in progress\n"), server->n_requests);
   maybe_quit (server);
   return G_SOURCE_CONTINUE;
@@ -1962,6 +1984,8 @@ stache_serve_main (int    argc,
 
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);
+  if (server.drain_source != 0)
+    g_source_remove (server.drain_source);
   g_socket_service_stop (server.service);
   g_socket_listener_close (G_SOCKET_LISTENER (server.service));
   soup_server_disconnect (server.server);

@@ -704,6 +704,29 @@ class ShutdownTests(ServeTestCase):
         self.assertEqual([d["id"] for d in listed], [result["document_id"]])
         self.assertGreater(listed[0]["chunks"], 0)
 
+    def test_requests_after_sigterm_get_503(self):
+        # Clients that connect while the server finishes its work are told
+        # it is shutting down, not reset.
+        self.start_server("--max-body-size", str(200 * 1024 * 1024))
+        text = generated_text(40000, 8)
+        outcome = {}
+
+        def ingest():
+            outcome["answer"] = self.post_json("/v1/documents", {"text": text, "namespace": "late",
+                                                                 "source": "late-2"})
+
+        ingester = threading.Thread(target=ingest)
+        ingester.start()
+        time.sleep(1.0)
+        self.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.1)
+        answers = [self.curl("GET", "/v1/health") for _ in range(5)]
+        for response in answers:
+            self.assertError(response, 503, "shutting_down")
+        self.assertEqual(self.proc.wait(TIMEOUT * 3), 0, self.server_stderr())
+        ingester.join(TIMEOUT)
+        self.assertEqual(outcome["answer"][0], 201)
+
     def test_sigint_when_idle_exits_0(self):
         self.start_server()
         self.assertEqual(self.curl("GET", "/v1/health").status, 200)
