@@ -8,6 +8,9 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "stache-tool-common.h"
@@ -159,4 +162,68 @@ stache_tool_add_provider_info_members (JsonBuilder        *builder,
 
       stache_tool_add_string_member (builder, "error_code", value != NULL ? value->value_nick : NULL);
     }
+}
+
+/* @text fit for a terminal: control characters (C0 but newline and tab,
+ * DEL, C1) written as \xNN or \u{NN}, so a file name or a plugin's text
+ * cannot move the cursor, recolour the terminal or forge a line of output;
+ * invalid UTF-8 replaced with U+FFFD. */
+char *
+stache_tool_escape_controls (const char *text)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+
+  if (text == NULL)
+    return NULL;
+  if (!g_utf8_validate (text, -1, NULL))
+    text = valid = g_utf8_make_valid (text, -1);
+
+  out = g_string_sized_new (strlen (text));
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (c >= 0x80 && c < 0xa0)
+        g_string_append_printf (out, "\\u{%02x}", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+print_escaped (FILE        *stream,
+               const gchar *text)
+{
+  g_autofree char *safe = stache_tool_escape_controls (text);
+
+  fputs (safe, stream);
+  fflush (stream);
+}
+
+static void
+print_to_stdout (const gchar *text)
+{
+  print_escaped (stdout, text);
+}
+
+static void
+print_to_stderr (const gchar *text)
+{
+  print_escaped (stderr, text);
+}
+
+/* Everything the commands print with g_print() and g_printerr() goes
+ * through stache_tool_escape_controls(): messages quote file names,
+ * settings, plugin metadata and service answers. JSON output is not
+ * changed by it (json-glib writes control characters as \u escapes). */
+void
+stache_tool_use_safe_output (void)
+{
+  g_set_print_handler (print_to_stdout);
+  g_set_printerr_handler (print_to_stderr);
 }

@@ -755,7 +755,11 @@ on_progress (StacheStore *store,
 
   filled = progress->width * done / total;
   bar = g_strnfill (filled, '#');
-  name = path != NULL ? g_path_get_basename (path) : g_strdup ("");
+  {
+    g_autofree char *base = path != NULL ? g_path_get_basename (path) : g_strdup ("");
+
+    name = stache_tool_escape_controls (base);
+  }
   if (g_utf8_strlen (name, -1) > 40)
     *g_utf8_offset_to_pointer (name, 40) = '\0';
   fprintf (stderr, "\r[%s%*s] %u/%u %-40s", bar, (int) (progress->width - filled), "", done, total, name);
@@ -1398,6 +1402,7 @@ main (int    argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("stache");
+  stache_tool_use_safe_output ();
 
   if (argc < 2)
     {

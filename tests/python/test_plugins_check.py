@@ -298,6 +298,35 @@ X-Stache-Providers=llm=ruby
         self.assertIn("fix: Declares vectordb=no-type", out)
 
 
+class TerminalSafetyTests(CheckTestCase):
+    def test_control_characters_are_escaped(self):
+        # A .plugin file full of terminal escape sequences (clear the
+        # screen, set the window title, colours) and binary garbage: every
+        # message quotes it, none sends an escape to the terminal.
+        folder = os.path.join(self.tmp, "evil")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "evil.plugin"), "wb") as f:
+            f.write(b"[Plugin]\nModule=x\x1b[2J\nName=\x1b]0;pwned\x07evil\n"
+                    b"X-Stache-Providers=llm=\x1b[31mred\x9b\xff\n")
+        proc = subprocess.run([STACHE, "plugins", "check", folder], env=self.env,
+                              capture_output=True, timeout=120)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        output = proc.stdout + proc.stderr
+        self.assertTrue(output)
+        for byte in (b"\x1b", b"\x07", b"\x9b"):
+            self.assertNotIn(byte, output)
+        self.assertIn(b"\\x1b", output)
+
+        # A file name with an escape sequence, in ingest's messages
+        notes = os.path.join(self.tmp, "notes")
+        os.makedirs(notes)
+        with open(os.path.join(notes, "red\x1b[31m.txt"), "w"):
+            pass
+        proc = subprocess.run([STACHE, "ingest", notes], env=self.env, capture_output=True, timeout=120)
+        self.assertIn(b"skipped", proc.stdout + proc.stderr)
+        self.assertNotIn(b"\x1b", proc.stdout + proc.stderr)
+
+
 class UsageTests(CheckTestCase):
     def test_no_folder(self):
         proc = self.run_stache("plugins", "check", expect=2)
