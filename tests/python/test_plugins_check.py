@@ -322,7 +322,8 @@ class TerminalSafetyTests(CheckTestCase):
         os.makedirs(notes)
         with open(os.path.join(notes, "red\x1b[31m.txt"), "w"):
             pass
-        proc = subprocess.run([STACHE, "ingest", notes], env=self.env, capture_output=True, timeout=120)
+        env = dict(self.env, STACHE_PLUGIN_PATH=os.environ["STACHE_TEST_BUILTIN_PLUGINS"])
+        proc = subprocess.run([STACHE, "ingest", notes], env=env, capture_output=True, timeout=120)
         self.assertIn(b"skipped", proc.stdout + proc.stderr)
         self.assertNotIn(b"\x1b", proc.stdout + proc.stderr)
 
