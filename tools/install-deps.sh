@@ -29,6 +29,8 @@ libgirepository1.0-dev
 python3-gi
 gi-docgen
 valgrind
+clang
+libclang-rt-14-dev
 valac
 gjs
 lua5.1

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Installs what is missing, builds in a folder of its own, runs every test
-# suite, then the core suites again under valgrind memcheck.
+# suite, then the core suites again under valgrind memcheck, then each fuzz
+# target for a few seconds (FUZZ_SECONDS, default 10; tools/fuzz.sh).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,3 +23,6 @@ meson test -C "$build" --print-errorlogs --no-rebuild
 
 echo "== core suites under valgrind memcheck"
 meson test -C "$build" --print-errorlogs --no-rebuild --setup=valgrind --suite core
+
+echo "== fuzz targets, ${FUZZ_SECONDS:-10} s each (tools/fuzz.sh)"
+"$here/tools/fuzz.sh" "${FUZZ_SECONDS:-10}"
