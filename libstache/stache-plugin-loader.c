@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <libpeas/peas.h>
 #ifdef HAVE_INTROSPECTION
@@ -766,6 +767,61 @@ ensure_scanned (StachePluginLoader *self)
     }
 }
 
+/* Isolation for the `stache plugins` commands (tools/stache-tool.c), which
+ * list plugins in a child process so that a plugin crashing the process
+ * while it loads is reported rather than taking the command down. Two
+ * variables of that protocol, not settings:
+ *
+ * - STACHE_PLUGINS_TRACE_FD: a file descriptor the loader writes each
+ *   .plugin file's path to, one line, just before loading its module: the
+ *   last line names the plugin a crash happened in;
+ * - STACHE_PLUGINS_CRASHED: lines "PATH\tREASON" of plugins that crashed an
+ *   earlier child: they fail with REASON and are not loaded again. */
+static void
+trace_loading (const char *plugin_file)
+{
+  const char *fd_text = g_getenv ("STACHE_PLUGINS_TRACE_FD");
+  g_autofree char *line = NULL;
+  gint64 fd;
+
+  if (fd_text == NULL || !g_ascii_string_to_signed (fd_text, 10, 0, G_MAXINT, &fd, NULL))
+    return;
+
+  line = g_strconcat (plugin_file, "\n", NULL);
+  if (write ((int) fd, line, strlen (line)) < 0)
+    return;
+}
+
+static char *
+crashed_reason (const char *plugin_file)
+{
+  const char *list = g_getenv ("STACHE_PLUGINS_CRASHED");
+  g_auto(GStrv) lines = NULL;
+  gsize length = strlen (plugin_file);
+
+  if (list == NULL)
+    return NULL;
+
+  lines = g_strsplit (list, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strncmp (lines[i], plugin_file, length) == 0 && lines[i][length] == '\t')
+      return g_strdup (lines[i] + length + 1);
+
+  return NULL;
+}
+
+static void
+fail_declared_providers (Candidate *candidate)
+{
+  for (guint i = 0; i < candidate->provides->len; i++)
+    {
+      ProvidedEntry *entry = g_ptr_array_index (candidate->provides, i);
+
+      if (stache_provider_info_get_status (entry->info) != STACHE_PROVIDER_STATUS_SHADOWED)
+        _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_FAILED, candidate->error);
+    }
+}
+
 /* Loads the module of @candidate once and settles the status of each
  * provider it declares. Called with the mutex held. */
 static void
@@ -775,11 +831,23 @@ ensure_loaded (StachePluginLoader *self,
   LogCapture capture = { 0 };
   g_autoptr(GError) peas_error = NULL;
   g_autofree char *detail = NULL;
+  g_autofree char *crashed = NULL;
   gboolean loaded;
 
   if (candidate->load_attempted || candidate->error != NULL)
     return;
   candidate->load_attempted = TRUE;
+
+  crashed = crashed_reason (candidate->plugin_file);
+  if (crashed != NULL)
+    {
+      candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOAD_FAILED,
+                      _("Module “%s” crashed the process while it was loading (%s)"),
+                      candidate->module_name, crashed);
+      fail_declared_providers (candidate);
+      return;
+    }
+  trace_loading (candidate->plugin_file);
 
   log_capture_begin (&capture);
   loaded = peas_engine_load_plugin (self->engine, candidate->peas_info);
@@ -804,14 +872,7 @@ ensure_loaded (StachePluginLoader *self,
                         _("Module “%s” failed to load: %s"), candidate->module_name,
                         peas_error != NULL ? peas_error->message : _("no reason given"));
 
-      for (guint i = 0; i < candidate->provides->len; i++)
-        {
-          ProvidedEntry *entry = g_ptr_array_index (candidate->provides, i);
-
-          if (stache_provider_info_get_status (entry->info) != STACHE_PROVIDER_STATUS_SHADOWED)
-            _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_FAILED,
-                                              candidate->error);
-        }
+      fail_declared_providers (candidate);
       return;
     }
 

@@ -7,11 +7,13 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 
 #include <stache.h>
 
@@ -514,6 +516,107 @@ command_plugins_check (int      argc,
   return n_errors == 0 ? 0 : 1;
 }
 
+/* `stache plugins` and `stache plugins check` load plugins, which run in
+ * process: one that crashes while it loads would take the command with it,
+ * unnamed. So the command runs in a child process (this program again,
+ * with STACHE_PLUGINS_CHILD set) whose plugin loader writes the path of
+ * each .plugin file to a pipe before loading its module. When the child
+ * dies of a signal, the last path names the culprit; the command runs
+ * again with it listed in STACHE_PLUGINS_CRASHED, where it fails with the
+ * signal as its reason instead of loading (see stache-plugin-loader.c).
+ * The child's output is passed on once it ran to its end. */
+#define MAX_PLUGIN_CRASHES 32
+
+static int
+run_plugins_isolated (int    argc,
+                      char **argv)
+{
+  g_autoptr(GString) crashed = g_string_new (NULL);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  g_ptr_array_add (args, (gpointer) "/proc/self/exe");
+  for (int i = 0; i < argc; i++)
+    g_ptr_array_add (args, argv[i]);
+  g_ptr_array_add (args, NULL);
+
+  for (guint attempt = 0; attempt <= MAX_PLUGIN_CRASHES; attempt++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = NULL;
+      g_autoptr(GSubprocess) child = NULL;
+      g_autoptr(GBytes) out = NULL;
+      g_autoptr(GBytes) err = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GString) trace = g_string_new (NULL);
+      g_auto(GStrv) lines = NULL;
+      const char *last = NULL;
+      char buffer[4096];
+      int fds[2];
+      gssize n;
+      int sig;
+
+      if (!g_unix_open_pipe (fds, FD_CLOEXEC, &error))
+        {
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+      g_subprocess_launcher_setenv (launcher, "STACHE_PLUGINS_CHILD", "1", TRUE);
+      g_subprocess_launcher_setenv (launcher, "STACHE_PLUGINS_TRACE_FD", "3", TRUE);
+      if (crashed->len > 0)
+        g_subprocess_launcher_setenv (launcher, "STACHE_PLUGINS_CRASHED", crashed->str, TRUE);
+      child = g_subprocess_launcher_spawnv (launcher, (const char * const *) args->pdata, &error);
+      /* The launcher closes its end of the pipe: EOF once the child is gone */
+      g_clear_object (&launcher);
+      if (child == NULL)
+        {
+          close (fds[0]);
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+      if (!g_subprocess_communicate (child, NULL, NULL, &out, &err, &error))
+        {
+          close (fds[0]);
+          g_printerr ("stache: %s\n", error->message);
+          return 1;
+        }
+      while ((n = read (fds[0], buffer, sizeof buffer)) > 0)
+        g_string_append_len (trace, buffer, n);
+      close (fds[0]);
+
+      if (!g_subprocess_get_if_signaled (child))
+        {
+          gsize size;
+          const char *data = g_bytes_get_data (out, &size);
+
+          fwrite (data, 1, size, stdout);
+          data = g_bytes_get_data (err, &size);
+          fwrite (data, 1, size, stderr);
+          return g_subprocess_get_exit_status (child);
+        }
+
+      sig = g_subprocess_get_term_sig (child);
+      lines = g_strsplit (trace->str, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (lines[i][0] != '\0')
+          last = lines[i];
+      if (last == NULL || strstr (crashed->str, last) != NULL)
+        {
+          gsize size;
+          const char *data = g_bytes_get_data (err, &size);
+
+          fwrite (data, 1, size, stderr);
+          g_printerr (_("stache: the command died of signal %d (%s), not while loading a plugin\n"),
+                      sig, g_strsignal (sig));
+          return 1;
+        }
+      g_string_append_printf (crashed, "%s\t%s %d, %s\n", last, _("signal"), sig, g_strsignal (sig));
+    }
+
+  g_printerr (_("stache: more than %d plugins crashed while loading\n"), MAX_PLUGIN_CRASHES);
+  return 1;
+}
+
 static int
 command_plugins (int    argc,
                  char **argv)
@@ -528,6 +631,9 @@ command_plugins (int    argc,
   g_auto(GStrv) search_path = NULL;
   g_autoptr(GPtrArray) providers = NULL;
   guint n_failed = 0;
+
+  if (g_getenv ("STACHE_PLUGINS_CHILD") == NULL)
+    return run_plugins_isolated (argc, argv);
 
   /* `stache plugins check …` has options of its own. */
   if (argc > 1 && g_str_equal (argv[1], "check"))

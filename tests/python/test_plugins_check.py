@@ -298,6 +298,35 @@ X-Stache-Providers=llm=ruby
         self.assertIn("fix: Declares vectordb=no-type", out)
 
 
+class CrashingPluginTests(CheckTestCase):
+    """A C plugin that crashes (SIGSEGV) while it registers its types."""
+
+    def setUp(self):
+        super().setUp()
+        self.crash = os.path.join(os.environ["STACHE_TEST_BUILD_PLUGINS"], "crash-c")
+        self.env["STACHE_PLUGIN_PATH"] = os.pathsep.join(
+            [self.crash, os.environ["STACHE_TEST_BUILTIN_PLUGINS"]])
+
+    def test_plugins_lists_it_as_failed_and_the_rest_as_usual(self):
+        data = json.loads(self.run_stache("plugins", "--json").stdout)
+        by_name = {(p["type"], p["name"]): p for p in data["providers"]}
+        crashed = by_name[("reranker", "crash-c")]
+        self.assertEqual(crashed["status"], "failed")
+        self.assertIn("crashed", crashed["reason"])
+        self.assertIn("signal 11", crashed["reason"])
+        self.assertEqual(by_name[("vectordb", "sqlite")]["status"], "loaded")
+        self.assertEqual(by_name[("reranker", "simple")]["status"], "loaded")
+
+        human = self.run_stache("plugins").stdout
+        self.assertIn("crash-c", human)
+        self.assertIn("crashed the process", human)
+
+    def test_check_names_it(self):
+        proc = self.run_stache("plugins", "check", self.crash, expect=1)
+        self.assertIn("crashed the process while it was loading", proc.stdout + proc.stderr)
+        self.assertIn("signal 11", proc.stdout + proc.stderr)
+
+
 class TerminalSafetyTests(CheckTestCase):
     def test_control_characters_are_escaped(self):
         # A .plugin file full of terminal escape sequences (clear the
