@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -49,6 +50,11 @@
  * variable and, ending in _token, is redacted by `stache config`. */
 #define TOKEN_KEY "stache_api_token"
 #define MAX_BODY_KEY "serve_max_body_size"
+/* How many bytes of request bodies may be held at once, over all requests
+ * in flight; past it a request is 503 busy. Never less than one body of
+ * the largest size. */
+#define MAX_BUFFERED_KEY "serve_max_buffered"
+#define DEFAULT_MAX_BUFFERED (64 * 1024 * 1024)
 
 typedef struct
 {
@@ -58,6 +64,9 @@ typedef struct
   GMainLoop      *loop;
   char           *token;          /* NULL: no authentication */
   gsize           max_body_size;
+  gsize           max_buffered;   /* bytes of bodies held at once, at most */
+  gsize           buffered;       /* bytes of bodies held now */
+  gboolean        trim_after;     /* bodies were held: give memory back when none is */
   gboolean        shutting_down;
   gint64          shutdown_started; /* monotonic µs of the first SIGTERM/SIGINT */
   gint64          last_request;   /* monotonic µs of the latest request's headers */
@@ -73,6 +82,7 @@ typedef struct
 {
   Server  *server;
   gsize    received;
+  gsize    counted;    /* of @received, in @server->buffered */
   gboolean finished;
 } RequestState;
 
@@ -1289,21 +1299,59 @@ set_too_large (Server            *server,
 }
 
 static void
+set_busy (Server            *server,
+          SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  set_error_printf (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
+                    _("The server holds %" G_GSIZE_FORMAT " bytes of request bodies already, its limit "
+                      "(serve_max_buffered); try again shortly"), server->buffered);
+  soup_message_headers_replace (headers, "Retry-After", "1");
+  soup_message_headers_replace (headers, "Connection", "close");
+}
+
+/* Stops keeping @msg's body: the client may still be sending, so reading
+ * goes on, but nothing more is stored, and what was is let go. */
+static void
+drop_body (SoupServerMessage *msg,
+           RequestState      *state)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  state->server->buffered -= state->counted;
+  state->counted = 0;
+}
+
+static void
 on_got_chunk (SoupServerMessage *msg,
               GBytes            *chunk,
               RequestState      *state)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  Server *server = state->server;
+  gsize size = g_bytes_get_size (chunk);
 
-  state->received += g_bytes_get_size (chunk);
-  if (state->received <= state->server->max_body_size)
-    return;
+  state->received += size;
+  if (soup_server_message_get_status (msg) != 0)
+    return;   /* refused already; nothing is kept */
 
-  /* Keep reading (the client is still sending) but store nothing more. */
-  soup_message_body_set_accumulate (body, FALSE);
-  soup_message_body_truncate (body);
-  if (soup_server_message_get_status (msg) == 0)
-    set_too_large (state->server, msg);
+  if (state->received > server->max_body_size)
+    {
+      drop_body (msg, state);
+      set_too_large (server, msg);
+      return;
+    }
+
+  state->counted += size;
+  server->buffered += size;
+  server->trim_after = TRUE;
+  if (server->buffered > server->max_buffered)
+    {
+      drop_body (msg, state);
+      set_busy (server, msg);
+    }
 }
 
 /* While shutting down the server keeps accepting connections and answers
@@ -1349,6 +1397,15 @@ on_finished (SoupServerMessage *msg,
 
   state->finished = TRUE;
   server->n_requests--;
+  server->buffered -= state->counted;
+  state->counted = 0;
+  /* Large bodies leave large free blocks behind: give them back to the
+   * system once nothing is held. */
+  if (server->buffered == 0 && server->trim_after)
+    {
+      server->trim_after = FALSE;
+      malloc_trim (0);
+    }
   maybe_quit (server);
 }
 
@@ -1396,6 +1453,13 @@ early_handler (SoupServer        *soup_server,
       (guint64) length > server->max_body_size)
     {
       set_too_large (server, msg);
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      (length = soup_message_headers_get_content_length (headers)) > 0 &&
+      server->buffered + (guint64) length > server->max_buffered)
+    {
+      set_busy (server, msg);
       return;
     }
 
@@ -1510,7 +1574,7 @@ static const char openapi_components[] =
   "    \"invalid_multipart\", \"invalid_path\", \"unauthorized\", \"route_not_found\", \"document_not_found\","
   "    \"namespace_not_found\", \"namespace_exists\", \"namespace_not_empty\", \"not_found\","
   "    \"method_not_allowed\", \"payload_too_large\", \"unsupported_media_type\", \"not_supported\","
-  "    \"internal_error\", \"shutting_down\", \"upstream_error\", \"upstream_unavailable\"]},"
+  "    \"internal_error\", \"shutting_down\", \"upstream_error\", \"upstream_unavailable\", \"busy\"]},"
   "  \"message\": {\"type\": \"string\"}}}}},"
   "\"OpenApiDocument\": {\"type\": \"object\"},"
   "\"Health\": {\"type\": \"object\", \"required\": [\"status\", \"version\"], \"properties\": {"
@@ -1944,6 +2008,19 @@ stache_serve_main (int    argc,
         }
       server.max_body_size = (gsize) value;
     }
+  {
+    gint64 value = DEFAULT_MAX_BUFFERED;
+
+    if (!stache_settings_get_int_range (settings, MAX_BUFFERED_KEY, DEFAULT_MAX_BUFFERED, 1, G_MAXINT64,
+                                        &value, &error))
+      {
+        g_printerr ("stache serve: %s\n", error->message);
+        g_object_unref (server.store);
+        g_free (server.token);
+        return EXIT_USAGE;
+      }
+    server.max_buffered = MAX ((gsize) value, server.max_body_size);
+  }
 
   server.server = g_object_new (SOUP_TYPE_SERVER, "raw-paths", TRUE, "server-header", "stache", NULL);
   soup_server_add_early_handler (server.server, NULL, early_handler, &server, NULL);

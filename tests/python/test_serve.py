@@ -549,6 +549,30 @@ class LimitTests(ServeTestCase):
         self.assertEqual(small.status, 201, small.body)
         self.assertEqual(self.curl("GET", "/v1/health").status, 200)
 
+    def test_bodies_held_at_once_are_capped(self):
+        # Two bodies being sent hold 1.6 MB; a third that would pass the
+        # 2 MB cap is 503 busy at once, and the server still answers.
+        self.env["SERVE_MAX_BUFFERED"] = "2000000"
+        self.start_server("--max-body-size", "1000000")
+        senders = []
+        for i in range(2):
+            sock = socket.create_connection((self.host, self.port), timeout=TIMEOUT)
+            sock.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 900000\r\n\r\n" + b" " * 800000)
+            senders.append(sock)
+        time.sleep(1.0)
+        message = self.assertError(self.curl("POST", "/v1/search", data=" " * 900000,
+                                             content_type="application/json"), 503, "busy")
+        self.assertIn("serve_max_buffered", message)
+        self.assertEqual(self.curl("GET", "/v1/health").status, 200)
+        # The held bodies finish and are answered; then there is room again
+        for sock in senders:
+            sock.sendall(b" " * 100000)
+            self.assertIn(b" 400 ", sock.recv(4096))
+            sock.close()
+        self.assertError(self.curl("POST", "/v1/search", data=" " * 900000,
+                                   content_type="application/json"), 400, "invalid_json")
+
     def test_limit_from_the_setting(self):
         self.env["SERVE_MAX_BODY_SIZE"] = "100"
         self.start_server()
