@@ -3,11 +3,17 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One SoupServer on one loopback (or, with a token or --insecure, any)
- * address. Connections come from a GSocketService and are handed to
+ * address. Connections are accepted here (a GSocketListener) and handed to
  * soup_server_accept_iostream(): closing the listener then stops accepting
  * without touching requests in flight, and libsoup keeps no idle
  * keep-alive connections around (libsoup 3.2 leaks those when the client
- * closes them).
+ * closes them). Accepting ourselves lets the server cap the connections
+ * (serve_max_connections, by default what the file descriptor limit leaves
+ * room for; at the cap the connection that waited longest without a
+ * request in progress is let go), give each a deadline for its request's
+ * headers, its body and its idle time (serve_header_timeout,
+ * serve_body_timeout, serve_idle_timeout), and back off, logging once in
+ * a while, when accepting fails (out of file descriptors).
  *
  * Every request passes an early handler first, when its headers are in and
  * its body is not: authentication, the body size limit (by Content-Length,
@@ -20,16 +26,17 @@
  * /v1/health answers during a long ingest. StacheStore may be called from
  * several threads at once.
  *
- * On SIGTERM or SIGINT the listener closes, new requests on open
- * connections get 503, and the process exits 0 once every request and
- * every store job already started has finished. A second signal exits at
- * once with status 1.
+ * On SIGTERM or SIGINT new requests get 503 shutting_down, and the process
+ * exits 0 once every request and every store job already started has
+ * finished and requests stopped coming (at most 10 s). A second signal
+ * exits at once with status 1.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -55,12 +62,28 @@
  * the largest size. */
 #define MAX_BUFFERED_KEY "serve_max_buffered"
 #define DEFAULT_MAX_BUFFERED (64 * 1024 * 1024)
+/* Connections: how many at once (default: what the file descriptor limit
+ * leaves room for), and how long one may take to send a request's headers,
+ * its body, or to send nothing between requests. */
+#define MAX_CONNECTIONS_KEY "serve_max_connections"
+#define HEADER_TIMEOUT_KEY "serve_header_timeout"
+#define BODY_TIMEOUT_KEY "serve_body_timeout"
+#define IDLE_TIMEOUT_KEY "serve_idle_timeout"
 
 typedef struct
 {
   StacheStore    *store;
   SoupServer     *server;
-  GSocketService *service;
+  GSocketListener *listener;
+  GCancellable   *accepting;      /* cancelled to stop accepting */
+  GHashTable     *connections;    /* remote address text → Connection */
+  guint           max_connections;
+  guint           header_timeout; /* seconds */
+  guint           body_timeout;   /* seconds */
+  guint           idle_timeout;   /* seconds */
+  guint           accept_backoff_ms;
+  gint64          last_accept_log; /* monotonic µs of the last accept error logged */
+  guint           accept_errors_unlogged;
   GMainLoop      *loop;
   char           *token;          /* NULL: no authentication */
   gsize           max_body_size;
@@ -1244,6 +1267,218 @@ find_route (SoupServerMessage *msg,
   return NULL;
 }
 
+/* ---- Connections ---- */
+
+/* One accepted connection. Each has one deadline at a time: its request
+ * headers (from accepting it, or from its last response), then its body
+ * (from the headers); none while a request is being answered. Past it the
+ * connection is shut down, which is how slow or silent clients ("slowloris")
+ * are let go. */
+typedef struct
+{
+  Server            *server;
+  GSocketConnection *connection;   /* not a reference: libsoup holds it */
+  char              *key;
+  gint64             since;        /* monotonic µs it began waiting */
+  gboolean           busy;         /* a request is being answered */
+  guint              deadline;
+} Connection;
+
+static void
+connection_free (gpointer data)
+{
+  Connection *conn = data;
+
+  if (conn->deadline != 0)
+    g_source_remove (conn->deadline);
+  g_free (conn->key);
+  g_free (conn);
+}
+
+static void
+connection_shut (Connection *conn)
+{
+  GSocket *socket = g_socket_connection_get_socket (conn->connection);
+
+  /* libsoup's pending read sees the end of the stream and lets go of the
+   * connection, which then leaves the table (forget_connection()) */
+  g_socket_shutdown (socket, TRUE, TRUE, NULL);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Connection *conn = user_data;
+
+  conn->deadline = 0;
+  connection_shut (conn);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+connection_wait (Connection *conn,
+                 guint       seconds)
+{
+  if (conn->deadline != 0)
+    g_source_remove (conn->deadline);
+  conn->deadline = seconds > 0 ? g_timeout_add_seconds (seconds, on_deadline, conn) : 0;
+  conn->since = g_get_monotonic_time ();
+}
+
+static void
+forget_connection (gpointer  user_data,
+                   GObject  *where_the_object_was)
+{
+  Server *server = user_data;
+  GHashTableIter iter;
+  Connection *conn;
+
+  g_hash_table_iter_init (&iter, server->connections);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    if ((GObject *) conn->connection == where_the_object_was)
+      {
+        g_hash_table_iter_remove (&iter);
+        break;
+      }
+}
+
+static Connection *
+connection_of (Server            *server,
+               SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *key = NULL;
+
+  if (remote == NULL)
+    return NULL;
+  key = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  return g_hash_table_lookup (server->connections, key);
+}
+
+/* At the cap, the connection that has waited longest without a request
+ * being answered on it makes room: a client that holds connections open
+ * without finishing its requests cannot lock others out. */
+static gboolean
+evict_one (Server *server)
+{
+  GHashTableIter iter;
+  Connection *conn, *oldest = NULL;
+
+  g_hash_table_iter_init (&iter, server->connections);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    if (!conn->busy && (oldest == NULL || conn->since < oldest->since))
+      oldest = conn;
+  if (oldest == NULL)
+    return FALSE;
+
+  connection_shut (oldest);
+  return TRUE;
+}
+
+static void start_accepting (Server *server);
+
+static gboolean
+accept_again (gpointer user_data)
+{
+  start_accepting (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Accept errors (most often EMFILE: out of file descriptors) are logged
+ * at most once every 10 seconds, with how many there were, and accepting
+ * backs off from 10 ms to 1 s while they go on. */
+static void
+accept_failed (Server       *server,
+               const GError *error)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  server->accept_errors_unlogged++;
+  if (now - server->last_accept_log >= 10 * G_USEC_PER_SEC)
+    {
+      g_printerr (_("stache serve: cannot accept connections: %s (%u times since the last report)\n"),
+                  error->message, server->accept_errors_unlogged);
+      server->last_accept_log = now;
+      server->accept_errors_unlogged = 0;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES))
+    evict_one (server);
+
+  server->accept_backoff_ms = CLAMP (server->accept_backoff_ms * 2, 10, 1000);
+  g_timeout_add (server->accept_backoff_ms, accept_again, server);
+}
+
+static void
+on_accepted (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Server *server = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
+  Connection *conn;
+
+  connection = g_socket_listener_accept_finish (G_SOCKET_LISTENER (source), result, NULL, &error);
+  if (connection == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        accept_failed (server, error);
+      return;
+    }
+  server->accept_backoff_ms = 0;
+
+  if (g_hash_table_size (server->connections) >= server->max_connections && !evict_one (server))
+    {
+      /* Every connection is answering a request: this one is told so */
+      static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+        "Connection: close\r\nContent-Length: 80\r\n\r\n"
+        "{\"error\": {\"code\": \"busy\", \"message\": \"Too many connections; try again\"}}      ";
+
+      g_socket_send (g_socket_connection_get_socket (connection), busy, sizeof busy - 1, NULL, NULL);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      start_accepting (server);
+      return;
+    }
+
+  local = g_socket_connection_get_local_address (connection, NULL);
+  remote = g_socket_connection_get_remote_address (connection, NULL);
+  if (local == NULL || remote == NULL ||
+      !soup_server_accept_iostream (server->server, G_IO_STREAM (connection), local, remote, &error))
+    {
+      g_printerr (_("stache serve: cannot accept a connection: %s\n"),
+                  error != NULL ? error->message : _("no address"));
+      start_accepting (server);
+      return;
+    }
+
+  conn = g_new0 (Connection, 1);
+  conn->server = server;
+  conn->connection = connection;
+  conn->key = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  g_hash_table_replace (server->connections, conn->key, conn);
+  g_object_weak_ref (G_OBJECT (connection), forget_connection, server);
+  connection_wait (conn, server->header_timeout);
+
+  start_accepting (server);
+}
+
+static void
+start_accepting (Server *server)
+{
+  if (!g_cancellable_is_cancelled (server->accepting))
+    g_socket_listener_accept_async (server->listener, server->accepting, on_accepted, server);
+}
+
+static void
+stop_accepting (Server *server)
+{
+  g_cancellable_cancel (server->accepting);
+  g_socket_listener_close (server->listener);
+}
+
 /* ---- Authentication and limits (early handler) ---- */
 
 /* Compares digests rather than the strings: the time taken depends on
@@ -1373,8 +1608,7 @@ drain_check (gpointer user_data)
       (now - server->shutdown_started >= DRAIN_MAX_MS * 1000 && server->n_jobs == 0))
     {
       server->drain_source = 0;
-      g_socket_service_stop (server->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (server->service));
+      stop_accepting (server);
       g_main_loop_quit (server->loop);
       return G_SOURCE_REMOVE;
     }
@@ -1397,6 +1631,16 @@ on_finished (SoupServerMessage *msg,
 
   state->finished = TRUE;
   server->n_requests--;
+  {
+    Connection *conn = connection_of (server, msg);
+
+    /* Answered: the connection may wait for the next request */
+    if (conn != NULL)
+      {
+        conn->busy = FALSE;
+        connection_wait (conn, server->idle_timeout);
+      }
+  }
   server->buffered -= state->counted;
   state->counted = 0;
   /* Large bodies leave large free blocks behind: give them back to the
@@ -1424,6 +1668,16 @@ early_handler (SoupServer        *soup_server,
 
   state->server = server;
   g_object_set_data_full (G_OBJECT (msg), REQUEST_STATE_KEY, state, g_free);
+  {
+    Connection *conn = connection_of (server, msg);
+
+    /* Headers are in: now the body has its time */
+    if (conn != NULL)
+      {
+        conn->busy = TRUE;
+        connection_wait (conn, server->body_timeout);
+      }
+  }
   server->n_requests++;
   server->last_request = g_get_monotonic_time ();
   g_signal_connect (msg, "finished", G_CALLBACK (on_finished), state);
@@ -1487,7 +1741,13 @@ request_handler (SoupServer        *soup_server,
 {
   Server *server = user_data;
   Request request = { server, msg, query, NULL, NULL };
-  const Route *route = find_route (msg, path, &request.param);
+  Connection *conn = connection_of (server, msg);
+  const Route *route;
+
+  /* The body is in; answering may take long (an ingest) */
+  if (conn != NULL)
+    connection_wait (conn, 0);
+  route = find_route (msg, path, &request.param);
 
   if (route == NULL)
     return;
@@ -1833,25 +2093,6 @@ openapi_document (gboolean pretty)
 /* ---- Listening and shutdown ---- */
 
 static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
-{
-  Server *server = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-
-  if (local == NULL || remote == NULL ||
-      !soup_server_accept_iostream (server->server, G_IO_STREAM (connection), local, remote, &error))
-    g_printerr (_("stache serve: cannot accept a connection: %s\n"),
-                error != NULL ? error->message : _("no address"));
-
-  return TRUE;
-}
-
-static gboolean
 on_signal (gpointer user_data)
 {
   Server *server = user_data;
@@ -2021,30 +2262,55 @@ stache_serve_main (int    argc,
       }
     server.max_buffered = MAX ((gsize) value, server.max_body_size);
   }
+  {
+    struct rlimit limit;
+    gint64 fd_room = 1024 - 64;
+    gint64 connections, header_timeout, body_timeout, idle_timeout;
+
+    /* Room for the store's files, the plugins' and the log besides */
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+      fd_room = MAX ((gint64) limit.rlim_cur - 64, 16);
+    fd_room = MIN (fd_room, 4096);
+    if (!stache_settings_get_int_range (settings, MAX_CONNECTIONS_KEY, fd_room, 1, 1000000, &connections, &error) ||
+        !stache_settings_get_int_range (settings, HEADER_TIMEOUT_KEY, 10, 1, 86400, &header_timeout, &error) ||
+        !stache_settings_get_int_range (settings, BODY_TIMEOUT_KEY, 60, 1, 86400, &body_timeout, &error) ||
+        !stache_settings_get_int_range (settings, IDLE_TIMEOUT_KEY, 30, 1, 86400, &idle_timeout, &error))
+      {
+        g_printerr ("stache serve: %s\n", error->message);
+        g_object_unref (server.store);
+        g_free (server.token);
+        return EXIT_USAGE;
+      }
+    server.max_connections = (guint) connections;
+    server.header_timeout = (guint) header_timeout;
+    server.body_timeout = (guint) body_timeout;
+    server.idle_timeout = (guint) idle_timeout;
+  }
 
   server.server = g_object_new (SOUP_TYPE_SERVER, "raw-paths", TRUE, "server-header", "stache", NULL);
   soup_server_add_early_handler (server.server, NULL, early_handler, &server, NULL);
   soup_server_add_handler (server.server, NULL, request_handler, &server, NULL);
   g_mutex_init (&server.upload_lock);
 
-  server.service = g_socket_service_new ();
+  server.listener = g_socket_listener_new ();
+  server.accepting = g_cancellable_new ();
+  server.connections = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, connection_free);
   /* Bursts of clients (the tests send 50 at once) must not overflow the
    * accept queue while the main loop is busy */
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (server.service), 128);
+  g_socket_listener_set_backlog (server.listener, 128);
   bind_address = g_inet_socket_address_new (address, (guint16) port);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (server.service), bind_address, G_SOCKET_TYPE_STREAM,
+  if (!g_socket_listener_add_address (server.listener, bind_address, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
     {
       g_printerr (_("stache serve: cannot listen: %s\n"), error->message);
-      g_object_unref (server.service);
+      g_object_unref (server.listener);
       g_object_unref (server.server);
       g_object_unref (server.store);
       g_free (server.token);
       g_mutex_clear (&server.upload_lock);
       return 1;
     }
-  g_signal_connect (server.service, "incoming", G_CALLBACK (on_incoming), &server);
-  g_socket_service_start (server.service);
+  start_accepting (&server);
 
   server.loop = g_main_loop_new (NULL, FALSE);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &server);
@@ -2063,8 +2329,7 @@ stache_serve_main (int    argc,
   g_source_remove (sigint_id);
   if (server.drain_source != 0)
     g_source_remove (server.drain_source);
-  g_socket_service_stop (server.service);
-  g_socket_listener_close (G_SOCKET_LISTENER (server.service));
+  stop_accepting (&server);
   soup_server_disconnect (server.server);
   if (server.exit_status == 0)
     g_printerr ("%s\n", _("stache serve: stopped"));
@@ -2073,7 +2338,8 @@ stache_serve_main (int    argc,
   if (server.n_jobs == 0)
     {
       g_object_unref (server.server);
-      g_object_unref (server.service);
+      g_object_unref (server.listener);
+      g_object_unref (server.accepting);
       g_object_unref (server.store);
       g_main_loop_unref (server.loop);
       g_mutex_clear (&server.upload_lock);

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import signal
@@ -90,15 +91,20 @@ class ServeTestCase(unittest.TestCase):
 
     # ---- the server ----
 
-    def start_server(self, *args, token=None):
+    def start_server(self, *args, token=None, max_files=None):
         env = dict(self.env)
         if token is not None:
             env["STACHE_API_TOKEN"] = token
         self.token = token
         self.stderr_path = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.err")
         self.stderr_file = open(self.stderr_path, "w")
+        def limit_files():
+            if max_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
+
         self.proc = subprocess.Popen([STACHE, "serve", "--port", "0", *args], env=env,
-                                     stdout=subprocess.PIPE, stderr=self.stderr_file, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.stderr_file, text=True,
+                                     preexec_fn=limit_files)
         line = [None]
 
         def read_line():
@@ -688,6 +694,42 @@ class UpstreamErrorTests(ServeTestCase):
         self.assertNotIn(self.KEY.encode(), response.body)
         self.assertNotIn(self.KEY[8:20].encode(), response.body)
         self.assertNotIn(self.KEY, self.server_stderr())
+
+
+class SlowClientTests(ServeTestCase):
+    """Clients that connect and send nothing, or half a request."""
+
+    def half_open(self, count):
+        sockets = []
+        for _ in range(count):
+            sock = socket.create_connection((self.host, self.port), timeout=TIMEOUT)
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")   # never the blank line
+            sockets.append(sock)
+        self.addCleanup(lambda: [s.close() for s in sockets])
+        return sockets
+
+    def test_headers_have_a_deadline(self):
+        self.env["SERVE_HEADER_TIMEOUT"] = "1"
+        self.start_server()
+        sock = self.half_open(1)[0]
+        sock.settimeout(5)
+        start = time.monotonic()
+        self.assertEqual(sock.recv(4096), b"")        # closed by the server
+        self.assertLess(time.monotonic() - start, 4)
+        self.assertEqual(self.curl("GET", "/v1/health").status, 200)
+
+    def test_slowloris_does_not_lock_others_out(self):
+        # More half-open connections than the server has file descriptors:
+        # the oldest waiting ones make room, accept errors are not logged
+        # in a loop, and the health check answers within a second.
+        self.start_server(max_files=256)
+        self.half_open(400)
+        time.sleep(0.5)
+        start = time.monotonic()
+        response = self.curl("GET", "/v1/health")
+        self.assertEqual(response.status, 200)
+        self.assertLess(time.monotonic() - start, 1.0)
+        self.assertLessEqual(self.server_stderr().count("Too many open files"), 3, self.server_stderr())
 
 
 class ShutdownTests(ServeTestCase):
