@@ -2524,6 +2524,7 @@ print_memory (const Bench         *b,
 #define CLUSTER_DIMS   384
 #define CLUSTER_SIZE   100
 #define CLUSTER_NOISE  0.05
+#define ANN_PASSES     3
 
 typedef struct
 {
@@ -2532,6 +2533,7 @@ typedef struct
   double build_s;
   double recall;
   Latency ann;
+  Latency ann_alone;   /* ANN searches back to back, best of ANN_PASSES passes */
   Latency exact;
   double index_mb;
   glong  rss_kb;
@@ -2652,6 +2654,48 @@ measure_ann_clustered (Bench          *b,
   fig->recall = (double) found / MAX (wanted, 1);
   fig->ann = latency_of (t_ann);
   fig->exact = latency_of (t_exact);
+
+  /* The loop above times each ANN search right after an exact scan that
+   * read every vector (1.5 GB at 1M), so the index starts cold in the
+   * caches each time. A server answering searches keeps the upper layers
+   * of the graph cached: the same queries again, ANN only, back to back,
+   * best of ANN_PASSES passes (the machine is shared). */
+  {
+    Rng again;
+    g_autoptr(GPtrArray) queries = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+
+    rng_init (&again, b->gen.seed, G_GUINT64_CONSTANT (0xa11a11));
+    for (guint q = 0; q < b->n_queries; q++)
+      {
+        GArray *query = g_array_new (FALSE, FALSE, sizeof (float));
+
+        g_array_set_size (query, CLUSTER_DIMS);
+        clustered_vector (&again, centres + (gsize) rng_below (&again, n_centres) * CLUSTER_DIMS,
+                          (float *) (gpointer) query->data);
+        g_ptr_array_add (queries, query);
+      }
+    fig->ann_alone.median = G_MAXDOUBLE;
+    for (guint pass = 0; pass < ANN_PASSES; pass++)
+      {
+        g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+        Latency l;
+
+        for (guint q = 0; q < queries->len; q++)
+          {
+            g_autoptr(GPtrArray) got = NULL;
+            gint64 t = g_get_monotonic_time ();
+
+            got = stache_vector_db_provider_search (ann, NAMESPACE, g_ptr_array_index (queries, q), TOP_K,
+                                                    NULL, NULL, error);
+            if (got == NULL)
+              return FALSE;
+            g_array_append_val (times, (double) { (g_get_monotonic_time () - t) / 1e3 });
+          }
+        l = latency_of (times);
+        if (l.median < fig->ann_alone.median)
+          fig->ann_alone = l;
+      }
+  }
   fig->used = g_file_test (index, G_FILE_TEST_EXISTS);
   fig->index_mb = fig->used ? file_size (index) / 1e6 : 0;
   fig->rss_kb = current_rss_kb ();
@@ -2665,19 +2709,22 @@ print_ann_clustered (const ClusterFigures *figs,
   printf ("\nANN (HNSW) on clustered vectors, the shape embedding models give (%d dimensions, blobs of %d,\n"
           "noise %.2f a component), inserted through the vector database; store defaults, first search builds\n",
           CLUSTER_DIMS, CLUSTER_SIZE, CLUSTER_NOISE);
-  printf ("  %-8s %9s %9s %10s %21s %21s %9s %9s\n", "vectors", "insert s", "build s", "recall@10",
-          "ANN ms (median/p99)", "exact ms (median/p99)", "index MB", "RSS MB");
+  printf ("  %-8s %9s %9s %10s %21s %21s %21s %9s %9s\n", "vectors", "insert s", "build s", "recall@10",
+          "ANN ms (median/p99)", "after exact (med/p99)", "exact ms (median/p99)", "index MB", "RSS MB");
   for (guint i = 0; i < n_figs; i++)
     {
       g_autofree char *label = format_count (figs[i].n);
 
-      printf ("  %-8s %9.1f %9.1f %10.3f %11.3f / %7.3f %11.2f / %7.2f %9.1f %9.1f%s\n", label,
-              figs[i].insert_s, figs[i].build_s, figs[i].recall, figs[i].ann.median, figs[i].ann.p99,
+      printf ("  %-8s %9.1f %9.1f %10.3f %11.3f / %7.3f %11.3f / %7.3f %11.2f / %7.2f %9.1f %9.1f%s\n", label,
+              figs[i].insert_s, figs[i].build_s, figs[i].recall, figs[i].ann_alone.median, figs[i].ann_alone.p99,
+              figs[i].ann.median, figs[i].ann.p99,
               figs[i].exact.median, figs[i].exact.p99, figs[i].index_mb, figs[i].rss_kb / 1024.0,
               figs[i].used ? "" : "  (no index kept: exact scans)");
     }
-  printf ("  (recall@10 against the exact scan on the same queries; RSS of the bench process after the\n"
-          "   searches, the index's memory included)\n");
+  printf ("  (recall@10 against the exact scan on the same queries; ANN ms: searches back to back, best of %d\n"
+          "   passes over other queries from the same blobs; after exact: each ANN search timed right after an\n"
+          "   exact scan that read every vector, so with the index cold in the caches; RSS of the bench\n"
+          "   process after the searches, the index's memory included)\n", ANN_PASSES);
 }
 
 int
