@@ -15,10 +15,16 @@
  * serve_body_timeout, serve_idle_timeout), and back off, logging once in
  * a while, when accepting fails (out of file descriptors).
  *
+ * A connection goes to libsoup once its request's head (request line and
+ * headers) is in, which the server sees with MSG_PEEK: a head over 64 KiB is
+ * answered 431 here. Requests libsoup cannot parse still get a JSON error
+ * (on_request_started()).
+ *
  * Every request passes an early handler first, when its headers are in and
  * its body is not: authentication, the body size limit (by Content-Length,
  * then by counting chunks) and shutdown are decided there, so a refused
- * body is never stored. Routes come from one table, which also writes the
+ * body is never stored; a refused request is answered at once, without
+ * waiting for the body it declares (answer_before_body()). Routes come from one table, which also writes the
  * paths of the OpenAPI document, so the two cannot disagree.
  *
  * Anything that touches the store runs in a GTask worker thread while the
@@ -31,12 +37,16 @@
  * finished and requests stopped coming (at most 10 s). A second signal
  * exits at once with status 1.
  */
+/* (POLLRDHUP) */
+#define _GNU_SOURCE 1
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -128,14 +138,15 @@ set_json_response (SoupServerMessage *msg,
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, length);
 }
 
-static void
-set_error (SoupServerMessage *msg,
-           guint              status,
-           const char        *code,
-           const char        *message)
+/* {"error": {"code": @code, "message": @message}} */
+static char *
+error_text (const char *code,
+            const char *message,
+            gsize      *length)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "error");
@@ -145,7 +156,21 @@ set_error (SoupServerMessage *msg,
   json_builder_end_object (builder);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
-  set_json_response (msg, status, root);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, length);
+}
+
+static void
+set_error (SoupServerMessage *msg,
+           guint              status,
+           const char        *code,
+           const char        *message)
+{
+  gsize length = 0;
+  char *text = error_text (code, message, &length);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, length);
 }
 
 static void set_error_printf (SoupServerMessage *msg,
@@ -1267,6 +1292,112 @@ find_route (SoupServerMessage *msg,
   return NULL;
 }
 
+/* ---- Answering outside libsoup ---- */
+
+/* Answers written by the server itself rather than libsoup (a request refused
+ * before its body, or before libsoup reads it) are followed by a lingering
+ * close: see answer_before_body() and check_head(). */
+#define LINGER_SECONDS 2
+#define LINGER_BYTES   (4 * 1024 * 1024)
+
+typedef struct
+{
+  GIOStream *stream;       /* libsoup's, over the connection */
+  GSocket   *socket;       /* the connection's; NULL when unknown */
+  GBytes    *answer;
+  gsize      drained;
+  guint8     buffer[16384];
+} Lingering;
+
+static void
+lingering_free (Lingering *lingering)
+{
+  g_object_unref (lingering->stream);
+  g_clear_object (&lingering->socket);
+  g_bytes_unref (lingering->answer);
+  g_free (lingering);
+}
+
+static void
+on_lingering_closed (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  lingering_free (user_data);
+}
+
+static void
+on_lingering_read (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Lingering *lingering = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  if (n > 0 && (lingering->drained += (gsize) n) < LINGER_BYTES)
+    {
+      g_input_stream_read_async (G_INPUT_STREAM (source), lingering->buffer, sizeof lingering->buffer,
+                                 G_PRIORITY_DEFAULT, NULL, on_lingering_read, lingering);
+      return;
+    }
+  g_io_stream_close_async (lingering->stream, G_PRIORITY_DEFAULT, NULL, on_lingering_closed, lingering);
+}
+
+static void
+on_answer_written (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Lingering *lingering = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL) ||
+      lingering->socket == NULL || !g_output_stream_flush (G_OUTPUT_STREAM (source), NULL, NULL))
+    {
+      g_io_stream_close_async (lingering->stream, G_PRIORITY_DEFAULT, NULL, on_lingering_closed, lingering);
+      return;
+    }
+  g_socket_shutdown (lingering->socket, FALSE, TRUE, NULL);
+  g_input_stream_read_async (g_io_stream_get_input_stream (lingering->stream), lingering->buffer,
+                             sizeof lingering->buffer, G_PRIORITY_DEFAULT, NULL, on_lingering_read, lingering);
+}
+
+/* Writes @answer on @stream, shuts the sending side of @socket, and reads
+ * and drops what the client still sends until it closes, LINGER_BYTES have
+ * come or the connection's deadline shuts it; then closes @stream. Takes
+ * @stream and @answer. */
+static void
+answer_and_linger (GIOStream *stream,
+                   GSocket   *socket,
+                   GBytes    *answer)
+{
+  Lingering *lingering = g_new0 (Lingering, 1);
+
+  lingering->stream = stream;
+  lingering->socket = socket != NULL ? g_object_ref (socket) : NULL;
+  lingering->answer = answer;
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), g_bytes_get_data (answer, NULL),
+                                   g_bytes_get_size (answer), G_PRIORITY_DEFAULT, NULL, on_answer_written,
+                                   lingering);
+}
+
+/* A complete answer with a JSON error, for when libsoup is not writing it */
+static GBytes *
+error_answer (guint       status,
+              const char *code,
+              const char *message)
+{
+  g_autofree char *body = error_text (code, message, NULL);
+  char *answer = g_strdup_printf ("HTTP/1.1 %u %s\r\nServer: stache\r\nContent-Type: application/json\r\n"
+                                  "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                                  status,
+                                  /* (libsoup 3.2 does not know 431) */
+                                  status == 431 ? "Request Header Fields Too Large" : soup_status_get_phrase (status),
+                                  strlen (body), body);
+
+  return g_bytes_new_take (answer, strlen (answer));
+}
+
 /* ---- Connections ---- */
 
 /* One accepted connection. Each has one deadline at a time: its request
@@ -1282,6 +1413,9 @@ typedef struct
   gint64             since;        /* monotonic µs it began waiting */
   gboolean           busy;         /* a request is being answered */
   guint              deadline;
+  GSocketConnection *waiting;      /* held until its head is in (check_head()) */
+  gboolean           shut;         /* by connection_shut() */
+  GSource           *head_source;
 } Connection;
 
 static void
@@ -1291,6 +1425,11 @@ connection_free (gpointer data)
 
   if (conn->deadline != 0)
     g_source_remove (conn->deadline);
+  if (conn->head_source != NULL)
+    {
+      g_source_destroy (conn->head_source);
+      g_source_unref (conn->head_source);
+    }
   g_free (conn->key);
   g_free (conn);
 }
@@ -1300,6 +1439,7 @@ connection_shut (Connection *conn)
 {
   GSocket *socket = g_socket_connection_get_socket (conn->connection);
 
+  conn->shut = TRUE;
   /* libsoup's pending read sees the end of the stream and lets go of the
    * connection, which then leaves the table (forget_connection()) */
   g_socket_shutdown (socket, TRUE, TRUE, NULL);
@@ -1408,6 +1548,123 @@ accept_failed (Server       *server,
   g_timeout_add (server->accept_backoff_ms, accept_again, server);
 }
 
+/* The head of a request (its request line and headers) must be in before
+ * the connection goes to libsoup: libsoup drops a connection whose head
+ * passes 64 KiB without a word, and the client sees a reset. So the server
+ * looks at what has come (MSG_PEEK leaves it for libsoup to read), with
+ * SO_RCVLOWAT telling poll() to wake it only when more has come, and
+ * answers 431 itself when the head is too long. */
+#define HEAD_LIMIT (64 * 1024)
+
+static gboolean on_head_readable (GSocket *socket, GIOCondition condition, gpointer user_data);
+static void connection_shut (Connection *conn);
+
+static void
+connection_drop_waiting (Connection *conn)
+{
+  g_autoptr(GSocketConnection) connection = g_steal_pointer (&conn->waiting);
+
+  /* The weak reference takes it out of the table when it goes */
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
+static void
+check_head (Connection   *conn,
+            GIOCondition  condition)
+{
+  Server *server = conn->server;
+  GSocket *socket = g_socket_connection_get_socket (conn->waiting);
+  int fd = g_socket_get_fd (socket);
+  g_autofree char *head = g_malloc (HEAD_LIMIT + 1);
+  ssize_t n;
+  int lowat;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  if (conn->head_source != NULL)
+    {
+      g_source_destroy (conn->head_source);
+      g_clear_pointer (&conn->head_source, g_source_unref);
+    }
+
+  do
+    n = recv (fd, head, HEAD_LIMIT + 1, MSG_PEEK | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || conn->shut)
+    {
+      /* Closed (or shut by its deadline) before a whole head came. (A shut
+       * socket still shows what it had: the flag tells.) */
+      connection_drop_waiting (conn);
+      return;
+    }
+
+  if (n > 0 && (g_strstr_len (head, n, "\r\n\r\n") != NULL || g_strstr_len (head, n, "\n\n") != NULL))
+    {
+      lowat = 1;
+      setsockopt (fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+      connection = g_steal_pointer (&conn->waiting);
+      local = g_socket_connection_get_local_address (connection, NULL);
+      remote = g_socket_connection_get_remote_address (connection, NULL);
+      if (local == NULL || remote == NULL ||
+          !soup_server_accept_iostream (server->server, G_IO_STREAM (connection), local, remote, &error))
+        {
+          g_printerr (_("stache serve: cannot accept a connection: %s\n"),
+                      error != NULL ? error->message : _("no address"));
+          g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+        }
+      return;
+    }
+
+  if (n > HEAD_LIMIT)
+    {
+      g_autofree char *message = g_strdup_printf (_("The request line and headers are longer than %d bytes"),
+                                                  HEAD_LIMIT);
+
+      connection = g_steal_pointer (&conn->waiting);
+      connection_wait (conn, LINGER_SECONDS);
+      answer_and_linger (G_IO_STREAM (g_steal_pointer (&connection)), socket,
+                         error_answer (431, "headers_too_large", message));
+      return;
+    }
+
+  if (condition != 0)
+    {
+      struct pollfd ends = { fd, POLLRDHUP, 0 };
+
+      /* (with SO_RCVLOWAT above what is there, readable means closed) */
+      if (poll (&ends, 1, 0) > 0 && (ends.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+        condition |= G_IO_HUP;
+    }
+  if ((condition & (G_IO_HUP | G_IO_ERR)) != 0)
+    {
+      /* The client will send no more, and what it sent is not a request */
+      connection_drop_waiting (conn);
+      return;
+    }
+
+  /* Not all in yet: wake when more than what is here has come */
+  lowat = (int) MAX (n, 0) + 1;
+  setsockopt (fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+  conn->head_source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (conn->head_source, (GSourceFunc) (void (*) (void)) on_head_readable, conn, NULL);
+  g_source_attach (conn->head_source, NULL);
+}
+
+static gboolean
+on_head_readable (GSocket      *socket,
+                  GIOCondition  condition,
+                  gpointer      user_data)
+{
+  Connection *conn = user_data;
+
+  /* check_head() destroys this source and may make another */
+  check_head (conn, condition);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_accepted (GObject      *source,
              GAsyncResult *result,
@@ -1416,7 +1673,6 @@ on_accepted (GObject      *source,
   Server *server = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketConnection) connection = NULL;
-  g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
   Connection *conn;
 
@@ -1443,13 +1699,10 @@ on_accepted (GObject      *source,
       return;
     }
 
-  local = g_socket_connection_get_local_address (connection, NULL);
   remote = g_socket_connection_get_remote_address (connection, NULL);
-  if (local == NULL || remote == NULL ||
-      !soup_server_accept_iostream (server->server, G_IO_STREAM (connection), local, remote, &error))
+  if (remote == NULL)
     {
-      g_printerr (_("stache serve: cannot accept a connection: %s\n"),
-                  error != NULL ? error->message : _("no address"));
+      g_printerr (_("stache serve: cannot accept a connection: %s\n"), _("no address"));
       start_accepting (server);
       return;
     }
@@ -1458,9 +1711,11 @@ on_accepted (GObject      *source,
   conn->server = server;
   conn->connection = connection;
   conn->key = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  conn->waiting = g_steal_pointer (&connection);
   g_hash_table_replace (server->connections, conn->key, conn);
-  g_object_weak_ref (G_OBJECT (connection), forget_connection, server);
+  g_object_weak_ref (G_OBJECT (conn->connection), forget_connection, server);
   connection_wait (conn, server->header_timeout);
+  check_head (conn, 0);
 
   start_accepting (server);
 }
@@ -1560,6 +1815,8 @@ drop_body (SoupServerMessage *msg,
   state->counted = 0;
 }
 
+static void answer_before_body (SoupServerMessage *msg);
+
 static void
 on_got_chunk (SoupServerMessage *msg,
               GBytes            *chunk,
@@ -1576,6 +1833,7 @@ on_got_chunk (SoupServerMessage *msg,
     {
       drop_body (msg, state);
       set_too_large (server, msg);
+      answer_before_body (msg);
       return;
     }
 
@@ -1586,6 +1844,7 @@ on_got_chunk (SoupServerMessage *msg,
     {
       drop_body (msg, state);
       set_busy (server, msg);
+      answer_before_body (msg);
     }
 }
 
@@ -1623,24 +1882,16 @@ maybe_quit (Server *server)
     server->drain_source = g_timeout_add (50, drain_check, server);
 }
 
+/* A request's bookkeeping once it is answered (or its connection taken
+ * back to answer it before its body, see answer_before_body()) */
 static void
-on_finished (SoupServerMessage *msg,
-             RequestState      *state)
+request_done (Server       *server,
+              RequestState *state)
 {
-  Server *server = state->server;
-
+  if (state->finished)
+    return;
   state->finished = TRUE;
   server->n_requests--;
-  {
-    Connection *conn = connection_of (server, msg);
-
-    /* Answered: the connection may wait for the next request */
-    if (conn != NULL)
-      {
-        conn->busy = FALSE;
-        connection_wait (conn, server->idle_timeout);
-      }
-  }
   server->buffered -= state->counted;
   state->counted = 0;
   /* Large bodies leave large free blocks behind: give them back to the
@@ -1651,6 +1902,156 @@ on_finished (SoupServerMessage *msg,
       malloc_trim (0);
     }
   maybe_quit (server);
+}
+
+static void
+on_finished (SoupServerMessage *msg,
+             RequestState      *state)
+{
+  Server *server = state->server;
+  Connection *conn = connection_of (server, msg);
+
+  /* Answered: the connection may wait for the next request */
+  if (conn != NULL)
+    {
+      conn->busy = FALSE;
+      connection_wait (conn, server->idle_timeout);
+    }
+  request_done (server, state);
+}
+
+/* ---- Answering before the body ---- */
+
+/* (see answer_and_linger()) */
+
+
+/* A request refused from its headers while its body is still to come (too
+ * large, unauthorized, busy, shutting down, a Content-Length that is not a
+ * number) is answered at once: libsoup would otherwise read the whole
+ * declared body first, and keep it, before writing the answer. The
+ * connection is taken back from libsoup, the answer written and the sending
+ * side shut; what the client still sends is then read and dropped for a
+ * moment (LINGER_BYTES, LINGER_SECONDS at most), so that the client reads
+ * the answer rather than a reset. With "Expect: 100-continue" libsoup
+ * answers without reading the body, so it keeps the connection. */
+/* The answer libsoup would have written: status line, the response
+ * headers, the body */
+static GBytes *
+answer_of (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_response_body (msg));
+  GString *answer = g_string_new (NULL);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  guint status = soup_server_message_get_status (msg);
+
+  g_string_append_printf (answer, "HTTP/1.1 %u %s\r\n", status, soup_status_get_phrase (status));
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    if (g_ascii_strcasecmp (name, "Content-Length") != 0 && g_ascii_strcasecmp (name, "Transfer-Encoding") != 0 &&
+        g_ascii_strcasecmp (name, "Connection") != 0)
+      g_string_append_printf (answer, "%s: %s\r\n", name, value);
+  g_string_append_printf (answer, "Connection: close\r\nContent-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
+                          g_bytes_get_size (body));
+  g_string_append_len (answer, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
+  return g_string_free_to_bytes (answer);
+}
+
+static gboolean
+answer_now (gpointer user_data)
+{
+  SoupServerMessage *msg = user_data;
+  RequestState *state = g_object_get_data (G_OBJECT (msg), REQUEST_STATE_KEY);
+  Server *server = state->server;
+  Connection *conn = connection_of (server, msg);
+  GBytes *answer = answer_of (msg);
+  GIOStream *stream;
+
+  request_done (server, state);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    {
+      g_bytes_unref (answer);
+      return G_SOURCE_REMOVE;
+    }
+  if (conn != NULL)
+    {
+      conn->busy = FALSE;
+      connection_wait (conn, LINGER_SECONDS);
+    }
+  answer_and_linger (stream, conn != NULL ? g_socket_connection_get_socket (conn->connection) : NULL, answer);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called when @msg has been refused (its status is set) from its headers
+ * or part way through its body */
+static void
+answer_before_body (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  gboolean pending;
+
+  switch (soup_message_headers_get_encoding (headers))
+    {
+    case SOUP_ENCODING_CONTENT_LENGTH:
+      pending = soup_message_headers_get_content_length (headers) != 0;
+      break;
+    case SOUP_ENCODING_CHUNKED:
+      pending = TRUE;
+      break;
+    default:
+      pending = FALSE;
+      break;
+    }
+  if (!pending || (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE) != 0)
+    return;
+
+  /* Nothing more of the body is kept, and libsoup reads no more of it */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  soup_message_body_truncate (soup_server_message_get_request_body (msg));
+  soup_server_message_pause (msg);
+  g_idle_add_full (G_PRIORITY_HIGH, answer_now, g_object_ref (msg), g_object_unref);
+}
+
+/* ---- Requests libsoup refuses itself ---- */
+
+/* libsoup answers a request it cannot parse (a malformed request line or
+ * header, an invalid percent-encoding in the path, a transfer coding it
+ * does not know) with a status and an empty body, before any handler runs
+ * and with no signal in between. So every request starts out with this
+ * JSON error as its response body, and the early handler, which runs only
+ * for requests libsoup could read, clears it. */
+static void
+on_request_started (SoupServer        *soup_server,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  gsize length = 0;
+  char *text = error_text ("invalid_request",
+                           _("The request could not be read: its request line or one of its headers is "
+                             "malformed (an invalid percent-encoding in the path, for example) or not "
+                             "supported"),
+                           &length);
+
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, length);
+}
+
+/* Content-Length as libsoup reads it (strtoull) takes "-1" for 2^64 - 1
+ * and "+5" for 5: only digits are a length */
+static gboolean
+content_length_valid (SoupMessageHeaders *headers)
+{
+  const char *declared = soup_message_headers_get_one (headers, "Content-Length");
+
+  if (declared == NULL)
+    return TRUE;
+  if (*declared == '\0' || strlen (declared) > 18)
+    return FALSE;
+  for (const char *c = declared; *c != '\0'; c++)
+    if (!g_ascii_isdigit (*c))
+      return FALSE;
+  return TRUE;
 }
 
 static void
@@ -1668,6 +2069,10 @@ early_handler (SoupServer        *soup_server,
 
   state->server = server;
   g_object_set_data_full (G_OBJECT (msg), REQUEST_STATE_KEY, state, g_free);
+  /* libsoup could read the request: it is answered by what follows, not
+   * by the error set when it started (on_request_started()) */
+  soup_message_body_truncate (soup_server_message_get_response_body (msg));
+  soup_message_headers_remove (soup_server_message_get_response_headers (msg), "Content-Type");
   {
     Connection *conn = connection_of (server, msg);
 
@@ -1686,6 +2091,15 @@ early_handler (SoupServer        *soup_server,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
       set_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "shutting_down", _("The server is shutting down"));
+      answer_before_body (msg);
+      return;
+    }
+
+  if (!content_length_valid (headers))
+    {
+      set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_request",
+                 _("The Content-Length header is not a number of bytes"));
+      answer_before_body (msg);
       return;
     }
 
@@ -1700,13 +2114,17 @@ early_handler (SoupServer        *soup_server,
 
   /* Unknown routes need a token too, so that they reveal nothing. */
   if (server->token != NULL && (route == NULL || !route->open) && !check_authorization (server, msg))
-    return;
+    {
+      answer_before_body (msg);
+      return;
+    }
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       (length = soup_message_headers_get_content_length (headers)) > 0 &&
       (guint64) length > server->max_body_size)
     {
       set_too_large (server, msg);
+      answer_before_body (msg);
       return;
     }
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
@@ -1714,6 +2132,7 @@ early_handler (SoupServer        *soup_server,
       server->buffered + (guint64) length > server->max_buffered)
     {
       set_busy (server, msg);
+      answer_before_body (msg);
       return;
     }
 
@@ -1831,7 +2250,7 @@ static const char openapi_components[] =
   "\"Error\": {\"type\": \"object\", \"required\": [\"error\"], \"properties\": {\"error\": {"
   "  \"type\": \"object\", \"required\": [\"code\", \"message\"], \"properties\": {"
   "  \"code\": {\"type\": \"string\", \"enum\": [\"invalid_json\", \"invalid_argument\", \"invalid_filter\","
-  "    \"invalid_multipart\", \"invalid_path\", \"unauthorized\", \"route_not_found\", \"document_not_found\","
+  "    \"invalid_multipart\", \"invalid_path\", \"invalid_request\", \"headers_too_large\", \"unauthorized\", \"route_not_found\", \"document_not_found\","
   "    \"namespace_not_found\", \"namespace_exists\", \"namespace_not_empty\", \"not_found\","
   "    \"method_not_allowed\", \"payload_too_large\", \"unsupported_media_type\", \"not_supported\","
   "    \"internal_error\", \"shutting_down\", \"upstream_error\", \"upstream_unavailable\", \"busy\"]},"
@@ -2288,6 +2707,7 @@ stache_serve_main (int    argc,
   }
 
   server.server = g_object_new (SOUP_TYPE_SERVER, "raw-paths", TRUE, "server-header", "stache", NULL);
+  g_signal_connect (server.server, "request-started", G_CALLBACK (on_request_started), &server);
   soup_server_add_early_handler (server.server, NULL, early_handler, &server, NULL);
   soup_server_add_handler (server.server, NULL, request_handler, &server, NULL);
   g_mutex_init (&server.upload_lock);

@@ -28,6 +28,7 @@ import stache_test_env  # noqa: E402
 STACHE = os.environ["STACHE_TEST_TOOL"]
 SAMPLES = os.environ["STACHE_TEST_SAMPLES"]
 BUILTINS = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
+TEST_TOKEN = "s3cr3t-token-for-tests"
 TIMEOUT = 120
 
 # Every route the server has; openapi.json must list exactly these.
@@ -432,8 +433,6 @@ class EndpointTests(ServeTestCase):
         self.assertIn("query", message)
 
     def test_invalid_utf8_in_query_and_path_is_400_json(self):
-        # (A malformed escape such as %ZZ in the path is refused by libsoup
-        # itself, with an empty 400, before any handler of ours runs.)
         for path in ("/v1/documents?namespace=%FF", "/v1/documents?%C3%28=x",
                      "/v1/documents/%FF%FE"):
             response = self.curl("GET", path)
@@ -494,7 +493,7 @@ class EndpointTests(ServeTestCase):
 
 
 class AuthTests(ServeTestCase):
-    TOKEN = "s3cr3t-token-for-tests"
+    TOKEN = TEST_TOKEN
 
     def test_token_required_when_set(self):
         self.start_server(token=self.TOKEN)
@@ -694,6 +693,132 @@ class UpstreamErrorTests(ServeTestCase):
         self.assertNotIn(self.KEY.encode(), response.body)
         self.assertNotIn(self.KEY[8:20].encode(), response.body)
         self.assertNotIn(self.KEY, self.server_stderr())
+
+
+class MalformedRequestTests(ServeTestCase):
+    """Requests libsoup cannot read, and bodies refused before they arrive."""
+
+    def raw(self, data, send_for=0.0, timeout=TIMEOUT):
+        """Sends @data (then spaces for @send_for seconds, as a body), reads
+        the answer until the server closes; returns (status, headers,
+        body, seconds)."""
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        self.addCleanup(sock.close)
+        start = time.monotonic()
+        sock.sendall(data)
+        try:
+            while time.monotonic() - start < send_for:
+                sock.send(b" " * 65536)
+        except OSError:
+            pass   # the server answered and stopped reading
+        answer = b""
+        while True:
+            try:
+                block = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not block:
+                break
+            answer += block
+        elapsed = time.monotonic() - start
+        head, _, body = answer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.assertRegex(lines[0], r"^HTTP/1\.[01] \d{3} ", answer[:200])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        return int(lines[0].split()[1]), headers, body, elapsed
+
+    def assertJsonError(self, answer, status, code):
+        got_status, headers, body, _ = answer
+        self.assertEqual(got_status, status, body)
+        self.assertTrue(headers.get("content-type", "").startswith("application/json"), headers)
+        self.assertEqual(int(headers["content-length"]), len(body))
+        document = json.loads(body.decode("utf-8"))
+        self.assertEqual(set(document), {"error"})
+        self.assertEqual(document["error"]["code"], code)
+        self.assertTrue(document["error"]["message"])
+        return document["error"]["message"]
+
+    def test_requests_libsoup_cannot_parse_get_json_errors(self):
+        self.start_server()
+        for request in (b"GET /v1/documents/%ZZ HTTP/1.1\r\nHost: x\r\n\r\n",
+                        b"GET /v1/documents?namespace=%G1 HTTP/1.1\r\nHost: x\r\n\r\n",
+                        b"GET /v1/docu ments HTTP/1.1\r\nHost: x\r\n\r\n",
+                        b"GARBAGE\r\n\r\n",
+                        b"GET /v1/health HTTP/1.1\r\nHost: a/b\r\n\r\n",
+                        b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n"):
+            with self.subTest(request=request):
+                self.assertJsonError(self.raw(request), 400, "invalid_request")
+        # A transfer coding libsoup does not know: 501, the same shape
+        self.assertJsonError(self.raw(b"POST /v1/search HTTP/1.1\r\nHost: x\r\n"
+                                      b"Transfer-Encoding: gzip\r\n\r\n"), 501, "invalid_request")
+        # and requests libsoup reads keep their own answers
+        status, _, body, _ = self.raw(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual((status, json.loads(body)["status"]), (200, "ok"))
+        self.assertJsonError(self.raw(b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n"), 404, "route_not_found")
+
+    def test_headers_over_64_kib_get_431_not_a_reset(self):
+        self.start_server()
+        for head in (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
+                     b"GET /v1/health?" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                     # still coming, and never ending
+                     b"GET /v1/health HTTP/1.1\r\n" + b"X-Many: b\r\n" * 20000):
+            with self.subTest(length=len(head)):
+                answer = self.raw(head, send_for=0.5 if head.endswith(b"b\r\n") else 0)
+                self.assertIn("65536", self.assertJsonError(answer, 431, "headers_too_large"))
+        # A head just under the limit is read as usual
+        status, _, body, _ = self.raw(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 60000 +
+                                      b"\r\n\r\n")
+        self.assertEqual(status, 200, body)
+        # and one sent a byte at a time too
+        sock = socket.create_connection((self.host, self.port), timeout=TIMEOUT)
+        self.addCleanup(sock.close)
+        for byte in b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n":
+            sock.send(bytes([byte]))
+            time.sleep(0.002)
+        self.assertIn(b" 200 ", sock.recv(4096))
+
+    def test_content_length_that_is_not_a_number_is_400_at_once(self):
+        # libsoup reads "-1" as 2^64 - 1 and would wait for that body
+        self.start_server()
+        for value in (b"-1", b"+5", b"5, 5", b"99999999999999999999"):
+            with self.subTest(value=value):
+                answer = self.raw(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                  b"Content-Length: " + value + b"\r\n\r\n")
+                message = self.assertJsonError(answer, 400, "invalid_request")
+                if value != b"5, 5":   # (that one libsoup refuses itself)
+                    self.assertIn("Content-Length", message)
+                self.assertLess(answer[3], 5)
+        self.assertEqual(self.curl("GET", "/v1/health").status, 200)
+
+    def server_rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def test_refused_bodies_are_answered_before_they_are_read(self):
+        # A body declared far over the limit, sent as fast as loopback
+        # allows: the 413 comes at once, and the server keeps none of it
+        # (it used to read, and hold, all it was sent).
+        self.start_server("--max-body-size", "1000000", token=TEST_TOKEN)
+        before = self.server_rss_kib()
+        headers = (b"Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+                   TEST_TOKEN.encode() + b"\r\n")
+        answer = self.raw(b"POST /v1/search HTTP/1.1\r\n" + headers +
+                          b"Content-Length: 100000000000\r\n\r\n", send_for=2.0)
+        self.assertJsonError(answer, 413, "payload_too_large")
+        self.assertEqual(answer[1].get("connection"), "close")
+        chunked = self.raw(b"POST /v1/search HTTP/1.1\r\n" + headers + b"Transfer-Encoding: chunked\r\n\r\n" +
+                           b"F4240\r\n" + b" " * 1000000 + b"\r\n" + b"F4240\r\n", send_for=1.0)
+        self.assertJsonError(chunked, 413, "payload_too_large")
+        # Refused for its token, a body is not waited for either
+        unauthorized = self.raw(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                b"Content-Length: 500000\r\n\r\n")
+        self.assertJsonError(unauthorized, 401, "unauthorized")
+        self.assertLess(unauthorized[3], 5)
+        self.assertLess(self.server_rss_kib() - before, 64 * 1024)
+        self.assertEqual(self.curl("GET", "/v1/health").status, 200)
 
 
 class SlowClientTests(ServeTestCase):
