@@ -1090,7 +1090,9 @@ sqlite_json_from_text (const char *text)
   if (text == NULL || text[0] == '\0')
     return NULL;
 
-  node = json_from_string (text, NULL);
+  /* The file may be damaged or crafted: nesting is limited like any JSON
+   * from outside */
+  node = stache_json_parse (text, -1, 0, FALSE, "stored metadata", NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
 

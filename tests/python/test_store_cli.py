@@ -296,6 +296,21 @@ class BadInputTests(StoreCliTestCase):
         with open(self.db, "rb") as f:
             self.assertEqual(f.read(), b"definitely not sqlite " * 100)
 
+    def test_crafted_metadata_in_the_file_does_not_crash(self):
+        # Metadata nested 200,000 deep, written into the file by someone
+        # else: json-glib's recursive parser would overflow the stack; read
+        # with the core's depth limit it is dropped, the rest still works.
+        self.run_stache("ingest", SAMPLES)
+        deep = "[" * 200000 + "]" * 200000
+        with sqlite3.connect(self.db) as db:
+            db.execute("UPDATE chunks SET metadata = ?", ('{"a": ' + deep + "}",))
+            db.execute("UPDATE documents SET metadata = ?", ('{"a": ' + deep + "}",))
+            db.execute("UPDATE namespaces SET metadata = ?", ('{"a": ' + deep + "}",))
+        hits = self.json_of("search", "--mode", "keyword", "the")
+        self.assertTrue(hits["results"] if isinstance(hits, dict) else hits)
+        self.assertTrue(self.json_of("documents", "list"))
+        self.json_of("namespaces", "list")
+
     def test_check_reads_the_whole_store(self):
         folder = os.path.join(self.tmp, "corpus")
         write_corpus(folder, 200, seed=4)
