@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Every change to chunks goes through an SqliteWrite inside the caller's
- * write transaction: the chunk row, its keyword (FTS5) entry and its
- * vector are added or removed together, so they commit or vanish
+ * write transaction: the chunk row, its keyword index entry
+ * (sqlite-keywords.c) and its vector are added or removed together, so they commit or vanish
  * together. Vector segments are edited in memory and each one is written
  * once per transaction, however many vectors of it changed.
  */
@@ -15,6 +15,7 @@
 
 #include "sqlite-chunks.h"
 #include "sqlite-kernel.h"
+#include "sqlite-keywords.h"
 #include "sqlite-scanfile.h"
 
 /* SQLite keeps a row's payload in its page up to (usable size - 35)
@@ -52,6 +53,7 @@ struct _SqliteWrite
   GHashTable     *by_id;    /* space id (gint64 *) → WriteSpace * (owned) */
   GHashTable     *by_key;   /* "dims:namespace" → WriteSpace * */
   GArray         *scratch;  /* one normalised vector */
+  SqliteKeywordBatch *keywords;   /* the chunks added, for the keyword index */
 };
 
 /* ---- spaces ---- */
@@ -194,50 +196,6 @@ write_space_free (gpointer data)
   g_free (ws);
 }
 
-/* FTS5 keeps the keyword rows of a transaction in memory and writes them
- * as a new segment when they pass its hash size (1 MiB by default) or at
- * commit; every segment must later be merged with others. A batch of
- * ingest (thousands of chunks) passes 1 MiB many times, and the merges that
- * follow cost more than the indexing itself: with room for a whole batch,
- * a batch becomes one segment. Measured on 60k chunks of 700 characters:
- * about a third less CPU for the keyword index. The value is stored in the
- * index's own configuration, so it is set once per file, inside the first
- * write transaction that reaches here. */
-#define FTS_HASH_SIZE "33554432"
-
-static gboolean
-tune_keyword_index (SqliteDatabase  *db,
-                    GError         **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gboolean tuned;
-
-  if (db->fts_tuned)
-    return TRUE;
-
-  stmt = sqlite_database_prepare (db, "SELECT count(*) FROM chunks_fts_config "
-                                      "WHERE k = 'hashsize' AND v = " FTS_HASH_SIZE, error);
-  if (stmt == NULL)
-    return FALSE;
-  if (sqlite3_step (stmt) != SQLITE_ROW)
-    return sqlite_database_set_error (db, error, _("reading the keyword index’s settings"));
-  tuned = sqlite3_column_int64 (stmt, 0) > 0;
-  sqlite3_reset (stmt);
-  g_clear_pointer (&stmt, sqlite_statement_release);
-
-  if (!tuned)
-    {
-      stmt = sqlite_database_prepare (db, "INSERT INTO chunks_fts (chunks_fts, rank) "
-                                          "VALUES ('hashsize', " FTS_HASH_SIZE ")", error);
-      if (stmt == NULL ||
-          !sqlite_database_exec_step (db, stmt, _("setting up the keyword index"), error))
-        return FALSE;
-    }
-
-  db->fts_tuned = TRUE;
-  return TRUE;
-}
-
 SqliteWrite *
 sqlite_write_new (SqliteDatabase *db)
 {
@@ -247,6 +205,7 @@ sqlite_write_new (SqliteDatabase *db)
   write->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, write_space_free);
   write->by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   write->scratch = g_array_new (FALSE, FALSE, sizeof (float));
+  write->keywords = sqlite_keyword_batch_new ();
 
   return write;
 }
@@ -260,6 +219,7 @@ sqlite_write_free (SqliteWrite *write)
   g_hash_table_unref (write->by_key);
   g_hash_table_unref (write->by_id);
   g_array_unref (write->scratch);
+  sqlite_keyword_batch_free (write->keywords);
   g_free (write);
 }
 
@@ -590,16 +550,9 @@ delete_chunk (SqliteWrite  *write,
               const char   *text,
               GError      **error)
 {
-  g_autoptr(sqlite3_stmt) fts = NULL;
   g_autoptr(sqlite3_stmt) row = NULL;
 
-  fts = sqlite_database_prepare (write->db, "INSERT INTO chunks_fts (chunks_fts, rowid, text) "
-                                            "VALUES ('delete', ?1, ?2)", error);
-  if (fts == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (fts, 1, rowid);
-  sqlite3_bind_text (fts, 2, text, -1, SQLITE_STATIC);
-  if (!sqlite_database_exec_step (write->db, fts, _("removing a chunk from the keyword index"), error))
+  if (!sqlite_keyword_batch_remove (write->keywords, write->db, rowid, text, error))
     return FALSE;
 
   if (!space_remove (write, slot, rowid, error))
@@ -716,7 +669,6 @@ sqlite_write_delete_namespace (SqliteWrite    *write,
                                GError        **error)
 {
   g_autoptr(sqlite3_stmt) texts = NULL;
-  g_autoptr(sqlite3_stmt) fts = NULL;
   g_autoptr(sqlite3_stmt) chunks = NULL;
   g_autoptr(GPtrArray) spaces = NULL;
   guint64 n_rows = 0;
@@ -741,9 +693,7 @@ sqlite_write_delete_namespace (SqliteWrite    *write,
     }
 
   texts = sqlite_database_prepare (write->db, "SELECT rowid, text FROM chunks WHERE namespace = ?1", error);
-  fts = sqlite_database_prepare (write->db, "INSERT INTO chunks_fts (chunks_fts, rowid, text) "
-                                            "VALUES ('delete', ?1, ?2)", error);
-  if (texts == NULL || fts == NULL)
+  if (texts == NULL)
     return FALSE;
   sqlite3_bind_text (texts, 1, namespace_, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (texts)) == SQLITE_ROW)
@@ -752,10 +702,8 @@ sqlite_write_delete_namespace (SqliteWrite    *write,
           g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
-      sqlite3_reset (fts);
-      sqlite3_bind_int64 (fts, 1, sqlite3_column_int64 (texts, 0));
-      sqlite3_bind_text (fts, 2, sqlite_column_text (texts, 1), -1, SQLITE_STATIC);
-      if (!sqlite_database_exec_step (write->db, fts, _("removing a chunk from the keyword index"), error))
+      if (!sqlite_keyword_batch_remove (write->keywords, write->db, sqlite3_column_int64 (texts, 0),
+                                        sqlite_column_text (texts, 1), error))
         return FALSE;
     }
   if (rc != SQLITE_DONE)
@@ -780,7 +728,6 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
 {
   g_autoptr(sqlite3_stmt) existing = NULL;
   g_autoptr(sqlite3_stmt) insert = NULL;
-  g_autoptr(sqlite3_stmt) fts = NULL;
   WriteSpace *ws;
   float *unit;
 
@@ -789,8 +736,6 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
 
   ws = write_space_for (write, namespace_, dims, error);
   if (ws == NULL)
-    return FALSE;
-  if (!tune_keyword_index (write->db, error))
     return FALSE;
   g_array_set_size (write->scratch, dims);
   unit = (float *) (gpointer) write->scratch->data;
@@ -867,14 +812,7 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
       rowid = sqlite3_last_insert_rowid (write->db->handle);
       g_clear_pointer (&insert, sqlite_statement_release);
 
-      fts = sqlite_database_prepare (write->db, "INSERT INTO chunks_fts (rowid, text) VALUES (?1, ?2)", error);
-      if (fts == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (fts, 1, rowid);
-      sqlite3_bind_text (fts, 2, text, -1, SQLITE_STATIC);
-      if (!sqlite_database_exec_step (write->db, fts, _("adding a chunk to the keyword index"), error))
-        return FALSE;
-      g_clear_pointer (&fts, sqlite_statement_release);
+      sqlite_keyword_batch_add (write->keywords, rowid, text);
 
       memcpy (unit, vectors + (gsize) i * dims, dims * sizeof (float));
       sqlite_kernel_normalize (unit, dims);
@@ -1010,6 +948,9 @@ sqlite_write_finish (SqliteWrite  *write,
 {
   GHashTableIter iter;
   WriteSpace *ws;
+
+  if (!sqlite_keyword_batch_flush (write->keywords, write->db, error))
+    return FALSE;
 
   g_hash_table_iter_init (&iter, write->by_id);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ws))

@@ -17,15 +17,16 @@
 
 #include "sqlite-chunks.h"
 #include "sqlite-database.h"
-#include "sqlite-rank.h"
+#include "sqlite-keywords.h"
 
 /* "STCH": marks a file as a Stache database (PRAGMA application_id). */
 #define STACHE_APPLICATION_ID 0x53544348
 /* Bumped when the schema changes; stored in PRAGMA user_version.
  * 1: vectors in the chunk rows, keyword index fed by triggers.
  * 2: vectors packed per namespace in vector_segments (sqlite-chunks.c),
- *    keyword rows written by the code that writes the chunks. */
-#define SCHEMA_VERSION 2
+ *    keyword rows written by the code that writes the chunks.
+ * 3: the keyword index of our own (sqlite-keywords.c) rather than FTS5. */
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 10000
 /* Large pages let a segment of vectors sit in one page, where a scan
  * reads it in place (see sqlite-chunks.h); set on new files only. */
@@ -47,9 +48,7 @@ static const char SCHEMA_SQL[] =
   "  metadata TEXT,"
   "  UNIQUE (namespace, id));"
   "CREATE INDEX IF NOT EXISTS chunks_document ON chunks (namespace, document_id);"
-  "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 ("
-  "  text, content = 'chunks', content_rowid = 'rowid',"
-  "  tokenize = 'unicode61 remove_diacritics 2');"
+  SQLITE_KEYWORDS_SCHEMA
   "CREATE TABLE IF NOT EXISTS vector_spaces ("
   "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
   "  namespace TEXT NOT NULL,"
@@ -538,7 +537,7 @@ migrate_from_1 (SqliteDatabase  *db,
   g_clear_pointer (&rows, sqlite_statement_release);
   g_clear_pointer (&insert, sqlite_statement_release);
   ok = sqlite_write_finish (write, error) &&
-       exec (db, "DROP TABLE chunks_schema1; PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION),
+       exec (db, "DROP TABLE chunks_schema1; PRAGMA user_version = 2",
              _("dropping the old tables"), error);
 
 out:
@@ -570,6 +569,52 @@ out:
     }
   if (exec_retrying (db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
     return sqlite_database_set_error (db, error, _("switching to WAL mode"));
+
+  /* (then on to schema 3, which checks the file) */
+  return TRUE;
+}
+
+/* ---- migration from schema 2 ---- */
+
+static void
+report_indexed (gint64 done,
+                gint64 total)
+{
+  static gint64 last_report;
+
+  if (done < last_report)
+    last_report = 0;
+  if (done - last_report >= 100000 && done < total)
+    {
+      last_report = done;
+      g_printerr (_("Stache: %ld of %ld chunks indexed\n"), (long) done, (long) total);
+    }
+}
+
+/* Schema 2 kept the keyword index in FTS5 (chunks_fts); schema 3 has one
+ * of its own (sqlite-keywords.c), built here from the chunk rows, in one
+ * transaction: a kill leaves schema 2 as it was. */
+static gboolean
+migrate_from_2 (SqliteDatabase  *db,
+                GError         **error)
+{
+  gint64 n_chunks = count_rows (db, "SELECT count (*) FROM chunks");
+  gboolean ok;
+
+  /* Translators: printed once, on stderr, when an older store is first opened */
+  g_printerr (_("Stache: building a new keyword index for the database “%s” (%ld chunks); "
+                "this happens once…\n"), db->path, (long) n_chunks);
+
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+  ok = exec (db, SQLITE_KEYWORDS_SCHEMA, _("creating the tables"), error) &&
+       sqlite_keywords_rebuild (db, report_indexed, NULL, error);
+  /* Statements cached on the old index go before it does */
+  g_hash_table_remove_all (db->statements);
+  ok = ok && exec (db, "DROP TABLE IF EXISTS chunks_fts; PRAGMA user_version = 3",
+                   _("dropping the old tables"), error);
+  if (!sqlite_database_end (db, ok, ok ? error : NULL))
+    return FALSE;
 
   return check_integrity (db, "PRAGMA quick_check", error);
 }
@@ -630,20 +675,24 @@ database_open (const char    *path,
       return NULL;
     }
   sqlite3_busy_timeout (db->handle, BUSY_TIMEOUT_MS);
-  db->has_rank = sqlite_rank_register (db->handle);
 
   g_mutex_lock (&db->mutex);
   ok = check_ours (db, &has_schema, &version, error) &&
        configure (db, !existed, error);
-  if (ok && db->read_only && (!has_schema || version == 1))
+  if (ok && db->read_only && (!has_schema || version < SCHEMA_VERSION))
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
                    _("The Stache database “%s” is read-only and must first be upgraded: open it "
                      "once where it can be written"), db->path);
       ok = FALSE;
     }
-  else if (ok && has_schema && version == 1)
-    ok = migrate_from_1 (db, error);
+  else if (ok && has_schema && version < SCHEMA_VERSION)
+    {
+      if (version == 1)
+        ok = migrate_from_1 (db, error);
+      if (ok)
+        ok = migrate_from_2 (db, error);
+    }
   else if (ok && !has_schema)
     ok = create_schema (db, error);
   g_mutex_unlock (&db->mutex);
@@ -803,18 +852,10 @@ sqlite_database_verify (SqliteDatabase  *db,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  if (sqlite3_exec (db->handle, "INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)",
-                    NULL, NULL, NULL) != SQLITE_OK)
-    {
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                   _("The keyword index of the Stache database “%s” does not match its chunks (%s)"),
-                   db->path, sqlite3_errmsg (db->handle));
-      return FALSE;
-    }
-
   if (!sqlite_database_begin (db, FALSE, error))
     return FALSE;
-  ok = sqlite_chunks_verify (db, cancellable, error);
+  ok = sqlite_keywords_verify (db, cancellable, error) &&
+       sqlite_chunks_verify (db, cancellable, error);
   return sqlite_database_end (db, ok, ok ? error : NULL);
 }
 

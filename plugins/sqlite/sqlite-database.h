@@ -23,8 +23,6 @@ typedef struct
   GMutex      mutex;
   GHashTable *statements;   /* SQL text → sqlite3_stmt *, prepared once */
   gsize       page_size;    /* of the file, read once it is configured */
-  gboolean    fts_tuned;    /* the keyword index's settings checked (sqlite-chunks.c) */
-  gboolean    has_rank;     /* stache_rank() is registered (sqlite-rank.c) */
   gboolean    read_only;    /* the file or its folder cannot be written: searches only */
   gint        ref_count;    /* changed with the registry's lock held */
   gpointer    ann;          /* the ANN indexes of its vector spaces (sqlite-ann.c) */

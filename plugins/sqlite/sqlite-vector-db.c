@@ -24,6 +24,7 @@
 #include "sqlite-documents.h"
 #include "sqlite-hnsw.h"
 #include "sqlite-kernel.h"
+#include "sqlite-keywords.h"
 #include "sqlite-scanfile.h"
 #include "sqlite-vector-db.h"
 
@@ -887,236 +888,56 @@ free_results (GList *results)
   g_list_free_full (results, g_object_unref);
 }
 
-static void
-append_keyword (GString    *expression,
-                const char *word)
-{
-  if (expression->len > 0)
-    g_string_append (expression, " OR ");
-
-  /* An FTS5 string literal: any double quote doubled. */
-  g_string_append_c (expression, '"');
-  for (const char *p = word; *p != '\0'; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (expression, '"');
-      g_string_append_c (expression, *p);
-    }
-  g_string_append_c (expression, '"');
-}
-
-/* The user's words, as FTS5's unicode61 tokenizer would cut them. */
-static GPtrArray *
-split_keywords (const char *query)
-{
-  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GString) word = g_string_new (NULL);
-
-  for (const char *p = query; words->len < MAX_KEYWORDS; p = g_utf8_next_char (p))
-    {
-      gunichar c = *p != '\0' ? g_utf8_get_char (p) : 0;
-
-      if (c != 0 && (g_unichar_isalnum (c) || g_unichar_ismark (c)))
-        {
-          g_string_append_unichar (word, c);
-          continue;
-        }
-
-      if (word->len > 0)
-        {
-          g_ptr_array_add (words, g_strdup (word->str));
-          g_string_truncate (word, 0);
-        }
-
-      if (c == 0)
-        break;
-    }
-
-  return words;
-}
-
-/* Turns words into an FTS5 query that cannot be a syntax error: every
- * word is a quoted string, the words are joined with OR. Words whose
- * @skip entry is set are left out. NULL when no word is left. */
-static char *
-build_match_expression (GPtrArray      *words,
-                        const gboolean *skip)
-{
-  g_autoptr(GString) expression = g_string_new (NULL);
-
-  for (guint i = 0; i < words->len; i++)
-    if (skip == NULL || !skip[i])
-      append_keyword (expression, g_ptr_array_index (words, i));
-
-  if (expression->len == 0)
-    return NULL;
-
-  return g_string_free (g_steal_pointer (&expression), FALSE);
-}
-
-/* @word as the tokenizer stores it: lower case, without diacritics. */
-static char *
-fold_keyword (const char *word)
-{
-  g_autofree char *lower = g_utf8_strdown (word, -1);
-  g_autofree char *decomposed = g_utf8_normalize (lower, -1, G_NORMALIZE_NFD);
-  GString *folded = g_string_new (NULL);
-
-  for (const char *p = decomposed != NULL ? decomposed : lower; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (!g_unichar_ismark (c))
-        g_string_append_unichar (folded, c);
-    }
-
-  return g_string_free (folded, FALSE);
-}
-
-/* Looks up in how many chunks each word is (in @hits, -1 where it cannot
- * be looked up) and marks in @skip the words found in at least half of
- * them. FTS5's BM25 gives such a word an idf of 1e-6 (its formula turns
- * negative), so leaving it out changes no score by more than a few
- * millionths, while it can make FTS5 rank every row of the store. Returns
- * how many were marked. */
-static guint
-count_keywords (SqliteDatabase  *db,
-                GPtrArray       *words,
-                gint64          *hits,
-                gboolean        *skip)
-{
-  g_autoptr(sqlite3_stmt) total = NULL;
-  g_autoptr(sqlite3_stmt) vocab = NULL;
-  gint64 n_chunks;
-  guint n_marked = 0;
-
-  for (guint i = 0; i < words->len; i++)
-    hits[i] = -1;
-
-  /* A table of the connection alone (TEMP): nothing is written to the
-   * file, and FTS5 answers a term = ? constraint with a seek. */
-  if (sqlite3_exec (db->handle, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stache_fts_vocab "
-                                "USING fts5vocab (main, 'chunks_fts', 'row')",
-                    NULL, NULL, NULL) != SQLITE_OK)
-    return 0;
-
-  total = sqlite_database_prepare (db, "SELECT coalesce (sum (count), 0) FROM vector_spaces", NULL);
-  vocab = sqlite_database_prepare (db, "SELECT doc FROM temp.stache_fts_vocab WHERE term = ?1", NULL);
-  if (total == NULL || vocab == NULL || sqlite3_step (total) != SQLITE_ROW)
-    return 0;
-  n_chunks = sqlite3_column_int64 (total, 0);
-
-  for (guint i = 0; i < words->len; i++)
-    {
-      g_autofree char *term = fold_keyword (g_ptr_array_index (words, i));
-      int rc;
-
-      sqlite3_reset (vocab);
-      sqlite3_bind_text (vocab, 1, term, -1, SQLITE_TRANSIENT);
-      rc = sqlite3_step (vocab);
-      if (rc == SQLITE_DONE)
-        hits[i] = 0;
-      else if (rc == SQLITE_ROW)
-        hits[i] = sqlite3_column_int64 (vocab, 0);
-      if (hits[i] > 0 && 2 * hits[i] >= n_chunks && skip != NULL)
-        {
-          skip[i] = TRUE;
-          n_marked++;
-        }
-    }
-  sqlite3_reset (vocab);
-
-  return n_marked;
-}
-
-/* The ranking SQL for the words of @words not in @skip: stache_rank()
- * (sqlite-rank.c) with their row counts where they are all known, FTS5's
- * bm25() otherwise. ?1 is the MATCH expression, ?2 the limit. */
-static char *
-ranking_sql (SqliteDatabase *db,
-             GPtrArray      *words,
-             const gint64   *hits,
-             const gboolean *skip)
-{
-  g_autoptr(GString) sql = g_string_new ("SELECT rowid, ");
-  gboolean known = db->has_rank;
-
-  for (guint i = 0; i < words->len && known; i++)
-    if (!skip[i] && hits[i] < 0)
-      known = FALSE;
-
-  if (known)
-    {
-      g_string_append (sql, "stache_rank (chunks_fts, ?2");
-      for (guint i = 0; i < words->len; i++)
-        if (!skip[i])
-          g_string_append_printf (sql, ", %" G_GINT64_FORMAT, hits[i]);
-      g_string_append_c (sql, ')');
-    }
-  else
-    {
-      g_string_append (sql, "bm25 (chunks_fts)");
-    }
-  g_string_append (sql, " AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2");
-
-  return g_string_free (g_steal_pointer (&sql), FALSE);
-}
-
-/* How many rows FTS5 ranks first; more are asked for when the namespace
- * or the filter turns too many of them down. */
+/* How many chunks the index ranks first; more are asked for when the
+ * namespace or the filter turns too many of them down. */
 #define KEYWORD_FIRST_ROUND 64
 
-/* The best @top_k chunks for @expression, in @namespace_ (any when NULL)
- * and passing @filter, best first. FTS5 ranks and keeps the best rows
- * itself, touching no chunk row; the text is read for those only. Rows of
- * other namespaces, or that the filter turns down, are skipped, and a next
- * round asks for more. */
+/* The best @top_k chunks of @query's scores, in @namespace_ (any when
+ * NULL) and passing @filter, best first. The index scores every chunk
+ * holding a word, touching no chunk row; the text is read for the best
+ * only. Rows of other namespaces, or that the filter turns down, are
+ * skipped, and a next round takes more. */
 static gboolean
-keyword_rank (SqliteDatabase  *db,
-              const char      *expression,
-              const char      *ranking,
-              const char      *namespace_,
-              guint            top_k,
-              JsonObject      *filter,
-              GList          **out_results,
-              GCancellable    *cancellable,
-              GError         **error)
+keyword_rank (SqliteDatabase      *db,
+              SqliteKeywordQuery  *query,
+              const char          *namespace_,
+              guint                top_k,
+              JsonObject          *filter,
+              GList              **out_results,
+              GCancellable        *cancellable,
+              GError             **error)
 {
   GList *results = NULL;
   guint n_results = 0;
-  gint64 limit, seen = 0;
+  gsize limit, seen = 0, n_hits;
 
-  limit = MAX ((gint64) top_k, namespace_ != NULL || filter != NULL ? KEYWORD_FIRST_ROUND : 0);
+  limit = MAX ((gsize) top_k, namespace_ != NULL || filter != NULL ? KEYWORD_FIRST_ROUND : 0);
   for (;;)
     {
-      g_autoptr(sqlite3_stmt) ranked = NULL;
-      gint64 position = 0;
-      int rc = SQLITE_DONE;
+      const SqliteKeywordHit *hits = sqlite_keyword_query_top (query, limit, &n_hits);
 
-      ranked = sqlite_database_prepare (db, ranking, error);
-      if (ranked == NULL)
-        goto failed;
-      sqlite3_bind_text (ranked, 1, expression, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (ranked, 2, limit);
-
-      while (n_results < top_k && (rc = sqlite3_step (ranked)) == SQLITE_ROW)
+      for (gsize i = seen; i < n_hits && n_results < top_k; i++)
         {
           g_autoptr(sqlite3_stmt) row = NULL;
 
-          /* Rows an earlier round looked at already. */
-          if (position++ < seen)
-            continue;
-
-          if (check_cancelled (cancellable, position, error))
+          if (check_cancelled (cancellable, i + 1, error))
             goto failed;
 
           row = sqlite_database_prepare (db, "SELECT id, namespace, document_id, text, metadata "
                                              "FROM chunks WHERE rowid = ?1", error);
           if (row == NULL)
             goto failed;
-          sqlite3_bind_int64 (row, 1, sqlite3_column_int64 (ranked, 0));
-          if (sqlite3_step (row) != SQLITE_ROW)
+          sqlite3_bind_int64 (row, 1, hits[i].rowid);
+          switch (sqlite3_step (row))
             {
+            case SQLITE_ROW:
+              break;
+            case SQLITE_DONE:
+              g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                           _("The keyword index of the Stache database “%s” is damaged; run “stache check”"),
+                           db->path);
+              goto failed;
+            default:
               sqlite_database_set_error (db, error, _("searching for words"));
               goto failed;
             }
@@ -1126,20 +947,14 @@ keyword_rank (SqliteDatabase  *db,
           if (!row_matches_filter (filter, sqlite_column_text (row, 2), sqlite_column_text (row, 4)))
             continue;
 
-          /* bm25() is lower for better matches; scores here are higher. */
-          results = g_list_prepend (results, result_from_row (row, 0, -sqlite3_column_double (ranked, 1)));
+          results = g_list_prepend (results, result_from_row (row, 0, hits[i].score));
           n_results++;
         }
-      if (n_results < top_k && rc != SQLITE_DONE)
-        {
-          sqlite_database_set_error (db, error, _("searching for words"));
-          goto failed;
-        }
 
-      /* Done when enough were found or FTS5 had no more to give. */
-      if (n_results >= top_k || position < limit)
+      /* Done when enough were found or there are no more */
+      if (n_results >= top_k || n_hits < limit)
         break;
-      seen = position;
+      seen = n_hits;
       limit *= 4;
     }
 
@@ -1164,46 +979,56 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) words = NULL;
   g_autofree gboolean *skip = NULL;
-  g_autofree gboolean *keep_all = NULL;
   g_autofree gint64 *hits = NULL;
-  g_autofree char *expression = NULL;
   GError *local_error = NULL;
   GList *results = NULL;
   SqliteDatabase *db;
+  gint64 n_chunks = 0;
+  guint n_skipped = 0;
 
   if ((db = get_db (self, cancellable, error)) == NULL)
     return NULL;
 
-  words = split_keywords (query);
+  words = sqlite_keywords_split (query);
+  if (words->len > MAX_KEYWORDS)
+    g_ptr_array_set_size (words, MAX_KEYWORDS);
   if (words->len == 0 || top_k == 0)
     return NULL;
-  expression = build_match_expression (words, NULL);
 
   locker = g_mutex_locker_new (&db->mutex);
   if (!sqlite_database_begin (db, FALSE, error))
     return NULL;
 
-  /* The words found almost everywhere are left out first; only when the
-   * others find too few chunks do they come back. */
+  /* A word in at least half the chunks gets an idf of 1e-6 (BM25's
+   * formula turns negative there): leaving it out changes no score by more
+   * than a few millionths, while it can make every chunk a candidate. Such
+   * words are left out first; only when the others find too few chunks do
+   * they come back. */
   skip = g_new0 (gboolean, words->len);
-  keep_all = g_new0 (gboolean, words->len);
-  hits = g_new (gint64, words->len);
-  if (count_keywords (db, words, hits, words->len > 1 ? skip : NULL) > 0)
+  hits = g_new0 (gint64, words->len);
+  if (words->len > 1 && sqlite_keywords_count (db, words, hits, &n_chunks, &local_error))
+    for (guint i = 0; i < words->len; i++)
+      if (hits[i] > 0 && 2 * hits[i] >= n_chunks)
+        {
+          skip[i] = TRUE;
+          n_skipped++;
+        }
+  if (local_error == NULL && n_skipped > 0 && n_skipped < words->len)
     {
-      g_autofree char *rare = build_match_expression (words, skip);
-      g_autofree char *ranking = ranking_sql (db, words, hits, skip);
+      g_autoptr(SqliteKeywordQuery) rare = sqlite_keyword_query_new (db, words, skip, cancellable, &local_error);
 
       if (rare != NULL &&
-          keyword_rank (db, rare, ranking, namespace_, top_k, filter, &results, cancellable, &local_error) &&
+          keyword_rank (db, rare, namespace_, top_k, filter, &results, cancellable, &local_error) &&
           g_list_length (results) < top_k)
         g_clear_pointer (&results, free_results);
     }
 
   if (local_error == NULL && results == NULL)
     {
-      g_autofree char *ranking = ranking_sql (db, words, hits, keep_all);
+      g_autoptr(SqliteKeywordQuery) all = sqlite_keyword_query_new (db, words, NULL, cancellable, &local_error);
 
-      keyword_rank (db, expression, ranking, namespace_, top_k, filter, &results, cancellable, &local_error);
+      if (all != NULL)
+        keyword_rank (db, all, namespace_, top_k, filter, &results, cancellable, &local_error);
     }
 
   if (!sqlite_database_end (db, local_error == NULL, local_error == NULL ? &local_error : NULL) ||
