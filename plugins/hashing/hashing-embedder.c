@@ -363,6 +363,25 @@ embed_text (guint       dimensions,
 
 /* ---- StacheEmbeddingProvider ---- */
 
+/* The working counts of embed_text(), kept per thread: allocating them on
+ * every call (several KiB, past glibc's small-block bins) made malloc
+ * consolidate its free lists for each document ingested */
+static gint32 *
+thread_scratch (gsize n)
+{
+  static GPrivate key = G_PRIVATE_INIT (g_free);
+  gint64 *block = g_private_get (&key);
+
+  if (block == NULL || (gsize) block[0] < n)
+    {
+      block = g_malloc (sizeof (gint64) + n * sizeof (gint32));
+      block[0] = (gint64) n;
+      g_private_replace (&key, block);
+    }
+
+  return (gint32 *) (gpointer) (block + 1);
+}
+
 static GArray *
 hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
                               const char * const       *texts,
@@ -371,7 +390,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
 {
   HashingEmbedder *self = HASHING_EMBEDDER (provider);
   guint dimensions = self->dimensions;
-  g_autofree gint32 *scratch = NULL;
+  gint32 *scratch;
   g_autoptr(GArray) values = NULL;
   guint n_texts = g_strv_length ((char **) texts);
 
@@ -384,7 +403,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
 
   values = g_array_sized_new (FALSE, FALSE, sizeof (float), n_texts * dimensions);
   g_array_set_size (values, n_texts * dimensions);
-  scratch = g_new (gint32, N_KINDS * (gsize) dimensions);
+  scratch = thread_scratch (N_KINDS * (gsize) dimensions);
   sublinear_table_init ();
 
   for (guint i = 0; i < n_texts; i++)

@@ -9,9 +9,12 @@
  *                     of a folder ingest, one document, …) or of merged
  *                     segments; how many chunks and words it holds, and
  *                     how many of those were deleted since
- *   keyword_postings  one row per (segment, word): the chunks of the
- *                     segment holding the word, as varints (rowid delta,
- *                     times the word occurs, the chunk's length in words)
+ *   keyword_postings  the words of a segment in order, in blocks of about
+ *                     BLOCK_BYTES, one row each, keyed by (segment, first
+ *                     word): for each word, the chunks of the segment
+ *                     holding it as varints (rowid delta, times the word
+ *                     occurs, the chunk's length in words). A row per word
+ *                     cost a b-tree insert each, as much as FTS5 did.
  *   keyword_deleted   the rowids of deleted chunks still in a segment
  *
  * Rowids only grow (the chunks table is AUTOINCREMENT), so segments cover
@@ -59,22 +62,59 @@ set_damaged (SqliteDatabase  *db,
 
 /* ---- varints ---- */
 
-static inline void
-put_varint (GByteArray *out,
-            guint64     value)
+/* A growable byte buffer, written a varint at a time: GByteArray's append
+ * per varint was a third of writing a segment */
+typedef struct
 {
-  guint8 bytes[10];
-  guint n = 0;
+  guint8 *data;
+  gsize   len;
+  gsize   size;
+} Buffer;
 
-  do
+static inline void
+buffer_reserve (Buffer *buffer,
+                gsize   more)
+{
+  if (G_UNLIKELY (buffer->len + more > buffer->size))
     {
-      guint8 byte = value & 0x7f;
-
-      value >>= 7;
-      bytes[n++] = value != 0 ? byte | 0x80 : byte;
+      buffer->size = MAX (buffer->size * 2, buffer->len + more + 4096);
+      buffer->data = g_realloc (buffer->data, buffer->size);
     }
-  while (value != 0);
-  g_byte_array_append (out, bytes, n);
+}
+
+static inline void
+buffer_append (Buffer       *buffer,
+               const guint8 *bytes,
+               gsize         n)
+{
+  buffer_reserve (buffer, n);
+  if (n > 0)
+    memcpy (buffer->data + buffer->len, bytes, n);
+  buffer->len += n;
+}
+
+static void
+buffer_clear (Buffer *buffer)
+{
+  g_clear_pointer (&buffer->data, g_free);
+  buffer->len = buffer->size = 0;
+}
+
+static inline void
+put_varint (Buffer  *out,
+            guint64  value)
+{
+  guint8 *p;
+
+  buffer_reserve (out, 10);
+  p = out->data + out->len;
+  while (value >= 0x80)
+    {
+      *p++ = (guint8) (value | 0x80);
+      value >>= 7;
+    }
+  *p++ = (guint8) value;
+  out->len = (gsize) (p - out->data);
 }
 
 /* FALSE when the data ends inside a varint or it is too long */
@@ -101,6 +141,23 @@ get_varint (const guint8 **pos,
 
 /* ---- words ---- */
 
+/* A word's length as the index keeps it: at most SQLITE_KEYWORD_MAX_BYTES,
+ * cut at a character boundary */
+static inline gsize
+word_length (const char *start,
+             const char *stop)
+{
+  gsize n = (gsize) (stop - start);
+
+  if (n > SQLITE_KEYWORD_MAX_BYTES)
+    {
+      n = SQLITE_KEYWORD_MAX_BYTES;
+      while (n > 0 && ((guchar) start[n] & 0xc0) == 0x80)
+        n--;
+    }
+  return n;
+}
+
 /* Calls @func for each word of @text as the index keeps it */
 static void
 for_each_word (const char *text,
@@ -112,18 +169,7 @@ for_each_word (const char *text,
   const char *pos = folded, *end = folded + len, *start, *stop;
 
   while (stache_text_next_word (&pos, end, &start, &stop))
-    {
-      gsize n = (gsize) (stop - start);
-
-      if (n > SQLITE_KEYWORD_MAX_BYTES)
-        {
-          /* (cut at a character boundary) */
-          n = SQLITE_KEYWORD_MAX_BYTES;
-          while (n > 0 && ((guchar) start[n] & 0xc0) == 0x80)
-            n--;
-        }
-      func (start, n, data);
-    }
+    func (start, word_length (start, stop), data);
 }
 
 static void
@@ -206,7 +252,9 @@ struct _SqliteKeywordBatch
   GArray     *terms;      /* Term */
   guint32    *slots;      /* open addressing: 1 + term index, 0 empty */
   guint32     n_slots;    /* a power of two */
-  GArray     *postings;   /* Posting, in the order added */
+  Posting    *postings;   /* in the order added */
+  guint32     n_postings;
+  guint32     postings_size;
   GArray     *docs;       /* Doc */
   gboolean    unsorted;   /* a rowid came after a larger one */
   /* while adding one chunk */
@@ -220,7 +268,8 @@ sqlite_keyword_batch_new (void)
 
   batch->pool = g_string_sized_new (4096);
   batch->terms = g_array_new (FALSE, FALSE, sizeof (Term));
-  batch->postings = g_array_new (FALSE, FALSE, sizeof (Posting));
+  batch->postings_size = 4096;
+  batch->postings = g_new (Posting, batch->postings_size);
   batch->docs = g_array_new (FALSE, FALSE, sizeof (Doc));
   batch->n_slots = 1024;
   batch->slots = g_new0 (guint32, batch->n_slots);
@@ -235,7 +284,7 @@ sqlite_keyword_batch_free (SqliteKeywordBatch *batch)
     return;
   g_string_free (batch->pool, TRUE);
   g_array_unref (batch->terms);
-  g_array_unref (batch->postings);
+  g_free (batch->postings);
   g_array_unref (batch->docs);
   g_free (batch->slots);
   g_free (batch);
@@ -252,7 +301,7 @@ batch_reset (SqliteKeywordBatch *batch)
 {
   g_string_truncate (batch->pool, 0);
   g_array_set_size (batch->terms, 0);
-  g_array_set_size (batch->postings, 0);
+  batch->n_postings = 0;
   g_array_set_size (batch->docs, 0);
   memset (batch->slots, 0, batch->n_slots * sizeof (guint32));
   batch->unsorted = FALSE;
@@ -288,14 +337,15 @@ grow_slots (SqliteKeywordBatch *batch)
   batch->n_slots = n_slots;
 }
 
-static void
-batch_add_word (const char *word,
-                gsize       len,
-                gpointer    data)
+static inline void
+batch_add_word (SqliteKeywordBatch *batch,
+                const char         *word,
+                gsize               len,
+                Doc                *doc)
 {
-  SqliteKeywordBatch *batch = data;
   guint32 hash = hash_word (word, len);
   guint32 i = hash & (batch->n_slots - 1);
+  guint32 t;
   Term *term;
 
   for (;;)
@@ -308,35 +358,37 @@ batch_add_word (const char *word,
 
           g_string_append_len (batch->pool, word, (gssize) len);
           g_array_append_val (batch->terms, new_term);
-          batch->slots[i] = batch->terms->len;
-          term = &g_array_index (batch->terms, Term, batch->terms->len - 1);
+          t = batch->terms->len - 1;
+          batch->slots[i] = t + 1;
           if (batch->terms->len * 2 > batch->n_slots)
-            {
-              grow_slots (batch);
-              term = &g_array_index (batch->terms, Term, batch->terms->len - 1);
-            }
+            grow_slots (batch);
           break;
         }
       term = &g_array_index (batch->terms, Term, slot - 1);
       if (term->hash == hash && term->len == len && memcmp (batch->pool->str + term->offset, word, len) == 0)
-        break;
+        {
+          t = slot - 1;
+          break;
+        }
       i = (i + 1) & (batch->n_slots - 1);
     }
 
-  g_array_index (batch->docs, Doc, batch->doc).length++;
+  term = &g_array_index (batch->terms, Term, t);
+  doc->length++;
   if (term->last_doc == batch->doc + 1)
     {
-      g_array_index (batch->postings, Posting, term->last_posting).tf++;
+      batch->postings[term->last_posting].tf++;
+      return;
     }
-  else
+  if (batch->n_postings == batch->postings_size)
     {
-      Posting posting = { (guint32) (term - (Term *) (gpointer) batch->terms->data), batch->doc, 1 };
-
-      term->last_doc = batch->doc + 1;
-      term->last_posting = batch->postings->len;
-      term->n_postings++;
-      g_array_append_val (batch->postings, posting);
+      batch->postings_size *= 2;
+      batch->postings = g_renew (Posting, batch->postings, batch->postings_size);
     }
+  term->last_doc = batch->doc + 1;
+  term->last_posting = batch->n_postings;
+  term->n_postings++;
+  batch->postings[batch->n_postings++] = (Posting) { t, batch->doc, 1 };
 }
 
 void
@@ -350,7 +402,15 @@ sqlite_keyword_batch_add (SqliteKeywordBatch *batch,
     batch->unsorted = TRUE;
   batch->doc = batch->docs->len;
   g_array_append_val (batch->docs, doc);
-  for_each_word (text, batch_add_word, batch);
+  {
+    gsize len = 0;
+    g_autofree char *folded = stache_text_fold (text, &len);
+    const char *pos = folded, *end = folded + len, *start, *stop;
+    Doc *added = &g_array_index (batch->docs, Doc, batch->doc);
+
+    while (stache_text_next_word (&pos, end, &start, &stop))
+      batch_add_word (batch, start, word_length (start, stop), added);
+  }
 }
 
 gboolean
@@ -501,27 +561,172 @@ insert_segment (SqliteDatabase  *db,
   return sqlite_database_exec_step (db, stmt, _("writing the keyword index"), error);
 }
 
+/* Words and their postings go into blocks of about this many bytes, one
+ * row each; a word whose postings pass it has a row of its own */
+#define BLOCK_BYTES 4000
+
+/* An entry of a block: varint(word length), the word, varint(chunks),
+ * varint(postings length), the postings */
+typedef struct
+{
+  const guint8 *term;
+  gsize         term_len;
+  guint64       docs;
+  const guint8 *postings;
+  gsize         postings_len;
+} Entry;
+
+/* The entry at *@pos, moving past it; FALSE at the end (*@damaged unset)
+ * or when it is not well formed (*@damaged set) */
 static gboolean
-insert_postings (SqliteDatabase  *db,
-                 gint64           segment,
-                 const guint8    *term,
-                 gsize            term_len,
-                 gint64           docs,
-                 GByteArray      *data,
-                 GError         **error)
+next_entry (const guint8 **pos,
+            const guint8  *end,
+            Entry         *entry,
+            gboolean      *damaged)
+{
+  guint64 len, plen;
+
+  *damaged = FALSE;
+  if (*pos >= end)
+    return FALSE;
+  if (!get_varint (pos, end, &len) || len > (guint64) (end - *pos) || len > SQLITE_KEYWORD_MAX_BYTES)
+    goto damaged;
+  entry->term = *pos;
+  entry->term_len = (gsize) len;
+  *pos += len;
+  if (!get_varint (pos, end, &entry->docs) || !get_varint (pos, end, &plen) || plen > (guint64) (end - *pos))
+    goto damaged;
+  entry->postings = *pos;
+  entry->postings_len = (gsize) plen;
+  *pos += plen;
+  return TRUE;
+
+damaged:
+  *damaged = TRUE;
+  return FALSE;
+}
+
+typedef struct
+{
+  SqliteDatabase *db;
+  gint64          segment;
+  Buffer          block;
+  Buffer          first;   /* the block's first word */
+  gint64          entries;
+} BlockWriter;
+
+static void
+block_writer_init (BlockWriter    *writer,
+                   SqliteDatabase *db,
+                   gint64          segment)
+{
+  writer->db = db;
+  writer->segment = segment;
+  memset (&writer->block, 0, sizeof (Buffer));
+  memset (&writer->first, 0, sizeof (Buffer));
+  writer->entries = 0;
+}
+
+static void
+block_writer_clear (BlockWriter *writer)
+{
+  buffer_clear (&writer->block);
+  buffer_clear (&writer->first);
+}
+
+static gboolean
+block_writer_emit (BlockWriter  *writer,
+                   GError      **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  stmt = sqlite_database_prepare (db, "INSERT INTO keyword_postings (segment, term, docs, data) "
-                                      "VALUES (?1, ?2, ?3, ?4)", error);
+  if (writer->entries == 0)
+    return TRUE;
+  stmt = sqlite_database_prepare (writer->db, "INSERT INTO keyword_postings (segment, term, docs, data) "
+                                              "VALUES (?1, ?2, ?3, ?4)", error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, segment);
-  sqlite3_bind_blob (stmt, 2, term, (int) term_len, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, docs);
-  sqlite3_bind_blob (stmt, 4, data->data, (int) data->len, SQLITE_STATIC);
-  return sqlite_database_exec_step (db, stmt, _("writing the keyword index"), error);
+  sqlite3_bind_int64 (stmt, 1, writer->segment);
+  sqlite3_bind_blob (stmt, 2, writer->first.data, (int) writer->first.len, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, writer->entries);
+  sqlite3_bind_blob (stmt, 4, writer->block.data, (int) writer->block.len, SQLITE_STATIC);
+  if (!sqlite_database_exec_step (writer->db, stmt, _("writing the keyword index"), error))
+    return FALSE;
+  writer->block.len = 0;
+  writer->entries = 0;
+  return TRUE;
 }
+
+/* Adds a word (words come in order) with @docs chunks whose postings are
+ * @postings */
+static gboolean
+block_writer_add (BlockWriter   *writer,
+                  const guint8  *term,
+                  gsize          term_len,
+                  gint64         docs,
+                  const Buffer  *postings,
+                  GError       **error)
+{
+  if (writer->entries > 0 && writer->block.len + term_len + postings->len + 12 > BLOCK_BYTES &&
+      !block_writer_emit (writer, error))
+    return FALSE;
+  if (writer->entries == 0)
+    {
+      writer->first.len = 0;
+      buffer_append (&writer->first, term, term_len);
+    }
+  put_varint (&writer->block, term_len);
+  buffer_append (&writer->block, term, term_len);
+  put_varint (&writer->block, (guint64) docs);
+  put_varint (&writer->block, postings->len);
+  buffer_append (&writer->block, postings->data, postings->len);
+  writer->entries++;
+  return TRUE;
+}
+
+/* Finds @word's entry in @segment: FALSE with @error unset when it has
+ * none. The entry points into @stmt's row, valid until it is reset. */
+static gboolean
+find_entry (SqliteDatabase  *db,
+            sqlite3_stmt    *stmt,
+            gint64           segment,
+            const char      *word,
+            Entry           *entry,
+            GError         **error)
+{
+  gsize word_len = strlen (word);
+  const guint8 *pos, *end;
+  gboolean damaged;
+  int rc;
+
+  sqlite3_reset (stmt);
+  sqlite3_bind_int64 (stmt, 1, segment);
+  sqlite3_bind_blob (stmt, 2, word, (int) word_len, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    return FALSE;
+  if (rc != SQLITE_ROW)
+    return sqlite_database_set_error (db, error, _("reading the keyword index"));
+
+  pos = sqlite3_column_blob (stmt, 0);
+  end = pos + sqlite3_column_bytes (stmt, 0);
+  while (next_entry (&pos, end, entry, &damaged))
+    {
+      int c = compare_terms (entry->term, entry->term_len, (const guint8 *) word, word_len);
+
+      if (c == 0)
+        return TRUE;
+      if (c > 0)
+        return FALSE;
+    }
+  if (damaged)
+    return set_damaged (db, error);
+  return FALSE;
+}
+
+/* The statement find_entry() wants: the block where @word would be */
+#define FIND_BLOCK_SQL \
+  "SELECT data FROM keyword_postings WHERE segment = ?1 AND term <= ?2 ORDER BY term DESC LIMIT 1"
 
 static int
 compare_batch_terms (gconstpointer a,
@@ -558,8 +763,9 @@ sqlite_keyword_batch_flush (SqliteKeywordBatch  *batch,
   g_autofree guint32 *start = NULL;
   g_autofree guint32 *order = NULL;
   g_autofree Posting *sorted = NULL;
-  g_autoptr(GByteArray) data = NULL;
+  Buffer data = { NULL, 0, 0 };
   Segment segment = { 0, 0, G_MAXINT64, G_MININT64, 0, 0, 0, 0 };
+  BlockWriter writer;
   guint n_terms = batch->terms->len;
 
   for (guint i = 0; i < batch->docs->len; i++)
@@ -584,13 +790,13 @@ sqlite_keyword_batch_flush (SqliteKeywordBatch  *batch,
   start = g_new0 (guint32, n_terms + 1);
   for (guint t = 0; t < n_terms; t++)
     start[t + 1] = start[t] + g_array_index (batch->terms, Term, t).n_postings;
-  sorted = g_new (Posting, batch->postings->len);
+  sorted = g_new (Posting, MAX (batch->n_postings, 1));
   {
     g_autofree guint32 *fill = g_memdup2 (start, n_terms * sizeof (guint32));
 
-    for (guint i = 0; i < batch->postings->len; i++)
+    for (guint i = 0; i < batch->n_postings; i++)
       {
-        const Posting *posting = &g_array_index (batch->postings, Posting, i);
+        const Posting *posting = &batch->postings[i];
 
         sorted[fill[posting->term]++] = *posting;
       }
@@ -611,31 +817,42 @@ sqlite_keyword_batch_flush (SqliteKeywordBatch  *batch,
   if (segment.id == 0 || !insert_segment (db, &segment, error))
     return FALSE;
 
-  data = g_byte_array_sized_new (4096);
+  block_writer_init (&writer, db, segment.id);
   for (guint o = 0; o < n_terms; o++)
     {
       guint t = order[o];
       const Term *term = &g_array_index (batch->terms, Term, t);
       gint64 previous = 0, docs = 0;
 
-      g_byte_array_set_size (data, 0);
+      data.len = 0;
       for (guint32 p = start[t]; p < start[t + 1]; p++)
         {
           const Doc *doc = &g_array_index (batch->docs, Doc, sorted[p].doc);
 
           if (doc->removed)
             continue;
-          put_varint (data, (guint64) (doc->rowid - previous));
-          put_varint (data, sorted[p].tf);
-          put_varint (data, doc->length);
+          put_varint (&data, (guint64) (doc->rowid - previous));
+          put_varint (&data, sorted[p].tf);
+          put_varint (&data, doc->length);
           previous = doc->rowid;
           docs++;
         }
       if (docs > 0 &&
-          !insert_postings (db, segment.id, (const guint8 *) batch->pool->str + term->offset, term->len, docs,
-                            data, error))
-        return FALSE;
+          !block_writer_add (&writer, (const guint8 *) batch->pool->str + term->offset, term->len, docs, &data,
+                             error))
+        {
+          block_writer_clear (&writer);
+          buffer_clear (&data);
+          return FALSE;
+        }
     }
+  buffer_clear (&data);
+  if (!block_writer_emit (&writer, error))
+    {
+      block_writer_clear (&writer);
+      return FALSE;
+    }
+  block_writer_clear (&writer);
 
   batch_reset (batch);
   return maintain (db, error);
@@ -764,8 +981,7 @@ read_word (SqliteDatabase  *db,
            PostingList     *list,
            GError         **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, "SELECT data FROM keyword_postings "
-                                                              "WHERE segment = ?1 AND term = ?2", error);
+  g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, FIND_BLOCK_SQL, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -775,18 +991,20 @@ read_word (SqliteDatabase  *db,
   for (guint i = 0; i < segments->len; i++)
     {
       const Segment *segment = &g_array_index (segments, Segment, i);
-      int rc;
+      GError *local_error = NULL;
+      Entry entry;
 
-      sqlite3_reset (stmt);
-      sqlite3_bind_int64 (stmt, 1, segment->id);
-      sqlite3_bind_blob (stmt, 2, word, (int) strlen (word), SQLITE_STATIC);
-      rc = sqlite3_step (stmt);
-      if (rc == SQLITE_DONE)
-        continue;
-      if (rc != SQLITE_ROW)
-        return sqlite_database_set_error (db, error, _("reading the keyword index"));
-      if (!decode_postings (sqlite3_column_blob (stmt, 0), (gsize) sqlite3_column_bytes (stmt, 0),
-                            segment->first_rowid, segment->last_rowid, deleted, list))
+      if (!find_entry (db, stmt, segment->id, word, &entry, &local_error))
+        {
+          if (local_error != NULL)
+            {
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
+          continue;
+        }
+      if (!decode_postings (entry.postings, entry.postings_len, segment->first_rowid, segment->last_rowid,
+                            deleted, list))
         return set_damaged (db, error);
     }
 
@@ -823,7 +1041,7 @@ sqlite_keywords_count (SqliteDatabase  *db,
     return FALSE;
   live_totals (segments, n_chunks, &tokens);
 
-  stmt = sqlite_database_prepare (db, "SELECT docs FROM keyword_postings WHERE segment = ?1 AND term = ?2", error);
+  stmt = sqlite_database_prepare (db, FIND_BLOCK_SQL, error);
   if (stmt == NULL)
     return FALSE;
   for (guint w = 0; w < words->len; w++)
@@ -833,16 +1051,16 @@ sqlite_keywords_count (SqliteDatabase  *db,
       hits[w] = 0;
       for (guint i = 0; i < segments->len; i++)
         {
-          int rc;
+          GError *local_error = NULL;
+          Entry entry;
 
-          sqlite3_reset (stmt);
-          sqlite3_bind_int64 (stmt, 1, g_array_index (segments, Segment, i).id);
-          sqlite3_bind_blob (stmt, 2, word, (int) strlen (word), SQLITE_STATIC);
-          rc = sqlite3_step (stmt);
-          if (rc == SQLITE_ROW)
-            hits[w] += sqlite3_column_int64 (stmt, 0);
-          else if (rc != SQLITE_DONE)
-            return sqlite_database_set_error (db, error, _("reading the keyword index"));
+          if (find_entry (db, stmt, g_array_index (segments, Segment, i).id, word, &entry, &local_error))
+            hits[w] += (gint64) MIN (entry.docs, (guint64) G_MAXINT32);
+          else if (local_error != NULL)
+            {
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
         }
       /* (deleted chunks are still counted: at most this many) */
       hits[w] = MIN (hits[w], *n_chunks);
@@ -1054,27 +1272,45 @@ sqlite_keyword_query_top (SqliteKeywordQuery *query,
 
 /* ---- merging ---- */
 
-/* A segment's postings, read row by row in term order */
+/* A segment's entries, read block by block in word order */
 typedef struct
 {
-  sqlite3_stmt *stmt;
+  sqlite3_stmt  *stmt;
   const Segment *segment;
+  const guint8  *pos, *end;   /* in the current block */
+  Entry          entry;       /* the current entry */
   gboolean       done;
 } Cursor;
 
+/* Moves to the next entry, reading the next block when one is used up */
 static gboolean
 cursor_next (SqliteDatabase  *db,
              Cursor          *cursor,
              GError         **error)
 {
-  int rc = sqlite3_step (cursor->stmt);
+  for (;;)
+    {
+      gboolean damaged;
+      int rc;
 
-  if (rc == SQLITE_ROW)
-    return TRUE;
-  cursor->done = TRUE;
-  if (rc != SQLITE_DONE)
-    return sqlite_database_set_error (db, error, _("merging the keyword index"));
-  return TRUE;
+      if (cursor->pos != NULL && next_entry (&cursor->pos, cursor->end, &cursor->entry, &damaged))
+        return TRUE;
+      if (cursor->pos != NULL && damaged)
+        return set_damaged (db, error);
+
+      rc = sqlite3_step (cursor->stmt);
+      if (rc == SQLITE_DONE)
+        {
+          cursor->done = TRUE;
+          return TRUE;
+        }
+      if (rc != SQLITE_ROW)
+        return sqlite_database_set_error (db, error, _("merging the keyword index"));
+      cursor->pos = sqlite3_column_blob (cursor->stmt, 0);
+      cursor->end = cursor->pos + sqlite3_column_bytes (cursor->stmt, 0);
+      if (cursor->pos == NULL)
+        cursor->pos = cursor->end = (const guint8 *) "";
+    }
 }
 
 /* Writes @segments[@from, @to) (neighbours) as one segment of @level,
@@ -1089,9 +1325,10 @@ merge_segments (SqliteDatabase  *db,
 {
   g_autofree Cursor *cursors = g_new0 (Cursor, to - from);
   g_autoptr(GArray) deleted = NULL;
-  g_autoptr(GByteArray) data = g_byte_array_sized_new (4096);
+  Buffer data = { NULL, 0, 0 };
   PostingList list = { NULL, NULL, NULL };
   Segment merged = { 0, level, G_MAXINT64, G_MININT64, 0, 0, 0, 0 };
+  BlockWriter writer = { NULL, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, 0 };
   gboolean ok = FALSE;
   guint n = to - from;
 
@@ -1135,7 +1372,7 @@ merge_segments (SqliteDatabase  *db,
   for (guint i = 0; i < n; i++)
     {
       cursors[i].segment = &g_array_index (segments, Segment, from + i);
-      if (sqlite3_prepare_v2 (db->handle, "SELECT term, data FROM keyword_postings WHERE segment = ?1 "
+      if (sqlite3_prepare_v2 (db->handle, "SELECT data FROM keyword_postings WHERE segment = ?1 "
                                           "ORDER BY term", -1, &cursors[i].stmt, NULL) != SQLITE_OK)
         {
           sqlite_database_set_error (db, error, _("merging the keyword index"));
@@ -1149,6 +1386,7 @@ merge_segments (SqliteDatabase  *db,
   list.rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
   list.tfs = g_array_new (FALSE, FALSE, sizeof (guint32));
   list.lengths = g_array_new (FALSE, FALSE, sizeof (guint32));
+  block_writer_init (&writer, db, merged.id);
   for (;;)
     {
       g_autofree guint8 *term = NULL;
@@ -1158,18 +1396,15 @@ merge_segments (SqliteDatabase  *db,
       /* The smallest term among the cursors */
       for (guint i = 0; i < n; i++)
         {
-          const guint8 *t;
-          gsize t_len;
-
           if (cursors[i].done)
             continue;
-          t = sqlite3_column_blob (cursors[i].stmt, 0);
-          t_len = (gsize) sqlite3_column_bytes (cursors[i].stmt, 0);
-          if (term == NULL || compare_terms (t, t_len, term, term_len) < 0)
+          if (term == NULL ||
+              compare_terms (cursors[i].entry.term, cursors[i].entry.term_len, term, term_len) < 0)
             {
               g_free (term);
-              term = g_memdup2 (t != NULL ? t : (const guint8 *) "", MAX (t_len, 1));
-              term_len = t_len;
+              term = g_memdup2 (cursors[i].entry.term_len > 0 ? cursors[i].entry.term : (const guint8 *) "",
+                                MAX (cursors[i].entry.term_len, 1));
+              term_len = cursors[i].entry.term_len;
             }
         }
       if (term == NULL)
@@ -1182,11 +1417,9 @@ merge_segments (SqliteDatabase  *db,
       for (guint i = 0; i < n; i++)
         {
           if (cursors[i].done ||
-              compare_terms (sqlite3_column_blob (cursors[i].stmt, 0),
-                             (gsize) sqlite3_column_bytes (cursors[i].stmt, 0), term, term_len) != 0)
+              compare_terms (cursors[i].entry.term, cursors[i].entry.term_len, term, term_len) != 0)
             continue;
-          if (!decode_postings (sqlite3_column_blob (cursors[i].stmt, 1),
-                                (gsize) sqlite3_column_bytes (cursors[i].stmt, 1),
+          if (!decode_postings (cursors[i].entry.postings, cursors[i].entry.postings_len,
                                 cursors[i].segment->first_rowid, cursors[i].segment->last_rowid, deleted, &list))
             {
               set_damaged (db, error);
@@ -1198,19 +1431,21 @@ merge_segments (SqliteDatabase  *db,
       if (list.rowids->len == 0)
         continue;
 
-      g_byte_array_set_size (data, 0);
+      data.len = 0;
       for (guint p = 0; p < list.rowids->len; p++)
         {
           gint64 rowid = g_array_index (list.rowids, gint64, p);
 
-          put_varint (data, (guint64) (rowid - previous));
-          put_varint (data, g_array_index (list.tfs, guint32, p));
-          put_varint (data, g_array_index (list.lengths, guint32, p));
+          put_varint (&data, (guint64) (rowid - previous));
+          put_varint (&data, g_array_index (list.tfs, guint32, p));
+          put_varint (&data, g_array_index (list.lengths, guint32, p));
           previous = rowid;
         }
-      if (!insert_postings (db, merged.id, term, term_len, list.rowids->len, data, error))
+      if (!block_writer_add (&writer, term, term_len, list.rowids->len, &data, error))
         goto out;
     }
+  if (!block_writer_emit (&writer, error))
+    goto out;
 
   for (guint i = 0; i < n; i++)
     g_clear_pointer (&cursors[i].stmt, sqlite3_finalize);
@@ -1251,6 +1486,8 @@ out:
     if (cursors[i].stmt != NULL)
       sqlite3_finalize (cursors[i].stmt);
   posting_list_clear (&list);
+  block_writer_clear (&writer);
+  buffer_clear (&data);
   return ok;
 }
 
@@ -1393,7 +1630,8 @@ sqlite_keywords_verify (SqliteDatabase  *db,
   list.rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
   list.tfs = g_array_new (FALSE, FALSE, sizeof (guint32));
   list.lengths = g_array_new (FALSE, FALSE, sizeof (guint32));
-  postings = sqlite_database_prepare (db, "SELECT data FROM keyword_postings WHERE segment = ?1", error);
+  postings = sqlite_database_prepare (db, "SELECT term, data, docs FROM keyword_postings WHERE segment = ?1 "
+                                          "ORDER BY term", error);
   if (postings == NULL)
     goto out;
 
@@ -1403,6 +1641,7 @@ sqlite_keywords_verify (SqliteDatabase  *db,
     {
       const Segment *segment = &g_array_index (segments, Segment, i);
       g_autoptr(GArray) seen = g_array_new (FALSE, FALSE, sizeof (Indexed));
+      g_autoptr(GString) previous = NULL;
       gint64 tokens = 0, distinct = 0;
 
       if (segment->docs < 0 || segment->deleted_docs < 0 || segment->deleted_docs > segment->docs ||
@@ -1416,22 +1655,55 @@ sqlite_keywords_verify (SqliteDatabase  *db,
       sqlite3_bind_int64 (postings, 1, segment->id);
       while ((rc = sqlite3_step (postings)) == SQLITE_ROW)
         {
+          const guint8 *pos = sqlite3_column_blob (postings, 1);
+          const guint8 *end = pos + sqlite3_column_bytes (postings, 1);
+          const guint8 *first = sqlite3_column_blob (postings, 0);
+          gsize first_len = (gsize) sqlite3_column_bytes (postings, 0);
+          gint64 n_entries = 0;
+          gboolean damaged;
+          Entry entry;
+
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             goto out;
-          g_array_set_size (list.rowids, 0);
-          g_array_set_size (list.tfs, 0);
-          g_array_set_size (list.lengths, 0);
-          if (!decode_postings (sqlite3_column_blob (postings, 0), (gsize) sqlite3_column_bytes (postings, 0),
-                                segment->first_rowid, segment->last_rowid, deleted, &list))
+          /* Entries in order, each block keyed by its first, blocks in order */
+          while (next_entry (&pos, end, &entry, &damaged))
+            {
+              if ((n_entries == 0 && compare_terms (entry.term, entry.term_len, first, first_len) != 0) ||
+                  (previous != NULL &&
+                   compare_terms (entry.term, entry.term_len, (const guint8 *) previous->str, previous->len) <= 0))
+                {
+                  set_damaged (db, error);
+                  goto out;
+                }
+              if (previous == NULL)
+                previous = g_string_new (NULL);
+              g_string_truncate (previous, 0);
+              g_string_append_len (previous, (const char *) entry.term, (gssize) entry.term_len);
+              n_entries++;
+
+              g_array_set_size (list.rowids, 0);
+              g_array_set_size (list.tfs, 0);
+              g_array_set_size (list.lengths, 0);
+              if (!decode_postings (entry.postings, entry.postings_len, segment->first_rowid, segment->last_rowid,
+                                    NULL, &list) ||
+                  entry.docs != list.rowids->len)
+                {
+                  set_damaged (db, error);
+                  goto out;
+                }
+              for (guint p = 0; p < list.rowids->len; p++)
+                {
+                  Indexed indexed = { g_array_index (list.rowids, gint64, p),
+                                      g_array_index (list.lengths, guint32, p) };
+
+                  if (!is_deleted (deleted, indexed.rowid))
+                    g_array_append_val (seen, indexed);
+                }
+            }
+          if (damaged || n_entries == 0 || n_entries != sqlite3_column_int64 (postings, 2))
             {
               set_damaged (db, error);
               goto out;
-            }
-          for (guint p = 0; p < list.rowids->len; p++)
-            {
-              Indexed indexed = { g_array_index (list.rowids, gint64, p), g_array_index (list.lengths, guint32, p) };
-
-              g_array_append_val (seen, indexed);
             }
         }
       if (rc != SQLITE_DONE)
