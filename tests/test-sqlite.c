@@ -1017,6 +1017,65 @@ test_vectordb_keyword_rank_equals_bm25 (Fixture       *f,
   assert_verified (db);
 }
 
+/* Runs @sql on the store's file through a connection of the test's own */
+static void
+exec_on_file (const char *path,
+              const char *sql)
+{
+  sqlite3 *handle = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &handle), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (handle, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (handle);
+}
+
+/* The check decodes the keyword index and holds it against the chunks: a
+ * block that is not well formed, a chunk the index lost and one it kept
+ * after the chunk went are each found; searches fail cleanly meanwhile. */
+static void
+test_vectordb_keyword_index_damage_found (Fixture       *f,
+                                          gconstpointer  data)
+{
+  const char * const texts[] = { "alpha beta gamma", "beta gamma delta", "gamma delta epsilon", NULL };
+  const char * const damage[] = {
+    "UPDATE keyword_postings SET data = x'05616c706861' WHERE term = (SELECT min (term) FROM keyword_postings)",
+    "UPDATE keyword_postings SET data = substr (data, 1, length (data) - 1)",
+    "UPDATE keyword_segments SET docs = docs + 1",
+    "DELETE FROM keyword_postings",
+    "INSERT INTO chunks (namespace, id, position, vector_slot, text) VALUES ('x', 'stray', 0, 0, 'zeta')",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (damage); i++)
+    {
+      g_autoptr(StacheVectorDbProvider) db = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_autofree char *dir = g_path_get_dirname (f->db_path);
+      g_autoptr(GDir) files = g_dir_open (dir, 0, NULL);
+      const char *name;
+
+      /* (the database and what lives beside it) */
+      while (files != NULL && (name = g_dir_read_name (files)) != NULL)
+        {
+          g_autofree char *file = g_build_filename (dir, name, NULL);
+
+          g_remove (file);
+        }
+      db = open_vectordb (f);
+      insert_texts (db, NULL, texts);
+      assert_verified (db);
+      g_clear_object (&db);
+      /* (a provider opened later sees the change: no connection is left) */
+      exec_on_file (f->db_path, damage[i]);
+
+      db = open_vectordb (f);
+      g_assert_false (stache_vector_db_provider_verify (db, NULL, &error));
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "keyword index"));
+      g_assert_nonnull (strstr (error->message, f->db_path));
+    }
+}
+
 static void
 test_vectordb_keyword_accents (Fixture       *f,
                                gconstpointer  data)
@@ -2902,6 +2961,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/replace-document", test_vectordb_replace_document);
   ADD ("/sqlite/vectordb/keyword-ranking", test_vectordb_keyword_ranking);
   ADD ("/sqlite/vectordb/keyword-rank-equals-bm25", test_vectordb_keyword_rank_equals_bm25);
+  ADD ("/sqlite/vectordb/keyword-index-damage-found", test_vectordb_keyword_index_damage_found);
   ADD ("/sqlite/vectordb/keyword-accents-and-case", test_vectordb_keyword_accents);
   ADD ("/sqlite/vectordb/keyword-syntax-is-literal", test_vectordb_keyword_syntax);
   ADD ("/sqlite/vectordb/keyword-common-words", test_vectordb_keyword_common_words);

@@ -142,6 +142,15 @@ class CrashTestCase(unittest.TestCase):
                          f"seed {SEED}: stache {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}")
         return proc
 
+    def check_problems(self):
+        """`stache check`: SQLite's integrity, the keyword index decoded and
+        checked against the chunk rows, the vectors against their chunks."""
+        proc = subprocess.run([STACHE, "check", "--json"], env=self.env, capture_output=True, text=True,
+                              timeout=300)
+        if proc.returncode == 0:
+            return []
+        return [f"stache check: {proc.stdout.strip()} {proc.stderr.strip()}"]
+
     def ingest(self, folder=None, **expect):
         """A full ingest of the folder; returns its summary and how long it took."""
         start = time.monotonic()
@@ -388,6 +397,7 @@ class KilledIngestTests(CrashTestCase):
             context = (f"replace trial {trial} ({len(changed)} files changed, "
                        f"SIGKILL at {kill_after * 1000:.1f} ms of {span * 1000:.1f} ms)")
             problems, held, _ = self.read_store()
+            problems += self.check_problems()
             for index in range(FILES):
                 if index not in held:
                     problems.append(f"{file_name(index)}: no longer listed")
@@ -441,6 +451,7 @@ class KilledIngestTests(CrashTestCase):
             context = (f"add trial {trial} ({len(added)} files added, "
                        f"SIGKILL at {kill_after * 1000:.1f} ms of {span * 1000:.1f} ms)")
             problems, held, _ = self.read_store()
+            problems += self.check_problems()
             for index, version in self.on_disk.items():
                 if index not in added and held.get(index) != version:
                     problems.append(f"{file_name(index)}: listed before the kill with version "
