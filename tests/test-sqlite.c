@@ -999,6 +999,11 @@ test_vectordb_keyword_rank_equals_bm25 (Fixture       *f,
   g_ptr_array_add (doomed, NULL);
   stache_vector_db_provider_delete_chunks (db, "other", (const char * const *) doomed->pdata, NULL, NULL, &error);
   g_assert_no_error (error);
+  /* "other"'s segment, half deleted, was rewritten without them at once;
+   * "rank"'s seventh stays marked */
+  g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_deleted"), ==, (RANK_CHUNKS / 2 + 6) / 7);
+  g_assert_cmpint (read_int64 (f->db_path, "SELECT sum (docs - deleted_docs) FROM keyword_segments"), ==,
+                   RANK_CHUNKS / 2 - (RANK_CHUNKS / 2 + 6) / 7 + RANK_CHUNKS / 4);
   ref = reference_index (f->db_path, ids);
   g_assert_cmpuint (compare_with_bm25 (db, ref, ids, rand, 30, NULL), >, 500);
   sqlite3_close (ref);

@@ -257,6 +257,7 @@ struct _SqliteKeywordBatch
   guint32     postings_size;
   GArray     *docs;       /* Doc */
   gboolean    unsorted;   /* a rowid came after a larger one */
+  gboolean    removed;    /* chunks of segments were taken out */
   /* while adding one chunk */
   guint32     doc;
 };
@@ -302,6 +303,7 @@ batch_reset (SqliteKeywordBatch *batch)
   g_string_truncate (batch->pool, 0);
   g_array_set_size (batch->terms, 0);
   batch->n_postings = 0;
+  batch->removed = FALSE;
   g_array_set_size (batch->docs, 0);
   memset (batch->slots, 0, batch->n_slots * sizeof (guint32));
   batch->unsorted = FALSE;
@@ -464,6 +466,7 @@ sqlite_keyword_batch_remove (SqliteKeywordBatch  *batch,
     return FALSE;
   if (sqlite3_changes (db->handle) == 0)
     return TRUE;   /* taken out already */
+  batch->removed = TRUE;
 
   count = sqlite_database_prepare (db, "UPDATE keyword_segments SET deleted_docs = deleted_docs + 1, "
                                        "deleted_tokens = deleted_tokens + ?2 WHERE id = ?1", error);
@@ -781,8 +784,11 @@ sqlite_keyword_batch_flush (SqliteKeywordBatch  *batch,
     }
   if (segment.docs == 0)
     {
+      gboolean removed = batch->removed;
+
+      /* Nothing added; deletions may have made a segment due for rewriting */
       batch_reset (batch);
-      return TRUE;
+      return !removed || maintain (db, error);
     }
 
   /* The postings grouped by word (counting sort), in the order added,
