@@ -1081,6 +1081,38 @@ test_vectordb_keyword_index_damage_found (Fixture       *f,
     }
 }
 
+/* Words longer than the index keeps (128 bytes) are kept, and looked up,
+ * by their first 128 bytes, in ASCII text (split in one pass) and in other
+ * text (folded first) alike */
+static void
+test_vectordb_keyword_long_words (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autofree char *long_a = g_strnfill (200, 'A');
+  g_autofree char *long_b = g_strnfill (150, 'b');
+  g_autofree char *ascii = g_strdup_printf ("%s tail, %s.", long_a, long_b);
+  g_autofree char *other = g_strdup_printf ("Été %s", long_a);
+  const char *texts[] = { ascii, other, "short words only", NULL };
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autofree char *prefix = g_strnfill (128, 'a');
+  g_autofree char *longer = g_strconcat (prefix, "zzzz", NULL);
+  g_autofree char *shorter = g_strnfill (127, 'a');
+  g_autofree char *found = NULL, *found_longer = NULL, *not_found = NULL, *b = NULL, *ete = NULL;
+
+  insert_texts (db, NULL, texts);
+
+  found = keyword_ids (db, NULL, prefix, NULL);
+  g_assert_cmpstr (found, ==, "k1,k0");
+  found_longer = keyword_ids (db, NULL, longer, NULL);
+  g_assert_cmpstr (found_longer, ==, "k1,k0");
+  not_found = keyword_ids (db, NULL, shorter, NULL);
+  g_assert_cmpstr (not_found, ==, "");
+  b = keyword_ids (db, NULL, long_b, NULL);
+  g_assert_cmpstr (b, ==, "k0");
+  ete = keyword_ids (db, NULL, "ETE", NULL);
+  g_assert_cmpstr (ete, ==, "k1");
+}
+
 static void
 test_vectordb_keyword_accents (Fixture       *f,
                                gconstpointer  data)
@@ -2967,6 +2999,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/keyword-ranking", test_vectordb_keyword_ranking);
   ADD ("/sqlite/vectordb/keyword-rank-equals-bm25", test_vectordb_keyword_rank_equals_bm25);
   ADD ("/sqlite/vectordb/keyword-index-damage-found", test_vectordb_keyword_index_damage_found);
+  ADD ("/sqlite/vectordb/keyword-long-words", test_vectordb_keyword_long_words);
   ADD ("/sqlite/vectordb/keyword-accents-and-case", test_vectordb_keyword_accents);
   ADD ("/sqlite/vectordb/keyword-syntax-is-literal", test_vectordb_keyword_syntax);
   ADD ("/sqlite/vectordb/keyword-common-words", test_vectordb_keyword_common_words);

@@ -399,16 +399,47 @@ sqlite_keyword_batch_add (SqliteKeywordBatch *batch,
                           const char         *text)
 {
   Doc doc = { rowid, 0, FALSE };
+  const guchar *p;
+  Doc *added;
 
   if (batch->docs->len > 0 && rowid <= g_array_index (batch->docs, Doc, batch->docs->len - 1).rowid)
     batch->unsorted = TRUE;
   batch->doc = batch->docs->len;
   g_array_append_val (batch->docs, doc);
+  added = &g_array_index (batch->docs, Doc, batch->doc);
+
+  /* ASCII text (most of it) is folded and split in one pass, the same
+   * words stache_text_fold() and stache_text_next_word() would give */
+  for (p = (const guchar *) text; *p != '\0' && *p < 0x80; p++)
+    ;
+  if (*p == '\0')
+    {
+      char word[SQLITE_KEYWORD_MAX_BYTES];
+      gsize len = 0;
+
+      for (p = (const guchar *) text;; p++)
+        {
+          guchar c = *p;
+
+          if (g_ascii_isalnum (c))
+            {
+              if (len < sizeof word)
+                word[len++] = (char) g_ascii_tolower (c);
+              continue;
+            }
+          if (len > 0)
+            batch_add_word (batch, word, len, added);
+          len = 0;
+          if (c == '\0')
+            break;
+        }
+      return;
+    }
+
   {
     gsize len = 0;
     g_autofree char *folded = stache_text_fold (text, &len);
     const char *pos = folded, *end = folded + len, *start, *stop;
-    Doc *added = &g_array_index (batch->docs, Doc, batch->doc);
 
     while (stache_text_next_word (&pos, end, &start, &stop))
       batch_add_word (batch, start, word_length (start, stop), added);
