@@ -1629,20 +1629,8 @@ sqlite_keywords_rebuild (SqliteDatabase  *db,
   return TRUE;
 }
 
-typedef struct
-{
-  gint64  rowid;
-  guint32 length;
-} Indexed;
-
-static int
-compare_indexed (gconstpointer a,
-                 gconstpointer b)
-{
-  gint64 ra = ((const Indexed *) a)->rowid, rb = ((const Indexed *) b)->rowid;
-
-  return ra < rb ? -1 : ra > rb ? 1 : 0;
-}
+/* How many rowids of a segment the check tallies at once (4 bytes each) */
+#define VERIFY_WINDOW (G_GINT64_CONSTANT (1) << 24)
 
 gboolean
 sqlite_keywords_verify (SqliteDatabase  *db,
@@ -1673,12 +1661,12 @@ sqlite_keywords_verify (SqliteDatabase  *db,
     goto out;
 
   /* Every posting well formed and in its segment's range; a chunk's length
-   * the same in all its postings; as many chunks and words as counted */
+   * the same in all its postings; as many chunks and words as counted. A
+   * segment's rowids are tallied in a table of their range, a window of
+   * VERIFY_WINDOW rowids at a time (the segment is read once per window) */
   for (guint i = 0; i < segments->len; i++)
     {
       const Segment *segment = &g_array_index (segments, Segment, i);
-      g_autoptr(GArray) seen = g_array_new (FALSE, FALSE, sizeof (Indexed));
-      g_autoptr(GString) previous = NULL;
       gint64 tokens = 0, distinct = 0;
 
       if (segment->docs < 0 || segment->deleted_docs < 0 || segment->deleted_docs > segment->docs ||
@@ -1688,85 +1676,93 @@ sqlite_keywords_verify (SqliteDatabase  *db,
           set_damaged (db, error);
           goto out;
         }
-      sqlite3_reset (postings);
-      sqlite3_bind_int64 (postings, 1, segment->id);
-      while ((rc = sqlite3_step (postings)) == SQLITE_ROW)
+
+      for (gint64 from = segment->first_rowid; from <= segment->last_rowid; from += VERIFY_WINDOW)
         {
-          const guint8 *pos = sqlite3_column_blob (postings, 1);
-          const guint8 *end = pos + sqlite3_column_bytes (postings, 1);
-          const guint8 *first = sqlite3_column_blob (postings, 0);
-          gsize first_len = (gsize) sqlite3_column_bytes (postings, 0);
-          gint64 n_entries = 0;
-          gboolean damaged;
-          Entry entry;
+          gint64 window = MIN (VERIFY_WINDOW, segment->last_rowid - from + 1);
+          g_autofree guint32 *lengths = g_new0 (guint32, window);
+          g_autoptr(GString) previous = NULL;
 
-          if (g_cancellable_set_error_if_cancelled (cancellable, error))
-            goto out;
-          /* Entries in order, each block keyed by its first, blocks in order */
-          while (next_entry (&pos, end, &entry, &damaged))
+          sqlite3_reset (postings);
+          sqlite3_bind_int64 (postings, 1, segment->id);
+          while ((rc = sqlite3_step (postings)) == SQLITE_ROW)
             {
-              if ((n_entries == 0 && compare_terms (entry.term, entry.term_len, first, first_len) != 0) ||
-                  (previous != NULL &&
-                   compare_terms (entry.term, entry.term_len, (const guint8 *) previous->str, previous->len) <= 0))
+              const guint8 *pos = sqlite3_column_blob (postings, 1);
+              const guint8 *end = pos + sqlite3_column_bytes (postings, 1);
+              const guint8 *first = sqlite3_column_blob (postings, 0);
+              gsize first_len = (gsize) sqlite3_column_bytes (postings, 0);
+              gint64 n_entries = 0;
+              gboolean damaged;
+              Entry entry;
+
+              if (g_cancellable_set_error_if_cancelled (cancellable, error))
+                goto out;
+              /* Entries in order, each block keyed by its first, blocks in order */
+              while (next_entry (&pos, end, &entry, &damaged))
+                {
+                  if ((n_entries == 0 && compare_terms (entry.term, entry.term_len, first, first_len) != 0) ||
+                      (previous != NULL &&
+                       compare_terms (entry.term, entry.term_len, (const guint8 *) previous->str,
+                                      previous->len) <= 0))
+                    {
+                      set_damaged (db, error);
+                      goto out;
+                    }
+                  if (previous == NULL)
+                    previous = g_string_new (NULL);
+                  g_string_truncate (previous, 0);
+                  g_string_append_len (previous, (const char *) entry.term, (gssize) entry.term_len);
+                  n_entries++;
+
+                  g_array_set_size (list.rowids, 0);
+                  g_array_set_size (list.tfs, 0);
+                  g_array_set_size (list.lengths, 0);
+                  if (!decode_postings (entry.postings, entry.postings_len, segment->first_rowid,
+                                        segment->last_rowid, NULL, &list) ||
+                      entry.docs != list.rowids->len)
+                    {
+                      set_damaged (db, error);
+                      goto out;
+                    }
+                  for (guint p = 0; p < list.rowids->len; p++)
+                    {
+                      gint64 rowid = g_array_index (list.rowids, gint64, p);
+                      guint32 length = g_array_index (list.lengths, guint32, p);
+
+                      if (rowid < from || rowid >= from + window || is_deleted (deleted, rowid))
+                        continue;
+                      /* (stored plus one: 0 is "not seen") */
+                      if (lengths[rowid - from] != 0 && lengths[rowid - from] != length + 1)
+                        {
+                          set_damaged (db, error);
+                          goto out;
+                        }
+                      lengths[rowid - from] = length + 1;
+                    }
+                }
+              if (damaged || n_entries == 0 || n_entries != sqlite3_column_int64 (postings, 2))
                 {
                   set_damaged (db, error);
                   goto out;
-                }
-              if (previous == NULL)
-                previous = g_string_new (NULL);
-              g_string_truncate (previous, 0);
-              g_string_append_len (previous, (const char *) entry.term, (gssize) entry.term_len);
-              n_entries++;
-
-              g_array_set_size (list.rowids, 0);
-              g_array_set_size (list.tfs, 0);
-              g_array_set_size (list.lengths, 0);
-              if (!decode_postings (entry.postings, entry.postings_len, segment->first_rowid, segment->last_rowid,
-                                    NULL, &list) ||
-                  entry.docs != list.rowids->len)
-                {
-                  set_damaged (db, error);
-                  goto out;
-                }
-              for (guint p = 0; p < list.rowids->len; p++)
-                {
-                  Indexed indexed = { g_array_index (list.rowids, gint64, p),
-                                      g_array_index (list.lengths, guint32, p) };
-
-                  if (!is_deleted (deleted, indexed.rowid))
-                    g_array_append_val (seen, indexed);
                 }
             }
-          if (damaged || n_entries == 0 || n_entries != sqlite3_column_int64 (postings, 2))
+          if (rc != SQLITE_DONE)
             {
-              set_damaged (db, error);
+              sqlite_database_set_error (db, error, _("reading the keyword index"));
               goto out;
             }
-        }
-      if (rc != SQLITE_DONE)
-        {
-          sqlite_database_set_error (db, error, _("reading the keyword index"));
-          goto out;
+
+          for (gint64 k = 0; k < window; k++)
+            if (lengths[k] != 0)
+              {
+                gint64 rowid = from + k;
+
+                distinct++;
+                tokens += lengths[k] - 1;
+                g_array_append_val (all, rowid);
+              }
         }
 
-      g_array_sort (seen, compare_indexed);
-      for (guint p = 0; p < seen->len; p++)
-        {
-          const Indexed *indexed = &g_array_index (seen, Indexed, p);
-
-          if (p > 0 && indexed->rowid == g_array_index (seen, Indexed, p - 1).rowid)
-            {
-              if (indexed->length != g_array_index (seen, Indexed, p - 1).length)
-                {
-                  set_damaged (db, error);
-                  goto out;
-                }
-              continue;
-            }
-          distinct++;
-          tokens += indexed->length;
-          g_array_append_val (all, indexed->rowid);
-        }
       /* Chunks without a word have no posting: at most this many */
       if (distinct > segment->docs - segment->deleted_docs || tokens != segment->tokens - segment->deleted_tokens)
         {
