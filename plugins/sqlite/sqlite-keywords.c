@@ -949,29 +949,57 @@ decode_postings (const guint8 *data,
 {
   const guint8 *pos = data, *end = data + size;
   gint64 rowid = 0;
+  /* A posting takes three bytes at least: room for all, written in place */
+  guint old_len = list->rowids->len, n = old_len;
+  gint64 *rowids;
+  guint32 *tfs, *lengths;
+  gboolean check_deleted = deleted != NULL && deleted->len > 0;
+
+  g_array_set_size (list->rowids, old_len + (guint) (size / 3));
+  g_array_set_size (list->tfs, old_len + (guint) (size / 3));
+  g_array_set_size (list->lengths, old_len + (guint) (size / 3));
+  rowids = (gint64 *) (gpointer) list->rowids->data;
+  tfs = (guint32 *) (gpointer) list->tfs->data;
+  lengths = (guint32 *) (gpointer) list->lengths->data;
 
   while (pos < end)
     {
       guint64 delta, tf, length;
-      guint32 tf32, length32;
 
-      if (!get_varint (&pos, end, &delta) || !get_varint (&pos, end, &tf) || !get_varint (&pos, end, &length) ||
-          (delta == 0 && rowid != 0) || delta > (guint64) G_MAXINT64 - (guint64) rowid || tf == 0 ||
+      /* (one-byte varints, the common case, without the general decoder) */
+      if (end - pos >= 3 && pos[0] < 0x80 && pos[1] < 0x80 && pos[2] < 0x80)
+        {
+          delta = pos[0];
+          tf = pos[1];
+          length = pos[2];
+          pos += 3;
+        }
+      else if (!get_varint (&pos, end, &delta) || !get_varint (&pos, end, &tf) || !get_varint (&pos, end, &length))
+        goto damaged;
+      if ((delta == 0 && rowid != 0) || delta > (guint64) G_MAXINT64 - (guint64) rowid || tf == 0 ||
           tf > length || length > G_MAXUINT32)
-        return FALSE;
+        goto damaged;
       rowid += (gint64) delta;
       if (rowid < first || rowid > last)
-        return FALSE;
-      if (is_deleted (deleted, rowid))
+        goto damaged;
+      if (check_deleted && is_deleted (deleted, rowid))
         continue;
-      tf32 = (guint32) tf;
-      length32 = (guint32) length;
-      g_array_append_val (list->rowids, rowid);
-      g_array_append_val (list->tfs, tf32);
-      g_array_append_val (list->lengths, length32);
+      rowids[n] = rowid;
+      tfs[n] = (guint32) tf;
+      lengths[n] = (guint32) length;
+      n++;
     }
 
+  g_array_set_size (list->rowids, n);
+  g_array_set_size (list->tfs, n);
+  g_array_set_size (list->lengths, n);
   return TRUE;
+
+damaged:
+  g_array_set_size (list->rowids, old_len);
+  g_array_set_size (list->tfs, old_len);
+  g_array_set_size (list->lengths, old_len);
+  return FALSE;
 }
 
 /* The rowids of deleted chunks, sorted; NULL when there are none */
