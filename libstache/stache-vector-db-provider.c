@@ -880,8 +880,9 @@ stache_vector_db_provider_count_finish (StacheVectorDbProvider  *self,
  * @error: return location for a #GError
  *
  * Finds chunks by their words rather than their vectors, for stores with
- * the `keyword_search` capability (the embedded SQLite store uses FTS5 and
- * BM25). Others fail with %STACHE_ERROR_NOT_SUPPORTED.
+ * the `keyword_search` capability (the embedded SQLite store ranks with
+ * BM25 on a keyword index of its own). Others fail with
+ * %STACHE_ERROR_NOT_SUPPORTED.
  *
  * This may block; #StacheStore calls it from a worker thread.
  *

@@ -8,8 +8,8 @@
  * read in place from its page; a bounded heap keeps the best top_k, and
  * text and metadata are read for the winners only. Filters are evaluated
  * in C with stache_filter_matches(), and only for rows good enough to
- * enter the heap. Keyword search lets FTS5 rank (BM25) and reads the text
- * of the best rows only.
+ * enter the heap. Keyword search scores with the store's keyword index
+ * (sqlite-keywords.c, BM25) and reads the text of the best rows only.
  */
 #include <math.h>
 #include <string.h>
