@@ -906,6 +906,24 @@ typedef struct
 } PostingList;
 
 static void
+posting_list_init (PostingList *list)
+{
+  list->rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  list->tfs = g_array_new (FALSE, FALSE, sizeof (guint32));
+  list->lengths = g_array_new (FALSE, FALSE, sizeof (guint32));
+}
+
+/* Sets how many postings @list holds (new ones uninitialised) */
+static void
+posting_list_set_size (PostingList *list,
+                       guint        n)
+{
+  g_array_set_size (list->rowids, n);
+  g_array_set_size (list->tfs, n);
+  g_array_set_size (list->lengths, n);
+}
+
+static void
 posting_list_clear (PostingList *list)
 {
   g_clear_pointer (&list->rowids, g_array_unref);
@@ -913,28 +931,21 @@ posting_list_clear (PostingList *list)
   g_clear_pointer (&list->lengths, g_array_unref);
 }
 
+static gint
+compare_rowids (gconstpointer a,
+                gconstpointer b)
+{
+  gint64 ra = *(const gint64 *) a, rb = *(const gint64 *) b;
+
+  return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+/* Whether @rowid is in @deleted (sorted; may be NULL) */
 static gboolean
 is_deleted (GArray *deleted,
             gint64  rowid)
 {
-  guint lo = 0, hi;
-
-  if (deleted == NULL || deleted->len == 0)
-    return FALSE;
-  hi = deleted->len;
-  while (lo < hi)
-    {
-      guint mid = (lo + hi) / 2;
-      gint64 value = g_array_index (deleted, gint64, mid);
-
-      if (value == rowid)
-        return TRUE;
-      if (value < rowid)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return FALSE;
+  return deleted != NULL && deleted->len > 0 && g_array_binary_search (deleted, &rowid, compare_rowids, NULL);
 }
 
 /* Decodes @data (postings of a segment covering [@first, @last]) onto
@@ -955,9 +966,7 @@ decode_postings (const guint8 *data,
   guint32 *tfs, *lengths;
   gboolean check_deleted = deleted != NULL && deleted->len > 0;
 
-  g_array_set_size (list->rowids, old_len + (guint) (size / 3));
-  g_array_set_size (list->tfs, old_len + (guint) (size / 3));
-  g_array_set_size (list->lengths, old_len + (guint) (size / 3));
+  posting_list_set_size (list, old_len + (guint) (size / 3));
   rowids = (gint64 *) (gpointer) list->rowids->data;
   tfs = (guint32 *) (gpointer) list->tfs->data;
   lengths = (guint32 *) (gpointer) list->lengths->data;
@@ -990,28 +999,54 @@ decode_postings (const guint8 *data,
       n++;
     }
 
-  g_array_set_size (list->rowids, n);
-  g_array_set_size (list->tfs, n);
-  g_array_set_size (list->lengths, n);
+  posting_list_set_size (list, n);
   return TRUE;
 
 damaged:
-  g_array_set_size (list->rowids, old_len);
-  g_array_set_size (list->tfs, old_len);
-  g_array_set_size (list->lengths, old_len);
+  posting_list_set_size (list, old_len);
   return FALSE;
 }
 
-/* The rowids of deleted chunks, sorted; NULL when there are none */
+/* The rowids of deleted chunks in [@first, @last], sorted */
+static GArray *
+read_deleted (SqliteDatabase  *db,
+              gint64           first,
+              gint64           last,
+              GError         **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, "SELECT rowid FROM keyword_deleted "
+                                                              "WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid",
+                                                          error);
+  g_autoptr(GArray) deleted = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, first);
+  sqlite3_bind_int64 (stmt, 2, last);
+  deleted = g_array_new (FALSE, FALSE, sizeof (gint64));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 rowid = sqlite3_column_int64 (stmt, 0);
+
+      g_array_append_val (deleted, rowid);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sqlite_database_set_error (db, error, _("reading the keyword index"));
+      return NULL;
+    }
+  return g_steal_pointer (&deleted);
+}
+
+/* The rowids of every deleted chunk, sorted; NULL when there are none */
 static gboolean
 load_deleted (SqliteDatabase  *db,
               GArray          *segments,
               GArray         **out_deleted,
               GError         **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
   gint64 n = 0;
-  int rc;
 
   *out_deleted = NULL;
   for (guint i = 0; i < segments->len; i++)
@@ -1019,22 +1054,8 @@ load_deleted (SqliteDatabase  *db,
   if (n == 0)
     return TRUE;
 
-  stmt = sqlite_database_prepare (db, "SELECT rowid FROM keyword_deleted ORDER BY rowid", error);
-  if (stmt == NULL)
-    return FALSE;
-  *out_deleted = g_array_sized_new (FALSE, FALSE, sizeof (gint64), (guint) MIN (n, G_MAXUINT));
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 rowid = sqlite3_column_int64 (stmt, 0);
-
-      g_array_append_val (*out_deleted, rowid);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      g_clear_pointer (out_deleted, g_array_unref);
-      return sqlite_database_set_error (db, error, _("reading the keyword index"));
-    }
-  return TRUE;
+  *out_deleted = read_deleted (db, G_MININT64, G_MAXINT64, error);
+  return *out_deleted != NULL;
 }
 
 /* Reads the postings of @word from every segment */
@@ -1050,9 +1071,7 @@ read_word (SqliteDatabase  *db,
 
   if (stmt == NULL)
     return FALSE;
-  list->rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  list->tfs = g_array_new (FALSE, FALSE, sizeof (guint32));
-  list->lengths = g_array_new (FALSE, FALSE, sizeof (guint32));
+  posting_list_init (list);
   for (guint i = 0; i < segments->len; i++)
     {
       const Segment *segment = &g_array_index (segments, Segment, i);
@@ -1408,26 +1427,9 @@ merge_segments (SqliteDatabase  *db,
     }
 
   /* The deleted chunks of these segments */
-  {
-    g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, "SELECT rowid FROM keyword_deleted "
-                                                                "WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid",
-                                                            error);
-    int rc;
-
-    if (stmt == NULL)
-      return FALSE;
-    sqlite3_bind_int64 (stmt, 1, merged.first_rowid);
-    sqlite3_bind_int64 (stmt, 2, merged.last_rowid);
-    deleted = g_array_new (FALSE, FALSE, sizeof (gint64));
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-      {
-        gint64 rowid = sqlite3_column_int64 (stmt, 0);
-
-        g_array_append_val (deleted, rowid);
-      }
-    if (rc != SQLITE_DONE)
-      return sqlite_database_set_error (db, error, _("merging the keyword index"));
-  }
+  deleted = read_deleted (db, merged.first_rowid, merged.last_rowid, error);
+  if (deleted == NULL)
+    return FALSE;
 
   merged.id = next_segment_id (db, error);
   if (merged.id == 0)
@@ -1448,9 +1450,7 @@ merge_segments (SqliteDatabase  *db,
         goto out;
     }
 
-  list.rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  list.tfs = g_array_new (FALSE, FALSE, sizeof (guint32));
-  list.lengths = g_array_new (FALSE, FALSE, sizeof (guint32));
+  posting_list_init (&list);
   block_writer_init (&writer, db, merged.id);
   for (;;)
     {
@@ -1476,9 +1476,7 @@ merge_segments (SqliteDatabase  *db,
         break;
 
       /* Its postings from each segment holding it, in rowid order */
-      g_array_set_size (list.rowids, 0);
-      g_array_set_size (list.tfs, 0);
-      g_array_set_size (list.lengths, 0);
+      posting_list_set_size (&list, 0);
       for (guint i = 0; i < n; i++)
         {
           if (cursors[i].done ||
@@ -1680,9 +1678,7 @@ sqlite_keywords_verify (SqliteDatabase  *db,
     return FALSE;
   live_totals (segments, &n_docs, &n_tokens);
 
-  list.rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  list.tfs = g_array_new (FALSE, FALSE, sizeof (guint32));
-  list.lengths = g_array_new (FALSE, FALSE, sizeof (guint32));
+  posting_list_init (&list);
   postings = sqlite_database_prepare (db, "SELECT term, data, docs FROM keyword_postings WHERE segment = ?1 "
                                           "ORDER BY term", error);
   if (postings == NULL)
@@ -1742,9 +1738,7 @@ sqlite_keywords_verify (SqliteDatabase  *db,
                   g_string_append_len (previous, (const char *) entry.term, (gssize) entry.term_len);
                   n_entries++;
 
-                  g_array_set_size (list.rowids, 0);
-                  g_array_set_size (list.tfs, 0);
-                  g_array_set_size (list.lengths, 0);
+                  posting_list_set_size (&list, 0);
                   if (!decode_postings (entry.postings, entry.postings_len, segment->first_rowid,
                                         segment->last_rowid, NULL, &list) ||
                       entry.docs != list.rowids->len)
