@@ -2840,14 +2840,12 @@ user_version (const char *path)
   return read_int64 (path, "PRAGMA user_version");
 }
 
-/* tests/data/sqlite-schema1.db was written by the release before the
- * scan layout: the sample notes in `default` (19 chunks, 7 documents) and
- * two of them again in `research` (7 chunks). */
+/* Copies tests/data/@name to where the store's file goes */
 static void
-test_database_migrates_schema_1 (Fixture       *f,
-                                 gconstpointer  data)
+install_fixture (Fixture    *f,
+                 const char *name)
 {
-  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "data", "sqlite-schema1.db", NULL);
+  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "data", name, NULL);
   g_autofree char *contents = NULL;
   g_autofree char *dir = g_path_get_dirname (f->db_path);
   g_autoptr(GError) error = NULL;
@@ -2857,6 +2855,18 @@ test_database_migrates_schema_1 (Fixture       *f,
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_file_set_contents (f->db_path, contents, len, &error);
   g_assert_no_error (error);
+}
+
+/* tests/data/sqlite-schema1.db was written by the release before the
+ * scan layout: the sample notes in `default` (19 chunks, 7 documents) and
+ * two of them again in `research` (7 chunks). */
+static void
+test_database_migrates_schema_1 (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  install_fixture (f, "sqlite-schema1.db");
   g_assert_cmpint (user_version (f->db_path), ==, 1);
 
   {
@@ -2914,16 +2924,9 @@ static void
 test_database_migrates_schema_2 (Fixture       *f,
                                  gconstpointer  data)
 {
-  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "data", "sqlite-schema2.db", NULL);
-  g_autofree char *contents = NULL;
-  g_autofree char *dir = g_path_get_dirname (f->db_path);
   g_autoptr(GError) error = NULL;
-  gsize len;
 
-  contents = file_contents (fixture, &len);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_file_set_contents (f->db_path, contents, len, &error);
-  g_assert_no_error (error);
+  install_fixture (f, "sqlite-schema2.db");
   g_assert_cmpint (user_version (f->db_path), ==, 2);
   g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM sqlite_master WHERE name = 'chunks_fts'"), ==, 1);
 
