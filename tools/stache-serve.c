@@ -2652,45 +2652,21 @@ stache_serve_main (int    argc,
       return EXIT_USAGE;
     }
 
-  if (max_body_size > 0)
-    server.max_body_size = (gsize) max_body_size;
-  else
-    {
-      gint64 value = DEFAULT_MAX_BODY_SIZE;
-
-      if (!stache_settings_get_int_range (settings, MAX_BODY_KEY, DEFAULT_MAX_BODY_SIZE, 1, G_MAXINT64,
-                                          &value, &error))
-        {
-          g_printerr ("stache serve: %s\n", error->message);
-          g_object_unref (server.store);
-          g_free (server.token);
-          return EXIT_USAGE;
-        }
-      server.max_body_size = (gsize) value;
-    }
-  {
-    gint64 value = DEFAULT_MAX_BUFFERED;
-
-    if (!stache_settings_get_int_range (settings, MAX_BUFFERED_KEY, DEFAULT_MAX_BUFFERED, 1, G_MAXINT64,
-                                        &value, &error))
-      {
-        g_printerr ("stache serve: %s\n", error->message);
-        g_object_unref (server.store);
-        g_free (server.token);
-        return EXIT_USAGE;
-      }
-    server.max_buffered = MAX ((gsize) value, server.max_body_size);
-  }
   {
     struct rlimit limit;
     gint64 fd_room = 1024 - 64;
-    gint64 connections, header_timeout, body_timeout, idle_timeout;
+    gint64 body = max_body_size, buffered, connections, header_timeout, body_timeout, idle_timeout;
 
     /* Room for the store's files, the plugins' and the log besides */
     if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
       fd_room = MAX ((gint64) limit.rlim_cur - 64, 16);
     fd_room = MIN (fd_room, 4096);
-    if (!stache_settings_get_int_range (settings, MAX_CONNECTIONS_KEY, fd_room, 1, 1000000, &connections, &error) ||
+    if ((max_body_size <= 0 &&
+         !stache_settings_get_int_range (settings, MAX_BODY_KEY, DEFAULT_MAX_BODY_SIZE, 1, G_MAXINT64, &body,
+                                         &error)) ||
+        !stache_settings_get_int_range (settings, MAX_BUFFERED_KEY, DEFAULT_MAX_BUFFERED, 1, G_MAXINT64, &buffered,
+                                        &error) ||
+        !stache_settings_get_int_range (settings, MAX_CONNECTIONS_KEY, fd_room, 1, 1000000, &connections, &error) ||
         !stache_settings_get_int_range (settings, HEADER_TIMEOUT_KEY, 10, 1, 86400, &header_timeout, &error) ||
         !stache_settings_get_int_range (settings, BODY_TIMEOUT_KEY, 60, 1, 86400, &body_timeout, &error) ||
         !stache_settings_get_int_range (settings, IDLE_TIMEOUT_KEY, 30, 1, 86400, &idle_timeout, &error))
@@ -2700,6 +2676,8 @@ stache_serve_main (int    argc,
         g_free (server.token);
         return EXIT_USAGE;
       }
+    server.max_body_size = (gsize) body;
+    server.max_buffered = MAX ((gsize) buffered, server.max_body_size);
     server.max_connections = (guint) connections;
     server.header_timeout = (guint) header_timeout;
     server.body_timeout = (guint) body_timeout;
