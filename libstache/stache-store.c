@@ -525,42 +525,71 @@ make_document_id (const char *namespace_,
   return g_strndup (sum, 32);
 }
 
-/* A few leading sentences, for listings. */
+/* A few leading sentences, for listings: at most 240 characters, white
+ * space collapsed, a leading Markdown "#" dropped, cut after the first
+ * sentence end past 60 characters. Written byte by byte into a buffer
+ * sized for the worst case (it runs once per document ingested). */
+#define SUMMARY_CHARS 240
+
 static char *
 make_summary (const char *text)
 {
-  g_autoptr(GString) summary = g_string_new (NULL);
+  /* each character at most 4 bytes, one space before it, then "…" */
+  char summary[SUMMARY_CHARS * 5 + 4];
+  char *out = summary;
   gboolean space = FALSE;
   guint chars = 0;
+  const char *p = text;
 
-  for (const char *p = text; *p != '\0' && chars < 240; p = g_utf8_next_char (p))
+  while (*p != '\0' && chars < SUMMARY_CHARS)
     {
-      gunichar c = (guchar) *p < 0x80 ? (gunichar) (guchar) *p : g_utf8_get_char (p);
+      guchar byte = (guchar) *p;
+      gboolean is_space;
+      gsize n;
 
-      if (c < 0x80 ? g_ascii_isspace (c) : g_unichar_isspace (c))
+      if (byte < 0x80)
         {
-          space = summary->len > 0;
+          is_space = g_ascii_isspace (byte);
+          n = 1;
+        }
+      else
+        {
+          const char *next = g_utf8_next_char (p);
+
+          is_space = g_unichar_isspace (g_utf8_get_char (p));
+          n = (gsize) (next - p);
+        }
+
+      if (is_space)
+        {
+          space = out > summary;
+          p += n;
           continue;
         }
-      if (c == '#' && summary->len == 0)
-        continue;
+      if (byte == '#' && out == summary)
+        {
+          p++;
+          continue;
+        }
       if (space)
-        g_string_append_c (summary, ' ');
+        *out++ = ' ';
       space = FALSE;
-      if (c < 0x80)
-        g_string_append_c (summary, (char) c);
-      else
-        g_string_append_unichar (summary, c);
+      memcpy (out, p, n);
+      out += n;
+      p += n;
       chars++;
 
-      if ((c == '.' || c == '!' || c == '?') && chars >= 60)
-        return g_string_free (g_steal_pointer (&summary), FALSE);
+      if ((byte == '.' || byte == '!' || byte == '?') && chars >= 60)
+        return g_strndup (summary, (gsize) (out - summary));
     }
 
-  if (chars >= 240)
-    g_string_append (summary, "…");
+  if (chars >= SUMMARY_CHARS)
+    {
+      memcpy (out, "…", strlen ("…"));
+      out += strlen ("…");
+    }
 
-  return g_string_free (g_steal_pointer (&summary), FALSE);
+  return g_strndup (summary, (gsize) (out - summary));
 }
 
 static char *
@@ -637,14 +666,14 @@ lookup_document (StacheStore   *self,
   return document;
 }
 
-/* A document ready to be written, or only a result to report (unchanged,
- * skipped) when @document is NULL. */
+/* A document ready to be embedded and written, or only a result to report
+ * (unchanged, skipped) when @document is NULL. */
 typedef struct
 {
   StacheIngestResult *result;
   StacheDocument     *document;
   GPtrArray          *chunks;
-  GArray             *vectors;
+  gsize               first_vector;   /* where its vectors start, in floats */
 } Pending;
 
 static void
@@ -655,7 +684,6 @@ pending_free (gpointer data)
   g_clear_object (&pending->result);
   g_clear_object (&pending->document);
   g_clear_pointer (&pending->chunks, g_ptr_array_unref);
-  g_clear_pointer (&pending->vectors, g_array_unref);
   g_free (pending);
 }
 
@@ -668,8 +696,25 @@ pending_new (StacheIngestResult *result)
   return pending;
 }
 
-/* The heart of ingestion: one loaded text becomes one document, chunked
- * and embedded, ready for write_pending(). */
+/* Turns @pending into a failed result with @reason; nothing of it is
+ * written. */
+static void
+pending_fail (Pending    *pending,
+              const char *namespace_,
+              const char *reason)
+{
+  g_autofree char *source = g_strdup (stache_ingest_result_get_source (pending->result));
+
+  g_clear_object (&pending->result);
+  g_clear_object (&pending->document);
+  g_clear_pointer (&pending->chunks, g_ptr_array_unref);
+  pending->result = _stache_ingest_result_new (source != NULL ? source : "", namespace_,
+                                               STACHE_INGEST_OUTCOME_FAILED);
+  _stache_ingest_result_set_reason (pending->result, reason);
+}
+
+/* The heart of ingestion: one loaded text becomes one document, chunked,
+ * ready to be embedded (embed_pending()) and written (write_pending()). */
 static Pending *
 prepare_loaded (StacheStore       *self,
                 const char        *namespace_,
@@ -686,8 +731,6 @@ prepare_loaded (StacheStore       *self,
   g_autoptr(StacheDocument) document = NULL;
   g_autoptr(GPtrArray) pieces = NULL;
   g_autoptr(GPtrArray) chunks = NULL;
-  g_autoptr(GPtrArray) texts = NULL;
-  g_autoptr(GArray) vectors = NULL;
   g_autoptr(JsonObject) doc_metadata = json_object_new ();
   g_autofree char *signature = pipeline_signature (self, loaded->format);
   g_autofree char *summary = NULL;
@@ -736,7 +779,6 @@ prepare_loaded (StacheStore       *self,
     }
 
   chunks = g_ptr_array_new_full (pieces->len, g_object_unref);
-  texts = g_ptr_array_new_full (pieces->len, NULL);
   for (guint i = 0; i < pieces->len; i++)
     {
       StacheTextPiece *piece = g_ptr_array_index (pieces, i);
@@ -763,12 +805,7 @@ prepare_loaded (StacheStore       *self,
         }
       stache_chunk_set_metadata (chunk, metadata);
       g_ptr_array_add (chunks, chunk);
-      g_ptr_array_add (texts, piece->text);
     }
-
-  vectors = embed_texts (self, texts, cancellable, error);
-  if (vectors == NULL)
-    return NULL;
 
   summary = make_summary (loaded->text);
   if (extra_metadata != NULL)
@@ -780,7 +817,7 @@ prepare_loaded (StacheStore       *self,
                                 json_node_copy (json_object_get_member (extra_metadata, l->data)));
     }
   json_object_set_string_member (doc_metadata, "stache_pipeline", signature);
-  json_object_set_int_member (doc_metadata, "stache_dimensions", vectors->len / chunks->len);
+  /* stache_dimensions is added once the chunks are embedded */
   if (loaded->repaired)
     json_object_set_boolean_member (doc_metadata, "stache_utf8_repaired", TRUE);
 
@@ -807,71 +844,241 @@ prepare_loaded (StacheStore       *self,
 
     pending->document = g_steal_pointer (&document);
     pending->chunks = g_steal_pointer (&chunks);
-    pending->vectors = g_steal_pointer (&vectors);
     return pending;
   }
 }
 
-/* Writes the documents of @batch (Pending *), all in one transaction where
- * the vector database can (see stache_vector_db_provider_write_documents()). */
-static gboolean
-write_pending (StacheStore   *self,
-               GPtrArray     *batch,
-               GCancellable  *cancellable,
-               GError       **error)
+/* Documents waiting to be written, and the vectors of those embedded so
+ * far: embedding goes by groups of about EMBED_BATCH texts across
+ * documents (one embedder call for 64 one-paragraph files, not 64 calls),
+ * writing by whole batches (one transaction). */
+typedef struct
 {
-  g_autoptr(GPtrArray) documents = g_ptr_array_new ();
-  g_autoptr(GPtrArray) chunks = g_ptr_array_new ();
-  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
-  gsize dims = 0;
+  GPtrArray *pending;    /* Pending * */
+  GArray    *vectors;    /* of pending[0 .. embedded), in order */
+  guint      embedded;   /* pending[0 .. embedded) need no embedding */
+  guint      waiting;    /* chunks of pending[embedded ..] */
+  gsize      dims;       /* the vector length, once known */
+} Batch;
 
-  for (guint i = 0; i < batch->len; i++)
+static void
+batch_init (Batch *batch)
+{
+  batch->pending = g_ptr_array_new_with_free_func (pending_free);
+  batch->vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  batch->embedded = 0;
+  batch->waiting = 0;
+  batch->dims = 0;
+}
+
+static void
+batch_clear (Batch *batch)
+{
+  g_clear_pointer (&batch->pending, g_ptr_array_unref);
+  g_clear_pointer (&batch->vectors, g_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Batch, batch_clear)
+
+static void
+batch_reset (Batch *batch)
+{
+  g_ptr_array_set_size (batch->pending, 0);
+  g_array_set_size (batch->vectors, 0);
+  batch->embedded = 0;
+  batch->waiting = 0;
+  batch->dims = 0;
+}
+
+static void
+batch_add (Batch   *batch,
+           Pending *pending)
+{
+  g_ptr_array_add (batch->pending, pending);
+  if (pending->document != NULL)
+    batch->waiting += pending->chunks->len;
+}
+
+/* Embeds the chunks of pending[@from .. @to) of @batch in one go (in
+ * embedder calls of EMBED_BATCH texts), appending the vectors. */
+static gboolean
+embed_range (StacheStore   *self,
+             Batch         *batch,
+             guint          from,
+             guint          to,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new ();
+  g_autoptr(GArray) rows = NULL;
+  gsize dims, offset = batch->vectors->len;
+
+  for (guint i = from; i < to; i++)
     {
-      Pending *pending = g_ptr_array_index (batch, i);
+      Pending *pending = g_ptr_array_index (batch->pending, i);
 
       if (pending->document == NULL)
         continue;
+      for (guint c = 0; c < pending->chunks->len; c++)
+        g_ptr_array_add (texts, (gpointer) stache_chunk_get_text (g_ptr_array_index (pending->chunks, c)));
+    }
+  if (texts->len == 0)
+    return TRUE;
 
-      if (pending->chunks->len > 0)
+  rows = embed_texts (self, texts, cancellable, error);
+  if (rows == NULL)
+    return FALSE;
+
+  dims = rows->len / texts->len;
+  if (batch->dims != 0 && dims != batch->dims)
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Embedding provider %s changed its vector length between two documents"),
+                   G_OBJECT_TYPE_NAME (self->embedder));
+      return FALSE;
+    }
+  batch->dims = dims;
+  g_array_append_vals (batch->vectors, rows->data, rows->len);
+
+  for (guint i = from; i < to; i++)
+    {
+      Pending *pending = g_ptr_array_index (batch->pending, i);
+
+      if (pending->document == NULL)
+        continue;
+      pending->first_vector = offset;
+      offset += pending->chunks->len * dims;
+      json_object_set_int_member (stache_document_get_metadata (pending->document),
+                                  "stache_dimensions", (gint64) dims);
+    }
+
+  return TRUE;
+}
+
+/* Embeds the documents of @batch not embedded yet. When the embedder
+ * fails for the group, each document is embedded alone, so that only the
+ * one it cannot embed fails (with the reason) and the others go on;
+ * cancelling is an error for the whole call. */
+static gboolean
+embed_waiting (StacheStore   *self,
+               Batch         *batch,
+               const char    *namespace_,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GError) group_error = NULL;
+  guint from = batch->embedded, to = batch->pending->len;
+
+  if (embed_range (self, batch, from, to, cancellable, &group_error))
+    goto done;
+  if (g_error_matches (group_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, g_steal_pointer (&group_error));
+      return FALSE;
+    }
+
+  for (guint i = from; i < to; i++)
+    {
+      Pending *pending = g_ptr_array_index (batch->pending, i);
+      g_autoptr(GError) one_error = NULL;
+
+      if (pending->document == NULL)
+        continue;
+      if (to - from == 1)
+        one_error = g_steal_pointer (&group_error);
+      else if (embed_range (self, batch, i, i + 1, cancellable, &one_error))
+        continue;
+      if (g_error_matches (one_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          gsize these = pending->vectors->len / pending->chunks->len;
-
-          if (dims != 0 && these != dims)
-            {
-              g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
-                           _("Embedding provider %s changed its vector length between two documents"),
-                           G_OBJECT_TYPE_NAME (self->embedder));
-              return FALSE;
-            }
-          dims = these;
+          g_propagate_error (error, g_steal_pointer (&one_error));
+          return FALSE;
         }
+      pending_fail (pending, namespace_, one_error->message);
+    }
 
+done:
+  batch->embedded = to;
+  batch->waiting = 0;
+  return TRUE;
+}
+
+/* Writes the documents of pending[@from .. @to) of @batch, embedded, all
+ * in one transaction where the vector database can (see
+ * stache_vector_db_provider_write_documents()). */
+static gboolean
+write_range (StacheStore   *self,
+             Batch         *batch,
+             guint          from,
+             guint          to,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GPtrArray) documents = g_ptr_array_new ();
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new ();
+  g_autoptr(GArray) slice = NULL;
+  GArray *vectors = batch->vectors;
+  gsize first = G_MAXSIZE, end = 0;
+
+  g_assert (to <= batch->embedded);
+
+  for (guint i = from; i < to; i++)
+    {
+      Pending *pending = g_ptr_array_index (batch->pending, i);
+
+      if (pending->document == NULL)
+        continue;
+      if (first == G_MAXSIZE)
+        first = pending->first_vector;
+      end = pending->first_vector + pending->chunks->len * batch->dims;
       g_ptr_array_add (documents, pending->document);
       g_ptr_array_extend (chunks, pending->chunks, NULL, NULL);
-      g_array_append_vals (vectors, pending->vectors->data, pending->vectors->len);
     }
 
   if (documents->len == 0)
     return TRUE;
 
+  /* Vectors of the documents in between are contiguous: all of them
+   * unless a document failed to embed, or a part */
+  if (first != 0 || end != vectors->len)
+    {
+      slice = g_array_sized_new (FALSE, FALSE, sizeof (float), (guint) (end - first));
+      for (guint i = from; i < to; i++)
+        {
+          Pending *pending = g_ptr_array_index (batch->pending, i);
+
+          if (pending->document != NULL)
+            g_array_append_vals (slice, &g_array_index (vectors, float, pending->first_vector),
+                                 pending->chunks->len * batch->dims);
+        }
+      vectors = slice;
+    }
+
   return stache_vector_db_provider_write_documents (self->vectordb, self->documents, documents,
                                                     chunks, vectors, cancellable, error);
 }
 
-/* Writes one prepared document (taking @pending) and returns its result. */
+/* Embeds and writes one prepared document (taking @pending) and returns
+ * its result. */
 static StacheIngestResult *
 write_one (StacheStore   *self,
            Pending       *pending,
            GCancellable  *cancellable,
            GError       **error)
 {
-  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (pending_free);
+  Batch batch;
+  StacheIngestResult *result = NULL;
 
-  g_ptr_array_add (batch, pending);
-  if (!write_pending (self, batch, cancellable, error))
-    return NULL;
+  batch_init (&batch);
+  batch_add (&batch, pending);
+  if (embed_range (self, &batch, 0, 1, cancellable, error))
+    {
+      batch.embedded = 1;
+      if (write_range (self, &batch, 0, 1, cancellable, error))
+        result = g_steal_pointer (&pending->result);
+    }
+  batch_clear (&batch);
 
-  return g_steal_pointer (&pending->result);
+  return result;
 }
 
 /* Prepares and writes one document. */
@@ -1684,12 +1891,13 @@ collect_files (Walk          *walk,
   return TRUE;
 }
 
-/* Writes a batch of prepared files and moves their results to @results,
- * in order. When the batch as a whole fails (a document the store turns
- * down), each document is written alone, so only the bad one fails. */
+/* Embeds what is left of @batch, writes it and moves its results to
+ * @results, in order. When the batch as a whole fails (a document the
+ * store turns down), each document is written alone, so only the bad one
+ * fails. */
 static gboolean
 flush_batch (StacheStore   *self,
-             GPtrArray     *batch,
+             Batch         *batch,
              const char    *ns,
              GPtrArray     *results,
              GCancellable  *cancellable,
@@ -1697,7 +1905,10 @@ flush_batch (StacheStore   *self,
 {
   g_autoptr(GError) batch_error = NULL;
 
-  if (!write_pending (self, batch, cancellable, &batch_error))
+  if (!embed_waiting (self, batch, ns, cancellable, error))
+    return FALSE;
+
+  if (!write_range (self, batch, 0, batch->pending->len, cancellable, &batch_error))
     {
       if (g_error_matches (batch_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
@@ -1705,40 +1916,31 @@ flush_batch (StacheStore   *self,
           return FALSE;
         }
 
-      for (guint i = 0; i < batch->len; i++)
+      for (guint i = 0; i < batch->pending->len; i++)
         {
-          Pending *pending = g_ptr_array_index (batch, i);
-          g_autoptr(GPtrArray) alone = g_ptr_array_new ();
+          Pending *pending = g_ptr_array_index (batch->pending, i);
           g_autoptr(GError) one_error = NULL;
-          g_autofree char *source = NULL;
 
           if (pending->document == NULL)
             continue;
-
-          g_ptr_array_add (alone, pending);
-          if (write_pending (self, alone, cancellable, &one_error))
+          if (write_range (self, batch, i, i + 1, cancellable, &one_error))
             continue;
           if (g_error_matches (one_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             {
               g_propagate_error (error, g_steal_pointer (&one_error));
               return FALSE;
             }
-
-          source = g_strdup (stache_ingest_result_get_source (pending->result));
-          g_clear_object (&pending->result);
-          pending->result = _stache_ingest_result_new (source != NULL ? source : "", ns,
-                                                       STACHE_INGEST_OUTCOME_FAILED);
-          _stache_ingest_result_set_reason (pending->result, one_error->message);
+          pending_fail (pending, ns, one_error->message);
         }
     }
 
-  for (guint i = 0; i < batch->len; i++)
+  for (guint i = 0; i < batch->pending->len; i++)
     {
-      Pending *pending = g_ptr_array_index (batch, i);
+      Pending *pending = g_ptr_array_index (batch->pending, i);
 
       g_ptr_array_add (results, g_steal_pointer (&pending->result));
     }
-  g_ptr_array_set_size (batch, 0);
+  batch_reset (batch);
 
   return TRUE;
 }
@@ -1777,7 +1979,7 @@ stache_store_ingest_directory (StacheStore         *self,
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) include_patterns = NULL;
   g_autoptr(GPtrArray) exclude_patterns = NULL;
-  g_autoptr(GPtrArray) batch = NULL;
+  g_auto(Batch) batch = { 0 };
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
   guint batch_documents = 0, batch_chunks = 0;
@@ -1817,7 +2019,7 @@ stache_store_ingest_directory (StacheStore         *self,
       g_ptr_array_add (files, g_object_ref (directory));
     }
 
-  batch = g_ptr_array_new_with_free_func (pending_free);
+  batch_init (&batch);
   for (guint i = 0; i < files->len; i++)
     {
       GFile *file = g_ptr_array_index (files, i);
@@ -1841,7 +2043,7 @@ stache_store_ingest_directory (StacheStore         *self,
           pending = pending_new (_stache_ingest_result_new (name, ns, STACHE_INGEST_OUTCOME_FAILED));
           _stache_ingest_result_set_reason (pending->result, file_error->message);
         }
-      g_ptr_array_add (batch, pending);
+      batch_add (&batch, pending);
       if (pending->chunks != NULL)
         {
           batch_documents++;
@@ -1851,10 +2053,13 @@ stache_store_ingest_directory (StacheStore         *self,
       if (batch_documents >= INGEST_BATCH_DOCUMENTS || batch_chunks >= INGEST_BATCH_CHUNKS ||
           i + 1 == files->len)
         {
-          if (!flush_batch (self, batch, ns, results, cancellable, error))
+          if (!flush_batch (self, &batch, ns, results, cancellable, error))
             return NULL;
           batch_documents = batch_chunks = 0;
         }
+      else if (batch.waiting >= EMBED_BATCH &&
+               !embed_waiting (self, &batch, ns, cancellable, error))
+        return NULL;
     }
 
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, files->len, files->len, NULL);

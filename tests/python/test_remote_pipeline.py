@@ -152,6 +152,9 @@ class Fakes(BaseHTTPRequestHandler):
         if path == "/v1/embeddings":
             if self.headers.get("Authorization") != "Bearer " + OPENAI_KEY:
                 return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            if any("POISON" in t for t in body["input"]):
+                return self.reply(400, {"error": {"message": "This input is refused by policy",
+                                                  "type": "invalid_request_error"}})
             data = [{"object": "embedding", "index": i, "embedding": embed(t)}
                     for i, t in enumerate(body["input"])]
             return self.reply(200, {"object": "list", "data": data, "model": body["model"],
@@ -252,6 +255,45 @@ class RemotePipelineTests(unittest.TestCase):
         before = len(Fakes.points)
         self.assertTrue(self.store.delete_document(doc, None))
         self.assertLess(len(Fakes.points), before)
+
+    def embedding_requests(self):
+        return sum(1 for r in Fakes.requests if r[0] == "POST" and r[1] == "/v1/embeddings")
+
+    def test_folder_embeds_across_files_and_one_refused_file_fails_alone(self):
+        folder = os.path.join(TMP, "small-files")
+        os.makedirs(folder)
+        topics = ["otters crack shellfish with stones", "lichens grow on bare granite",
+                  "tides follow the moon", "owls swallow their prey whole",
+                  "kelp forests shelter fish", "glaciers carve valleys"]
+        for i, topic in enumerate(topics):
+            with open(os.path.join(folder, "note%d.txt" % i), "w") as f:
+                f.write("A short note: %s.\n" % topic)
+        before = self.embedding_requests()
+        results = self.store.ingest_directory(Gio.File.new_for_path(folder), "small", None, None, None)
+        self.assertEqual([r.get_outcome() for r in results], [Stache.IngestOutcome.ADDED] * 6)
+        # six one-chunk files, three texts per request (openai_batch_size):
+        # two requests, not one per file
+        self.assertEqual(self.embedding_requests() - before, 2)
+
+        with open(os.path.join(folder, "note2.txt"), "w") as f:
+            f.write("A short note: POISON in the tide tables.\n")
+        for i in (0, 4):
+            with open(os.path.join(folder, "note%d.txt" % i), "a") as f:
+                f.write("Changed the same day.\n")
+        results = self.store.ingest_directory(Gio.File.new_for_path(folder), "small", None, None, None)
+        outcomes = [r.get_outcome() for r in results]
+        self.assertEqual(outcomes, [Stache.IngestOutcome.REPLACED, Stache.IngestOutcome.UNCHANGED,
+                                    Stache.IngestOutcome.FAILED, Stache.IngestOutcome.UNCHANGED,
+                                    Stache.IngestOutcome.REPLACED, Stache.IngestOutcome.UNCHANGED])
+        self.assertIn("refused by policy", results[2].get_reason())
+        self.assertTrue(results[2].get_source().endswith("note2.txt"), results[2].get_source())
+        # the refused file keeps its old text; the others have their new one
+        hits = self.store.search("tides follow the moon", "small", 1, None)
+        self.assertTrue(hits[0].get_metadata().get_string_member("source").endswith("note2.txt"))
+        self.assertIn("tides follow the moon", hits[0].get_text())
+        hits = self.store.search("otters changed the same day", "small", 1, None)
+        self.assertIn("Changed the same day", hits[0].get_text())
+        self.assertEqual(self.store.count_chunks("small", None), 6)
 
     def test_cli_ask_prints_tokens_as_they_come(self):
         env = dict(os.environ)
