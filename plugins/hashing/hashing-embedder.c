@@ -272,10 +272,11 @@ count_char_ngrams_ascii (gint32     *counts,
   return TRUE;
 }
 
-/* log1p of the small whole counts almost every bucket holds, computed
- * once: the same values log1pf() gives, without its cost per bucket. */
-#define SUBLINEAR_TABLE 256
-static float sublinear_table[SUBLINEAR_TABLE];
+/* log1p of the small whole counts almost every bucket holds, signed,
+ * computed once: sublinear_table[SUBLINEAR_MAX + c] is sign(c)·log1p(|c|),
+ * the same values log1pf() gives, without its cost per bucket. */
+#define SUBLINEAR_MAX 255
+static float sublinear_table[2 * SUBLINEAR_MAX + 1];
 
 static void
 sublinear_table_init (void)
@@ -284,8 +285,8 @@ sublinear_table_init (void)
 
   if (g_once_init_enter (&initialised))
     {
-      for (guint k = 0; k < SUBLINEAR_TABLE; k++)
-        sublinear_table[k] = log1pf ((float) k);
+      for (gint k = -SUBLINEAR_MAX; k <= SUBLINEAR_MAX; k++)
+        sublinear_table[SUBLINEAR_MAX + k] = k >= 0 ? log1pf ((float) k) : -log1pf ((float) -k);
       g_once_init_leave (&initialised, 1);
     }
 }
@@ -293,11 +294,19 @@ sublinear_table_init (void)
 static inline float
 sublinear (gint32 count)
 {
-  guint32 magnitude = count >= 0 ? (guint32) count : (guint32) 0 - (guint32) count;
-  float value = magnitude < SUBLINEAR_TABLE ? sublinear_table[magnitude] : log1pf ((float) magnitude);
+  guint32 magnitude;
+  float value;
 
+  /* one unsigned comparison for -SUBLINEAR_MAX <= count <= SUBLINEAR_MAX */
+  if ((guint32) count + SUBLINEAR_MAX <= 2 * SUBLINEAR_MAX)
+    return sublinear_table[SUBLINEAR_MAX + count];
+
+  magnitude = count >= 0 ? (guint32) count : (guint32) 0 - (guint32) count;
+  value = log1pf ((float) magnitude);
   return count >= 0 ? value : -value;
 }
+
+#define NORM_LANES 8
 
 /* Writes the vector of @text into @out (@dimensions floats). @scratch
  * holds N_KINDS × @dimensions counts, any content. */
@@ -313,6 +322,7 @@ embed_text (guint       dimensions,
   g_autofree char *folded = NULL;
   const char *pos, *end, *word_start, *word_end;
   const char *prev_start = NULL, *prev_end = NULL;
+  double lanes[NORM_LANES] = { 0 };
   double norm = 0;
   gsize len;
 
@@ -341,6 +351,10 @@ embed_text (guint       dimensions,
       prev_end = word_end;
     }
 
+  /* The squares are summed in NORM_LANES running sums (bucket i into
+   * sum i % NORM_LANES), added up in a fixed order: no chain of dependent
+   * additions as long as the vector, and the same sum, to the bit, however
+   * the compiler schedules it. */
   for (guint i = 0; i < dimensions; i++)
     {
       float v = WEIGHT_WORD * sublinear (word_counts[i]) +
@@ -348,8 +362,10 @@ embed_text (guint       dimensions,
                 WEIGHT_CHAR_NGRAM * sublinear (ngram_counts[i]);
 
       out[i] = v;
-      norm += (double) v * v;
+      lanes[i % NORM_LANES] += (double) v * v;
     }
+  for (guint l = 0; l < NORM_LANES; l++)
+    norm += lanes[l];
 
   /* No word at all: the zero vector, see the top of this file */
   if (norm > 0)
