@@ -250,7 +250,9 @@ struct _SqliteKeywordBatch
 {
   GString    *pool;       /* the words, one after another */
   GArray     *terms;      /* Term */
-  guint32    *slots;      /* open addressing: 1 + term index, 0 empty */
+  guint64    *slots;      /* open addressing: the term's hash << 32 | 1 + its
+                           * index, 0 empty (the hash there spares reading
+                           * the term of every slot probed) */
   guint32     n_slots;    /* a power of two */
   Posting    *postings;   /* in the order added */
   guint32     n_postings;
@@ -273,7 +275,7 @@ sqlite_keyword_batch_new (void)
   batch->postings = g_new (Posting, batch->postings_size);
   batch->docs = g_array_new (FALSE, FALSE, sizeof (Doc));
   batch->n_slots = 1024;
-  batch->slots = g_new0 (guint32, batch->n_slots);
+  batch->slots = g_new0 (guint64, batch->n_slots);
 
   return batch;
 }
@@ -305,7 +307,7 @@ batch_reset (SqliteKeywordBatch *batch)
   batch->n_postings = 0;
   batch->removed = FALSE;
   g_array_set_size (batch->docs, 0);
-  memset (batch->slots, 0, batch->n_slots * sizeof (guint32));
+  memset (batch->slots, 0, batch->n_slots * sizeof (guint64));
   batch->unsorted = FALSE;
 }
 
@@ -324,15 +326,16 @@ static void
 grow_slots (SqliteKeywordBatch *batch)
 {
   guint32 n_slots = batch->n_slots * 2;
-  guint32 *slots = g_new0 (guint32, n_slots);
+  guint64 *slots = g_new0 (guint64, n_slots);
 
   for (guint32 t = 0; t < batch->terms->len; t++)
     {
-      guint32 i = g_array_index (batch->terms, Term, t).hash & (n_slots - 1);
+      guint32 hash = g_array_index (batch->terms, Term, t).hash;
+      guint32 i = hash & (n_slots - 1);
 
       while (slots[i] != 0)
         i = (i + 1) & (n_slots - 1);
-      slots[i] = t + 1;
+      slots[i] = (guint64) hash << 32 | (t + 1);
     }
   g_free (batch->slots);
   batch->slots = slots;
@@ -352,7 +355,7 @@ batch_add_word (SqliteKeywordBatch *batch,
 
   for (;;)
     {
-      guint32 slot = batch->slots[i];
+      guint64 slot = batch->slots[i];
 
       if (slot == 0)
         {
@@ -361,16 +364,19 @@ batch_add_word (SqliteKeywordBatch *batch,
           g_string_append_len (batch->pool, word, (gssize) len);
           g_array_append_val (batch->terms, new_term);
           t = batch->terms->len - 1;
-          batch->slots[i] = t + 1;
+          batch->slots[i] = (guint64) hash << 32 | (t + 1);
           if (batch->terms->len * 2 > batch->n_slots)
             grow_slots (batch);
           break;
         }
-      term = &g_array_index (batch->terms, Term, slot - 1);
-      if (term->hash == hash && term->len == len && memcmp (batch->pool->str + term->offset, word, len) == 0)
+      if ((guint32) (slot >> 32) == hash)
         {
-          t = slot - 1;
-          break;
+          term = &g_array_index (batch->terms, Term, (guint32) slot - 1);
+          if (term->len == len && memcmp (batch->pool->str + term->offset, word, len) == 0)
+            {
+              t = (guint32) slot - 1;
+              break;
+            }
         }
       i = (i + 1) & (batch->n_slots - 1);
     }
@@ -424,7 +430,7 @@ sqlite_keyword_batch_add (SqliteKeywordBatch *batch,
           if (g_ascii_isalnum (c))
             {
               if (len < sizeof word)
-                word[len++] = (char) g_ascii_tolower (c);
+                word[len++] = (char) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
               continue;
             }
           if (len > 0)
