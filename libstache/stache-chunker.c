@@ -874,7 +874,7 @@ _stache_chunk_text (const char *text,
 
   /* The loaders hand over valid UTF-8, but this must not read out of
    * bounds whatever it is given: offsets then refer to the repaired text. */
-  if (!g_utf8_validate (text, -1, NULL))
+  if (!_stache_utf8_validate (text))
     {
       repaired = g_utf8_make_valid (text, -1);
       text = repaired;

@@ -117,7 +117,7 @@ clean_text (const char *data,
 
   /* g_utf8_validate_len() also rejects NUL bytes, which then become
    * U+FFFD: the text never has an embedded NUL that would cut it short. */
-  if (!g_utf8_validate_len (data, length, NULL))
+  if (!_stache_utf8_validate_len (data, length))
     {
       valid = g_utf8_make_valid (data, length);
       data = valid;

@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 #include <glib/gi18n-lib.h>
 
@@ -35,6 +37,37 @@ _stache_replace_string (char       **field,
   *field = g_strdup (value);
 
   return TRUE;
+}
+
+/* g_utf8_validate_len() (no NUL byte allowed either), with the ASCII that
+ * most text is checked eight bytes at a time first */
+static inline gboolean
+_stache_utf8_validate_len (const char *text,
+                           gsize       length)
+{
+  const guint64 high = G_GUINT64_CONSTANT (0x8080808080808080);
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  gsize i = 0;
+
+  /* eight ASCII bytes, none of them NUL: (v - ones) & ~v & high is
+   * nonzero exactly when some byte of v is zero */
+  for (; i + 8 <= length; i += 8)
+    {
+      guint64 v;
+
+      memcpy (&v, text + i, 8);
+      if ((v & high) != 0 || ((v - ones) & ~v & high) != 0)
+        break;
+    }
+
+  return g_utf8_validate_len (text + i, length - i, NULL);
+}
+
+/* The same for a NUL-terminated string, like g_utf8_validate (text, -1) */
+static inline gboolean
+_stache_utf8_validate (const char *text)
+{
+  return _stache_utf8_validate_len (text, strlen (text));
 }
 
 G_END_DECLS

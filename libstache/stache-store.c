@@ -525,6 +525,33 @@ make_document_id (const char *namespace_,
   return g_strndup (sum, 32);
 }
 
+/* "<document id>:<position>", without printf's cost for every chunk */
+static char *
+make_chunk_id (const char *document_id,
+               guint       position)
+{
+  gsize length = strlen (document_id);
+  char digits[16];
+  gsize n = 0;
+  char *id;
+
+  do
+    {
+      digits[n++] = (char) ('0' + position % 10);
+      position /= 10;
+    }
+  while (position > 0);
+
+  id = g_malloc (length + 1 + n + 1);
+  memcpy (id, document_id, length);
+  id[length] = ':';
+  for (gsize i = 0; i < n; i++)
+    id[length + 1 + i] = digits[n - 1 - i];
+  id[length + 1 + n] = '\0';
+
+  return id;
+}
+
 /* A few leading sentences, for listings: at most 240 characters, white
  * space collapsed, a leading Markdown "#" dropped, cut after the first
  * sentence end past 60 characters. Written byte by byte into a buffer
@@ -574,8 +601,13 @@ make_summary (const char *text)
       if (space)
         *out++ = ' ';
       space = FALSE;
-      memcpy (out, p, n);
-      out += n;
+      if (n == 1)
+        *out++ = (char) byte;
+      else
+        {
+          memcpy (out, p, n);
+          out += n;
+        }
       p += n;
       chars++;
 
@@ -592,19 +624,36 @@ make_summary (const char *text)
   return g_strndup (summary, (gsize) (out - summary));
 }
 
-static char *
-pipeline_signature (StacheStore *self,
-                    StacheTextFormat format)
+/* Re-ingesting the same bytes is only a no-op if they would become the
+ * same chunks and vectors in the same vector database: a change of
+ * embedding model, chunking or vector database redoes it (the document
+ * index may outlive a switch of VECTORDB_PROVIDER, which starts empty).
+ * The signature of each text format, made once per ingest call. */
+typedef struct
 {
-  /* Re-ingesting the same bytes is only a no-op if they would become the
-   * same chunks and vectors in the same vector database: a change of
-   * embedding model, chunking or vector database redoes it (the document index
-   * may outlive a switch of VECTORDB_PROVIDER, which starts empty). */
+  char *by_format[STACHE_TEXT_FORMAT_HTML + 1];
+} Signatures;
+
+static void
+signatures_init (StacheStore *self,
+                 Signatures  *signatures)
+{
   g_autofree char *model = stache_embedding_provider_get_model_id (self->embedder);
 
-  return g_strdup_printf ("%s/%u/%u/%d/%s", model, self->chunk_size, self->chunk_overlap,
-                          (int) format, G_OBJECT_TYPE_NAME (self->vectordb));
+  for (int format = 0; format < (int) G_N_ELEMENTS (signatures->by_format); format++)
+    signatures->by_format[format] = g_strdup_printf ("%s/%u/%u/%d/%s", model, self->chunk_size,
+                                                     self->chunk_overlap, format,
+                                                     G_OBJECT_TYPE_NAME (self->vectordb));
 }
+
+static void
+signatures_clear (Signatures *signatures)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (signatures->by_format); i++)
+    g_clear_pointer (&signatures->by_format[i], g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Signatures, signatures_clear)
 
 static GArray *
 embed_texts (StacheStore   *self,
@@ -717,6 +766,7 @@ pending_fail (Pending    *pending,
  * ready to be embedded (embed_pending()) and written (write_pending()). */
 static Pending *
 prepare_loaded (StacheStore       *self,
+                const Signatures  *signatures,
                 const char        *namespace_,
                 const char        *source,
                 const char        *document_id,
@@ -732,7 +782,7 @@ prepare_loaded (StacheStore       *self,
   g_autoptr(GPtrArray) pieces = NULL;
   g_autoptr(GPtrArray) chunks = NULL;
   g_autoptr(JsonObject) doc_metadata = json_object_new ();
-  g_autofree char *signature = pipeline_signature (self, loaded->format);
+  const char *signature = signatures->by_format[loaded->format];
   g_autofree char *summary = NULL;
   g_autofree char *fallback_title = NULL;
   StacheIngestResult *result;
@@ -782,8 +832,8 @@ prepare_loaded (StacheStore       *self,
   for (guint i = 0; i < pieces->len; i++)
     {
       StacheTextPiece *piece = g_ptr_array_index (pieces, i);
-      g_autofree char *chunk_id = g_strdup_printf ("%s:%u", document_id, i);
       g_autoptr(JsonObject) metadata = json_object_new ();
+      g_autofree char *chunk_id = make_chunk_id (document_id, i);
       StacheChunk *chunk = stache_chunk_new (chunk_id, piece->text);
 
       stache_chunk_set_document_id (chunk, document_id);
@@ -1084,6 +1134,7 @@ write_one (StacheStore   *self,
 /* Prepares and writes one document. */
 static StacheIngestResult *
 ingest_loaded (StacheStore       *self,
+               const Signatures  *signatures,
                const char        *namespace_,
                const char        *source,
                const char        *document_id,
@@ -1096,8 +1147,8 @@ ingest_loaded (StacheStore       *self,
 {
   Pending *pending;
 
-  pending = prepare_loaded (self, namespace_, source, document_id, loaded, content_hash, size,
-                            extra_metadata, cancellable, error);
+  pending = prepare_loaded (self, signatures, namespace_, source, document_id, loaded, content_hash,
+                            size, extra_metadata, cancellable, error);
   if (pending == NULL)
     return NULL;
 
@@ -1136,6 +1187,7 @@ stache_store_ingest_text_full (StacheStore   *self,
   g_autofree char *repaired = NULL;
   g_autofree char *hash = NULL;
   g_autofree char *document_id = NULL;
+  g_auto(Signatures) signatures = { { NULL } };
   StacheLoadedText loaded = { 0 };
   const char *ns;
 
@@ -1146,7 +1198,7 @@ stache_store_ingest_text_full (StacheStore   *self,
   if (!resolve_namespace (namespace_, &ns, error))
     return NULL;
 
-  if (!g_utf8_validate (text, -1, NULL))
+  if (!_stache_utf8_validate (text))
     {
       repaired = g_utf8_make_valid (text, -1);
       loaded.repaired = TRUE;
@@ -1159,7 +1211,8 @@ stache_store_ingest_text_full (StacheStore   *self,
   hash = sha256_hex (text, strlen (text));
   document_id = make_document_id (ns, source != NULL ? "source" : "text", source != NULL ? source : hash);
 
-  return ingest_loaded (self, ns, source, document_id, &loaded, hash, strlen (text), metadata,
+  signatures_init (self, &signatures);
+  return ingest_loaded (self, &signatures, ns, source, document_id, &loaded, hash, strlen (text), metadata,
                         cancellable, error);
 }
 
@@ -1401,8 +1454,9 @@ read_file_bounded (GFile         *file,
 
 /* Reads, chunks and embeds one file (see stache_store_ingest_file()). */
 static Pending *
-prepare_file (StacheStore   *self,
-              GFile         *file,
+prepare_file (StacheStore       *self,
+              const Signatures  *signatures,
+              GFile             *file,
               const char    *ns,
               GCancellable  *cancellable,
               GError       **error)
@@ -1454,7 +1508,8 @@ prepare_file (StacheStore   *self,
   key = g_file_get_uri (file);
   document_id = make_document_id (ns, "file", key);
 
-  pending = prepare_loaded (self, ns, name, document_id, loaded, hash, length, NULL, cancellable, error);
+  pending = prepare_loaded (self, signatures, ns, name, document_id, loaded, hash, length, NULL,
+                            cancellable, error);
   _stache_loaded_text_free (loaded);
 
   return pending;
@@ -1482,6 +1537,7 @@ stache_store_ingest_file (StacheStore   *self,
                           GCancellable  *cancellable,
                           GError       **error)
 {
+  g_auto(Signatures) signatures = { { NULL } };
   Pending *pending;
   const char *ns;
 
@@ -1492,7 +1548,8 @@ stache_store_ingest_file (StacheStore   *self,
   if (!resolve_namespace (namespace_, &ns, error))
     return NULL;
 
-  pending = prepare_file (self, file, ns, cancellable, error);
+  signatures_init (self, &signatures);
+  pending = prepare_file (self, &signatures, file, ns, cancellable, error);
   if (pending == NULL)
     return NULL;
 
@@ -1980,6 +2037,7 @@ stache_store_ingest_directory (StacheStore         *self,
   g_autoptr(GPtrArray) include_patterns = NULL;
   g_autoptr(GPtrArray) exclude_patterns = NULL;
   g_auto(Batch) batch = { 0 };
+  g_auto(Signatures) signatures = { { NULL } };
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
   guint batch_documents = 0, batch_chunks = 0;
@@ -2020,6 +2078,7 @@ stache_store_ingest_directory (StacheStore         *self,
     }
 
   batch_init (&batch);
+  signatures_init (self, &signatures);
   for (guint i = 0; i < files->len; i++)
     {
       GFile *file = g_ptr_array_index (files, i);
@@ -2032,7 +2091,7 @@ stache_store_ingest_directory (StacheStore         *self,
 
       g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, i, files->len, name);
 
-      pending = prepare_file (self, file, ns, cancellable, &file_error);
+      pending = prepare_file (self, &signatures, file, ns, cancellable, &file_error);
       if (pending == NULL)
         {
           if (g_error_matches (file_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -52,6 +52,7 @@ struct _SqliteWrite
   SqliteDatabase *db;
   GHashTable     *by_id;    /* space id (gint64 *) → WriteSpace * (owned) */
   GHashTable     *by_key;   /* "dims:namespace" → WriteSpace * */
+  WriteSpace     *last;     /* the one write_space_for() gave last */
   GArray         *scratch;  /* one normalised vector */
   SqliteKeywordBatch *keywords;   /* the chunks added, for the keyword index */
 };
@@ -296,15 +297,21 @@ write_space_for (SqliteWrite  *write,
                  gsize         dims,
                  GError      **error)
 {
-  g_autofree char *key = space_key (namespace_, dims);
+  g_autofree char *key = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   SqliteSpace space = { 0 };
   WriteSpace *ws;
   int rc;
 
+  /* the documents of a batch mostly go to one space */
+  if (write->last != NULL && write->last->space.dims == dims &&
+      strcmp (write->last->space.namespace_, namespace_) == 0)
+    return write->last;
+
+  key = space_key (namespace_, dims);
   ws = g_hash_table_lookup (write->by_key, key);
   if (ws != NULL)
-    return ws;
+    return write->last = ws;
 
   stmt = sqlite_database_prepare (write->db, SPACE_COLUMNS " WHERE namespace = ?1 AND dims = ?2", error);
   if (stmt == NULL)
