@@ -552,8 +552,8 @@ make_chunk_id (const char *document_id,
   return id;
 }
 
-/* A few leading sentences, for listings: at most 240 characters, white
- * space collapsed, a leading Markdown "#" dropped, cut after the first
+/* A few leading sentences, for listings: at most 240 characters (the
+ * spaces between words not counted), white space collapsed, a leading Markdown "#" dropped, cut after the first
  * sentence end past 60 characters. Written byte by byte into a buffer
  * sized for the worst case (it runs once per document ingested). */
 #define SUMMARY_CHARS 240
@@ -564,55 +564,56 @@ make_summary (const char *text)
   /* each character at most 4 bytes, one space before it, then "…" */
   char summary[SUMMARY_CHARS * 5 + 4];
   char *out = summary;
-  gboolean space = FALSE;
+  guint space = 0;   /* 1: a space is due before the next character */
   guint chars = 0;
   const char *p = text;
 
   while (*p != '\0' && chars < SUMMARY_CHARS)
     {
       guchar byte = (guchar) *p;
-      gboolean is_space;
-      gsize n;
 
-      if (byte < 0x80)
+      if (byte < 0x80 && (byte != '#' || out > summary))
         {
-          is_space = g_ascii_isspace (byte);
-          n = 1;
-        }
-      else
-        {
-          const char *next = g_utf8_next_char (p);
+          /* ASCII without a branch on white space, which comes at
+           * unpredictable places: the space and the byte are written,
+           * and kept or not */
+          guint is_space = g_ascii_isspace (byte) ? 1 : 0;
 
-          is_space = g_unichar_isspace (g_utf8_get_char (p));
-          n = (gsize) (next - p);
-        }
-
-      if (is_space)
-        {
-          space = out > summary;
-          p += n;
-          continue;
-        }
-      if (byte == '#' && out == summary)
-        {
+          *out = ' ';
+          out += space & (is_space ^ 1);
+          *out = (char) byte;
+          out += is_space ^ 1;
+          chars += is_space ^ 1;
+          space = is_space ? (out > summary) : 0;
           p++;
+
+          if (G_UNLIKELY (byte == '.' || byte == '!' || byte == '?') && chars >= 60)
+            return g_strndup (summary, (gsize) (out - summary));
           continue;
         }
-      if (space)
-        *out++ = ' ';
-      space = FALSE;
-      if (n == 1)
-        *out++ = (char) byte;
-      else
+      if (byte == '#')
         {
-          memcpy (out, p, n);
-          out += n;
+          p++;   /* a leading Markdown heading mark */
+          continue;
         }
-      p += n;
-      chars++;
 
-      if ((byte == '.' || byte == '!' || byte == '?') && chars >= 60)
-        return g_strndup (summary, (gsize) (out - summary));
+      {
+        const char *next = g_utf8_next_char (p);
+        gsize n = (gsize) (next - p);
+
+        if (g_unichar_isspace (g_utf8_get_char (p)))
+          space = out > summary;
+        else
+          {
+            if (space)
+              *out++ = ' ';
+            space = 0;
+            memcpy (out, p, n);
+            out += n;
+            chars++;
+          }
+        p = next;
+      }
     }
 
   if (chars >= SUMMARY_CHARS)

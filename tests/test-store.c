@@ -318,6 +318,68 @@ test_namespaces_keep_documents_apart (Fixture       *fixture,
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
 }
 
+/* The summary kept for listings: white space collapsed (Unicode spaces
+ * too), a leading heading mark dropped, cut after the first sentence that
+ * ends past 60 characters, or after 240 characters with an ellipsis. */
+static void
+test_document_summary (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  static const struct
+  {
+    const char *text;
+    const char *summary;
+  } cases[] = {
+    { "# Otters\n\n  Sea otters\t use  stones\n\nto open shellfish. They float on their backs while they eat them. More.",
+      "Otters Sea otters use stones to open shellfish. They float on their backs while they eat them." },
+    { "Short. Then\u00a0a no-break\u2003em space and é and 日本語 in a sentence that runs on past sixty characters. Rest.",
+      "Short. Then a no-break em space and é and 日本語 in a sentence that runs on past sixty characters." },
+    { "## ## Two marks, then # inside: kept as it is in a sentence long enough to end here! Next one.",
+      "Two marks, then # inside: kept as it is in a sentence long enough to end here!" },
+    { "   ", NULL },
+  };
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(StacheIngestResult) result = NULL;
+      g_autoptr(StacheDocument) document = NULL;
+
+      result = stache_store_ingest_text (fixture->store, cases[i].text, "summaries", NULL, &error);
+      g_assert_no_error (error);
+      if (cases[i].summary == NULL)
+        {
+          g_assert_cmpint (stache_ingest_result_get_outcome (result), ==, STACHE_INGEST_OUTCOME_SKIPPED);
+          continue;
+        }
+      document = stache_store_get_document (fixture->store, stache_ingest_result_get_document_id (result),
+                                            NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (stache_document_get_summary (document), ==, cases[i].summary);
+    }
+
+  /* no sentence end: 240 characters (not bytes; the spaces between words
+   * not counted) and an ellipsis */
+  {
+    g_autoptr(GString) text = g_string_new (NULL);
+    g_autoptr(StacheIngestResult) result = NULL;
+    g_autoptr(StacheDocument) document = NULL;
+    const char *summary;
+
+    for (guint i = 0; i < 100; i++)
+      g_string_append (text, "wörd  ");
+    result = stache_store_ingest_text (fixture->store, text->str, "summaries", NULL, &error);
+    g_assert_no_error (error);
+    document = stache_store_get_document (fixture->store, stache_ingest_result_get_document_id (result),
+                                          NULL, &error);
+    g_assert_no_error (error);
+    summary = stache_document_get_summary (document);
+    g_assert_cmpuint (g_utf8_strlen (summary, -1), ==, 60 * 4 + 59 + 1);
+    g_assert_true (g_str_has_prefix (summary, "wörd wörd "));
+    g_assert_true (g_str_has_suffix (summary, "wörd wörd…"));
+  }
+}
+
 /* ---- bad input ---- */
 
 static void
@@ -769,6 +831,7 @@ main (int    argc,
   add_store_test ("/store/ingest/text-stable-id", test_ingest_text_stable_id);
   add_store_test ("/store/documents/delete-removes-chunks", test_delete_document_removes_chunks);
   add_store_test ("/store/namespaces/apart", test_namespaces_keep_documents_apart);
+  add_store_test ("/store/documents/summary", test_document_summary);
   add_store_test ("/store/bad-input/binary-skipped", test_binary_file_skipped);
   add_store_test ("/store/bad-input/large-skipped", test_large_file_skipped);
   add_store_test ("/store/bad-input/invalid-utf8-repaired", test_invalid_utf8_repaired);
