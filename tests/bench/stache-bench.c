@@ -10,7 +10,9 @@
  * behind `stache ingest DIR`. Files of one paragraph, thus documents of one
  * chunk, are the hard case; the 1M stage puts 10 paragraphs in a file to
  * spare the disk. The older path, one stache_store_ingest_text_full() call
- * per paragraph, is measured once at the smallest size for comparison.
+ * per paragraph, is measured once at the smallest size for comparison, and
+ * documents of 10 paragraphs (as most real files have several chunks) up
+ * to the second size, into a store of their own.
  *
  * At each size it measures:
  * - ingest throughput, per second of wall time and per CPU-second of the
@@ -1169,6 +1171,79 @@ ingest_per_call (Bench    *b,
   return TRUE;
 }
 
+/* Documents of several chunks, as most real files are: paragraphs 0 to
+ * @stage->to, @stage->per_file to a file, as a folder ingested into a
+ * store of its own that is removed afterwards. */
+static gboolean
+ingest_grouped (Bench    *b,
+                Stage    *stage,
+                GError  **error)
+{
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autofree char *path = g_build_filename (b->tmp, "grouped.db", NULL);
+  g_autofree char *dir = g_build_filename (b->corpus_root, "grouped", NULL);
+  g_autoptr(GFile) folder = g_file_new_for_path (dir);
+  gint64 start;
+  double cpu_start;
+  guint paragraph = stage->from;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot create %s: %s", dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+  start = g_get_monotonic_time ();
+  if (!write_corpus (b, stage, dir, error))
+    {
+      remove_tree (dir);
+      return FALSE;
+    }
+  stage->write_seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+
+  stache_settings_set_string (settings, "sqlite_path", path);
+  store = stache_store_new (settings, error);
+  if (store == NULL)
+    {
+      remove_tree (dir);
+      return FALSE;
+    }
+
+  b->peaks_reset = reset_peak_rss ();
+  cpu_start = cpu_seconds ();
+  start = g_get_monotonic_time ();
+  results = stache_store_ingest_directory (store, folder, NAMESPACE, NULL, NULL, NULL, error);
+  stage->seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+  stage->cpu_seconds = cpu_seconds () - cpu_start;
+  stage->peak_rss_kb = peak_rss_kb ();
+  stage->load = load_average ();
+  stage->db_bytes = file_size (path);
+  stage->wal_bytes = wal_size (path);
+  remove_tree (dir);
+
+  if (results != NULL)
+    {
+      stage->chunks = 0;
+      stage->unexpected = 0;
+      for (guint i = 0; i < results->len; i++, paragraph += stage->per_file)
+        {
+          guint count = stache_ingest_result_get_chunk_count (g_ptr_array_index (results, i));
+
+          stage->chunks += count;
+          if (count != MIN (stage->per_file, stage->to - paragraph))
+            stage->unexpected++;
+        }
+    }
+
+  g_clear_object (&store);
+  remove_database (path);
+  return results != NULL;
+}
+
 /* ---- in-process search ---- */
 
 static gboolean
@@ -2247,7 +2322,8 @@ print_machine (const Bench *b)
 static void
 print_ingest (const Stage *stages,
               guint        n_stages,
-              const Stage *per_call)
+              const Stage *per_call,
+              const Stage *grouped_files)
 {
   gboolean grouped = FALSE;
 
@@ -2285,6 +2361,21 @@ print_ingest (const Stage *stages,
       print_ingest_row (label, per_call, TRUE);
       printf ("  at %s chunks folder ingest does %.1fx the per-call rate per wall second, %.1fx per CPU-second\n",
               size, folder_wall / MAX (call_wall, 1e-9), folder_cpu / MAX (call_cpu, 1e-9));
+    }
+  if (grouped_files->to > 0)
+    {
+      g_autofree char *label = format_range (grouped_files->from, grouped_files->to);
+      double fts = 0;
+
+      /* FTS5 alone over the same paragraphs: the stages up to that size */
+      for (guint s = 0; s < n_stages && stages[s].to <= grouped_files->to; s++)
+        fts += stages[s].fts_cpu_seconds;
+      printf ("  documents of %u paragraphs (%u chunks each), into a file of its own:\n",
+              grouped_files->per_file, grouped_files->per_file);
+      print_ingest_row (label, grouped_files, FALSE);
+      if (fts > 0)
+        printf ("  %-14s the whole ingest takes %.2fx the CPU time of FTS5 alone over the same paragraphs\n",
+                label, grouped_files->cpu_seconds / fts);
     }
   printf ("  (one paragraph, so one chunk, per file%s; CPU s = user + system time of the whole bench\n"
           "   process, getrusage; load: the machine's one-minute load average as the stage ended (wall time\n"
@@ -2748,7 +2839,7 @@ main (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("- figures for a Stache store");
   g_autoptr(GError) error = NULL;
   Bench b = { 0 };
-  Stage stages[3], per_call;
+  Stage stages[3], per_call, grouped_files;
   SearchFigures figs[3];
   guint sizes[3];
   guint n_stages, done = 0;
@@ -2785,6 +2876,7 @@ main (int    argc,
   memset (stages, 0, sizeof stages);
   memset (figs, 0, sizeof figs);
   memset (&per_call, 0, sizeof per_call);
+  memset (&grouped_files, 0, sizeof grouped_files);
 
   if (!bench_open (&b, (guint64) seed, &error))
     {
@@ -2828,6 +2920,17 @@ main (int    argc,
         }
     }
 
+  /* Documents of LARGE_PER_FILE chunks, up to the second size */
+  if (error == NULL)
+    {
+      grouped_files.to = sizes[1];
+      grouped_files.per_file = LARGE_PER_FILE;
+      fprintf (stderr, "ingesting paragraphs 0 to %u, %u per file, into a store of their own...\n",
+               grouped_files.to, grouped_files.per_file);
+      if (!ingest_grouped (&b, &grouped_files, &error))
+        grouped_files.to = 0;
+    }
+
   /* ANN on clustered vectors: 100k (10k with --quick), and 1M with --large. */
   memset (clustered, 0, sizeof clustered);
   if (error == NULL)
@@ -2863,7 +2966,7 @@ main (int    argc,
       bandwidth = measure_bandwidth ();
 
       print_machine (&b);
-      print_ingest (stages, n_stages, &per_call);
+      print_ingest (stages, n_stages, &per_call, &grouped_files);
       print_search (&b, stages, figs, n_stages);
       print_scan (&b, figs, n_stages, bandwidth);
       print_ann (figs, n_stages);
