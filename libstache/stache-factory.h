@@ -1,6 +1,10 @@
-/* stache-factory.h: one factory per provider type
+/* stache-factory.h: how each provider type is created
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Static functions of the six provider interfaces:
+ * stache_llm_provider_create() is Stache.LlmProvider.create() in Python,
+ * and so on for every type.
  */
 #pragma once
 
@@ -19,39 +23,39 @@
 G_BEGIN_DECLS
 
 STACHE_AVAILABLE_IN_ALL
-StacheLlmProvider *stache_llm_factory_create (StacheSettings  *settings,
+StacheLlmProvider *stache_llm_provider_create (StacheSettings  *settings,
                                               GError         **error);
 STACHE_AVAILABLE_IN_ALL
-char **stache_llm_factory_get_available_providers (void);
+char **stache_llm_provider_get_available_providers (void);
 
 STACHE_AVAILABLE_IN_ALL
-StacheEmbeddingProvider *stache_embedding_factory_create (StacheSettings  *settings,
+StacheEmbeddingProvider *stache_embedding_provider_create (StacheSettings  *settings,
                                                           GError         **error);
 STACHE_AVAILABLE_IN_ALL
-char **stache_embedding_factory_get_available_providers (void);
+char **stache_embedding_provider_get_available_providers (void);
 
 STACHE_AVAILABLE_IN_ALL
-StacheVectorDbProvider *stache_vector_db_factory_create (StacheSettings  *settings,
+StacheVectorDbProvider *stache_vector_db_provider_create (StacheSettings  *settings,
                                                          GError         **error);
 STACHE_AVAILABLE_IN_ALL
-char **stache_vector_db_factory_get_available_providers (void);
+char **stache_vector_db_provider_get_available_providers (void);
 
 STACHE_AVAILABLE_IN_ALL
-StacheNamespaceProvider *stache_namespace_factory_create (StacheSettings  *settings,
+StacheNamespaceProvider *stache_namespace_provider_create (StacheSettings  *settings,
                                                           GError         **error);
 STACHE_AVAILABLE_IN_ALL
-char **stache_namespace_factory_get_available_providers (void);
+char **stache_namespace_provider_get_available_providers (void);
 
 STACHE_AVAILABLE_IN_ALL
-StacheRerankerProvider *stache_reranker_factory_create (StacheSettings  *settings,
+StacheRerankerProvider *stache_reranker_provider_create (StacheSettings  *settings,
                                                         GError         **error);
 STACHE_AVAILABLE_IN_ALL
-char **stache_reranker_factory_get_available_providers (void);
+char **stache_reranker_provider_get_available_providers (void);
 
 STACHE_AVAILABLE_IN_ALL
-StacheDocumentIndexProvider *stache_document_index_factory_create (StacheSettings  *settings,
+StacheDocumentIndexProvider *stache_document_index_provider_create (StacheSettings  *settings,
                                                                    GError         **error);
 STACHE_AVAILABLE_IN_ALL
-char **stache_document_index_factory_get_available_providers (void);
+char **stache_document_index_provider_get_available_providers (void);
 
 G_END_DECLS

@@ -1041,7 +1041,7 @@ stache_plugin_loader_new_for_search_path (const char * const *folders)
  * stache_plugin_loader_get_default:
  *
  * Gets the loader of the process, created on first call. The factories
- * (stache_vector_db_factory_create() and the others) use it.
+ * (stache_vector_db_provider_create() and the others) use it.
  *
  * Returns: (transfer none): the default loader
  */
@@ -1263,9 +1263,16 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
         {
           LogCapture capture = { 0 };
 
+          StacheSettings *outer;
+
           log_capture_begin (&capture);
+          /* The settings are a construct property, set after the instance
+           * init in which a Python class's __init__ runs: handed over
+           * beside it too, so that __init__ can read them already */
+          outer = _stache_provider_swap_creating_settings (settings);
           provider = (GObject *) peas_engine_create_extension (self->engine, candidate->peas_info,
                                                                iface, "settings", settings, NULL);
+          _stache_provider_swap_creating_settings (outer);
           log_capture_end (&capture);
 
           if (provider == NULL)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "stache-private.h"
 #include "stache-provider.h"
 #include "stache-llm-provider.h"
 #include "stache-embedding-provider.h"
@@ -223,7 +224,7 @@ stache_provider_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_SETTINGS:
-      priv->settings = g_value_dup_object (value);
+      g_set_object (&priv->settings, g_value_get_object (value));
       break;
 
     default:
@@ -256,9 +257,30 @@ stache_provider_class_init (StacheProviderClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
+static GPrivate creating_settings;
+
+StacheSettings *
+_stache_provider_swap_creating_settings (StacheSettings *settings)
+{
+  StacheSettings *previous = g_private_get (&creating_settings);
+
+  g_private_set (&creating_settings, settings);
+  return previous;
+}
+
 static void
 stache_provider_init (StacheProvider *self)
 {
+  StacheProviderPrivate *priv = stache_provider_get_instance_private (self);
+  StacheSettings *settings = g_private_get (&creating_settings);
+
+  /* Only the outermost provider under creation takes them: one made
+   * inside another's init gets its own */
+  if (settings != NULL)
+    {
+      priv->settings = g_object_ref (settings);
+      g_private_set (&creating_settings, NULL);
+    }
 }
 
 /**

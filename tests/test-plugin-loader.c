@@ -186,7 +186,7 @@ test_c_plugin_from_plugin_path (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "MemoryVectorDb");
   g_assert_true (stache_vector_db_provider_has_capability (db, "metadata_filter"));
@@ -203,7 +203,7 @@ test_c_plugin_from_data_home (const char *tmp)
 
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "MemoryVectorDb");
   exercise_vector_db (db);
@@ -283,7 +283,7 @@ test_python_plugin_from_plugin_path (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-py", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "MemoryPyVectorDb");
   g_assert_true (stache_vector_db_provider_has_capability (db, "namespaces"));
@@ -300,7 +300,7 @@ test_python_plugin_from_data_home (const char *tmp)
 
   g_setenv ("VECTORDB_PROVIDER", "memory-py", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "MemoryPyVectorDb");
   exercise_vector_db (db);
@@ -320,14 +320,14 @@ test_settings_select_provider (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
 
-  from_env = stache_vector_db_factory_create (settings, &error);
+  from_env = stache_vector_db_provider_create (settings, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (from_env), ==, "MemoryVectorDb");
   /* The provider carries the settings it was made with. */
   g_assert_true (stache_provider_get_settings (STACHE_PROVIDER (from_env)) == settings);
 
   stache_settings_set_string (settings, "vectordb_provider", "memory-py");
-  explicit = stache_vector_db_factory_create (settings, &error);
+  explicit = stache_vector_db_provider_create (settings, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (explicit), ==, "MemoryPyVectorDb");
 }
@@ -344,12 +344,12 @@ test_available_providers (const char *tmp)
 
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
 
-  names = stache_vector_db_factory_get_available_providers ();
+  names = stache_vector_db_provider_get_available_providers ();
   g_assert_cmpuint (g_strv_length (names), ==, 2);
   g_assert_cmpstr (names[0], ==, "memory-c");
   g_assert_cmpstr (names[1], ==, "memory-py");
 
-  rerankers = stache_reranker_factory_get_available_providers ();
+  rerankers = stache_reranker_provider_get_available_providers ();
   g_assert_cmpuint (g_strv_length (rerankers), ==, 0);
 }
 
@@ -371,7 +371,7 @@ test_first_plugin_path_folder_wins (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", path, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "MemoryVectorDb");
 
@@ -400,7 +400,7 @@ test_later_plugin_path_folder_loses (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", path, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "ClashPyVectorDb");
 }
@@ -418,7 +418,7 @@ test_plugin_path_before_data_home (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", a, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "ClashPyVectorDb");
 }
@@ -445,7 +445,7 @@ test_data_home_before_data_dirs (const char *tmp)
   /* The built-in plugins come last. */
   g_assert_cmpstr (search_path[2], ==, g_getenv ("STACHE_TEST_BUILTIN_PLUGINS_DIR"));
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (G_OBJECT_TYPE_NAME (db), ==, "ClashPyVectorDb");
 }
@@ -532,7 +532,7 @@ test_broken_plugins_are_reported (const char *tmp)
 
   /* The good plugin still works beside the broken ones. */
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
   exercise_vector_db (db);
 }
@@ -575,7 +575,7 @@ test_unknown_provider_lists_available (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "milvus", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_null (db);
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_UNKNOWN_PROVIDER);
   g_assert_nonnull (strstr (error->message, "vectordb"));
@@ -596,7 +596,7 @@ test_unknown_provider_explains_failed_plugin (const char *tmp)
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "no-type", TRUE);
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_null (db);
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_UNKNOWN_PROVIDER);
   g_assert_nonnull (strstr (error->message, "Available: memory-c."));
@@ -614,7 +614,7 @@ test_malformed_config_file_stops_factory (const char *tmp)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (file, "[stache\nbroken", -1, NULL));
 
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_null (db);
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_CONFIG_FILE);
   g_assert_nonnull (strstr (error->message, file));
@@ -664,7 +664,7 @@ test_default_async_runs_sync_method_in_thread (const char *tmp)
 
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-py", TRUE);
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
 
   g_ptr_array_add (chunks, make_chunk ("up", "d", "up", "x"));
@@ -718,7 +718,7 @@ test_invalid_arguments_are_refused (const char *tmp)
 
   g_setenv ("STACHE_PLUGIN_PATH", dir, TRUE);
   g_setenv ("VECTORDB_PROVIDER", "memory-c", TRUE);
-  db = stache_vector_db_factory_create (NULL, &error);
+  db = stache_vector_db_provider_create (NULL, &error);
   g_assert_no_error (error);
 
   g_ptr_array_add (chunks, make_chunk ("nan", "d", "t", "x"));

@@ -348,7 +348,7 @@ class BrokenPluginTests(unittest.TestCase):
         settings = Stache.Settings.new()
         settings.set_string("reranker_provider", "py-broken-nointerface")
         with self.assertRaises(GLib.Error) as caught:
-            Stache.reranker_factory_create(settings)
+            Stache.RerankerProvider.create(settings)
         self.assertIn("StacheRerankerProvider", caught.exception.message)
 
     def test_examples_keep_working_beside_broken_plugins(self):

@@ -149,7 +149,7 @@ class FallbackTests(unittest.TestCase):
         return settings
 
     def llm(self, chain, **values):
-        return Stache.llm_factory_create(self.settings(llm_provider="fallback",
+        return Stache.LlmProvider.create(self.settings(llm_provider="fallback",
                                                        llm_fallback_providers=chain, **values))
 
     def assertNoKeys(self, text):
@@ -277,7 +277,7 @@ class FallbackTests(unittest.TestCase):
     # ---- embeddings ----
 
     def embedder(self, chain, **values):
-        return Stache.embedding_factory_create(self.settings(
+        return Stache.EmbeddingProvider.create(self.settings(
             embedding_provider="fallback", embedding_fallback_providers=chain, **values))
 
     def test_embeddings_move_on_and_keep_one_length(self):

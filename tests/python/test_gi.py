@@ -305,24 +305,52 @@ class FactoryTests(unittest.TestCase):
 
     def test_python_plugin_from_environment_variable(self):
         os.environ["VECTORDB_PROVIDER"] = "memory-py"
-        db = Stache.vector_db_factory_create(None)
+        db = Stache.VectorDbProvider.create(None)
         self.assertEqual(type(db).__gtype__.name, "MemoryPyVectorDb")
         exercise(self, db)
 
     def test_c_plugin_from_environment_variable(self):
         os.environ["VECTORDB_PROVIDER"] = "memory-c"
-        db = Stache.vector_db_factory_create(None)
+        db = Stache.VectorDbProvider.create(None)
         self.assertEqual(type(db).__gtype__.name, "MemoryVectorDb")
         exercise(self, db)
 
+    def test_settings_are_there_in_python_init(self):
+        settings = Stache.Settings.new()
+        settings.set_string("vectordb_provider", "memory-py")
+        settings.set_string("memory_py_label", "from the settings")
+        db = Stache.VectorDbProvider.create(settings)
+        self.assertEqual(db.label_in_init, "from the settings")
+        self.assertIs(db.get_settings(), settings)
+
+    def test_factories_are_functions_of_each_interface(self):
+        for iface, setting in ((Stache.LlmProvider, "llm_provider"),
+                               (Stache.EmbeddingProvider, "embedding_provider"),
+                               (Stache.VectorDbProvider, "vectordb_provider"),
+                               (Stache.NamespaceProvider, "namespace_provider"),
+                               (Stache.RerankerProvider, "reranker_provider"),
+                               (Stache.DocumentIndexProvider, "document_index_provider")):
+            self.assertIsInstance(iface.get_available_providers(), list)
+            settings = Stache.Settings.new()
+            settings.set_string(setting, "milvus")
+            with self.assertRaises(GLib.Error) as caught:
+                iface.create(settings)
+            self.assertTrue(caught.exception.matches(Stache.error_quark(),
+                                                     Stache.Error.UNKNOWN_PROVIDER), setting)
+
+    def test_reranker_none_is_no_reranker(self):
+        settings = Stache.Settings.new()
+        settings.set_string("reranker_provider", "none")
+        self.assertIsNone(Stache.RerankerProvider.create(settings))
+
     def test_available_providers(self):
-        self.assertEqual(Stache.vector_db_factory_get_available_providers(),
+        self.assertEqual(Stache.VectorDbProvider.get_available_providers(),
                          ["memory-c", "memory-py"])
 
     def test_unknown_provider(self):
         os.environ["VECTORDB_PROVIDER"] = "milvus"
         with self.assertRaises(GLib.Error) as caught:
-            Stache.vector_db_factory_create(None)
+            Stache.VectorDbProvider.create(None)
         self.assertTrue(caught.exception.matches(Stache.error_quark(),
                                                  Stache.Error.UNKNOWN_PROVIDER))
         self.assertIn("milvus", caught.exception.message)

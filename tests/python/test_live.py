@@ -135,13 +135,13 @@ class OllamaLive(unittest.TestCase, LiveChecks):
                         llm_provider="ollama", embedding_provider="ollama", **more)
 
     def test_llm(self):
-        self.check_llm(Stache.llm_factory_create(self.base()))
+        self.check_llm(Stache.LlmProvider.create(self.base()))
 
     def test_unknown_model(self):
-        self.check_unknown_model(Stache.llm_factory_create(self.base()))
+        self.check_unknown_model(Stache.LlmProvider.create(self.base()))
 
     def test_embeddings(self):
-        self.check_embedder(lambda n: Stache.embedding_factory_create(self.base(ollama_batch_size=n)))
+        self.check_embedder(lambda n: Stache.EmbeddingProvider.create(self.base(ollama_batch_size=n)))
 
 
 @unittest.skipUnless(live("OPENAI_API_KEY"), "STACHE_TEST_OPENAI_API_KEY is not set")
@@ -156,18 +156,18 @@ class OpenaiLive(unittest.TestCase, LiveChecks):
                         llm_provider="openai", embedding_provider="openai", **more)
 
     def test_llm(self):
-        self.check_llm(Stache.llm_factory_create(self.base()))
+        self.check_llm(Stache.LlmProvider.create(self.base()))
 
     def test_unknown_model(self):
-        self.check_unknown_model(Stache.llm_factory_create(self.base()))
+        self.check_unknown_model(Stache.LlmProvider.create(self.base()))
 
     def test_embeddings(self):
-        self.check_embedder(lambda n: Stache.embedding_factory_create(self.base(openai_batch_size=n)))
+        self.check_embedder(lambda n: Stache.EmbeddingProvider.create(self.base(openai_batch_size=n)))
 
     def test_wrong_key(self):
         if self.secret == "none":
             self.skipTest("the server takes no key")
-        llm = Stache.llm_factory_create(self.base(openai_api_key="sk-stache-wrong-key-0000"))
+        llm = Stache.LlmProvider.create(self.base(openai_api_key="sk-stache-wrong-key-0000"))
         with self.assertRaises(GLib.Error) as caught:
             llm.generate("Hello", None, None, None)
         self.assertTrue(caught.exception.matches(Stache.http_error_quark(), Stache.HttpError.CLIENT))
@@ -183,13 +183,13 @@ class AnthropicLive(unittest.TestCase, LiveChecks):
                         llm_provider="anthropic", **more)
 
     def test_llm(self):
-        self.check_llm(Stache.llm_factory_create(self.base()))
+        self.check_llm(Stache.LlmProvider.create(self.base()))
 
     def test_unknown_model(self):
-        self.check_unknown_model(Stache.llm_factory_create(self.base()))
+        self.check_unknown_model(Stache.LlmProvider.create(self.base()))
 
     def test_fallback_after_unknown_model_does_not_move_on(self):
-        llm = Stache.llm_factory_create(self.base(
+        llm = Stache.LlmProvider.create(self.base(
             llm_provider="fallback", llm_fallback_providers="anthropic,extractive",
             anthropic_model="stache-no-such-model"))
         with self.assertRaises(GLib.Error) as caught:
@@ -235,7 +235,7 @@ class CohereLive(unittest.TestCase):
         s = settings(reranker_provider="cohere", cohere_api_key=live("COHERE_API_KEY"),
                      cohere_url=live("COHERE_URL"), cohere_api=live("COHERE_API"),
                      cohere_max_documents="2")
-        reranker = Stache.reranker_factory_create(s)
+        reranker = Stache.RerankerProvider.create(s)
         candidates = []
         for i, text in enumerate(TEXTS):
             result = Stache.SearchResult.new("c%d" % i, text, 0.0)

@@ -88,7 +88,7 @@ class LuaDiscovery(unittest.TestCase):
         # the rest keeps working: the built-in providers still load
         settings = Stache.Settings.new()
         settings.set_string("embedding_provider", "hashing")
-        self.assertEqual(Stache.embedding_factory_create(settings).get_dimensions(), 384)
+        self.assertEqual(Stache.EmbeddingProvider.create(settings).get_dimensions(), 384)
 
     def test_pipeline_through_libpeas(self):
         if lua_loader() is None:

@@ -23,6 +23,10 @@ class MemoryVectorDb(Stache.Provider, Stache.VectorDbProvider):
         super().__init__(**kwargs)
         self._lock = threading.Lock()
         self._rows = {}  # (namespace, id) -> dict
+        # The natural pattern: read the settings in __init__ (the tests
+        # check they are there already)
+        settings = self.get_settings()
+        self.label_in_init = settings.get_string("memory_py_label", "unset") if settings else None
 
     def do_insert(self, namespace, chunks, vectors, cancellable):
         namespace = namespace or "default"
