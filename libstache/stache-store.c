@@ -411,8 +411,9 @@ stache_store_class_init (StacheStoreClass *klass)
    * @path: (nullable): the file about to be ingested, or %NULL at the end
    *
    * Emitted by stache_store_ingest_directory() before each file and once
-   * at the end, in the thread that runs the ingest (a worker thread for the
-   * async variant).
+   * at the end, in the calling thread; for
+   * stache_store_ingest_directory_async() in the thread-default main
+   * context of the call, merged when files come faster than it runs.
    */
   signals[SIGNAL_PROGRESS] =
     g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -1559,6 +1560,111 @@ stache_store_ingest_file (StacheStore   *self,
 
 
 
+/* Where ::progress goes. The sync call emits it in its own thread; the
+ * async one hands it to the thread-default main context of the call (a
+ * GTK handler must not run in the worker), coalesced: while one emission
+ * waits there, newer counts replace its own, so a fast ingest does not
+ * queue an idle source per file; the last one (done = total) always
+ * arrives, before the async callback. */
+typedef struct
+{
+  StacheStore  *store;
+  GMainContext *context;    /* NULL: emit at once */
+  GMutex        lock;
+  gboolean      waiting;    /* an emission is queued in @context */
+  guint         done;
+  guint         total;
+  char         *path;
+  guint         refs;       /* the sink and each queued emission */
+} ProgressSink;
+
+static void
+progress_sink_unref (ProgressSink *sink)
+{
+  gboolean last;
+
+  g_mutex_lock (&sink->lock);
+  last = --sink->refs == 0;
+  g_mutex_unlock (&sink->lock);
+  if (!last)
+    return;
+
+  g_mutex_clear (&sink->lock);
+  g_clear_object (&sink->store);
+  g_clear_pointer (&sink->context, g_main_context_unref);
+  g_free (sink->path);
+  g_free (sink);
+}
+
+static ProgressSink *
+progress_sink_new (StacheStore  *store,
+                   GMainContext *context)
+{
+  ProgressSink *sink = g_new0 (ProgressSink, 1);
+
+  sink->store = g_object_ref (store);
+  sink->context = context != NULL ? g_main_context_ref (context) : NULL;
+  g_mutex_init (&sink->lock);
+  sink->refs = 1;
+  return sink;
+}
+
+static gboolean
+emit_progress_idle (gpointer data)
+{
+  ProgressSink *sink = data;
+  g_autofree char *path = NULL;
+  guint done, total;
+
+  g_mutex_lock (&sink->lock);
+  sink->waiting = FALSE;
+  done = sink->done;
+  total = sink->total;
+  path = g_steal_pointer (&sink->path);
+  g_mutex_unlock (&sink->lock);
+
+  g_signal_emit (sink->store, signals[SIGNAL_PROGRESS], 0, done, total, path);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+report_progress (StacheStore  *self,
+                 ProgressSink *sink,
+                 guint         done,
+                 guint         total,
+                 const char   *path)
+{
+  GSource *source;
+
+  if (sink == NULL || sink->context == NULL)
+    {
+      g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, done, total, path);
+      return;
+    }
+
+  g_mutex_lock (&sink->lock);
+  sink->done = done;
+  sink->total = total;
+  g_free (sink->path);
+  sink->path = g_strdup (path);
+  if (sink->waiting)
+    {
+      g_mutex_unlock (&sink->lock);
+      return;
+    }
+  sink->waiting = TRUE;
+  sink->refs++;
+  g_mutex_unlock (&sink->lock);
+
+  /* Always a source, never a direct call (see sink_token()) */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_progress_idle, sink, (GDestroyNotify) progress_sink_unref);
+  g_source_set_static_name (source, "[stache] StacheStore::progress");
+  g_source_attach (source, sink->context);
+  g_source_unref (source);
+}
+
 typedef struct
 {
   GFile  *file;
@@ -1570,6 +1676,7 @@ typedef struct
   StacheSearchMode mode;
   JsonObject *filter;
   GMainContext *context;  /* where ask_async emits ::token */
+  ProgressSink *progress; /* where ingest_directory_async emits ::progress */
 } StoreCall;
 
 static void
@@ -1584,6 +1691,7 @@ store_call_free (gpointer p)
   g_free (call->query);
   g_clear_pointer (&call->filter, json_object_unref);
   g_clear_pointer (&call->context, g_main_context_unref);
+  g_clear_pointer (&call->progress, progress_sink_unref);
   g_free (call);
 }
 
@@ -2003,6 +2111,15 @@ flush_batch (StacheStore   *self,
   return TRUE;
 }
 
+static GPtrArray *ingest_directory (StacheStore         *self,
+                                    GFile               *directory,
+                                    const char          *namespace_,
+                                    const char * const  *include,
+                                    const char * const  *exclude,
+                                    ProgressSink        *progress,
+                                    GCancellable        *cancellable,
+                                    GError             **error);
+
 /**
  * stache_store_ingest_directory:
  * @self: a #StacheStore
@@ -2032,6 +2149,19 @@ stache_store_ingest_directory (StacheStore         *self,
                                const char * const  *exclude,
                                GCancellable        *cancellable,
                                GError             **error)
+{
+  return ingest_directory (self, directory, namespace_, include, exclude, NULL, cancellable, error);
+}
+
+static GPtrArray *
+ingest_directory (StacheStore         *self,
+                  GFile               *directory,
+                  const char          *namespace_,
+                  const char * const  *include,
+                  const char * const  *exclude,
+                  ProgressSink        *progress,
+                  GCancellable        *cancellable,
+                  GError             **error)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
@@ -2090,7 +2220,7 @@ stache_store_ingest_directory (StacheStore         *self,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
 
-      g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, i, files->len, name);
+      report_progress (self, progress, i, files->len, name);
 
       pending = prepare_file (self, &signatures, file, ns, cancellable, &file_error);
       if (pending == NULL)
@@ -2122,7 +2252,7 @@ stache_store_ingest_directory (StacheStore         *self,
         return NULL;
     }
 
-  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, files->len, files->len, NULL);
+  report_progress (self, progress, files->len, files->len, NULL);
 
   return g_steal_pointer (&results);
 }
@@ -2135,10 +2265,10 @@ ingest_directory_work (gpointer       source,
 {
   StoreCall *call = data;
 
-  return stache_store_ingest_directory (source, call->file, call->namespace_,
-                                        (const char * const *) call->include,
-                                        (const char * const *) call->exclude,
-                                        cancellable, error);
+  return ingest_directory (source, call->file, call->namespace_,
+                           (const char * const *) call->include,
+                           (const char * const *) call->exclude,
+                           call->progress, cancellable, error);
 }
 
 /**
@@ -2153,7 +2283,11 @@ ingest_directory_work (gpointer       source,
  * @user_data: data for @callback
  *
  * Ingests a folder in a worker thread; see stache_store_ingest_directory().
- * #StacheStore::progress is emitted in that thread.
+ * #StacheStore::progress is emitted in the thread-default main context of
+ * this call, like the callback (a handler may touch widgets); counts that
+ * come faster than that context runs are merged, so a handler may see
+ * @done skip ahead, but it always sees the final emission (done = total),
+ * before @callback.
  */
 void
 stache_store_ingest_directory_async (StacheStore         *self,
@@ -2175,6 +2309,9 @@ stache_store_ingest_directory_async (StacheStore         *self,
   call->namespace_ = g_strdup (namespace_);
   call->include = g_strdupv ((char **) include);
   call->exclude = g_strdupv ((char **) exclude);
+  call->progress = progress_sink_new (self, g_main_context_get_thread_default ()
+                                              ? g_main_context_get_thread_default ()
+                                              : g_main_context_default ());
   _stache_task_run_in_thread (self, stache_store_ingest_directory_async, ingest_directory_work, call,
                               store_call_free, (GDestroyNotify) g_ptr_array_unref,
                               cancellable, callback, user_data);

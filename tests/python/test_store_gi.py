@@ -5,6 +5,7 @@
 import os
 import shutil
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -46,6 +47,37 @@ class StoreFromPythonTests(unittest.TestCase):
         self.assertEqual(seen[-1], (5, 5))
         names = sorted(os.path.basename(r.get_source()) for r in results)
         self.assertNotIn("telescope.html", names)
+
+    def test_async_directory_progress_in_the_callers_main_context(self):
+        """A GTK handler must run in the main thread: the async ingest
+        emits ::progress there, the last one (done = total) before the
+        callback; in between, counts may be merged but never go back."""
+        folder = os.path.join(TMP, "many-notes")
+        os.makedirs(folder)
+        for i in range(300):
+            with open(os.path.join(folder, "note%03d.txt" % i), "w") as f:
+                f.write("Note %d about tide pools and sea stars.\n" % i)
+        main_thread = threading.get_ident()
+        seen, threads, order = [], set(), []
+        self.store.connect("progress", lambda store, done, total, path: (
+            seen.append((done, total)), threads.add(threading.get_ident()), order.append("progress")))
+        loop = GLib.MainLoop()
+        outcome = {}
+
+        def done(store, result):
+            order.append("callback")
+            outcome["results"] = store.ingest_directory_finish(result)
+            loop.quit()
+
+        self.store.ingest_directory_async(Gio.File.new_for_path(folder), "many", None, None, None, done)
+        GLib.timeout_add_seconds(60, loop.quit)
+        loop.run()
+        self.assertEqual(len(outcome["results"]), 300)
+        self.assertEqual(threads, {main_thread})
+        self.assertEqual(seen[-1], (300, 300))
+        self.assertEqual(order[-1], "callback")
+        self.assertEqual([d for d, _ in seen], sorted(d for d, _ in seen))
+        self.assertTrue(all(t == 300 for _, t in seen))
 
     def test_ask(self):
         samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
