@@ -429,7 +429,9 @@ stache_store_class_init (StacheStoreClass *klass)
    * are the answer's text. A model that cannot stream gives the whole
    * answer in one piece. The sync method emits it in the calling thread,
    * the async one in the thread-default main context of the call, always
-   * before the async callback runs.
+   * before the async callback runs. It cannot tell two questions asked at
+   * once apart: stache_store_ask_full() and stache_store_ask_full_async()
+   * give each call a function of its own.
    */
   signals[SIGNAL_TOKEN] =
     g_signal_new ("token", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -1560,6 +1562,9 @@ stache_store_ingest_file (StacheStore   *self,
 
 
 
+typedef struct _TokenCallback TokenCallback;
+static void token_callback_unref (TokenCallback *callback);
+
 /* Where ::progress goes. The sync call emits it in its own thread; the
  * async one hands it to the thread-default main context of the call (a
  * GTK handler must not run in the worker), coalesced: while one emission
@@ -1677,6 +1682,7 @@ typedef struct
   JsonObject *filter;
   GMainContext *context;  /* where ask_async emits ::token */
   ProgressSink *progress; /* where ingest_directory_async emits ::progress */
+  TokenCallback *token_callback;  /* ask_full_async's */
 } StoreCall;
 
 static void
@@ -1692,6 +1698,7 @@ store_call_free (gpointer p)
   g_clear_pointer (&call->filter, json_object_unref);
   g_clear_pointer (&call->context, g_main_context_unref);
   g_clear_pointer (&call->progress, progress_sink_unref);
+  g_clear_pointer (&call->token_callback, token_callback_unref);
   g_free (call);
 }
 
@@ -2664,16 +2671,67 @@ build_prompt (const char *question,
 
 /* Where ::token goes: emitted at once (sync ask), or handed to the main
  * context of an async call, in order, ahead of the task's callback */
+/* The token function of one call (stache_store_ask_full() and its async
+ * variant), shared by the emissions it queues */
+struct _TokenCallback
+{
+  gatomicrefcount  refs;
+  StacheTokenFunc  func;
+  gpointer         data;
+  GDestroyNotify   destroy;
+};
+
+static TokenCallback *
+token_callback_new (StacheTokenFunc func,
+                    gpointer        data,
+                    GDestroyNotify  destroy)
+{
+  TokenCallback *callback;
+
+  if (func == NULL)
+    {
+      if (destroy != NULL)
+        destroy (data);
+      return NULL;
+    }
+  callback = g_new0 (TokenCallback, 1);
+  g_atomic_ref_count_init (&callback->refs);
+  callback->func = func;
+  callback->data = data;
+  callback->destroy = destroy;
+  return callback;
+}
+
+static TokenCallback *
+token_callback_ref (TokenCallback *callback)
+{
+  if (callback != NULL)
+    g_atomic_ref_count_inc (&callback->refs);
+  return callback;
+}
+
+static void
+token_callback_unref (TokenCallback *callback)
+{
+  if (callback == NULL || !g_atomic_ref_count_dec (&callback->refs))
+    return;
+  if (callback->destroy != NULL)
+    callback->destroy (callback->data);
+  g_free (callback);
+}
+
 typedef struct
 {
-  StacheStore  *store;
-  GMainContext *context;
+  StacheStore   *store;
+  GMainContext  *context;
+  TokenCallback *callback;   /* of this call, or NULL */
 } TokenSink;
 
 typedef struct
 {
-  StacheStore *store;
-  char        *token;
+  StacheStore   *store;
+  char          *token;
+  TokenCallback *callback;
 } TokenEmission;
 
 static void
@@ -2683,7 +2741,18 @@ token_emission_free (gpointer p)
 
   g_object_unref (emission->store);
   g_free (emission->token);
+  token_callback_unref (emission->callback);
   g_free (emission);
+}
+
+static void
+deliver_token (StacheStore   *store,
+               TokenCallback *callback,
+               const char    *token)
+{
+  if (callback != NULL)
+    callback->func (token, callback->data);
+  g_signal_emit (store, signals[SIGNAL_TOKEN], 0, token);
 }
 
 static gboolean
@@ -2691,7 +2760,7 @@ emit_token_idle (gpointer data)
 {
   TokenEmission *emission = data;
 
-  g_signal_emit (emission->store, signals[SIGNAL_TOKEN], 0, emission->token);
+  deliver_token (emission->store, emission->callback, emission->token);
   return G_SOURCE_REMOVE;
 }
 
@@ -2705,13 +2774,14 @@ sink_token (const char *token,
 
   if (sink->context == NULL)
     {
-      g_signal_emit (sink->store, signals[SIGNAL_TOKEN], 0, token);
+      deliver_token (sink->store, sink->callback, token);
       return;
     }
 
   emission = g_new0 (TokenEmission, 1);
   emission->store = g_object_ref (sink->store);
   emission->token = g_strdup (token);
+  emission->callback = token_callback_ref (sink->callback);
   /* Always a source, never a direct call: g_main_context_invoke() would
    * run it here in the worker when the caller's context is the global
    * default and momentarily free */
@@ -2729,6 +2799,7 @@ store_ask (StacheStore   *self,
            const char    *namespace_,
            guint          top_k,
            GMainContext  *token_context,
+           TokenCallback *token_callback,
            GCancellable  *cancellable,
            GError       **error)
 {
@@ -2736,7 +2807,7 @@ store_ask (StacheStore   *self,
   g_autoptr(StacheLlmProvider) llm = NULL;
   g_autoptr(StacheCompletion) completion = NULL;
   g_autofree char *prompt = NULL;
-  TokenSink sink = { self, token_context };
+  TokenSink sink = { self, token_context, token_callback };
 
   sources = stache_store_search_full (self, question, namespace_, top_k > 0 ? top_k : 5,
                                       STACHE_SEARCH_MODE_HYBRID, NULL, cancellable, error);
@@ -2788,7 +2859,46 @@ stache_store_ask (StacheStore   *self,
   g_return_val_if_fail (question != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return store_ask (self, question, namespace_, top_k, NULL, cancellable, error);
+  return store_ask (self, question, namespace_, top_k, NULL, NULL, cancellable, error);
+}
+
+/**
+ * stache_store_ask_full:
+ * @self: a #StacheStore
+ * @question: the question
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many passages to give the model; 0 for 5
+ * @token_func: (scope call) (nullable): called with each piece of the
+ *   answer as the model writes it, in the calling thread
+ * @token_data: (closure token_func): data for @token_func
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * stache_store_ask() with the pieces of this answer given to @token_func,
+ * so that several questions asked at once each get their own (the
+ * #StacheStore::token signal, emitted too, cannot tell them apart).
+ *
+ * Returns: (transfer full): the answer and its sources, or %NULL with
+ *   @error set
+ */
+StacheAnswer *
+stache_store_ask_full (StacheStore      *self,
+                       const char       *question,
+                       const char       *namespace_,
+                       guint             top_k,
+                       StacheTokenFunc   token_func,
+                       gpointer          token_data,
+                       GCancellable     *cancellable,
+                       GError          **error)
+{
+  TokenCallback callback = { 0, token_func, token_data, NULL };
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (question != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return store_ask (self, question, namespace_, top_k, NULL, token_func != NULL ? &callback : NULL,
+                    cancellable, error);
 }
 
 static gpointer
@@ -2800,7 +2910,7 @@ ask_work (gpointer       source,
   StoreCall *call = data;
 
   return store_ask (source, call->query, call->namespace_, call->top_k, call->context,
-                    cancellable, error);
+                    call->token_callback, cancellable, error);
 }
 
 /**
@@ -2855,6 +2965,71 @@ stache_store_ask_finish (StacheStore   *self,
                          GError       **error)
 {
   return _stache_task_finish_pointer (self, result, stache_store_ask_async, error);
+}
+
+/**
+ * stache_store_ask_full_async:
+ * @self: a #StacheStore
+ * @question: the question
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @top_k: how many passages to give the model; 0 for 5
+ * @token_func: (scope notified) (nullable): called with each piece of the
+ *   answer, in the thread-default main context of this call, before
+ *   @callback
+ * @token_data: (closure token_func): data for @token_func
+ * @token_destroy: (destroy token_data) (nullable): frees @token_data
+ *   once the call is done with it
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when done
+ * @user_data: data for @callback
+ *
+ * stache_store_ask_async() with the pieces of this answer given to
+ * @token_func; see stache_store_ask_full().
+ */
+void
+stache_store_ask_full_async (StacheStore         *self,
+                             const char          *question,
+                             const char          *namespace_,
+                             guint                top_k,
+                             StacheTokenFunc      token_func,
+                             gpointer             token_data,
+                             GDestroyNotify       token_destroy,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  StoreCall *call;
+
+  g_return_if_fail (STACHE_IS_STORE (self));
+  g_return_if_fail (question != NULL);
+
+  call = g_new0 (StoreCall, 1);
+  call->query = g_strdup (question);
+  call->namespace_ = g_strdup (namespace_);
+  call->top_k = top_k;
+  call->context = g_main_context_ref_thread_default ();
+  call->token_callback = token_callback_new (token_func, token_data, token_destroy);
+  _stache_task_run_in_thread (self, stache_store_ask_full_async, ask_work, call, store_call_free,
+                              g_object_unref, cancellable, callback, user_data);
+}
+
+/**
+ * stache_store_ask_full_finish:
+ * @self: a #StacheStore
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes stache_store_ask_full_async().
+ *
+ * Returns: (transfer full): the answer and its sources, or %NULL with
+ *   @error set
+ */
+StacheAnswer *
+stache_store_ask_full_finish (StacheStore   *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  return _stache_task_finish_pointer (self, result, stache_store_ask_full_async, error);
 }
 
 /* ---- documents and namespaces ---- */

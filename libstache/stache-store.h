@@ -14,6 +14,7 @@
 #include "stache-answer.h"
 #include "stache-document.h"
 #include "stache-ingest-result.h"
+#include "stache-llm-provider.h"
 #include "stache-namespace.h"
 #include "stache-settings.h"
 
@@ -147,6 +148,30 @@ void                stache_store_ask_async               (StacheStore          *
                                                           gpointer              user_data);
 STACHE_AVAILABLE_IN_ALL
 StacheAnswer       *stache_store_ask_finish              (StacheStore          *self,
+                                                          GAsyncResult         *result,
+                                                          GError              **error);
+STACHE_AVAILABLE_IN_ALL
+StacheAnswer       *stache_store_ask_full                (StacheStore          *self,
+                                                          const char           *question,
+                                                          const char           *namespace_,
+                                                          guint                 top_k,
+                                                          StacheTokenFunc       token_func,
+                                                          gpointer              token_data,
+                                                          GCancellable         *cancellable,
+                                                          GError              **error);
+STACHE_AVAILABLE_IN_ALL
+void                stache_store_ask_full_async          (StacheStore          *self,
+                                                          const char           *question,
+                                                          const char           *namespace_,
+                                                          guint                 top_k,
+                                                          StacheTokenFunc       token_func,
+                                                          gpointer              token_data,
+                                                          GDestroyNotify        token_destroy,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+STACHE_AVAILABLE_IN_ALL
+StacheAnswer       *stache_store_ask_full_finish         (StacheStore          *self,
                                                           GAsyncResult         *result,
                                                           GError              **error);
 

@@ -89,6 +89,45 @@ class StoreFromPythonTests(unittest.TestCase):
         self.assertTrue(answer.get_sources()[0].get_metadata().get_string_member("source")
                         .endswith("beekeeping.txt"))
 
+    def test_two_asks_at_once_each_get_their_own_tokens(self):
+        samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
+        self.store.ingest_directory(samples, None, None, None, None)
+        questions = ["When should the colony be treated against varroa mites?",
+                     "How do sea stars open mussels?"]
+        pieces = {q: [] for q in questions}
+        answers = {}
+        main_thread = threading.get_ident()
+        threads = set()
+        loop = GLib.MainLoop()
+
+        def on_token_for(question):
+            def on_token(token, *data):
+                threads.add(threading.get_ident())
+                pieces[question].append(token)
+            return on_token
+
+        def done(store, result, question):
+            answers[question] = store.ask_full_finish(result)
+            if len(answers) == len(questions):
+                loop.quit()
+
+        for q in questions:
+            self.store.ask_full_async(q, None, 3, token_func=on_token_for(q), cancellable=None,
+                                      callback=done, user_data=q)
+        GLib.timeout_add_seconds(60, loop.quit)
+        loop.run()
+        self.assertEqual(threads, {main_thread})
+        for q in questions:
+            self.assertGreater(len(pieces[q]), 0)
+            self.assertEqual("".join(pieces[q]), answers[q].get_text())
+        self.assertNotEqual(answers[questions[0]].get_text(), answers[questions[1]].get_text())
+
+        # the sync call, in the calling thread
+        mine = []
+        answer = self.store.ask_full(questions[1], None, 3, token_func=lambda token, *data: mine.append(token),
+                                     cancellable=None)
+        self.assertEqual("".join(mine), answer.get_text())
+
     def test_errors_are_glib_errors(self):
         with self.assertRaises(GLib.Error) as caught:
             self.store.search("   ", None, 5, None)
