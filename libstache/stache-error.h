@@ -39,10 +39,15 @@ G_BEGIN_DECLS
  * @STACHE_ERROR_NOT_FOUND: the requested item does not exist
  * @STACHE_ERROR_NOT_SUPPORTED: the provider does not implement this operation
  * @STACHE_ERROR_CONFIG_FILE: the configuration file could not be read
+ * @STACHE_ERROR_EXISTS: the item to create exists already
+ * @STACHE_ERROR_NOT_EMPTY: the item to delete still holds other items
+ *   (a namespace with documents, chunks or child namespaces) and the caller
+ *   did not ask to delete them with it
  *
  * Error codes in the %STACHE_ERROR domain.
  */
 typedef enum {
+  /* New codes go at the end: the values are part of the ABI. */
   STACHE_ERROR_FAILED,
   STACHE_ERROR_UNKNOWN_PROVIDER,
   STACHE_ERROR_INVALID_SETTING,
@@ -50,6 +55,8 @@ typedef enum {
   STACHE_ERROR_NOT_FOUND,
   STACHE_ERROR_NOT_SUPPORTED,
   STACHE_ERROR_CONFIG_FILE,
+  STACHE_ERROR_EXISTS,
+  STACHE_ERROR_NOT_EMPTY,
 } StacheError;
 
 /**

@@ -30,9 +30,13 @@
  * of one namespace. A provider need not create the parents of a namespace:
  * a parent is just a name prefix.
  *
+ * Creating a namespace that was created before fails with
+ * %STACHE_ERROR_EXISTS (one that only exists because something was stored
+ * in it may be created, which gives it a description and metadata).
  * Deleting a namespace that still holds documents, chunks or child
- * namespaces is refused unless the caller asks to cascade; enforcing that
- * is the provider's job, since only it knows what a namespace holds.
+ * namespaces is refused with %STACHE_ERROR_NOT_EMPTY unless the caller asks
+ * to cascade; enforcing both is the provider's job, since only it knows
+ * what it holds.
  *
  * The extension point name is `namespace`; the setting
  * `namespace_provider` (environment variable `NAMESPACE_PROVIDER`) selects
@@ -510,7 +514,8 @@ check_get_args (StacheNamespaceProvider  *self,
  *
  * Creates the namespace @name. An invalid name fails with
  * %STACHE_ERROR_INVALID_ARGUMENT before the provider is called; see
- * stache_namespace_name_validate().
+ * stache_namespace_name_validate(). A namespace that was created before
+ * fails with %STACHE_ERROR_EXISTS; that is the provider's job.
  *
  * Returns: (transfer full): the new namespace, or %NULL with @error set
  */
@@ -637,7 +642,7 @@ stache_namespace_provider_create_namespace_finish (StacheNamespaceProvider  *sel
  * A namespace that still holds documents, chunks or child namespaces is
  * only deleted if @cascade is %TRUE, and then everything it holds, child
  * namespaces included, is deleted with it; without @cascade the provider
- * refuses with %STACHE_ERROR_INVALID_ARGUMENT and deletes nothing. A
+ * refuses with %STACHE_ERROR_NOT_EMPTY and deletes nothing. A
  * namespace that does not exist fails with %STACHE_ERROR_NOT_FOUND. Both
  * are the provider's job: this method only checks the name.
  *

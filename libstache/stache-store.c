@@ -3128,7 +3128,8 @@ stache_store_delete_document (StacheStore   *self,
  * @error: return location for a #GError
  *
  * Creates a namespace. Ingesting into a namespace that does not exist also
- * creates it implicitly.
+ * creates it implicitly. One that was created before fails with
+ * %STACHE_ERROR_EXISTS.
  *
  * Returns: (transfer full): the namespace, or %NULL with @error set
  */
@@ -3177,8 +3178,9 @@ stache_store_list_namespaces (StacheStore   *self,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Deletes a namespace; one that still holds anything is refused unless
- * @cascade.
+ * Deletes a namespace; one that still holds anything is refused with
+ * %STACHE_ERROR_NOT_EMPTY unless @cascade. One that does not exist fails
+ * with %STACHE_ERROR_NOT_FOUND.
  *
  * Returns: %TRUE on success
  */

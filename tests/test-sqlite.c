@@ -1598,8 +1598,7 @@ test_namespace_create_get (Fixture       *f,
 
   again = stache_namespace_provider_create_namespace (namespaces, "research/papers", NULL, NULL, NULL, &error);
   g_assert_null (again);
-  g_assert_true (g_error_matches (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT) ||
-                 g_error_matches (error, STACHE_ERROR, STACHE_ERROR_FAILED));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_EXISTS);
   g_assert_nonnull (strstr (error->message, "already exists"));
   g_clear_error (&error);
 
@@ -1716,7 +1715,7 @@ test_namespace_create_registers_implicit (Fixture       *f,
 
   again = stache_namespace_provider_create_namespace (namespaces, "notes", NULL, NULL, NULL, &error);
   g_assert_null (again);
-  g_assert_nonnull (error);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_EXISTS);
   g_assert_nonnull (strstr (error->message, "already exists"));
 }
 
@@ -1745,7 +1744,7 @@ test_namespace_delete_refuses_non_empty (Fixture       *f,
   for (guint i = 0; refused[i] != NULL; i++)
     {
       g_assert_false (stache_namespace_provider_delete_namespace (namespaces, refused[i], FALSE, NULL, &error));
-      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_EMPTY);
       g_assert_nonnull (strstr (error->message, "not empty"));
       g_assert_nonnull (strstr (error->message, "cascade"));
       g_assert_nonnull (strstr (error->message, refused[i]));

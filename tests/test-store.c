@@ -318,6 +318,45 @@ test_namespaces_keep_documents_apart (Fixture       *fixture,
   g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT);
 }
 
+static void
+test_namespace_created_twice_exists (Fixture       *fixture,
+                                     gconstpointer  data)
+{
+  g_autoptr(StacheNamespace) created = NULL;
+  g_autoptr(StacheNamespace) again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  created = stache_store_create_namespace (fixture->store, "garden", "Outdoor notes", NULL, &error);
+  g_assert_no_error (error);
+  again = stache_store_create_namespace (fixture->store, "garden", NULL, NULL, &error);
+  g_assert_null (again);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, "garden"));
+}
+
+static void
+test_namespace_delete_non_empty_refused (Fixture       *fixture,
+                                         gconstpointer  data)
+{
+  g_autoptr(StacheIngestResult) a = NULL;
+  g_autoptr(GError) error = NULL;
+
+  a = stache_store_ingest_text (fixture->store, "Tomatoes want full sun.", "garden", NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (stache_store_delete_namespace (fixture->store, "garden", FALSE, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_EMPTY);
+  g_assert_nonnull (strstr (error->message, "garden"));
+  g_clear_error (&error);
+  g_assert_cmpint (stache_store_count_chunks (fixture->store, "garden", NULL, &error), ==, 1);
+  g_assert_no_error (error);
+
+  g_assert_true (stache_store_delete_namespace (fixture->store, "garden", TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (stache_store_delete_namespace (fixture->store, "garden", FALSE, NULL, &error));
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_NOT_FOUND);
+}
+
 /* The summary kept for listings: white space collapsed (Unicode spaces
  * too), a leading heading mark dropped, cut after the first sentence that
  * ends past 60 characters, or after 240 characters with an ellipsis. */
@@ -831,6 +870,8 @@ main (int    argc,
   add_store_test ("/store/ingest/text-stable-id", test_ingest_text_stable_id);
   add_store_test ("/store/documents/delete-removes-chunks", test_delete_document_removes_chunks);
   add_store_test ("/store/namespaces/apart", test_namespaces_keep_documents_apart);
+  add_store_test ("/store/namespaces/created-twice-exists", test_namespace_created_twice_exists);
+  add_store_test ("/store/namespaces/delete-non-empty-refused", test_namespace_delete_non_empty_refused);
   add_store_test ("/store/documents/summary", test_document_summary);
   add_store_test ("/store/bad-input/binary-skipped", test_binary_file_skipped);
   add_store_test ("/store/bad-input/large-skipped", test_large_file_skipped);

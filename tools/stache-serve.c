@@ -209,6 +209,8 @@ struct _Job
   JobFunc            func;
   guint              status;      /* of a success */
   const char        *not_found;   /* the error code of STACHE_ERROR_NOT_FOUND */
+  const char        *exists;      /* … of STACHE_ERROR_EXISTS */
+  const char        *not_empty;   /* … of STACHE_ERROR_NOT_EMPTY */
   char              *query;
   char              *namespace_;
   char              *id;
@@ -654,9 +656,6 @@ job_list_namespaces (Job     *job,
   return node;
 }
 
-/* STACHE_ERROR_EXISTS does not exist; a job sets this code for 409 */
-#define CONFLICT_CODE 1000
-
 static JsonNode *
 job_create_namespace (Job     *job,
                       GError **error)
@@ -664,11 +663,13 @@ job_create_namespace (Job     *job,
   g_autoptr(StacheNamespace) ns = NULL;
   g_autoptr(GError) local_error = NULL;
 
+  /* The provider refuses a namespace created before; this also refuses
+   * "default" and one that only exists because something was stored in it,
+   * which the provider would register. */
   if (namespace_exists (job->server->store, job->namespace_, &local_error))
     {
-      g_set_error (error, STACHE_ERROR, CONFLICT_CODE, _("The namespace “%s” already exists"),
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_EXISTS, _("The namespace “%s” already exists"),
                    job->namespace_);
-      job->not_found = "namespace_exists";
       return NULL;
     }
   if (local_error != NULL)
@@ -688,20 +689,8 @@ static JsonNode *
 job_delete_namespace (Job     *job,
                       GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
-
-  if (!stache_store_delete_namespace (job->server->store, job->namespace_, job->cascade, NULL, &local_error))
-    {
-      /* The only refusal of an existing namespace: it is not empty */
-      if (g_error_matches (local_error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT) &&
-          namespace_exists (job->server->store, job->namespace_, NULL))
-        {
-          local_error->code = CONFLICT_CODE;
-          job->not_found = "namespace_not_empty";
-        }
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
+  if (!stache_store_delete_namespace (job->server->store, job->namespace_, job->cascade, NULL, error))
+    return NULL;
 
   return deleted_node ("name", job->namespace_);
 }
@@ -745,8 +734,13 @@ set_store_error (SoupServerMessage *msg,
         case STACHE_ERROR_NOT_SUPPORTED:
           set_error (msg, SOUP_STATUS_NOT_IMPLEMENTED, "not_supported", error->message);
           return;
-        case CONFLICT_CODE:
-          set_error (msg, SOUP_STATUS_CONFLICT, job->not_found, error->message);
+        case STACHE_ERROR_EXISTS:
+          set_error (msg, SOUP_STATUS_CONFLICT, job->exists != NULL ? job->exists : "exists",
+                     error->message);
+          return;
+        case STACHE_ERROR_NOT_EMPTY:
+          set_error (msg, SOUP_STATUS_CONFLICT, job->not_empty != NULL ? job->not_empty : "not_empty",
+                     error->message);
           return;
         default:
           break;
@@ -1132,6 +1126,7 @@ route_create_namespace (Request *request)
     }
 
   job->status = SOUP_STATUS_CREATED;
+  job->exists = "namespace_exists";
   run_job (g_steal_pointer (&job));
 }
 
@@ -1152,6 +1147,7 @@ route_delete_namespace (Request *request)
   job->namespace_ = g_strdup (request->param);
   job->cascade = g_strcmp0 (cascade, "true") == 0;
   job->not_found = "namespace_not_found";
+  job->not_empty = "namespace_not_empty";
   run_job (job);
 }
 
@@ -2251,7 +2247,7 @@ static const char openapi_components[] =
   "  \"type\": \"object\", \"required\": [\"code\", \"message\"], \"properties\": {"
   "  \"code\": {\"type\": \"string\", \"enum\": [\"invalid_json\", \"invalid_argument\", \"invalid_filter\","
   "    \"invalid_multipart\", \"invalid_path\", \"invalid_request\", \"headers_too_large\", \"unauthorized\", \"route_not_found\", \"document_not_found\","
-  "    \"namespace_not_found\", \"namespace_exists\", \"namespace_not_empty\", \"not_found\","
+  "    \"namespace_not_found\", \"namespace_exists\", \"namespace_not_empty\", \"not_found\", \"exists\", \"not_empty\","
   "    \"method_not_allowed\", \"payload_too_large\", \"unsupported_media_type\", \"not_supported\","
   "    \"internal_error\", \"shutting_down\", \"upstream_error\", \"upstream_unavailable\", \"busy\"]},"
   "  \"message\": {\"type\": \"string\"}}}}},"

@@ -1395,6 +1395,10 @@ command_namespaces (int    argc,
   if (!stache_store_delete_namespace (store, argv[2], cascade, NULL, &error))
     {
       g_printerr ("stache: %s\n", error->message);
+      /* The provider's message cannot name this program's option */
+      if (g_error_matches (error, STACHE_ERROR, STACHE_ERROR_NOT_EMPTY))
+        g_printerr (_("stache namespaces delete: add --cascade to delete “%s” with everything it holds\n"),
+                    argv[2]);
       return 1;
     }
   if (!json)

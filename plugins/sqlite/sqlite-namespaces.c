@@ -145,7 +145,7 @@ stache_sqlite_namespaces_create_namespace (StacheNamespaceProvider  *provider,
 
   if (sqlite3_changes (db->handle) == 0)
     {
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_EXISTS,
                    _("The namespace “%s” already exists"), name);
       return NULL;
     }
@@ -297,7 +297,7 @@ delete_in_transaction (SqliteDatabase  *db,
 
   if (!cascade && (n_chunks > 0 || n_documents > 0 || n_children > 0))
     {
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_NOT_EMPTY,
                    _("The namespace “%s” is not empty: with its child namespaces it holds "
                      "%ld chunks, %ld documents and %ld child namespaces. Delete with "
                      "cascade to delete them as well."),

@@ -194,7 +194,11 @@ class PipelineTests(unittest.TestCase):
         self.assertEqual([n.get_name() for n in self.store.list_namespaces("projects", None)],
                          ["projects/bikes"])
         with self.assertRaises(GLib.Error) as caught:
+            self.store.create_namespace("projects", None, None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(), Stache.Error.EXISTS))
+        with self.assertRaises(GLib.Error) as caught:
             self.store.delete_namespace("projects", False, None)
+        self.assertTrue(caught.exception.matches(Stache.error_quark(), Stache.Error.NOT_EMPTY))
         self.assertIn("cascade", caught.exception.message)
         self.assertTrue(self.store.delete_namespace("projects", True, None))
         self.assertEqual(self.store.list_namespaces(None, None), [])

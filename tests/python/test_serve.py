@@ -351,10 +351,14 @@ class EndpointTests(ServeTestCase):
         names = [n["name"] for n in self.curl("GET", "/v1/namespaces").json()["namespaces"]]
         self.assertIn("team/notes", names)
         self.assertIn("notes", names)
+        # "notes" exists because something was ingested into it
+        message = self.assertError(self.curl("POST", "/v1/namespaces", {"name": "notes"}), 409, "namespace_exists")
+        self.assertIn("notes", message)
 
         # A name with "/" is one percent-encoded segment.
         self.curl("POST", "/v1/documents", {"text": "kept in team notes", "namespace": "team/notes"})
-        self.assertError(self.curl("DELETE", "/v1/namespaces/team%2Fnotes"), 409, "namespace_not_empty")
+        message = self.assertError(self.curl("DELETE", "/v1/namespaces/team%2Fnotes"), 409, "namespace_not_empty")
+        self.assertIn("cascade", message)
         deleted = self.curl("DELETE", "/v1/namespaces/team%2Fnotes?cascade=true")
         self.assertEqual(deleted.status, 200, deleted.body)
         self.assertEqual(deleted.json(), {"deleted": True, "name": "team/notes"})

@@ -121,8 +121,11 @@ class NoConfigurationTests(StoreCliTestCase):
         self.assertIn("kitchen", names)
         self.run_stache("namespaces", "create", "garden", "-d", "outdoor notes")
         self.assertIn("garden", [n["name"] for n in self.json_of("namespaces", "list")])
+        twice = self.run_stache("namespaces", "create", "garden", expect=1)
+        self.assertIn("“garden” already exists", twice.stderr)
         refused = self.run_stache("namespaces", "delete", "kitchen", expect=1)
         self.assertIn("kitchen", refused.stderr)
+        self.assertIn("--cascade", refused.stderr)
         self.run_stache("namespaces", "delete", "kitchen", "--cascade")
         self.assertEqual(self.json_of("documents", "list"), [])
 

@@ -8,14 +8,14 @@ hierarchy. This registry keeps each namespace's name, description,
 creation time and metadata, and follows the contract every namespace
 provider follows:
 
-- create_namespace refuses a name that exists (Stache.Error.INVALID_ARGUMENT);
+- create_namespace refuses a name that exists (Stache.Error.EXISTS);
 - get_namespace and delete_namespace of an unknown name fail with
   Stache.Error.NOT_FOUND: raise a GLib.Error in Stache's domain, as below,
   so callers can tell "not found" from other failures;
 - list_namespaces(None) lists all, list_namespaces(parent) the direct
   children of parent, sorted by name;
 - delete_namespace refuses a namespace with children unless cascade is
-  true, which deletes the children too.
+  true, which deletes the children too (Stache.Error.NOT_EMPTY).
 
 Stache checks names before a provider sees them (valid UTF-8, no empty
 path segments).
@@ -101,7 +101,7 @@ class PyNamespaces(Stache.Provider, Stache.NamespaceProvider):
         with self._lock:
             self._load()
             if name in self._entries:
-                raise fail(Stache.Error.INVALID_ARGUMENT, "The namespace “%s” already exists" % name)
+                raise fail(Stache.Error.EXISTS, "The namespace “%s” already exists" % name)
             self._entries[name] = {
                 "description": description,
                 "created": int(time.time()),
@@ -135,7 +135,7 @@ class PyNamespaces(Stache.Provider, Stache.NamespaceProvider):
                 raise fail(Stache.Error.NOT_FOUND, "There is no namespace “%s”" % name)
             children = [n for n in self._entries if n.startswith(name + "/")]
             if children and not cascade:
-                raise fail(Stache.Error.INVALID_ARGUMENT,
+                raise fail(Stache.Error.NOT_EMPTY,
                            "The namespace “%s” holds %d other namespaces; delete with cascade "
                            "to delete them as well" % (name, len(children)))
             for n in [name] + children:
