@@ -84,7 +84,7 @@ def main():
     build = os.path.abspath(args.build)
     stache = os.path.join(build, "tools", "stache")
     if shutil.which("wrk") is None:
-        sys.exit("serve-bench: wrk is not installed (tools/install-deps.sh installs it)")
+        sys.exit("serve-bench: wrk is not installed (scripts/install-deps.sh installs it)")
 
     tmp = tempfile.mkdtemp(prefix="stache-serve-bench-")
     env = dict(os.environ)

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Every harness in this folder defines LLVMFuzzerTestOneInput(). Built with
- * clang and -fsanitize=fuzzer (meson option `fuzzing`, see tools/fuzz.sh)
+ * clang and -fsanitize=fuzzer (meson option `fuzzing`, see scripts/fuzz.sh)
  * libFuzzer drives it; in the ordinary build this main() feeds it each file
  * named on the command line, and each file of each folder named, so the
  * seed corpora (and any input a fuzzer once crashed on, added to them) run

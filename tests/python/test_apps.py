@@ -136,7 +136,7 @@ class PythonDemoTests(DemoTests, unittest.TestCase):
 class GjsDemoTests(DemoTests, unittest.TestCase):
     def setUp(self):
         if shutil.which("gjs") is None:
-            self.skipTest("gjs is not installed (tools/install-deps.sh installs it)")
+            self.skipTest("gjs is not installed (scripts/install-deps.sh installs it)")
         super().setUp()
 
     def command(self):
@@ -149,7 +149,7 @@ class ValaDemoTests(DemoTests, unittest.TestCase):
     def setUp(self):
         if shutil.which("valac") is None:
             self.skipTest("valac is not installed, so data/examples/stache-demo-vala is not built "
-                          "(tools/install-deps.sh installs it)")
+                          "(scripts/install-deps.sh installs it)")
         if not os.access(self.BINARY, os.X_OK):
             self.fail(f"valac is installed but {self.BINARY} was not built "
                       "(is vapigen missing, or was meson not reconfigured?)")

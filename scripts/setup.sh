@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${PREFIX:-$HOME/.local}
 build=${BUILD_DIR:-$here/build}
 
-"$here/tools/install-deps.sh"
+"$here/scripts/install-deps.sh"
 
 # The PyGObject overrides go where Debian's Python looks: for a prefix of
 # ~/.local that is the user's site-packages, which meson would not pick

@@ -5,13 +5,13 @@
 #
 # Installs what is missing, builds in a folder of its own, runs every test
 # suite, then the core suites again under valgrind memcheck, then each fuzz
-# target for a few seconds (FUZZ_SECONDS, default 10; tools/fuzz.sh).
+# target for a few seconds (FUZZ_SECONDS, default 10; scripts/fuzz.sh).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${TEST_BUILD_DIR:-$here/_build}
 
-"$here/tools/install-deps.sh"
+"$here/scripts/install-deps.sh"
 
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$here" --prefix="$build/_prefix" -Dwerror=true
@@ -24,5 +24,5 @@ meson test -C "$build" --print-errorlogs --no-rebuild
 echo "== core suites under valgrind memcheck"
 meson test -C "$build" --print-errorlogs --no-rebuild --setup=valgrind --suite core
 
-echo "== fuzz targets, ${FUZZ_SECONDS:-10} s each (tools/fuzz.sh)"
-"$here/tools/fuzz.sh" "${FUZZ_SECONDS:-10}"
+echo "== fuzz targets, ${FUZZ_SECONDS:-10} s each (scripts/fuzz.sh)"
+"$here/scripts/fuzz.sh" "${FUZZ_SECONDS:-10}"

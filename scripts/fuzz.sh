@@ -3,7 +3,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-#   tools/fuzz.sh [SECONDS] [TARGET…]
+#   scripts/fuzz.sh [SECONDS] [TARGET…]
 #
 # Builds the fuzz targets with clang, libFuzzer, AddressSanitizer and
 # UndefinedBehaviorSanitizer in a folder of their own (_fuzz, or
@@ -12,7 +12,7 @@
 # whatever the previous runs found. The test command runs it for a few
 # seconds a target; for a long hunt, run it for hours:
 #
-#   tools/fuzz.sh 14400 fuzz-loaders
+#   scripts/fuzz.sh 14400 fuzz-loaders
 #
 # A crash stops that target with a report and leaves the input as
 # crash-* in $FUZZ_BUILD_DIR/work/TARGET; add it to the seed corpus once
@@ -27,7 +27,7 @@ seconds=${1:-60}
 targets=${*:-fuzz-json fuzz-loaders fuzz-settings fuzz-plugin-file}
 
 if ! command -v clang >/dev/null 2>&1; then
-    echo "fuzz.sh: clang is not installed (tools/install-deps.sh installs it)" >&2
+    echo "fuzz.sh: clang is not installed (scripts/install-deps.sh installs it)" >&2
     exit 1
 fi
 
