@@ -2913,6 +2913,29 @@ ask_work (gpointer       source,
                     call->token_callback, cancellable, error);
 }
 
+/* Both async asks: @token_callback (taken) may be NULL */
+static void
+ask_in_thread (StacheStore          *self,
+               gpointer              source_tag,
+               const char           *question,
+               const char           *namespace_,
+               guint                 top_k,
+               TokenCallback        *token_callback,
+               GCancellable         *cancellable,
+               GAsyncReadyCallback   callback,
+               gpointer              user_data)
+{
+  StoreCall *call = g_new0 (StoreCall, 1);
+
+  call->query = g_strdup (question);
+  call->namespace_ = g_strdup (namespace_);
+  call->top_k = top_k;
+  call->context = g_main_context_ref_thread_default ();
+  call->token_callback = token_callback;
+  _stache_task_run_in_thread (self, source_tag, ask_work, call, store_call_free,
+                              g_object_unref, cancellable, callback, user_data);
+}
+
 /**
  * stache_store_ask_async:
  * @self: a #StacheStore
@@ -2935,18 +2958,11 @@ stache_store_ask_async (StacheStore         *self,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  StoreCall *call;
-
   g_return_if_fail (STACHE_IS_STORE (self));
   g_return_if_fail (question != NULL);
 
-  call = g_new0 (StoreCall, 1);
-  call->query = g_strdup (question);
-  call->namespace_ = g_strdup (namespace_);
-  call->top_k = top_k;
-  call->context = g_main_context_ref_thread_default ();
-  _stache_task_run_in_thread (self, stache_store_ask_async, ask_work, call, store_call_free,
-                              g_object_unref, cancellable, callback, user_data);
+  ask_in_thread (self, stache_store_ask_async, question, namespace_, top_k, NULL,
+                 cancellable, callback, user_data);
 }
 
 /**
@@ -2998,19 +3014,12 @@ stache_store_ask_full_async (StacheStore         *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  StoreCall *call;
-
   g_return_if_fail (STACHE_IS_STORE (self));
   g_return_if_fail (question != NULL);
 
-  call = g_new0 (StoreCall, 1);
-  call->query = g_strdup (question);
-  call->namespace_ = g_strdup (namespace_);
-  call->top_k = top_k;
-  call->context = g_main_context_ref_thread_default ();
-  call->token_callback = token_callback_new (token_func, token_data, token_destroy);
-  _stache_task_run_in_thread (self, stache_store_ask_full_async, ask_work, call, store_call_free,
-                              g_object_unref, cancellable, callback, user_data);
+  ask_in_thread (self, stache_store_ask_full_async, question, namespace_, top_k,
+                 token_callback_new (token_func, token_data, token_destroy),
+                 cancellable, callback, user_data);
 }
 
 /**
