@@ -16,6 +16,7 @@
 #include "stache-plugin-loader.h"
 #include "stache-private.h"
 #include "stache-provider-info-private.h"
+#include "stache-provider-private.h"
 
 /**
  * StachePluginLoader:
@@ -54,7 +55,8 @@
  * stache_plugin_loader_list_providers() or
  * stache_plugin_loader_get_available_providers() must tell whether it
  * works. A plugin that cannot be used (a malformed `.plugin` file, a
- * missing module, a failing import, a module without the declared types, a
+ * missing module, a failing import, a module without the declared types or
+ * whose types leave methods their interface requires unimplemented, a
  * shadowed name) is skipped and kept with its reason; the others load.
  *
  * Python modules are imported into the one Python interpreter of the
@@ -260,6 +262,143 @@ describe_captured (LogCapture *capture)
     }
 
   return text->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
+}
+
+/* ---- checking the types a module registers ----
+ *
+ * libpeas only tells whether a module has a type for an interface; one
+ * that leaves required methods unset would load and then fail at its
+ * first call with "not supported". The types a module registers while it
+ * loads (a C module in peas_register_types(), a Python or Lua module as
+ * its classes are defined) are found by comparing the types deriving from
+ * StacheProvider before and after, and their interface vtables checked. */
+
+static void
+collect_provider_types (GType   type,
+                        GArray *types)
+{
+  g_autofree GType *children = NULL;
+  guint n_children = 0;
+
+  children = g_type_children (type, &n_children);
+  for (guint i = 0; i < n_children; i++)
+    {
+      g_array_append_val (types, children[i]);
+      collect_provider_types (children[i], types);
+    }
+}
+
+static GArray *
+list_provider_types (void)
+{
+  GArray *types = g_array_new (FALSE, FALSE, sizeof (GType));
+
+  collect_provider_types (STACHE_TYPE_PROVIDER, types);
+  return types;
+}
+
+/* The types in @after that are not in @before */
+static GArray *
+new_provider_types (GArray *before,
+                    GArray *after)
+{
+  g_autoptr(GHashTable) known = g_hash_table_new (NULL, NULL);
+  GArray *added = g_array_new (FALSE, FALSE, sizeof (GType));
+
+  for (guint i = 0; i < before->len; i++)
+    g_hash_table_add (known, GSIZE_TO_POINTER (g_array_index (before, GType, i)));
+  for (guint i = 0; i < after->len; i++)
+    {
+      GType type = g_array_index (after, GType, i);
+
+      if (!g_hash_table_contains (known, GSIZE_TO_POINTER (type)))
+        g_array_append_val (added, type);
+    }
+
+  return added;
+}
+
+/* "search, delete_chunks, count", or with the do_ prefix a Python or Lua
+ * class uses: "do_search, …"; alternatives joined by "or". */
+static char *
+describe_missing_methods (GPtrArray  *missing,
+                          const char *loader)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  gboolean scripted = loader != NULL && !g_str_equal (loader, "c");
+
+  for (guint i = 0; i < missing->len; i++)
+    {
+      g_auto(GStrv) alternatives = g_strsplit (g_ptr_array_index (missing, i), "|", -1);
+
+      if (i > 0)
+        g_string_append (text, ", ");
+      for (guint j = 0; alternatives[j] != NULL; j++)
+        {
+          if (j > 0)
+            /* Translators: between method names, as in "do_rerank or do_rescore" */
+            g_string_append (text, _(" or "));
+          g_string_append_printf (text, "%s%s", scripted ? "do_" : "", alternatives[j]);
+        }
+    }
+
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static GError *
+missing_methods_error_new (const char         *loader,
+                           StacheProviderType  type,
+                           const char         *name,
+                           GType               instance_type,
+                           GPtrArray          *missing)
+{
+  g_autofree char *methods = describe_missing_methods (missing, loader);
+
+  return g_error_new (STACHE_PLUGIN_ERROR, STACHE_PLUGIN_ERROR_MISSING_METHODS,
+                      /* Translators: e.g. The class MyStore (for vectordb=mine) does not
+                       * implement do_search, do_count, which StacheVectorDbProvider requires */
+                      _("The class %s (for %s=%s) does not implement %s, which %s requires"),
+                      g_type_name (instance_type), stache_provider_type_to_string (type), name,
+                      methods, g_type_name (stache_provider_type_get_interface (type)));
+}
+
+/* Checks the types @candidate's module registered for @entry's interface.
+ * One complete type is enough (libpeas picks one of them, and creating
+ * the provider checks the one it picked); none at all means the module's
+ * types existed before it loaded, and creation checks them too. */
+static GError *
+check_registered_types (Candidate     *candidate,
+                        ProvidedEntry *entry,
+                        GArray        *registered)
+{
+  GType iface = stache_provider_type_get_interface (entry->type);
+  g_autoptr(GPtrArray) first_missing = NULL;
+  GType first_incomplete = G_TYPE_INVALID;
+
+  for (guint i = 0; i < registered->len; i++)
+    {
+      GType type = g_array_index (registered, GType, i);
+      g_autoptr(GPtrArray) missing = NULL;
+
+      if (!g_type_is_a (type, iface) || G_TYPE_IS_ABSTRACT (type))
+        continue;
+
+      missing = _stache_provider_type_list_missing_methods (entry->type, type);
+      if (missing->len == 0)
+        return NULL;
+
+      if (first_missing == NULL)
+        {
+          first_missing = g_steal_pointer (&missing);
+          first_incomplete = type;
+        }
+    }
+
+  if (first_missing == NULL)
+    return NULL;
+
+  return missing_methods_error_new (candidate->loader, entry->type, entry->name,
+                                    first_incomplete, first_missing);
 }
 
 /* ---- search path ---- */
@@ -832,6 +971,9 @@ ensure_loaded (StachePluginLoader *self,
   g_autoptr(GError) peas_error = NULL;
   g_autofree char *detail = NULL;
   g_autofree char *crashed = NULL;
+  g_autoptr(GArray) types_before = NULL;
+  g_autoptr(GArray) types_after = NULL;
+  g_autoptr(GArray) registered = NULL;
   gboolean loaded;
 
   if (candidate->load_attempted || candidate->error != NULL)
@@ -849,9 +991,12 @@ ensure_loaded (StachePluginLoader *self,
     }
   trace_loading (candidate->plugin_file);
 
+  types_before = list_provider_types ();
   log_capture_begin (&capture);
   loaded = peas_engine_load_plugin (self->engine, candidate->peas_info);
   log_capture_end (&capture);
+  types_after = list_provider_types ();
+  registered = new_provider_types (types_before, types_after);
   detail = describe_captured (&capture);
   log_capture_clear (&capture);
 
@@ -886,7 +1031,12 @@ ensure_loaded (StachePluginLoader *self,
 
       if (peas_engine_provides_extension (self->engine, candidate->peas_info, iface))
         {
-          _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_LOADED, NULL);
+          g_autoptr(GError) error = check_registered_types (candidate, entry, registered);
+
+          _stache_provider_info_set_status (entry->info,
+                                            error == NULL ? STACHE_PROVIDER_STATUS_LOADED
+                                                          : STACHE_PROVIDER_STATUS_FAILED,
+                                            error);
         }
       else
         {
@@ -1206,7 +1356,9 @@ set_unknown_provider_error (StachePluginLoader  *self,
  * Creates the provider of @type named @name. An unknown name is
  * %STACHE_ERROR_UNKNOWN_PROVIDER, with a message naming the type, the name,
  * the names available and, when a plugin of that name failed to load, why.
- * A provider implementing #GInitable is initialized before it is returned.
+ * A class that leaves a method its interface requires unimplemented is
+ * %STACHE_PLUGIN_ERROR_MISSING_METHODS, naming the methods. A provider
+ * implementing #GInitable is initialized before it is returned.
  *
  * Returns: (transfer full): the provider, which implements the interface of
  *   @type, or %NULL with @error set
@@ -1222,6 +1374,8 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
   g_autofree char *chosen = NULL;
   g_autoptr(GObject) provider = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) missing = NULL;
+  g_autofree char *module_loader = NULL;
   ProvidedEntry *entry;
   Candidate *candidate;
   GType iface;
@@ -1263,6 +1417,7 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
         {
           LogCapture capture = { 0 };
 
+          module_loader = g_strdup (candidate->loader);
           log_capture_begin (&capture);
           provider = (GObject *) peas_engine_create_extension (self->engine, candidate->peas_info,
                                                                iface, "settings", settings, NULL);
@@ -1302,6 +1457,16 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
                      "and implement %s"),
                    stache_provider_type_to_string (type), chosen, G_OBJECT_TYPE_NAME (provider),
                    g_type_name (iface));
+      return NULL;
+    }
+
+  /* The class libpeas picked, checked before GInitable runs: whatever a
+   * module registered, this is the one that would be used. */
+  missing = _stache_provider_type_list_missing_methods (type, G_OBJECT_TYPE (provider));
+  if (missing->len > 0)
+    {
+      g_propagate_error (error, missing_methods_error_new (module_loader, type, chosen,
+                                                           G_OBJECT_TYPE (provider), missing));
       return NULL;
     }
 
