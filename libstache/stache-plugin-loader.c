@@ -14,6 +14,7 @@
 
 #include "stache-error.h"
 #include "stache-plugin-loader.h"
+#include "stache-plugin-log-private.h"
 #include "stache-private.h"
 #include "stache-provider-info-private.h"
 #include "stache-provider-private.h"
@@ -132,136 +133,6 @@ candidate_free (gpointer p)
   g_clear_pointer (&candidate->provides, g_ptr_array_unref);
   g_clear_error (&candidate->error);
   g_free (candidate);
-}
-
-/* ---- capturing what libpeas says while it works ----
- *
- * libpeas reports why a module failed (a dlopen() error, a Python
- * traceback) only through g_warning(); its GError just says "Failed to
- * load". To keep the real reason, warnings logged by the calling thread
- * while the loader drives the engine are collected instead of printed. */
-
-typedef struct
-{
-  GThread   *thread;
-  GPtrArray *messages;
-  guint      handler_ids[3];
-} LogCapture;
-
-/* libpeas logs as "libpeas"; its Python loader logs without a domain. */
-static const char *captured_domains[] = { "libpeas", "libpython3loader", NULL };
-
-static void
-capture_log (const char     *log_domain,
-             GLogLevelFlags  log_level,
-             const char     *message,
-             gpointer        user_data)
-{
-  LogCapture *capture = user_data;
-
-  if (g_thread_self () == capture->thread &&
-      (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) != 0)
-    {
-      g_ptr_array_add (capture->messages, g_strdup (message));
-      return;
-    }
-
-  g_log_default_handler (log_domain, log_level, message, NULL);
-}
-
-static void
-log_capture_begin (LogCapture *capture)
-{
-  capture->thread = g_thread_self ();
-  capture->messages = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < G_N_ELEMENTS (captured_domains); i++)
-    capture->handler_ids[i] = g_log_set_handler (captured_domains[i],
-                                                 G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
-                                                 capture_log, capture);
-}
-
-static void
-log_capture_end (LogCapture *capture)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (captured_domains); i++)
-    g_log_remove_handler (captured_domains[i], capture->handler_ids[i]);
-}
-
-static void
-log_capture_clear (LogCapture *capture)
-{
-  g_clear_pointer (&capture->messages, g_ptr_array_unref);
-}
-
-/* Boils a libpeas warning down to the part a user needs: the last line of
- * a Python traceback (with the file and line of a SyntaxError), or the
- * whole message when it is a single line. */
-static char *
-summarize_message (const char *message)
-{
-  g_auto(GStrv) lines = g_strsplit (message, "\n", -1);
-  const char *last = NULL;
-  const char *file_line = NULL;
-  guint n = g_strv_length (lines);
-
-  for (guint i = n; i > 0; i--)
-    {
-      const char *line = g_strstrip (lines[i - 1]);
-
-      if (line[0] != '\0')
-        {
-          last = line;
-          break;
-        }
-    }
-
-  if (last == NULL)
-    return g_strdup (message);
-
-  if (n == 1)
-    return g_strdup (last);
-
-  for (guint i = n; i > 0; i--)
-    {
-      if (g_str_has_prefix (g_strstrip (lines[i - 1]), "File \""))
-        {
-          file_line = lines[i - 1];
-          break;
-        }
-    }
-
-  if (g_str_has_prefix (last, "SyntaxError") || g_str_has_prefix (last, "IndentationError") ||
-      g_str_has_prefix (last, "TabError"))
-    {
-      if (file_line != NULL)
-        return g_strdup_printf ("%s (%s)", last, file_line);
-    }
-
-  return g_strdup (last);
-}
-
-static char *
-describe_captured (LogCapture *capture)
-{
-  g_autoptr(GString) text = g_string_new (NULL);
-
-  for (guint i = 0; i < capture->messages->len; i++)
-    {
-      const char *message = g_ptr_array_index (capture->messages, i);
-      g_autofree char *summary = NULL;
-
-      /* libpeas's own "Error loading plugin 'x'" adds nothing to the
-       * reason that came before it. */
-      if (g_str_has_prefix (message, "Error loading plugin '") && capture->messages->len > 1)
-        continue;
-
-      summary = summarize_message (message);
-      if (text->len > 0)
-        g_string_append (text, "; ");
-      g_string_append (text, summary);
-    }
-
-  return text->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
 }
 
 /* ---- checking the types a module registers ----
@@ -803,7 +674,7 @@ static void
 ensure_scanned (StachePluginLoader *self)
 {
   g_autoptr(GHashTable) modules = NULL;
-  LogCapture capture = { 0 };
+  StachePluginLogCapture capture = { 0 };
 
   if (self->scanned)
     return;
@@ -841,12 +712,12 @@ ensure_scanned (StachePluginLoader *self)
   /* Hand the folders to libpeas in the same order; it parses the files
    * again and owns the PeasPluginInfo of each. Its complaints about files
    * we already rejected are not news, so they are swallowed. */
-  log_capture_begin (&capture);
+  _stache_plugin_log_capture_begin (&capture);
   for (guint i = 0; i < self->search_path->len; i++)
     peas_engine_add_search_path (self->engine, g_ptr_array_index (self->search_path, i), NULL);
   peas_engine_rescan_plugins (self->engine);
-  log_capture_end (&capture);
-  log_capture_clear (&capture);
+  _stache_plugin_log_capture_end (&capture);
+  _stache_plugin_log_capture_clear (&capture);
 
   for (guint i = 0; i < self->candidates->len; i++)
     {
@@ -961,13 +832,40 @@ fail_declared_providers (Candidate *candidate)
     }
 }
 
+/* The file libpeas 1.x loads for the loader @loader (peas-engine.c,
+ * get_plugin_loader_module(), and peas-dirs.c,
+ * peas_dirs_get_plugin_loader_dir()): the module is "lua51loader" for
+ * lua5.1 and "python3loader" for python3, found as lib<module>.so in
+ * $PEAS_PLUGIN_LOADERS_DIR/<loader>/ when that variable is set (even
+ * empty), else in libpeas' own <libdir>/libpeas-1.0/loaders/, with no
+ * folder per loader. */
+static char *
+peas_loader_module_path (const char *loader)
+{
+  const char *env = g_getenv ("PEAS_PLUGIN_LOADERS_DIR");
+  g_autoptr(GString) module = g_string_new ("lib");
+  g_autofree char *dir = NULL;
+
+  for (const char *p = loader; *p != '\0'; p++)
+    if (*p != '.')
+      g_string_append_c (module, *p);
+  g_string_append_printf (module, "loader.%s", G_MODULE_SUFFIX);
+
+  if (env != NULL)
+    dir = g_build_filename (env, loader, NULL);
+  else
+    dir = g_strdup (PEAS_LOADERS_DIR);
+
+  return g_build_filename (dir, module->str, NULL);
+}
+
 /* Loads the module of @candidate once and settles the status of each
  * provider it declares. Called with the mutex held. */
 static void
 ensure_loaded (StachePluginLoader *self,
                Candidate          *candidate)
 {
-  LogCapture capture = { 0 };
+  StachePluginLogCapture capture = { 0 };
   g_autoptr(GError) peas_error = NULL;
   g_autofree char *detail = NULL;
   g_autofree char *crashed = NULL;
@@ -992,23 +890,39 @@ ensure_loaded (StachePluginLoader *self,
   trace_loading (candidate->plugin_file);
 
   types_before = list_provider_types ();
-  log_capture_begin (&capture);
+  _stache_plugin_log_capture_begin (&capture);
   loaded = peas_engine_load_plugin (self->engine, candidate->peas_info);
-  log_capture_end (&capture);
+  _stache_plugin_log_capture_end (&capture);
   types_after = list_provider_types ();
   registered = new_provider_types (types_before, types_after);
-  detail = describe_captured (&capture);
-  log_capture_clear (&capture);
+  detail = _stache_plugin_log_capture_describe (&capture);
+  _stache_plugin_log_capture_clear (&capture);
 
   if (!loaded)
     {
       peas_plugin_info_is_available (candidate->peas_info, &peas_error);
 
       if (g_error_matches (peas_error, PEAS_PLUGIN_INFO_ERROR, PEAS_PLUGIN_INFO_ERROR_LOADER_NOT_FOUND))
-        candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
-                        _("The libpeas loader “%s” is not installed (libpeas looks for "
-                          "loaders in PEAS_PLUGIN_LOADERS_DIR when that is set)"),
-                        candidate->loader);
+        {
+          g_autofree char *probed = peas_loader_module_path (candidate->loader);
+
+          if (g_file_test (probed, G_FILE_TEST_EXISTS))
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                            _("The libpeas loader “%s” (%s) could not be loaded: %s"),
+                            candidate->loader, probed,
+                            detail != NULL ? detail : _("no reason given"));
+          else if (g_getenv ("PEAS_PLUGIN_LOADERS_DIR") != NULL)
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                            _("The libpeas loader “%s” is not installed: libpeas looked for %s, "
+                              "as PEAS_PLUGIN_LOADERS_DIR is set"),
+                            candidate->loader, probed);
+          else
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                            _("The libpeas loader “%s” is not installed: libpeas looked for %s "
+                              "(with PEAS_PLUGIN_LOADERS_DIR set, it looks in that folder's "
+                              "%s/ instead)"),
+                            candidate->loader, probed, candidate->loader);
+        }
       else if (detail != NULL)
         candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOAD_FAILED,
                         _("Module “%s” failed to load: %s"), candidate->module_name, detail);
@@ -1415,24 +1329,24 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
 
       if (stache_provider_info_get_status (entry->info) == STACHE_PROVIDER_STATUS_LOADED)
         {
-          LogCapture capture = { 0 };
+          StachePluginLogCapture capture = { 0 };
 
           module_loader = g_strdup (candidate->loader);
-          log_capture_begin (&capture);
+          _stache_plugin_log_capture_begin (&capture);
           provider = (GObject *) peas_engine_create_extension (self->engine, candidate->peas_info,
                                                                iface, "settings", settings, NULL);
-          log_capture_end (&capture);
+          _stache_plugin_log_capture_end (&capture);
 
           if (provider == NULL)
             {
-              g_autofree char *detail = describe_captured (&capture);
+              g_autofree char *detail = _stache_plugin_log_capture_describe (&capture);
 
               g_set_error (&local_error, STACHE_ERROR, STACHE_ERROR_FAILED,
                            _("The %s provider “%s” could not be created: %s"),
                            stache_provider_type_to_string (type), chosen,
                            detail != NULL ? detail : _("no reason given"));
             }
-          log_capture_clear (&capture);
+          _stache_plugin_log_capture_clear (&capture);
         }
     }
   g_rec_mutex_unlock (&self->mutex);

@@ -192,9 +192,22 @@ suggest_fix (StacheProviderInfo *info,
                               module, module, G_MODULE_SUFFIX, folder);
 
     case STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE:
-      return g_strdup_printf (_("Loader=%s but no %s loader for libpeas is installed: install "
-                                "libpeas's %s loader, or point PEAS_PLUGIN_LOADERS_DIR at the "
-                                "folder holding it"), loader, loader, loader);
+      {
+        /* libpeas' module for the loader: lua5.1 → liblua51loader.so */
+        g_autoptr(GString) file = g_string_new ("lib");
+
+        for (const char *p = loader; p != NULL && *p != '\0'; p++)
+          if (*p != '.')
+            g_string_append_c (file, *p);
+        g_string_append_printf (file, "loader.%s", G_MODULE_SUFFIX);
+
+        return g_strdup_printf (_("Loader=%s but no %s loader for libpeas is installed: install "
+                                  "libpeas's %s loader (%s) where the message says libpeas "
+                                  "looked, or set PEAS_PLUGIN_LOADERS_DIR to a folder holding "
+                                  "%s/%s, with each other loader in use in a subfolder of its own "
+                                  "(that variable replaces libpeas's own loader folder)"),
+                                loader, loader, loader, file->str, loader, file->str);
+      }
 
     case STACHE_PLUGIN_ERROR_LOAD_FAILED:
       if (python && (strstr (error->message, "SyntaxError") != NULL ||
@@ -211,7 +224,8 @@ suggest_fix (StacheProviderInfo *info,
                                   "gi.require_version(\"Stache\", \"1.0\"); import %s'"),
                                 module, folder, module);
       if (loader_is_script (loader))
-        return g_strdup_printf (_("Fix the error %s.lua raises when loaded"), module);
+        return g_strdup_printf (_("Fix the error %s.lua (or a module it requires) raises when "
+                                  "loaded, at the file and line shown"), module);
       return g_strdup_printf (_("Check lib%s.%s with “ldd -r” for missing libraries and undefined "
                                 "symbols; it must export peas_register_types()"),
                               module, G_MODULE_SUFFIX);

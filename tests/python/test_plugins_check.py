@@ -418,6 +418,32 @@ X-Stache-Providers=llm=ruby
             self.assertIn("Loader=lua5.1 but no lua5.1 loader for libpeas is installed",
                           problem["fix"])
 
+    def test_missing_lua_loader_names_the_file_libpeas_looked_for(self):
+        loaders = os.path.join(self.tmp, "loaders")
+        os.makedirs(loaders)
+        self.env["PEAS_PLUGIN_LOADERS_DIR"] = loaders
+        data, problem = self.only_problem(self.fixture("lua-reranker"))
+        self.assertEqual(problem["code"], "loader-unavailable")
+        self.assertIn("libpeas looked for " + os.path.join(loaders, "lua5.1", "liblua51loader.so")
+                      + ", as PEAS_PLUGIN_LOADERS_DIR is set", problem["message"])
+        self.assertIn("lua5.1/liblua51loader.so", problem["fix"])
+
+    def test_python_syntax_error_is_the_reason_in_check_and_in_the_list(self):
+        # libpeas' python3 loader logs the traceback; the file, line and
+        # message are kept as the reason, in both commands.
+        folder = self.fixture("py-broken-syntax")
+        module = os.path.join(os.path.realpath(folder), "py_broken_syntax.py")
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "load-failed")
+        self.assertIn(f"SyntaxError: '(' was never closed (File \"{module}\", line 5)",
+                      problem["message"])
+        self.assertIn("Fix the syntax of py_broken_syntax.py at the line shown", problem["fix"])
+
+        self.env["STACHE_PLUGIN_PATH"] = folder
+        out = self.run_stache("plugins").stdout
+        self.assertIn(f"reason: Module “py_broken_syntax” failed to load: SyntaxError: '(' was "
+                      f"never closed (File \"{module}\", line 5)", out)
+
     def lua_expect(self):
         # Whether libpeas has a lua5.1 loader here decides the outcome.
         proc = subprocess.run([STACHE, "plugins", "check", self.fixture("lua-reranker")],
