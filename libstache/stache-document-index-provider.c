@@ -9,6 +9,7 @@
 #include "stache-error.h"
 #include "stache-namespace-provider.h"
 #include "stache-private.h"
+#include "stache-provider-private.h"
 #include "stache-task-private.h"
 
 /**
@@ -828,4 +829,18 @@ stache_document_index_provider_delete_document_finish (StacheDocumentIndexProvid
                                                                                      &local_error);
 
   return check_outcome (self, "delete_document", deleted, local_error, error);
+}
+
+void
+_stache_document_index_provider_add_missing_methods (const StacheDocumentIndexProviderInterface *iface,
+                                                     GPtrArray                                  *missing)
+{
+  if (iface->index_document == NULL)
+    g_ptr_array_add (missing, (gpointer) "index_document");
+  if (iface->get_document == NULL)
+    g_ptr_array_add (missing, (gpointer) "get_document");
+  if (iface->list_documents == NULL)
+    g_ptr_array_add (missing, (gpointer) "list_documents");
+  if (iface->delete_document == NULL)
+    g_ptr_array_add (missing, (gpointer) "delete_document");
 }

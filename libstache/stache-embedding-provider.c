@@ -10,6 +10,7 @@
 #include "stache-embedding-provider.h"
 #include "stache-error.h"
 #include "stache-private.h"
+#include "stache-provider-private.h"
 #include "stache-task-private.h"
 
 /**
@@ -281,7 +282,7 @@ real_embed_batch (StacheEmbeddingProvider  *self,
 /* Whether the provider overrides embed or embed_batch; if it overrides
  * neither, the two defaults would call each other forever. */
 static gboolean
-implements_embedding (StacheEmbeddingProviderInterface *iface)
+implements_embedding (const StacheEmbeddingProviderInterface *iface)
 {
   return (iface->embed != NULL && iface->embed != real_embed) ||
          (iface->embed_batch != NULL && iface->embed_batch != real_embed_batch) ||
@@ -1005,4 +1006,14 @@ stache_embedding_provider_has_capability (StacheEmbeddingProvider *self,
   caps = stache_embedding_provider_get_capabilities (self);
 
   return g_strv_contains ((const char * const *) caps, capability);
+}
+
+void
+_stache_embedding_provider_add_missing_methods (const StacheEmbeddingProviderInterface *iface,
+                                                GPtrArray                              *missing)
+{
+  /* The defaults of embed and embed_batch call each other: one real one
+   * is enough, and none leaves both failing. */
+  if (!implements_embedding (iface))
+    g_ptr_array_add (missing, (gpointer) "embed|embed_batch|embed_batch_variant");
 }

@@ -73,6 +73,8 @@ typedef enum {
  *   type implementing a provider interface it declares
  * @STACHE_PLUGIN_ERROR_SHADOWED: a plugin found earlier in the search path
  *   already provides this name
+ * @STACHE_PLUGIN_ERROR_MISSING_METHODS: the type the module registers for a
+ *   provider interface leaves methods the interface requires unimplemented
  *
  * Error codes in the %STACHE_PLUGIN_ERROR domain.
  */
@@ -83,6 +85,7 @@ typedef enum {
   STACHE_PLUGIN_ERROR_LOAD_FAILED,
   STACHE_PLUGIN_ERROR_NO_MATCHING_TYPE,
   STACHE_PLUGIN_ERROR_SHADOWED,
+  STACHE_PLUGIN_ERROR_MISSING_METHODS,
 } StachePluginError;
 
 STACHE_AVAILABLE_IN_ALL

@@ -8,6 +8,7 @@
 #include "stache-error.h"
 #include "stache-llm-provider.h"
 #include "stache-private.h"
+#include "stache-provider-private.h"
 #include "stache-task-private.h"
 
 /**
@@ -477,4 +478,12 @@ stache_llm_provider_has_capability (StacheLlmProvider *self,
   caps = stache_llm_provider_get_capabilities (self);
 
   return g_strv_contains ((const char * const *) caps, capability);
+}
+
+void
+_stache_llm_provider_add_missing_methods (const StacheLlmProviderInterface *iface,
+                                          GPtrArray                        *missing)
+{
+  if (iface->generate == NULL)
+    g_ptr_array_add (missing, (gpointer) "generate");
 }

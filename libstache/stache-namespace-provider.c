@@ -10,6 +10,7 @@
 #include "stache-namespace.h"
 #include "stache-namespace-provider.h"
 #include "stache-private.h"
+#include "stache-provider-private.h"
 #include "stache-task-private.h"
 
 /**
@@ -981,4 +982,18 @@ stache_namespace_provider_get_namespace_finish (StacheNamespaceProvider  *self,
     g_clear_object (&namespace_);
 
   return namespace_;
+}
+
+void
+_stache_namespace_provider_add_missing_methods (const StacheNamespaceProviderInterface *iface,
+                                                GPtrArray                              *missing)
+{
+  if (iface->create_namespace == NULL)
+    g_ptr_array_add (missing, (gpointer) "create_namespace");
+  if (iface->delete_namespace == NULL)
+    g_ptr_array_add (missing, (gpointer) "delete_namespace");
+  if (iface->list_namespaces == NULL)
+    g_ptr_array_add (missing, (gpointer) "list_namespaces");
+  if (iface->get_namespace == NULL)
+    g_ptr_array_add (missing, (gpointer) "get_namespace");
 }

@@ -14,8 +14,10 @@
 
 #include "stache-error.h"
 #include "stache-plugin-loader.h"
+#include "stache-plugin-log-private.h"
 #include "stache-private.h"
 #include "stache-provider-info-private.h"
+#include "stache-provider-private.h"
 
 /**
  * StachePluginLoader:
@@ -54,7 +56,8 @@
  * stache_plugin_loader_list_providers() or
  * stache_plugin_loader_get_available_providers() must tell whether it
  * works. A plugin that cannot be used (a malformed `.plugin` file, a
- * missing module, a failing import, a module without the declared types, a
+ * missing module, a failing import, a module without the declared types or
+ * whose types leave methods their interface requires unimplemented, a
  * shadowed name) is skipped and kept with its reason; the others load.
  *
  * Python modules are imported into the one Python interpreter of the
@@ -132,134 +135,141 @@ candidate_free (gpointer p)
   g_free (candidate);
 }
 
-/* ---- capturing what libpeas says while it works ----
+/* ---- checking the types a module registers ----
  *
- * libpeas reports why a module failed (a dlopen() error, a Python
- * traceback) only through g_warning(); its GError just says "Failed to
- * load". To keep the real reason, warnings logged by the calling thread
- * while the loader drives the engine are collected instead of printed. */
-
-typedef struct
-{
-  GThread   *thread;
-  GPtrArray *messages;
-  guint      handler_ids[3];
-} LogCapture;
-
-/* libpeas logs as "libpeas"; its Python loader logs without a domain. */
-static const char *captured_domains[] = { "libpeas", "libpython3loader", NULL };
+ * libpeas only tells whether a module has a type for an interface; one
+ * that leaves required methods unset would load and then fail at its
+ * first call with "not supported". The types a module registers while it
+ * loads (a C module in peas_register_types(), a Python or Lua module as
+ * its classes are defined) are found by comparing the types deriving from
+ * StacheProvider before and after, and their interface vtables checked. */
 
 static void
-capture_log (const char     *log_domain,
-             GLogLevelFlags  log_level,
-             const char     *message,
-             gpointer        user_data)
+collect_provider_types (GType   type,
+                        GArray *types)
 {
-  LogCapture *capture = user_data;
+  g_autofree GType *children = NULL;
+  guint n_children = 0;
 
-  if (g_thread_self () == capture->thread &&
-      (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) != 0)
+  children = g_type_children (type, &n_children);
+  for (guint i = 0; i < n_children; i++)
     {
-      g_ptr_array_add (capture->messages, g_strdup (message));
-      return;
+      g_array_append_val (types, children[i]);
+      collect_provider_types (children[i], types);
+    }
+}
+
+static GArray *
+list_provider_types (void)
+{
+  GArray *types = g_array_new (FALSE, FALSE, sizeof (GType));
+
+  collect_provider_types (STACHE_TYPE_PROVIDER, types);
+  return types;
+}
+
+/* The types in @after that are not in @before */
+static GArray *
+new_provider_types (GArray *before,
+                    GArray *after)
+{
+  g_autoptr(GHashTable) known = g_hash_table_new (NULL, NULL);
+  GArray *added = g_array_new (FALSE, FALSE, sizeof (GType));
+
+  for (guint i = 0; i < before->len; i++)
+    g_hash_table_add (known, GSIZE_TO_POINTER (g_array_index (before, GType, i)));
+  for (guint i = 0; i < after->len; i++)
+    {
+      GType type = g_array_index (after, GType, i);
+
+      if (!g_hash_table_contains (known, GSIZE_TO_POINTER (type)))
+        g_array_append_val (added, type);
     }
 
-  g_log_default_handler (log_domain, log_level, message, NULL);
+  return added;
 }
 
-static void
-log_capture_begin (LogCapture *capture)
-{
-  capture->thread = g_thread_self ();
-  capture->messages = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < G_N_ELEMENTS (captured_domains); i++)
-    capture->handler_ids[i] = g_log_set_handler (captured_domains[i],
-                                                 G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
-                                                 capture_log, capture);
-}
-
-static void
-log_capture_end (LogCapture *capture)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (captured_domains); i++)
-    g_log_remove_handler (captured_domains[i], capture->handler_ids[i]);
-}
-
-static void
-log_capture_clear (LogCapture *capture)
-{
-  g_clear_pointer (&capture->messages, g_ptr_array_unref);
-}
-
-/* Boils a libpeas warning down to the part a user needs: the last line of
- * a Python traceback (with the file and line of a SyntaxError), or the
- * whole message when it is a single line. */
+/* "search, delete_chunks, count", or with the do_ prefix a Python or Lua
+ * class uses: "do_search, …"; alternatives joined by "or". */
 static char *
-summarize_message (const char *message)
-{
-  g_auto(GStrv) lines = g_strsplit (message, "\n", -1);
-  const char *last = NULL;
-  const char *file_line = NULL;
-  guint n = g_strv_length (lines);
-
-  for (guint i = n; i > 0; i--)
-    {
-      const char *line = g_strstrip (lines[i - 1]);
-
-      if (line[0] != '\0')
-        {
-          last = line;
-          break;
-        }
-    }
-
-  if (last == NULL)
-    return g_strdup (message);
-
-  if (n == 1)
-    return g_strdup (last);
-
-  for (guint i = n; i > 0; i--)
-    {
-      if (g_str_has_prefix (g_strstrip (lines[i - 1]), "File \""))
-        {
-          file_line = lines[i - 1];
-          break;
-        }
-    }
-
-  if (g_str_has_prefix (last, "SyntaxError") || g_str_has_prefix (last, "IndentationError") ||
-      g_str_has_prefix (last, "TabError"))
-    {
-      if (file_line != NULL)
-        return g_strdup_printf ("%s (%s)", last, file_line);
-    }
-
-  return g_strdup (last);
-}
-
-static char *
-describe_captured (LogCapture *capture)
+describe_missing_methods (GPtrArray  *missing,
+                          const char *loader)
 {
   g_autoptr(GString) text = g_string_new (NULL);
+  gboolean scripted = loader != NULL && !g_str_equal (loader, "c");
 
-  for (guint i = 0; i < capture->messages->len; i++)
+  for (guint i = 0; i < missing->len; i++)
     {
-      const char *message = g_ptr_array_index (capture->messages, i);
-      g_autofree char *summary = NULL;
+      g_auto(GStrv) alternatives = g_strsplit (g_ptr_array_index (missing, i), "|", -1);
 
-      /* libpeas's own "Error loading plugin 'x'" adds nothing to the
-       * reason that came before it. */
-      if (g_str_has_prefix (message, "Error loading plugin '") && capture->messages->len > 1)
-        continue;
-
-      summary = summarize_message (message);
-      if (text->len > 0)
-        g_string_append (text, "; ");
-      g_string_append (text, summary);
+      if (i > 0)
+        g_string_append (text, ", ");
+      for (guint j = 0; alternatives[j] != NULL; j++)
+        {
+          if (j > 0)
+            /* Translators: between method names, as in "do_rerank or do_rescore" */
+            g_string_append (text, _(" or "));
+          g_string_append_printf (text, "%s%s", scripted ? "do_" : "", alternatives[j]);
+        }
     }
 
-  return text->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static GError *
+missing_methods_error_new (const char         *loader,
+                           StacheProviderType  type,
+                           const char         *name,
+                           GType               instance_type,
+                           GPtrArray          *missing)
+{
+  g_autofree char *methods = describe_missing_methods (missing, loader);
+
+  return g_error_new (STACHE_PLUGIN_ERROR, STACHE_PLUGIN_ERROR_MISSING_METHODS,
+                      /* Translators: e.g. The class MyStore (for vectordb=mine) does not
+                       * implement do_search, do_count, which StacheVectorDbProvider requires */
+                      _("The class %s (for %s=%s) does not implement %s, which %s requires"),
+                      g_type_name (instance_type), stache_provider_type_to_string (type), name,
+                      methods, g_type_name (stache_provider_type_get_interface (type)));
+}
+
+/* Checks the types @candidate's module registered for @entry's interface.
+ * One complete type is enough (libpeas picks one of them, and creating
+ * the provider checks the one it picked); none at all means the module's
+ * types existed before it loaded, and creation checks them too. */
+static GError *
+check_registered_types (Candidate     *candidate,
+                        ProvidedEntry *entry,
+                        GArray        *registered)
+{
+  GType iface = stache_provider_type_get_interface (entry->type);
+  g_autoptr(GPtrArray) first_missing = NULL;
+  GType first_incomplete = G_TYPE_INVALID;
+
+  for (guint i = 0; i < registered->len; i++)
+    {
+      GType type = g_array_index (registered, GType, i);
+      g_autoptr(GPtrArray) missing = NULL;
+
+      if (!g_type_is_a (type, iface) || G_TYPE_IS_ABSTRACT (type))
+        continue;
+
+      missing = _stache_provider_type_list_missing_methods (entry->type, type);
+      if (missing->len == 0)
+        return NULL;
+
+      if (first_missing == NULL)
+        {
+          first_missing = g_steal_pointer (&missing);
+          first_incomplete = type;
+        }
+    }
+
+  if (first_missing == NULL)
+    return NULL;
+
+  return missing_methods_error_new (candidate->loader, entry->type, entry->name,
+                                    first_incomplete, first_missing);
 }
 
 /* ---- search path ---- */
@@ -664,7 +674,7 @@ static void
 ensure_scanned (StachePluginLoader *self)
 {
   g_autoptr(GHashTable) modules = NULL;
-  LogCapture capture = { 0 };
+  StachePluginLogCapture capture = { 0 };
 
   if (self->scanned)
     return;
@@ -702,12 +712,12 @@ ensure_scanned (StachePluginLoader *self)
   /* Hand the folders to libpeas in the same order; it parses the files
    * again and owns the PeasPluginInfo of each. Its complaints about files
    * we already rejected are not news, so they are swallowed. */
-  log_capture_begin (&capture);
+  _stache_plugin_log_capture_begin (&capture);
   for (guint i = 0; i < self->search_path->len; i++)
     peas_engine_add_search_path (self->engine, g_ptr_array_index (self->search_path, i), NULL);
   peas_engine_rescan_plugins (self->engine);
-  log_capture_end (&capture);
-  log_capture_clear (&capture);
+  _stache_plugin_log_capture_end (&capture);
+  _stache_plugin_log_capture_clear (&capture);
 
   for (guint i = 0; i < self->candidates->len; i++)
     {
@@ -822,16 +832,46 @@ fail_declared_providers (Candidate *candidate)
     }
 }
 
+/* The file libpeas 1.x loads for the loader @loader (peas-engine.c,
+ * get_plugin_loader_module(), and peas-dirs.c,
+ * peas_dirs_get_plugin_loader_dir()): the module is "lua51loader" for
+ * lua5.1 and "python3loader" for python3, found as lib<module>.so in
+ * $PEAS_PLUGIN_LOADERS_DIR/<loader>/ when that variable is set (even
+ * empty), else in libpeas' own <libdir>/libpeas-1.0/loaders/, with no
+ * folder per loader. */
+static char *
+peas_loader_module_path (const char *loader)
+{
+  const char *env = g_getenv ("PEAS_PLUGIN_LOADERS_DIR");
+  g_autoptr(GString) module = g_string_new ("lib");
+  g_autofree char *dir = NULL;
+
+  for (const char *p = loader; *p != '\0'; p++)
+    if (*p != '.')
+      g_string_append_c (module, *p);
+  g_string_append_printf (module, "loader.%s", G_MODULE_SUFFIX);
+
+  if (env != NULL)
+    dir = g_build_filename (env, loader, NULL);
+  else
+    dir = g_strdup (PEAS_LOADERS_DIR);
+
+  return g_build_filename (dir, module->str, NULL);
+}
+
 /* Loads the module of @candidate once and settles the status of each
  * provider it declares. Called with the mutex held. */
 static void
 ensure_loaded (StachePluginLoader *self,
                Candidate          *candidate)
 {
-  LogCapture capture = { 0 };
+  StachePluginLogCapture capture = { 0 };
   g_autoptr(GError) peas_error = NULL;
   g_autofree char *detail = NULL;
   g_autofree char *crashed = NULL;
+  g_autoptr(GArray) types_before = NULL;
+  g_autoptr(GArray) types_after = NULL;
+  g_autoptr(GArray) registered = NULL;
   gboolean loaded;
 
   if (candidate->load_attempted || candidate->error != NULL)
@@ -849,21 +889,40 @@ ensure_loaded (StachePluginLoader *self,
     }
   trace_loading (candidate->plugin_file);
 
-  log_capture_begin (&capture);
+  types_before = list_provider_types ();
+  _stache_plugin_log_capture_begin (&capture);
   loaded = peas_engine_load_plugin (self->engine, candidate->peas_info);
-  log_capture_end (&capture);
-  detail = describe_captured (&capture);
-  log_capture_clear (&capture);
+  _stache_plugin_log_capture_end (&capture);
+  types_after = list_provider_types ();
+  registered = new_provider_types (types_before, types_after);
+  detail = _stache_plugin_log_capture_describe (&capture);
+  _stache_plugin_log_capture_clear (&capture);
 
   if (!loaded)
     {
       peas_plugin_info_is_available (candidate->peas_info, &peas_error);
 
       if (g_error_matches (peas_error, PEAS_PLUGIN_INFO_ERROR, PEAS_PLUGIN_INFO_ERROR_LOADER_NOT_FOUND))
-        candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
-                        _("The libpeas loader “%s” is not installed (libpeas looks for "
-                          "loaders in PEAS_PLUGIN_LOADERS_DIR when that is set)"),
-                        candidate->loader);
+        {
+          g_autofree char *probed = peas_loader_module_path (candidate->loader);
+
+          if (g_file_test (probed, G_FILE_TEST_EXISTS))
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                            _("The libpeas loader “%s” (%s) could not be loaded: %s"),
+                            candidate->loader, probed,
+                            detail != NULL ? detail : _("no reason given"));
+          else if (g_getenv ("PEAS_PLUGIN_LOADERS_DIR") != NULL)
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                            _("The libpeas loader “%s” is not installed: libpeas looked for %s, "
+                              "as PEAS_PLUGIN_LOADERS_DIR is set"),
+                            candidate->loader, probed);
+          else
+            candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE,
+                            _("The libpeas loader “%s” is not installed: libpeas looked for %s "
+                              "(with PEAS_PLUGIN_LOADERS_DIR set, it looks in that folder's "
+                              "%s/ instead)"),
+                            candidate->loader, probed, candidate->loader);
+        }
       else if (detail != NULL)
         candidate_fail (candidate, STACHE_PLUGIN_ERROR_LOAD_FAILED,
                         _("Module “%s” failed to load: %s"), candidate->module_name, detail);
@@ -886,7 +945,12 @@ ensure_loaded (StachePluginLoader *self,
 
       if (peas_engine_provides_extension (self->engine, candidate->peas_info, iface))
         {
-          _stache_provider_info_set_status (entry->info, STACHE_PROVIDER_STATUS_LOADED, NULL);
+          g_autoptr(GError) error = check_registered_types (candidate, entry, registered);
+
+          _stache_provider_info_set_status (entry->info,
+                                            error == NULL ? STACHE_PROVIDER_STATUS_LOADED
+                                                          : STACHE_PROVIDER_STATUS_FAILED,
+                                            error);
         }
       else
         {
@@ -1206,7 +1270,9 @@ set_unknown_provider_error (StachePluginLoader  *self,
  * Creates the provider of @type named @name. An unknown name is
  * %STACHE_ERROR_UNKNOWN_PROVIDER, with a message naming the type, the name,
  * the names available and, when a plugin of that name failed to load, why.
- * A provider implementing #GInitable is initialized before it is returned.
+ * A class that leaves a method its interface requires unimplemented is
+ * %STACHE_PLUGIN_ERROR_MISSING_METHODS, naming the methods. A provider
+ * implementing #GInitable is initialized before it is returned.
  *
  * Returns: (transfer full): the provider, which implements the interface of
  *   @type, or %NULL with @error set
@@ -1222,6 +1288,8 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
   g_autofree char *chosen = NULL;
   g_autoptr(GObject) provider = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) missing = NULL;
+  g_autofree char *module_loader = NULL;
   ProvidedEntry *entry;
   Candidate *candidate;
   GType iface;
@@ -1261,11 +1329,12 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
 
       if (stache_provider_info_get_status (entry->info) == STACHE_PROVIDER_STATUS_LOADED)
         {
-          LogCapture capture = { 0 };
+          StachePluginLogCapture capture = { 0 };
 
           StacheSettings *outer;
 
-          log_capture_begin (&capture);
+          module_loader = g_strdup (candidate->loader);
+          _stache_plugin_log_capture_begin (&capture);
           /* The settings are a construct property, set after the instance
            * init in which a Python class's __init__ runs: handed over
            * beside it too, so that __init__ can read them already */
@@ -1273,18 +1342,18 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
           provider = (GObject *) peas_engine_create_extension (self->engine, candidate->peas_info,
                                                                iface, "settings", settings, NULL);
           _stache_provider_swap_creating_settings (outer);
-          log_capture_end (&capture);
+          _stache_plugin_log_capture_end (&capture);
 
           if (provider == NULL)
             {
-              g_autofree char *detail = describe_captured (&capture);
+              g_autofree char *detail = _stache_plugin_log_capture_describe (&capture);
 
               g_set_error (&local_error, STACHE_ERROR, STACHE_ERROR_FAILED,
                            _("The %s provider “%s” could not be created: %s"),
                            stache_provider_type_to_string (type), chosen,
                            detail != NULL ? detail : _("no reason given"));
             }
-          log_capture_clear (&capture);
+          _stache_plugin_log_capture_clear (&capture);
         }
     }
   g_rec_mutex_unlock (&self->mutex);
@@ -1309,6 +1378,16 @@ stache_plugin_loader_create_provider (StachePluginLoader  *self,
                      "and implement %s"),
                    stache_provider_type_to_string (type), chosen, G_OBJECT_TYPE_NAME (provider),
                    g_type_name (iface));
+      return NULL;
+    }
+
+  /* The class libpeas picked, checked before GInitable runs: whatever a
+   * module registered, this is the one that would be used. */
+  missing = _stache_provider_type_list_missing_methods (type, G_OBJECT_TYPE (provider));
+  if (missing->len > 0)
+    {
+      g_propagate_error (error, missing_methods_error_new (module_loader, type, chosen,
+                                                           G_OBJECT_TYPE (provider), missing));
       return NULL;
     }
 

@@ -12,6 +12,7 @@
 #include "stache-namespace-provider.h"
 #include "stache-reranker-provider.h"
 #include "stache-document-index-provider.h"
+#include "stache-provider-private.h"
 
 /**
  * StacheProvider:
@@ -299,4 +300,49 @@ stache_provider_get_settings (StacheProvider *self)
   g_return_val_if_fail (STACHE_IS_PROVIDER (self), NULL);
 
   return priv->settings;
+}
+
+GPtrArray *
+_stache_provider_type_list_missing_methods (StacheProviderType type,
+                                            GType              instance_type)
+{
+  GPtrArray *missing = g_ptr_array_new ();
+  GType iface_type = stache_provider_type_get_interface (type);
+  gpointer klass;
+  gconstpointer iface;
+
+  g_return_val_if_fail (g_type_is_a (instance_type, iface_type), missing);
+
+  /* A reference makes sure the class, and so its interface vtables, are
+   * initialized: a type registered by a module may have no instance yet. */
+  klass = g_type_class_ref (instance_type);
+  iface = g_type_interface_peek (klass, iface_type);
+
+  switch (type)
+    {
+    case STACHE_PROVIDER_TYPE_LLM:
+      _stache_llm_provider_add_missing_methods (iface, missing);
+      break;
+    case STACHE_PROVIDER_TYPE_EMBEDDINGS:
+      _stache_embedding_provider_add_missing_methods (iface, missing);
+      break;
+    case STACHE_PROVIDER_TYPE_VECTORDB:
+      _stache_vector_db_provider_add_missing_methods (iface, missing);
+      break;
+    case STACHE_PROVIDER_TYPE_NAMESPACE:
+      _stache_namespace_provider_add_missing_methods (iface, missing);
+      break;
+    case STACHE_PROVIDER_TYPE_RERANKER:
+      _stache_reranker_provider_add_missing_methods (iface, missing);
+      break;
+    case STACHE_PROVIDER_TYPE_DOCUMENT_INDEX:
+      _stache_document_index_provider_add_missing_methods (iface, missing);
+      break;
+    default:
+      g_warn_if_reached ();
+    }
+
+  g_type_class_unref (klass);
+
+  return missing;
 }

@@ -6,6 +6,7 @@
 
 #include "stache-error.h"
 #include "stache-private.h"
+#include "stache-provider-private.h"
 #include "stache-reranker-provider.h"
 #include "stache-search-result.h"
 #include "stache-task-private.h"
@@ -534,4 +535,12 @@ stache_reranker_provider_rerank_finish (StacheRerankerProvider  *self,
   ranked = STACHE_RERANKER_PROVIDER_GET_IFACE (self)->rerank_finish (self, result, &local_error);
 
   return check_ranked (self, ranked, G_MAXUINT, local_error, error);
+}
+
+void
+_stache_reranker_provider_add_missing_methods (const StacheRerankerProviderInterface *iface,
+                                               GPtrArray                             *missing)
+{
+  if (iface->rerank == NULL && iface->rescore == NULL)
+    g_ptr_array_add (missing, (gpointer) "rerank|rescore");
 }

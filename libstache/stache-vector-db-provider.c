@@ -10,6 +10,7 @@
 #include "stache-error.h"
 #include "stache-filter.h"
 #include "stache-private.h"
+#include "stache-provider-private.h"
 #include "stache-search-result.h"
 #include "stache-task-private.h"
 #include "stache-vector-db-provider.h"
@@ -1237,4 +1238,18 @@ stache_vector_db_provider_has_capability (StacheVectorDbProvider *self,
   caps = stache_vector_db_provider_get_capabilities (self);
 
   return g_strv_contains ((const char * const *) caps, capability);
+}
+
+void
+_stache_vector_db_provider_add_missing_methods (const StacheVectorDbProviderInterface *iface,
+                                                GPtrArray                             *missing)
+{
+  if (iface->insert == NULL)
+    g_ptr_array_add (missing, (gpointer) "insert");
+  if (iface->search == NULL)
+    g_ptr_array_add (missing, (gpointer) "search");
+  if (iface->delete_chunks == NULL)
+    g_ptr_array_add (missing, (gpointer) "delete_chunks");
+  if (iface->count == NULL)
+    g_ptr_array_add (missing, (gpointer) "count");
 }

@@ -559,6 +559,14 @@ test_missing_loader_is_reported (const char *tmp)
   g_assert_error ((GError *) stache_provider_info_get_error (info), STACHE_PLUGIN_ERROR,
                   STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE);
   g_assert_nonnull (strstr (stache_provider_info_get_reason (info), "lua5.1"));
+
+  /* It names the file libpeas looked for: with PEAS_PLUGIN_LOADERS_DIR
+   * set, <that folder>/lua5.1/liblua51loader.so. */
+  {
+    g_autofree char *probed = g_build_filename (no_loaders, "lua5.1", "liblua51loader.so", NULL);
+
+    g_assert_nonnull (strstr (stache_provider_info_get_reason (info), probed));
+  }
 }
 
 /* ---- factories ---- */

@@ -192,9 +192,22 @@ suggest_fix (StacheProviderInfo *info,
                               module, module, G_MODULE_SUFFIX, folder);
 
     case STACHE_PLUGIN_ERROR_LOADER_UNAVAILABLE:
-      return g_strdup_printf (_("Loader=%s but no %s loader for libpeas is installed: install "
-                                "libpeas's %s loader, or point PEAS_PLUGIN_LOADERS_DIR at the "
-                                "folder holding it"), loader, loader, loader);
+      {
+        /* libpeas' module for the loader: lua5.1 → liblua51loader.so */
+        g_autoptr(GString) file = g_string_new ("lib");
+
+        for (const char *p = loader; p != NULL && *p != '\0'; p++)
+          if (*p != '.')
+            g_string_append_c (file, *p);
+        g_string_append_printf (file, "loader.%s", G_MODULE_SUFFIX);
+
+        return g_strdup_printf (_("Loader=%s but no %s loader for libpeas is installed: install "
+                                  "libpeas's %s loader (%s) where the message says libpeas "
+                                  "looked, or set PEAS_PLUGIN_LOADERS_DIR to a folder holding "
+                                  "%s/%s, with each other loader in use in a subfolder of its own "
+                                  "(that variable replaces libpeas's own loader folder)"),
+                                loader, loader, loader, file->str, loader, file->str);
+      }
 
     case STACHE_PLUGIN_ERROR_LOAD_FAILED:
       if (python && (strstr (error->message, "SyntaxError") != NULL ||
@@ -211,7 +224,8 @@ suggest_fix (StacheProviderInfo *info,
                                   "gi.require_version(\"Stache\", \"1.0\"); import %s'"),
                                 module, folder, module);
       if (loader_is_script (loader))
-        return g_strdup_printf (_("Fix the error %s.lua raises when loaded"), module);
+        return g_strdup_printf (_("Fix the error %s.lua (or a module it requires) raises when "
+                                  "loaded, at the file and line shown"), module);
       return g_strdup_printf (_("Check lib%s.%s with “ldd -r” for missing libraries and undefined "
                                 "symbols; it must export peas_register_types()"),
                               module, G_MODULE_SUFFIX);
@@ -238,6 +252,21 @@ suggest_fix (StacheProviderInfo *info,
             }
         }
       return g_strdup (_("Register a type implementing the declared provider interface"));
+
+    case STACHE_PLUGIN_ERROR_MISSING_METHODS:
+      if (type_name != NULL && stache_provider_type_from_string (type_name, &type))
+        {
+          const char *iface = g_type_name (stache_provider_type_get_interface (type));
+
+          if (loader_is_script (loader))
+            return g_strdup_printf (_("Add the methods the message names to the class: %s "
+                                      "requires them; docs/plugins.md lists each interface's "
+                                      "methods with their arguments"), iface);
+          return g_strdup_printf (_("Set the methods the message names in the init function of "
+                                    "the class's %s (iface->METHOD = …), with the signatures of "
+                                    "%sInterface; docs/plugins.md lists them"), iface, iface);
+        }
+      return g_strdup (_("Implement every method the provider interface requires"));
 
     case STACHE_PLUGIN_ERROR_SHADOWED:
     default:
@@ -394,10 +423,12 @@ command_plugins_check (int      argc,
           continue;
         }
 
-      /* Loading proves the module and its types; creating the provider
-       * runs its constructor and GInitable code with the settings a real
-       * run would have. A provider that needs a setting (an API key, a
-       * server) may fail here for a good reason, so this is a warning. */
+      /* Loading proves the module, its types and their methods; creating
+       * the provider runs its constructor and GInitable code with the
+       * settings a real run would have. One that cannot be created cannot
+       * be used as things are, even when the reason is a setting (an API
+       * key, a server) rather than the code: an error, with the reason.
+       * --no-create leaves this step out. */
       {
         g_autoptr(StacheSettings) settings = stache_settings_new ();
         g_autoptr(GError) create_error = NULL;
@@ -407,10 +438,15 @@ command_plugins_check (int      argc,
                                                          stache_provider_info_get_name (info),
                                                          settings, &create_error);
         g_ptr_array_add (created, GINT_TO_POINTER (provider != NULL));
-        if (provider == NULL)
-          add_problem (problems, TRUE, info, NULL, "create-failed", create_error->message,
+        if (provider == NULL && g_error_matches (create_error, STACHE_PLUGIN_ERROR,
+                                                 STACHE_PLUGIN_ERROR_MISSING_METHODS))
+          add_problem (problems, FALSE, info, NULL, plugin_error_nick (create_error),
+                       create_error->message, suggest_fix (info, create_error));
+        else if (provider == NULL)
+          add_problem (problems, FALSE, info, NULL, "create-failed", create_error->message,
                        g_strdup (_("If the provider needs settings, set them (stache config lists "
-                                   "them) and check again; otherwise fix its constructor or "
+                                   "them) and check again, or check with --no-create to leave "
+                                   "creation out; otherwise fix its constructor or "
                                    "GInitable.init")));
       }
     }
@@ -487,8 +523,10 @@ command_plugins_check (int      argc,
               continue;
             }
 
+          /* ✓ only for what can be used: loaded and, unless --no-create, created */
           g_print ("%s %s=%s (%s, %s)%s\n",
-                   status == STACHE_PROVIDER_STATUS_LOADED ? "✓" : "✗",
+                   status == STACHE_PROVIDER_STATUS_LOADED &&
+                   (!instantiate || GPOINTER_TO_INT (g_ptr_array_index (created, i))) ? "✓" : "✗",
                    type_name, name,
                    stache_provider_info_get_loader (info),
                    stache_provider_status_to_string (status),

@@ -5,7 +5,8 @@
 # - through libpeas' lua5.1 loader: discovery by STACHE_PLUGIN_PATH, then
 #   a StacheStore run with EMBEDDING_PROVIDER=lua-embeddings and
 #   RERANKER_PROVIDER=lua-reranker. Needs lua5.1/liblua51loader.so under
-#   $PEAS_PLUGIN_LOADERS_DIR or libpeas' own loader folder; Debian 12's
+#   $PEAS_PLUGIN_LOADERS_DIR, or liblua51loader.so in libpeas' own loader
+#   folder when that variable is not set; Debian 12's
 #   libpeas ships none, so here this part checks instead that both plugins
 #   are listed as unusable with the reason.
 # - hosted by lua5.1 + lgi directly (tests/lua/run-examples.lua): each
@@ -39,17 +40,19 @@ gi.require_version("Stache", "1.0")
 from gi.repository import Gio, Stache  # noqa: E402
 
 
+def lua_loader_paths():
+    """Where libpeas 1.34 looks for its lua5.1 loader (peas-dirs.c): only
+    $PEAS_PLUGIN_LOADERS_DIR/lua5.1/liblua51loader.so when that variable is
+    set, else liblua51loader.so in its own <libdir>/libpeas-1.0/loaders."""
+    if "PEAS_PLUGIN_LOADERS_DIR" in os.environ:
+        return [os.path.join(os.environ["PEAS_PLUGIN_LOADERS_DIR"], "lua5.1", "liblua51loader.so")]
+    return [os.path.join(d, "liblua51loader.so")
+            for d in glob.glob("/usr/lib/*/libpeas-1.0/loaders") + ["/usr/lib/libpeas-1.0/loaders"]]
+
+
 def lua_loader():
     """The libpeas lua5.1 loader module, or None."""
-    dirs = []
-    if os.environ.get("PEAS_PLUGIN_LOADERS_DIR"):
-        dirs.append(os.environ["PEAS_PLUGIN_LOADERS_DIR"])
-    dirs += glob.glob("/usr/lib/*/libpeas-1.0/loaders") + ["/usr/lib/libpeas-1.0/loaders"]
-    for d in dirs:
-        path = os.path.join(d, "lua5.1", "liblua51loader.so")
-        if os.path.exists(path):
-            return path
-        path = os.path.join(d, "liblua51loader.so")
+    for path in lua_loader_paths():
         if os.path.exists(path):
             return path
     return None
@@ -85,6 +88,9 @@ class LuaDiscovery(unittest.TestCase):
         for name in ("lua-embeddings", "lua-reranker"):
             self.assertNotEqual(infos[name].get_status(), Stache.ProviderStatus.LOADED, name)
             self.assertIn("lua5.1", infos[name].get_reason())
+            # the reason names the file libpeas looked for
+            self.assertTrue(any(path in infos[name].get_reason() for path in lua_loader_paths()),
+                            infos[name].get_reason())
         # the rest keeps working: the built-in providers still load
         settings = Stache.Settings.new()
         settings.set_string("embedding_provider", "hashing")
@@ -94,7 +100,7 @@ class LuaDiscovery(unittest.TestCase):
         if lua_loader() is None:
             self.skipTest("no lua5.1 libpeas loader here (Debian 12's libpeas has only python3); "
                           "set PEAS_PLUGIN_LOADERS_DIR to a folder with lua5.1/liblua51loader.so "
-                          "(and python3/) to run it")
+                          "(and python3/libpython3loader.so) to run it")
         settings = Stache.Settings.new()
         settings.set_string("sqlite_path", os.path.join(TMP, "peas.db"))
         settings.set_string("embedding_provider", "lua-embeddings")
@@ -105,6 +111,33 @@ class LuaDiscovery(unittest.TestCase):
         self.assertEqual([r.get_outcome() for r in results], [Stache.IngestOutcome.ADDED] * len(results))
         hits = store.search("how do sea stars open mussels", "lua", 3, None)
         self.assertIn("tide-pools", hits[0].get_metadata().get_string_member("source"))
+
+
+class LuaBrokenPlugin(unittest.TestCase):
+    """A Lua module that does not parse: the Lua loader's own message, with
+    the file and line, is the reason `stache plugins` and `plugins check`
+    give. libpeas' lua5.1 loader logs it with g_warning(), as its python3
+    loader logs a traceback; the same capture keeps both (the Python path
+    runs here in test_plugins_check, the message forms in test-plugin-log)."""
+
+    def test_syntax_error_names_file_and_line(self):
+        if lua_loader() is None:
+            self.skipTest("no lua5.1 libpeas loader here (Debian 12's libpeas has only python3); "
+                          "set PEAS_PLUGIN_LOADERS_DIR to a folder with lua5.1/liblua51loader.so "
+                          "(and python3/libpython3loader.so) to run it")
+        folder = stache_test_env.install_fixture(os.path.join(TMP, "broken"), "lua-broken-syntax")
+        run = subprocess.run([os.environ["STACHE_TEST_TOOL"], "plugins", "check", folder],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        # Lua shortens a long file name to its end ("...ken_syntax.lua:6:")
+        self.assertRegex(run.stdout, r"problem: Module “lua_broken_syntax” failed to load: "
+                                     r"\S*lua_broken_syntax\.lua:6: unexpected symbol near '='")
+        self.assertIn("at the file and line shown", run.stdout)
+
+        env = dict(os.environ, STACHE_PLUGIN_PATH=folder)
+        run = subprocess.run([os.environ["STACHE_TEST_TOOL"], "plugins"], env=env,
+                             capture_output=True, text=True, timeout=120)
+        self.assertRegex(run.stdout, r"reason: .*lua_broken_syntax\.lua:6: unexpected symbol")
 
 
 class LuaHostedByLgi(unittest.TestCase):

@@ -111,13 +111,14 @@ class UsablePluginTests(CheckTestCase):
         self.assertTrue(data["providers"][0]["plugin_file"].startswith(
             os.path.join(os.path.realpath(self.tmp), "fixtures")))
 
-    def test_provider_that_cannot_start_is_a_warning_not_a_failure(self):
-        folder = self.write_plugin("needs_key", """[Plugin]
+NEEDS_KEY_PLUGIN = """[Plugin]
 Module=needs_key
 Loader=python3
 Name=Needs a key
 X-Stache-Providers=reranker=needs-key
-""", {"needs_key.py": """
+"""
+
+NEEDS_KEY_MODULE = """
 import gi
 gi.require_version("Stache", "1.0")
 from gi.repository import Gio, GLib, Stache
@@ -131,25 +132,168 @@ class NeedsKey(Stache.Provider, Stache.RerankerProvider, Gio.Initable):
 
     def do_rerank(self, query, results, top_k, cancellable):
         return list(results)[:top_k]
-"""})
-        data = self.check_json(folder, expect=0)
+"""
+
+
+class CreationTests(CheckTestCase):
+    """Each declared provider is created with the current settings."""
+
+    def test_provider_that_cannot_be_created_fails_with_the_reason(self):
+        folder = self.write_plugin("needs_key", NEEDS_KEY_PLUGIN, {"needs_key.py": NEEDS_KEY_MODULE})
+        data, problem = self.only_problem(folder)
         self.assertEqual(data["providers"][0]["status"], "loaded")
         self.assertFalse(data["providers"][0]["created"])
-        [warning] = data["problems"]
-        self.assertEqual((warning["severity"], warning["code"], warning["name"]),
-                         ("warning", "create-failed", "needs-key"))
-        self.assertIn("needs_key_api_key is not set", warning["message"])
-        self.assertIn("settings", warning["fix"])
+        self.assertEqual((problem["code"], problem["type"], problem["name"]),
+                         ("create-failed", "reranker", "needs-key"))
+        self.assertIn("needs_key_api_key is not set", problem["message"])
+        self.assertIn("could not start", problem["message"])
+        self.assertIn("settings", problem["fix"])
 
-        out = self.run_stache("plugins", "check", folder).stdout
-        self.assertIn("warning: ", out)
-        self.assertIn("the plugin is usable", out)
+        out = self.run_stache("plugins", "check", folder, expect=1).stdout
+        self.assertIn("✗ reranker=needs-key (python3, loaded)", out)
+        self.assertIn("problem: The reranker provider “needs-key” could not start: "
+                      "needs_key_api_key is not set", out)
+        self.assertIn("1 problem.", out)
+        self.assertNotIn("the plugin is usable", out)
 
-        # --no-create only loads the module.
+    def test_no_create_only_loads_the_module(self):
+        folder = self.write_plugin("needs_key", NEEDS_KEY_PLUGIN, {"needs_key.py": NEEDS_KEY_MODULE})
         data = json.loads(self.run_stache("plugins", "check", "--json", "--no-create",
                                           folder).stdout)
+        self.assertTrue(data["ok"])
         self.assertEqual(data["problems"], [])
         self.assertFalse(data["providers"][0]["created"])
+        out = self.run_stache("plugins", "check", "--no-create", folder).stdout
+        self.assertIn("✓ reranker=needs-key (python3, loaded)", out)
+        self.assertIn("the plugin is usable", out)
+
+
+class RequiredMethodTests(CheckTestCase):
+    """Each declared provider's class implements what its interface requires."""
+
+    def write_vectordb(self, body, name="only_insert"):
+        return self.write_plugin(name, f"""[Plugin]
+Module={name}
+Loader=python3
+Name=Partial vector database
+X-Stache-Providers=vectordb={name.replace("_", "-")}
+""", {name + ".py": """
+import gi
+gi.require_version("Stache", "1.0")
+from gi.repository import Stache
+""" + body})
+
+    def test_vector_db_with_only_insert_names_the_missing_methods(self):
+        folder = self.write_vectordb("""
+class OnlyInsert(Stache.Provider, Stache.VectorDbProvider):
+    __gtype_name__ = "CheckTestOnlyInsert"
+
+    def do_insert(self, namespace, chunks, vectors, cancellable):
+        return True
+""")
+        data, problem = self.only_problem(folder)
+        self.assertEqual((problem["code"], problem["type"], problem["name"]),
+                         ("missing-methods", "vectordb", "only-insert"))
+        self.assertIn("CheckTestOnlyInsert", problem["message"])
+        self.assertIn("does not implement do_search, do_delete_chunks, do_count, "
+                      "which StacheVectorDbProvider requires", problem["message"])
+        self.assertNotIn("do_insert", problem["message"])
+        self.assertIn("Add the methods", problem["fix"])
+        self.assertEqual(data["providers"][0]["status"], "failed")
+        self.assertFalse(data["providers"][0]["created"])
+
+        out = self.run_stache("plugins", "check", folder, expect=1).stdout
+        self.assertIn("✗ vectordb=only-insert (python3, failed)", out)
+        self.assertIn("problem: The class CheckTestOnlyInsert (for vectordb=only-insert) does not "
+                      "implement do_search, do_delete_chunks, do_count", out)
+
+        # Not a question of settings: --no-create finds it as well, and
+        # `stache plugins` lists it as failed with the same reason.
+        self.run_stache("plugins", "check", "--no-create", folder, expect=1)
+        self.env["STACHE_PLUGIN_PATH"] = folder
+        listed = json.loads(self.run_stache("plugins", "--json").stdout)
+        [info] = [p for p in listed["providers"] if p["name"] == "only-insert"]
+        self.assertEqual((info["status"], info["error_code"]), ("failed", "missing-methods"))
+        self.assertIn("do_search", info["reason"])
+
+    def test_complete_vector_db_passes(self):
+        folder = self.write_vectordb("""
+class Complete(Stache.Provider, Stache.VectorDbProvider):
+    __gtype_name__ = "CheckTestComplete"
+
+    def do_insert(self, namespace, chunks, vectors, cancellable):
+        return True
+
+    def do_search(self, namespace, query, top_k, filter, cancellable):
+        return []
+
+    def do_delete_chunks(self, namespace, ids, filter, cancellable):
+        return 0
+
+    def do_count(self, namespace, cancellable):
+        return 0
+""", name="complete_db")
+        data = self.check_json(folder, expect=0)
+        self.assertTrue(data["providers"][0]["created"])
+
+    def test_class_registered_before_the_module_loads_is_checked_when_created(self):
+        # Two plugins share one class from a helper module: the second
+        # module registers no type of its own while it loads, so its class
+        # is checked when the provider is created.
+        folder = os.path.join(self.tmp, "made", "shared")
+        os.makedirs(folder)
+        for name in ("first_db", "second_db"):
+            with open(os.path.join(folder, name + ".plugin"), "w") as f:
+                f.write(f"""[Plugin]
+Module={name}
+Loader=python3
+Name={name}
+X-Stache-Providers=vectordb={name.replace("_", "-")}
+""")
+            with open(os.path.join(folder, name + ".py"), "w") as f:
+                f.write("from shared_impl import SharedOnlyInsert\n")
+        with open(os.path.join(folder, "shared_impl.py"), "w") as f:
+            f.write("""
+import gi
+gi.require_version("Stache", "1.0")
+from gi.repository import Stache
+
+class SharedOnlyInsert(Stache.Provider, Stache.VectorDbProvider):
+    __gtype_name__ = "CheckTestSharedOnlyInsert"
+
+    def do_insert(self, namespace, chunks, vectors, cancellable):
+        return True
+""")
+        data = self.check_json(folder, expect=1)
+        problems = {p["name"]: p for p in data["problems"]}
+        self.assertEqual(set(problems), {"first-db", "second-db"})
+        for problem in problems.values():
+            self.assertEqual((problem["severity"], problem["code"]), ("error", "missing-methods"))
+            self.assertIn("CheckTestSharedOnlyInsert", problem["message"])
+            self.assertIn("do_search, do_delete_chunks, do_count", problem["message"])
+            self.assertIn("Add the methods", problem["fix"])
+
+    def test_embeddings_need_one_of_the_embed_methods(self):
+        folder = self.write_plugin("no_embed", """[Plugin]
+Module=no_embed
+Loader=python3
+Name=No embed
+X-Stache-Providers=embeddings=no-embed
+""", {"no_embed.py": """
+import gi
+gi.require_version("Stache", "1.0")
+from gi.repository import Stache
+
+class NoEmbed(Stache.Provider, Stache.EmbeddingProvider):
+    __gtype_name__ = "CheckTestNoEmbed"
+
+    def do_get_dimensions(self):
+        return 4
+"""})
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "missing-methods")
+        self.assertIn("does not implement do_embed or do_embed_batch or do_embed_batch_variant",
+                      problem["message"])
 
 
 class BrokenPluginTests(CheckTestCase):
@@ -273,6 +417,32 @@ X-Stache-Providers=llm=ruby
             self.assertEqual(problem["code"], "loader-unavailable")
             self.assertIn("Loader=lua5.1 but no lua5.1 loader for libpeas is installed",
                           problem["fix"])
+
+    def test_missing_lua_loader_names_the_file_libpeas_looked_for(self):
+        loaders = os.path.join(self.tmp, "loaders")
+        os.makedirs(loaders)
+        self.env["PEAS_PLUGIN_LOADERS_DIR"] = loaders
+        data, problem = self.only_problem(self.fixture("lua-reranker"))
+        self.assertEqual(problem["code"], "loader-unavailable")
+        self.assertIn("libpeas looked for " + os.path.join(loaders, "lua5.1", "liblua51loader.so")
+                      + ", as PEAS_PLUGIN_LOADERS_DIR is set", problem["message"])
+        self.assertIn("lua5.1/liblua51loader.so", problem["fix"])
+
+    def test_python_syntax_error_is_the_reason_in_check_and_in_the_list(self):
+        # libpeas' python3 loader logs the traceback; the file, line and
+        # message are kept as the reason, in both commands.
+        folder = self.fixture("py-broken-syntax")
+        module = os.path.join(os.path.realpath(folder), "py_broken_syntax.py")
+        data, problem = self.only_problem(folder)
+        self.assertEqual(problem["code"], "load-failed")
+        self.assertIn(f"SyntaxError: '(' was never closed (File \"{module}\", line 5)",
+                      problem["message"])
+        self.assertIn("Fix the syntax of py_broken_syntax.py at the line shown", problem["fix"])
+
+        self.env["STACHE_PLUGIN_PATH"] = folder
+        out = self.run_stache("plugins").stdout
+        self.assertIn(f"reason: Module “py_broken_syntax” failed to load: SyntaxError: '(' was "
+                      f"never closed (File \"{module}\", line 5)", out)
 
     def lua_expect(self):
         # Whether libpeas has a lua5.1 loader here decides the outcome.

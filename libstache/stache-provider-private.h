@@ -1,0 +1,34 @@
+/* stache-provider-private.h: what each provider interface requires
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "stache-factory.h"
+
+G_BEGIN_DECLS
+
+/* Each adds to @missing (static strings) the virtual methods its interface
+ * requires that @iface, a class's vtable of that interface, leaves unset:
+ * the ones whose public function would fail with
+ * %STACHE_ERROR_NOT_SUPPORTED. An item names the C vfunc; where any of
+ * several will do, they are joined by '|' ("rerank|rescore"). */
+void _stache_llm_provider_add_missing_methods            (const StacheLlmProviderInterface           *iface,
+                                                          GPtrArray                                  *missing);
+void _stache_embedding_provider_add_missing_methods      (const StacheEmbeddingProviderInterface     *iface,
+                                                          GPtrArray                                  *missing);
+void _stache_vector_db_provider_add_missing_methods      (const StacheVectorDbProviderInterface      *iface,
+                                                          GPtrArray                                  *missing);
+void _stache_namespace_provider_add_missing_methods      (const StacheNamespaceProviderInterface     *iface,
+                                                          GPtrArray                                  *missing);
+void _stache_reranker_provider_add_missing_methods       (const StacheRerankerProviderInterface      *iface,
+                                                          GPtrArray                                  *missing);
+void _stache_document_index_provider_add_missing_methods (const StacheDocumentIndexProviderInterface *iface,
+                                                          GPtrArray                                  *missing);
+
+/* The methods of @type's interface that @instance_type (a type
+ * implementing it) leaves unset, as above; an empty array when none. */
+GPtrArray *_stache_provider_type_list_missing_methods (StacheProviderType type,
+                                                       GType              instance_type);
+
+G_END_DECLS
