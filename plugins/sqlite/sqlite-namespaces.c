@@ -297,11 +297,22 @@ delete_in_transaction (SqliteDatabase  *db,
 
   if (!cascade && (n_chunks > 0 || n_documents > 0 || n_children > 0))
     {
+      g_autofree char *chunks = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld chunk", "%ld chunks",
+                                                              (gulong) n_chunks),
+                                                 (long) n_chunks);
+      g_autofree char *documents = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld document",
+                                                                 "%ld documents", (gulong) n_documents),
+                                                    (long) n_documents);
+      g_autofree char *children = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%ld child namespace",
+                                                                "%ld child namespaces", (gulong) n_children),
+                                                   (long) n_children);
+
+      /* TRANSLATORS: the three counts are "2 chunks", "1 document" and
+       * "0 child namespaces" */
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_NOT_EMPTY,
                    _("The namespace “%s” is not empty: with its child namespaces it holds "
-                     "%ld chunks, %ld documents and %ld child namespaces. Delete with "
-                     "cascade to delete them as well."),
-                   name, (long) n_chunks, (long) n_documents, (long) n_children);
+                     "%s, %s and %s. Delete with cascade to delete them as well."),
+                   name, chunks, documents, children);
       return FALSE;
     }
 
