@@ -193,7 +193,7 @@ stache_reranker_provider_create (StacheSettings  *settings,
   if (settings == NULL)
     settings = own_settings = stache_settings_new ();
   name = stache_settings_get_string (settings, "reranker_provider", NULL);
-  if (name != NULL && g_strcmp0 (g_strstrip (name), "none") == 0)
+  if (g_strcmp0 (name, "none") == 0)
     return NULL;
 
   provider = create (STACHE_PROVIDER_TYPE_RERANKER, settings, error);

@@ -23,6 +23,7 @@
 #include "stache-embedding-provider.h"
 #include "stache-enums.h"
 #include "stache-error.h"
+#include "stache-factory.h"
 #include "stache-ingest-result-private.h"
 #include "stache-llm-provider.h"
 #include "stache-loaders-private.h"
@@ -158,7 +159,6 @@ stache_store_initable_init (GInitable     *initable,
                             GError       **error)
 {
   StacheStore *self = STACHE_STORE (initable);
-  g_autofree char *reranker_name = NULL;
   gint64 value;
 
   if (!stache_settings_check (self->settings, error))
@@ -218,11 +218,19 @@ stache_store_initable_init (GInitable     *initable,
       !create_provider (self, STACHE_PROVIDER_TYPE_DOCUMENT_INDEX, (gpointer *) &self->documents, error))
     return FALSE;
 
-  /* "none" switches reranking off; anything else must exist. */
-  reranker_name = stache_settings_get_string (self->settings, "reranker_provider", NULL);
-  if (g_strcmp0 (reranker_name, "none") != 0 &&
-      !create_provider (self, STACHE_PROVIDER_TYPE_RERANKER, (gpointer *) &self->reranker, error))
-    return FALSE;
+  /* "none" switches reranking off (no provider, no error); anything else
+   * must exist. */
+  if (self->reranker == NULL)
+    {
+      GError *local_error = NULL;
+
+      self->reranker = stache_reranker_provider_create (self->settings, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+    }
 
   /* The LLM is only needed by ask(); creating it lazily lets a store search
    * even when, say, an API key for the configured LLM is missing. */
@@ -556,9 +564,10 @@ make_chunk_id (const char *document_id,
 }
 
 /* A few leading sentences, for listings: at most 240 characters (the
- * spaces between words not counted), white space collapsed, a leading Markdown "#" dropped, cut after the first
- * sentence end past 60 characters. Written byte by byte into a buffer
- * sized for the worst case (it runs once per document ingested). */
+ * spaces between words not counted), white space collapsed, a leading
+ * Markdown "#" dropped, cut after the first sentence end past 60
+ * characters. Written byte by byte into a buffer sized for the worst case
+ * (it runs once per document ingested). */
 #define SUMMARY_CHARS 240
 
 static char *
@@ -767,7 +776,7 @@ pending_fail (Pending    *pending,
 }
 
 /* The heart of ingestion: one loaded text becomes one document, chunked,
- * ready to be embedded (embed_pending()) and written (write_pending()). */
+ * ready to be embedded (embed_range()) and written (write_range()). */
 static Pending *
 prepare_loaded (StacheStore       *self,
                 const Signatures  *signatures,
@@ -1119,20 +1128,17 @@ write_one (StacheStore   *self,
            GCancellable  *cancellable,
            GError       **error)
 {
-  Batch batch;
-  StacheIngestResult *result = NULL;
+  g_auto(Batch) batch = { 0 };
 
   batch_init (&batch);
   batch_add (&batch, pending);
-  if (embed_range (self, &batch, 0, 1, cancellable, error))
-    {
-      batch.embedded = 1;
-      if (write_range (self, &batch, 0, 1, cancellable, error))
-        result = g_steal_pointer (&pending->result);
-    }
-  batch_clear (&batch);
+  if (!embed_range (self, &batch, 0, 1, cancellable, error))
+    return NULL;
+  batch.embedded = 1;
+  if (!write_range (self, &batch, 0, 1, cancellable, error))
+    return NULL;
 
-  return result;
+  return g_steal_pointer (&pending->result);
 }
 
 /* Prepares and writes one document. */
@@ -1456,7 +1462,7 @@ read_file_bounded (GFile         *file,
                               contents, length, cancellable, error);
 }
 
-/* Reads, chunks and embeds one file (see stache_store_ingest_file()). */
+/* Reads and chunks one file (see stache_store_ingest_file()). */
 static Pending *
 prepare_file (StacheStore       *self,
               const Signatures  *signatures,
@@ -1565,6 +1571,26 @@ stache_store_ingest_file (StacheStore   *self,
 typedef struct _TokenCallback TokenCallback;
 static void token_callback_unref (TokenCallback *callback);
 
+/* Runs @func (@data) in @context, the context of an async call, ahead of
+ * the call's callback (same priority, queued earlier). Always a source,
+ * never a direct call: g_main_context_invoke() would run it in the worker
+ * when the caller's context is the global default and momentarily free. */
+static void
+post_to_caller (GMainContext   *context,
+                GSourceFunc     func,
+                gpointer        data,
+                GDestroyNotify  destroy,
+                const char     *static_name)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_set_static_name (source, static_name);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 /* Where ::progress goes. The sync call emits it in its own thread; the
  * async one hands it to the thread-default main context of the call (a
  * GTK handler must not run in the worker), coalesced: while one emission
@@ -1573,25 +1599,20 @@ static void token_callback_unref (TokenCallback *callback);
  * arrives, before the async callback. */
 typedef struct
 {
-  StacheStore  *store;
-  GMainContext *context;    /* NULL: emit at once */
-  GMutex        lock;
-  gboolean      waiting;    /* an emission is queued in @context */
-  guint         done;
-  guint         total;
-  char         *path;
-  guint         refs;       /* the sink and each queued emission */
+  gatomicrefcount  refs;     /* the call and the queued emission */
+  StacheStore     *store;
+  GMainContext    *context;
+  GMutex           lock;
+  gboolean         waiting;  /* an emission is queued in @context */
+  guint            done;
+  guint            total;
+  char            *path;
 } ProgressSink;
 
 static void
 progress_sink_unref (ProgressSink *sink)
 {
-  gboolean last;
-
-  g_mutex_lock (&sink->lock);
-  last = --sink->refs == 0;
-  g_mutex_unlock (&sink->lock);
-  if (!last)
+  if (!g_atomic_ref_count_dec (&sink->refs))
     return;
 
   g_mutex_clear (&sink->lock);
@@ -1601,16 +1622,16 @@ progress_sink_unref (ProgressSink *sink)
   g_free (sink);
 }
 
+/* A sink for the thread-default main context of the calling thread */
 static ProgressSink *
-progress_sink_new (StacheStore  *store,
-                   GMainContext *context)
+progress_sink_new (StacheStore *store)
 {
   ProgressSink *sink = g_new0 (ProgressSink, 1);
 
+  g_atomic_ref_count_init (&sink->refs);
   sink->store = g_object_ref (store);
-  sink->context = context != NULL ? g_main_context_ref (context) : NULL;
+  sink->context = g_main_context_ref_thread_default ();
   g_mutex_init (&sink->lock);
-  sink->refs = 1;
   return sink;
 }
 
@@ -1632,6 +1653,8 @@ emit_progress_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* ::progress: at once when @sink is NULL (the sync call), else through
+ * @sink */
 static void
 report_progress (StacheStore  *self,
                  ProgressSink *sink,
@@ -1639,9 +1662,7 @@ report_progress (StacheStore  *self,
                  guint         total,
                  const char   *path)
 {
-  GSource *source;
-
-  if (sink == NULL || sink->context == NULL)
+  if (sink == NULL)
     {
       g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, done, total, path);
       return;
@@ -1658,16 +1679,11 @@ report_progress (StacheStore  *self,
       return;
     }
   sink->waiting = TRUE;
-  sink->refs++;
   g_mutex_unlock (&sink->lock);
 
-  /* Always a source, never a direct call (see sink_token()) */
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, emit_progress_idle, sink, (GDestroyNotify) progress_sink_unref);
-  g_source_set_static_name (source, "[stache] StacheStore::progress");
-  g_source_attach (source, sink->context);
-  g_source_unref (source);
+  g_atomic_ref_count_inc (&sink->refs);
+  post_to_caller (sink->context, emit_progress_idle, sink, (GDestroyNotify) progress_sink_unref,
+                  "[stache] StacheStore::progress");
 }
 
 typedef struct
@@ -2316,9 +2332,7 @@ stache_store_ingest_directory_async (StacheStore         *self,
   call->namespace_ = g_strdup (namespace_);
   call->include = g_strdupv ((char **) include);
   call->exclude = g_strdupv ((char **) exclude);
-  call->progress = progress_sink_new (self, g_main_context_get_thread_default ()
-                                              ? g_main_context_get_thread_default ()
-                                              : g_main_context_default ());
+  call->progress = progress_sink_new (self);
   _stache_task_run_in_thread (self, stache_store_ingest_directory_async, ingest_directory_work, call,
                               store_call_free, (GDestroyNotify) g_ptr_array_unref,
                               cancellable, callback, user_data);
@@ -2770,7 +2784,6 @@ sink_token (const char *token,
 {
   TokenSink *sink = user_data;
   TokenEmission *emission;
-  GSource *source;
 
   if (sink->context == NULL)
     {
@@ -2782,15 +2795,8 @@ sink_token (const char *token,
   emission->store = g_object_ref (sink->store);
   emission->token = g_strdup (token);
   emission->callback = token_callback_ref (sink->callback);
-  /* Always a source, never a direct call: g_main_context_invoke() would
-   * run it here in the worker when the caller's context is the global
-   * default and momentarily free */
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, emit_token_idle, emission, token_emission_free);
-  g_source_set_static_name (source, "[stache] StacheStore::token");
-  g_source_attach (source, sink->context);
-  g_source_unref (source);
+  post_to_caller (sink->context, emit_token_idle, emission, token_emission_free,
+                  "[stache] StacheStore::token");
 }
 
 static StacheAnswer *
