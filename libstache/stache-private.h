@@ -70,12 +70,4 @@ _stache_utf8_validate (const char *text)
   return _stache_utf8_validate_len (text, strlen (text));
 }
 
-/* While a provider is being created in this thread, the settings it is
- * created with: stache_provider_init() takes them, so that a subclass's
- * instance init (where a Python class's __init__ runs) can read them
- * before the construct property is set. Returns the previous value, to
- * put back afterwards. */
-typedef struct _StacheSettings StacheSettings;
-StacheSettings *_stache_provider_swap_creating_settings (StacheSettings *settings);
-
 G_END_DECLS

@@ -1,4 +1,5 @@
-/* stache-provider-private.h: what each provider interface requires
+/* stache-provider-private.h: what each provider interface requires, and
+ * the settings of a provider under creation
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -30,5 +31,12 @@ void _stache_document_index_provider_add_missing_methods (const StacheDocumentIn
  * implementing it) leaves unset, as above; an empty array when none. */
 GPtrArray *_stache_provider_type_list_missing_methods (StacheProviderType type,
                                                        GType              instance_type);
+
+/* While a provider is being created in this thread, the settings it is
+ * created with: stache_provider_init() takes them, so that a subclass's
+ * instance init (where a Python class's __init__ runs) can read them
+ * before the construct property is set. Returns the previous value, to
+ * put back afterwards. */
+StacheSettings *_stache_provider_swap_creating_settings (StacheSettings *settings);
 
 G_END_DECLS

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include "stache-private.h"
 #include "stache-provider.h"
 #include "stache-llm-provider.h"
 #include "stache-embedding-provider.h"
