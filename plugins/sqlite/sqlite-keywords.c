@@ -465,7 +465,6 @@ batch_add_ascii (SqliteKeywordBatch *batch,
   for (gsize i = 0; i < length;)
     {
       gsize start;
-      guint32 h = 2166136261u;
 
       while (i < length && !g_ascii_isalnum (text[i]))
         i++;
@@ -477,12 +476,10 @@ batch_add_ascii (SqliteKeywordBatch *batch,
           guchar c = text[i];
 
           lower[i] = (char) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-          if (i - start < SQLITE_KEYWORD_MAX_BYTES)
-            h = (h ^ (guchar) lower[i]) * 16777619u;
         }
       words[n].offset = (guint32) start;
       words[n].len = (guint32) MIN (i - start, SQLITE_KEYWORD_MAX_BYTES);
-      words[n].hash = h;
+      words[n].hash = hash_word (lower + start, words[n].len);
       n++;
     }
 
