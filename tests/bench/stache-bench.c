@@ -866,8 +866,9 @@ document_of_paragraph (const Bench *b,
 
 /* ---- ingest ---- */
 
-/* The files of @stage in @dir, named so that path order is paragraph
- * order; paragraphs of a file are separated by a blank line. */
+/* The files of @stage in @dir, created here, named so that path order is
+ * paragraph order; paragraphs of a file are separated by a blank line.
+ * Sets stage->files and stage->write_seconds; on failure @dir is gone. */
 static gboolean
 write_corpus (const Bench  *b,
               Stage        *stage,
@@ -876,6 +877,16 @@ write_corpus (const Bench  *b,
 {
   g_autoptr(GString) paragraph = g_string_new (NULL);
   g_autoptr(GString) contents = g_string_new (NULL);
+  gint64 start = g_get_monotonic_time ();
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot create %s: %s", dir, g_strerror (saved_errno));
+      return FALSE;
+    }
 
   stage->files = 0;
   for (guint first = stage->from; first < stage->to; first += stage->per_file)
@@ -896,10 +907,14 @@ write_corpus (const Bench  *b,
 
       if (!g_file_set_contents_full (path, contents->str, contents->len, G_FILE_SET_CONTENTS_NONE,
                                      0644, error))
-        return FALSE;
+        {
+          remove_tree (dir);
+          return FALSE;
+        }
       stage->files++;
     }
 
+  stage->write_seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
   return TRUE;
 }
 
@@ -944,23 +959,9 @@ ingest_stage (Bench    *b,
   gulong handler;
   guint paragraph = stage->from;
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Cannot create %s: %s", dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-
   fprintf (stderr, "writing paragraphs %u to %u, %u per file...\n", stage->from, stage->to, stage->per_file);
-  start = g_get_monotonic_time ();
   if (!write_corpus (b, stage, dir, error))
-    {
-      remove_tree (dir);
-      return FALSE;
-    }
-  stage->write_seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+    return FALSE;
 
   fprintf (stderr, "ingesting the folder (%u files)...\n", stage->files);
   b->peaks_reset = reset_peak_rss ();
@@ -1189,21 +1190,8 @@ ingest_grouped (Bench    *b,
   double cpu_start;
   guint paragraph = stage->from;
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Cannot create %s: %s", dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-  start = g_get_monotonic_time ();
   if (!write_corpus (b, stage, dir, error))
-    {
-      remove_tree (dir);
-      return FALSE;
-    }
-  stage->write_seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+    return FALSE;
 
   stache_settings_set_string (settings, "sqlite_path", path);
   store = stache_store_new (settings, error);
