@@ -579,6 +579,33 @@ test_non_finite_vectors_are_refused (void)
   g_assert_cmpuint (sqlite_hnsw_count (index), ==, 2);
 }
 
+/* A batch told to stop adds no more than the insertions under way and
+ * says it stopped. */
+static void
+test_stopped_batch (void)
+{
+  g_autoptr(SqliteHnsw) index = sqlite_hnsw_new (4, 600, 16, 100, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree float *vectors = g_new (float, 4 * 500);
+  g_autofree guint64 *labels = g_new (guint64, 500);
+  gint stop = 0;
+
+  for (guint i = 0; i < 500; i++)
+    {
+      labels[i] = i + 1;
+      for (guint j = 0; j < 4; j++)
+        vectors[i * 4 + j] = (float) ((i * 7 + j * 3) % 11) + 1.0f;
+    }
+  g_assert_true (sqlite_hnsw_add_batch_stoppable (index, labels, vectors, 100, 2, &stop, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sqlite_hnsw_count (index), ==, 100);
+
+  g_atomic_int_set (&stop, 1);
+  g_assert_false (sqlite_hnsw_add_batch_stoppable (index, labels + 100, vectors + 400, 400, 2, &stop, &error));
+  g_assert_error (error, SQLITE_HNSW_ERROR, SQLITE_HNSW_ERROR_STOPPED);
+  g_assert_cmpuint (sqlite_hnsw_count (index), ==, 100);
+}
+
 /* ---- concurrency -------------------------------------------------------------------- */
 
 typedef struct
@@ -1020,6 +1047,7 @@ main (int    argc,
                    test_adding_an_existing_label_replaces_its_vector);
   g_test_add_func ("/sqlite-hnsw/add-batch-on-two-threads-indexes-every-row", test_add_batch_on_two_threads_indexes_every_row);
   g_test_add_func ("/sqlite-hnsw/non-finite-vectors-are-refused", test_non_finite_vectors_are_refused);
+  g_test_add_func ("/sqlite-hnsw/stopped-batch", test_stopped_batch);
   g_test_add_func ("/sqlite-hnsw/concurrent-searches-while-adding", test_concurrent_searches_while_adding);
   g_test_add_func ("/sqlite-hnsw/hash-depends-on-every-byte", test_hash_depends_on_every_byte);
   FILES_TEST ("save-load-round-trip-gives-identical-results", test_save_load_round_trip_gives_identical_results);

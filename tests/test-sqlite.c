@@ -2246,9 +2246,10 @@ clustered_vectors (GRand  *rand,
 }
 
 static StacheVectorDbProvider *
-open_vectordb_with (Fixture    *f,
-                    const char *threshold,
-                    const char *ef_search)
+open_vectordb_building (Fixture    *f,
+                        const char *threshold,
+                        const char *ef_search,
+                        gboolean    background)
 {
   g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, NULL);
   g_autoptr(GError) error = NULL;
@@ -2258,11 +2259,26 @@ open_vectordb_with (Fixture    *f,
   stache_settings_set_string (settings, "sqlite_ann_threshold", threshold);
   /* At test sizes an exact scan is as fast as the index: use it anyway. */
   stache_settings_set_string (settings, "sqlite_ann_min_speedup", "0");
+  /* The first search past the threshold builds the index before it
+   * answers, so these tests see the index at once; the background build
+   * has a test of its own. */
+  if (background)
+    stache_settings_set_string (settings, "sqlite_ann_build", "background");
+  else
+    stache_settings_set_string (settings, "sqlite_ann_build", "foreground");
   if (ef_search != NULL)
     stache_settings_set_string (settings, "sqlite_hnsw_ef_search", ef_search);
   provider = create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
   g_assert_no_error (error);
   return STACHE_VECTOR_DB_PROVIDER (provider);
+}
+
+static StacheVectorDbProvider *
+open_vectordb_with (Fixture    *f,
+                    const char *threshold,
+                    const char *ef_search)
+{
+  return open_vectordb_building (f, threshold, ef_search, FALSE);
 }
 
 static StacheVectorDbProvider *
@@ -2667,6 +2683,7 @@ test_ann_not_kept_when_no_faster (Fixture       *f,
   stache_settings_set_string (settings, "sqlite_path", f->db_path);
   stache_settings_set_string (settings, "sqlite_ann_threshold", "1000");
   stache_settings_set_string (settings, "sqlite_ann_min_speedup", "1000");
+  stache_settings_set_string (settings, "sqlite_ann_build", "foreground");
   ann = STACHE_VECTOR_DB_PROVIDER (create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error));
   g_assert_no_error (error);
 
@@ -2682,6 +2699,131 @@ test_ann_not_kept_when_no_faster (Fixture       *f,
   g_assert_cmpint (sqlite3_column_int64 (stmt, 1), ==, ANN_N);
   sqlite3_finalize (stmt);
   sqlite3_close (handle);
+}
+
+/* Waits (up to five minutes: valgrind) until the space's row says an index of its
+ * current generation was saved. */
+static gboolean
+wait_for_saved_index (const char *path)
+{
+  for (guint i = 0; i < 30000; i++)
+    {
+      if (read_int64 (path, "SELECT ann_generation = generation FROM vector_spaces WHERE namespace = 'ann'") == 1)
+        return TRUE;
+      g_usleep (10000);
+    }
+
+  return FALSE;
+}
+
+/* Asserts that @ann answers exactly as @exact for a few queries. */
+static void
+assert_answers_exactly (StacheVectorDbProvider *ann,
+                        StacheVectorDbProvider *exact)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (21);
+
+  for (guint q = 0; q < 5; q++)
+    {
+      g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GPtrArray) truth = NULL;
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_array_set_size (query, ANN_DIMS);
+      clustered_vectors (rand, 1, (float *) (gpointer) query->data);
+      got = stache_vector_db_provider_search (ann, "ann", query, 10, NULL, NULL, &error);
+      g_assert_no_error (error);
+      truth = stache_vector_db_provider_search (exact, "ann", query, 10, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (got->len, ==, truth->len);
+      for (guint i = 0; i < got->len; i++)
+        g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (got, i)), ==,
+                         stache_search_result_get_id (g_ptr_array_index (truth, i)));
+    }
+}
+
+/* By default the index is built on a thread of its own: the search that
+ * finds it missing, and those after it until it is ready, scan exactly
+ * (so they answer as an exact search, at once); then the index is used.
+ * A log too long to replay before a search is replayed there too. And a
+ * connection closed while a build runs stops it and waits for it. */
+static void
+test_ann_builds_in_background (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19);
+  g_autoptr(StacheVectorDbProvider) exact = open_vectordb_with_threshold (f, "0");
+  g_autoptr(StacheVectorDbProvider) ann = open_vectordb_building (f, "1000", NULL, TRUE);
+  g_autofree char *index = g_strdup_printf ("%s-ann-1.hnsw", f->db_path);
+  gint64 saved_generation;
+  double recall;
+
+  insert_clustered (exact, rand, 0, ANN_N);
+  g_assert_cmpint (read_int64 (f->db_path, "SELECT ann_generation FROM vector_spaces"), ==, -1);
+
+  /* Not one of these waits for the index. */
+  assert_answers_exactly (ann, exact);
+
+  g_assert_true (wait_for_saved_index (f->db_path));
+  g_assert_true (g_file_test (index, G_FILE_TEST_EXISTS));
+  recall = ann_recall (ann, exact, 40, NULL);
+  g_test_message ("recall@10 once the background build is done: %.3f", recall);
+  g_assert_cmpfloat (recall, >=, 0.95);
+
+  /* More changes than a search replays itself (and enough to be saved
+   * again): replayed on the thread, the index saved at the new
+   * generation, and the answers right all along. */
+  saved_generation = read_int64 (f->db_path, "SELECT ann_generation FROM vector_spaces");
+  insert_clustered (exact, rand, ANN_N, 4200);
+  assert_answers_exactly (ann, exact);
+  g_assert_true (wait_for_saved_index (f->db_path));
+  g_assert_cmpint (read_int64 (f->db_path, "SELECT ann_generation FROM vector_spaces"), >, saved_generation);
+  g_assert_cmpfloat (ann_recall (ann, exact, 20, NULL), >=, 0.95);
+  assert_verified (exact);
+
+  /* A build under way when the last provider of the file goes: stopped,
+   * waited for, nothing half-built kept; the next connection builds
+   * again. */
+  {
+    g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+
+    /* Most of the chunks go: once caught up, the graph is mostly deleted
+     * nodes, so it is built again. */
+    for (guint i = 0; i < ANN_N + 4200; i++)
+      if (i % 4 != 0)
+        g_ptr_array_add (doomed, g_strdup_printf ("a%05u", i));
+    g_ptr_array_add (doomed, NULL);
+    delete_chunks (exact, "ann", (const char * const *) doomed->pdata, NULL);
+    insert_clustered (exact, rand, 20000, 1000);
+    assert_answers_exactly (ann, exact);
+    g_clear_object (&ann);
+    g_clear_object (&exact);
+  }
+
+  exact = open_vectordb_with_threshold (f, "0");
+  ann = open_vectordb_building (f, "1000", NULL, TRUE);
+  assert_answers_exactly (ann, exact);
+  g_assert_true (wait_for_saved_index (f->db_path));
+  g_assert_cmpfloat (ann_recall (ann, exact, 20, NULL), >=, 0.95);
+  assert_verified (exact);
+}
+
+static void
+test_ann_build_setting_checked (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(StacheSettings) settings = stache_settings_new_from_file (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StacheProvider) provider = NULL;
+
+  stache_settings_set_string (settings, "sqlite_path", f->db_path);
+  stache_settings_set_string (settings, "sqlite_ann_build", "sideways");
+  provider = create_provider (settings, STACHE_PROVIDER_TYPE_VECTORDB, &error);
+  g_assert_null (provider);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_assert_nonnull (strstr (error->message, "sqlite_ann_build"));
+  g_assert_nonnull (strstr (error->message, "sideways"));
 }
 
 /* ---- the scan layout (schema 2) ---- */
@@ -3022,6 +3164,8 @@ main (int    argc,
   ADD ("/sqlite/ann/ignores-index-of-another-history", test_ann_ignores_index_of_another_history);
   ADD ("/sqlite/ann/measures-the-breadth-it-needs", test_ann_measures_the_breadth_it_needs);
   ADD ("/sqlite/ann/not-kept-when-no-faster", test_ann_not_kept_when_no_faster);
+  ADD ("/sqlite/ann/builds-in-background", test_ann_builds_in_background);
+  ADD ("/sqlite/ann/build-setting-checked", test_ann_build_setting_checked);
   ADD ("/sqlite/database/persists", test_database_persists);
   ADD ("/sqlite/database/wal", test_database_wal);
   ADD ("/sqlite/database/default-path", test_database_default_path);

@@ -21,8 +21,14 @@
  *    sees (a writer committed in between) scans exactly instead.
  *
  * Writers never touch an index: ingest stays as fast as without one, and
- * the next search pays for the new vectors (or a rebuild). A saved index
- * lets the log be pruned up to its generation.
+ * searches pay for the new vectors. A short log is replayed before the
+ * search; a build, or a long log, is work of minutes at the sizes an index
+ * is for, so by default (sqlite_ann_build=background) it runs on a thread
+ * of its own, reading through a connection of its own, while searches scan
+ * exactly; the index it made is taken up under the connection's mutex and
+ * used from the next search that sees its generation. Closing the
+ * database stops a build under way (within one insertion) and waits for
+ * it. A saved index lets the log be pruned up to its generation.
  */
 #include <math.h>
 #include <string.h>
@@ -38,6 +44,10 @@ G_STATIC_ASSERT (sizeof (gint64) == sizeof (guint64));
 
 /* A log this long since the saved index makes the catch-up save it again. */
 #define SAVE_AFTER_CHANGES 4096
+/* Changes a search replays itself before it goes on, when builds run in
+ * the background: each costs about a millisecond (an insertion into the
+ * graph); a longer log is replayed on the build thread. */
+#define FOREGROUND_CHANGES 256
 /* Vectors handed to the index builder at once. */
 #define BUILD_BATCH 8192
 
@@ -71,6 +81,33 @@ typedef struct
 #define CALIBRATION_K 10
 #define MAX_EF 2048
 
+/* Work on one space's index on a thread of its own: a catch-up of @as
+ * (when not NULL) or a new build. Fields other than @done and @failed are
+ * set before the thread starts and not changed after; those two with the
+ * connection's mutex held. */
+typedef struct
+{
+  SqliteDatabase    *db;
+  gint64             space_id;
+  SqliteAnnSettings  settings;
+  AnnSpace          *as;          /* the index to bring up to date, or NULL */
+  GThread           *thread;
+  GCancellable      *cancellable;
+  gint               stop;        /* atomic: set with @cancellable */
+  gboolean           done;
+  gboolean           failed;
+  gint64             generation;  /* of the space when the work began */
+} AnnJob;
+
+/* db->ann: the indexes in memory and the work under way, both used with
+ * the connection's mutex held. */
+typedef struct
+{
+  GHashTable *spaces;             /* space id → AnnSpace */
+  GHashTable *jobs;               /* space id → AnnJob */
+  GHashTable *failed;             /* space id → the generation a job failed at */
+} AnnState;
+
 static void
 ann_space_free (gpointer data)
 {
@@ -80,16 +117,61 @@ ann_space_free (gpointer data)
   g_free (as);
 }
 
-static GHashTable *
-spaces_of (SqliteDatabase *db)
+static void
+ann_job_free (AnnJob *job)
+{
+  g_clear_object (&job->cancellable);
+  g_free (job);
+}
+
+/* Stops every job and waits for it: the connection is closing. Called
+ * without the connection's mutex, which a finishing job takes. */
+static void
+ann_state_free (gpointer data)
+{
+  AnnState *state = data;
+  GHashTableIter iter;
+  AnnJob *job;
+
+  g_hash_table_iter_init (&iter, state->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &job))
+    {
+      g_atomic_int_set (&job->stop, 1);
+      g_cancellable_cancel (job->cancellable);
+    }
+  g_hash_table_iter_init (&iter, state->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &job))
+    {
+      g_thread_join (job->thread);
+      ann_job_free (job);
+    }
+  g_hash_table_unref (state->jobs);
+  g_hash_table_unref (state->spaces);
+  g_hash_table_unref (state->failed);
+  g_free (state);
+}
+
+static AnnState *
+state_of (SqliteDatabase *db)
 {
   if (db->ann == NULL)
     {
-      db->ann = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, ann_space_free);
-      db->ann_free = (GDestroyNotify) g_hash_table_unref;
+      AnnState *state = g_new0 (AnnState, 1);
+
+      state->spaces = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, ann_space_free);
+      state->jobs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      state->failed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+      db->ann = state;
+      db->ann_free = ann_state_free;
     }
 
   return db->ann;
+}
+
+static GHashTable *
+spaces_of (SqliteDatabase *db)
+{
+  return state_of (db)->spaces;
 }
 
 char *
@@ -171,33 +253,45 @@ set_ann_flag (SqliteDatabase  *db,
   return sqlite_database_end (db, ok, error);
 }
 
-/* Saves @as, records which generation and stamp the saved file holds, and
- * forgets the log it no longer needs. The index is derived data: failing
- * to save only costs a later rebuild, so it is no error. */
-static void
-save_and_prune (SqliteDatabase *db,
-                gint64          space_id,
-                AnnSpace       *as,
-                gint64          count)
+/* Saves @as beside the database (or, for an index not good enough, removes
+ * the files: only the measurement is kept). Uses no connection. */
+static gboolean
+save_file (SqliteDatabase  *db,
+           gint64           space_id,
+           AnnSpace        *as,
+           GError         **error)
+{
+  g_autofree char *path = sqlite_ann_path (db, space_id);
+
+  if (as->ef < 0)
+    {
+      sqlite_hnsw_delete_files (path, NULL);
+      return TRUE;
+    }
+
+  return sqlite_hnsw_save (as->index, path, (guint64) as->generation, (guint64) as->stamp, error);
+}
+
+/* Records which generation and stamp the saved file holds, and forgets the
+ * log it no longer needs, in a write transaction of its own. */
+static gboolean
+record_saved (SqliteDatabase  *db,
+              gint64           space_id,
+              AnnSpace        *as,
+              gint64           count,
+              GError         **error)
 {
   static const char * const sql[] = {
     "UPDATE vector_spaces SET ann_generation = ?2, ann_stamp = ?3, ann_ef = ?4, ann_checked = ?5 "
     "WHERE id = ?1",
     "DELETE FROM vector_changes WHERE space = ?1 AND generation <= ?2",
   };
-  g_autofree char *path = sqlite_ann_path (db, space_id);
-  g_autoptr(GError) error = NULL;
   gboolean ok;
 
-  /* An index not good enough is not kept: only the measurement is. */
-  if (as->ef < 0)
-    ok = sqlite_hnsw_delete_files (path, NULL) || TRUE;
-  else
-    ok = sqlite_hnsw_save (as->index, path, (guint64) as->generation, (guint64) as->stamp, &error);
-  ok = ok && sqlite_database_begin (db, TRUE, &error);
+  ok = sqlite_database_begin (db, TRUE, error);
   for (guint i = 0; ok && i < G_N_ELEMENTS (sql); i++)
     {
-      g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, sql[i], &error);
+      g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, sql[i], error);
 
       ok = stmt != NULL;
       if (ok)
@@ -210,15 +304,27 @@ save_and_prune (SqliteDatabase *db,
               sqlite3_bind_int64 (stmt, 4, as->ef);
               sqlite3_bind_int64 (stmt, 5, count);
             }
-          ok = sqlite_database_exec_step (db, stmt, _("keeping the search index"), &error);
+          ok = sqlite_database_exec_step (db, stmt, _("keeping the search index"), error);
         }
       if (!ok)
         sqlite_database_rollback (db);
     }
-  if (ok)
-    ok = sqlite_database_commit (db, &error);
 
-  if (!ok)
+  return ok && sqlite_database_commit (db, error);
+}
+
+/* Both. The index is derived data: failing to save only costs a later
+ * rebuild, so it is no error. */
+static void
+save_and_prune (SqliteDatabase *db,
+                gint64          space_id,
+                AnnSpace       *as,
+                gint64          count)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!save_file (db, space_id, as, &error) ||
+      !record_saved (db, space_id, as, count, &error))
     g_debug ("The search index of vector space %ld was not saved: %s", (long) space_id,
              error != NULL ? error->message : "?");
 }
@@ -229,6 +335,7 @@ static AnnSpace *
 build (SqliteDatabase           *db,
        const SqliteAnnSettings  *settings,
        const SqliteSpace        *space,
+       const gint               *stop,
        GCancellable             *cancellable,
        GError                  **error)
 {
@@ -269,7 +376,7 @@ build (SqliteDatabase           *db,
       if (pending + n > BUILD_BATCH)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-              !sqlite_hnsw_add_batch (index, labels, vectors, pending, threads, error))
+              !sqlite_hnsw_add_batch_stoppable (index, labels, vectors, pending, threads, stop, error))
             return NULL;
           pending = 0;
         }
@@ -288,7 +395,8 @@ build (SqliteDatabase           *db,
       sqlite_database_set_error (db, error, _("reading vectors"));
       return NULL;
     }
-  if (pending > 0 && !sqlite_hnsw_add_batch (index, labels, vectors, pending, threads, error))
+  if (pending > 0 &&
+      !sqlite_hnsw_add_batch_stoppable (index, labels, vectors, pending, threads, stop, error))
     return NULL;
 
   as = g_new0 (AnnSpace, 1);
@@ -377,6 +485,9 @@ static gboolean
 catch_up (SqliteDatabase     *db,
           const SqliteSpace  *space,
           AnnSpace           *as,
+          gint64              max_changes,
+          const gint         *stop,
+          gboolean           *too_long,
           gsize              *out_applied,
           GError            **error)
 {
@@ -387,12 +498,13 @@ catch_up (SqliteDatabase     *db,
   int rc;
 
   *out_applied = 0;
+  *too_long = FALSE;
   if (!space->ann || as->generation > space->generation)
     return FALSE;
 
   /* Every transaction that changed the space logged at least one entry
    * under its generation: all of them must be there. */
-  coverage = sqlite_database_prepare (db, "SELECT count (DISTINCT generation) FROM vector_changes "
+  coverage = sqlite_database_prepare (db, "SELECT count (DISTINCT generation), count (*) FROM vector_changes "
                                           "WHERE space = ?1 AND generation > ?2", error);
   if (coverage == NULL)
     return FALSE;
@@ -402,6 +514,11 @@ catch_up (SqliteDatabase     *db,
     return sqlite_database_set_error (db, error, _("reading the changes of a vector space"));
   if (sqlite3_column_int64 (coverage, 0) != space->generation - as->generation)
     return FALSE;
+  if (max_changes >= 0 && sqlite3_column_int64 (coverage, 1) > max_changes)
+    {
+      *too_long = TRUE;
+      return FALSE;
+    }
 
   log = sqlite_database_prepare (db, "SELECT chunk, added FROM vector_changes "
                                      "WHERE space = ?1 AND generation > ?2 ORDER BY generation, rowid",
@@ -414,6 +531,11 @@ catch_up (SqliteDatabase     *db,
     {
       gint64 rowid = sqlite3_column_int64 (log, 0);
 
+      if (stop != NULL && g_atomic_int_get ((gint *) stop))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+          return FALSE;
+        }
       if (sqlite3_column_int64 (log, 1))
         {
           gboolean found;
@@ -623,6 +745,179 @@ begin_with_space (SqliteDatabase  *db,
   return TRUE;
 }
 
+/* The work of @job, on its thread: through a connection of its own, a
+ * catch-up of job->as from the log or a new index, measured; saved; then,
+ * with the main connection's mutex, recorded in the database and put
+ * where searches find it. */
+static gpointer
+run_job (gpointer data)
+{
+  AnnJob *job = data;
+  SqliteDatabase *db = job->db;
+  g_auto(SqliteSpace) space = { 0 };
+  g_autoptr(GError) error = NULL;
+  AnnRecord record = { -1, 0, 0, 0 };
+  AnnSpace *built = NULL;
+  AnnSpace caught = { 0 };
+  SqliteDatabase *reader;
+  gboolean found = FALSE, ok = FALSE, caught_up = FALSE, too_long;
+  gsize applied = 0;
+
+  reader = sqlite_database_open_reader (db, &error);
+  if (reader != NULL && begin_with_space (reader, job->space_id, &space, &record, &found, &error) && found)
+    {
+      if (job->as != NULL)
+        {
+          /* The index is not used by searches meanwhile (its generation
+           * is behind theirs); its generation changes only below, with
+           * the mutex held. */
+          caught.index = job->as->index;
+          caught.generation = job->as->generation;
+          caught.stamp = job->as->stamp;
+          caught.ef = job->as->ef;
+          g_debug ("Bringing the search index of namespace “%s” up to date in the background",
+                   space.namespace_);
+          caught_up = catch_up (reader, &space, &caught, -1, &job->stop, &too_long, &applied, &error);
+          /* As before a search: past a quarter of deleted nodes, a fresh
+           * graph (the one in use is replaced when it is ready). */
+          if (caught_up && 3 * sqlite_hnsw_deleted (caught.index) > sqlite_hnsw_count (caught.index))
+            caught_up = FALSE;
+          ok = caught_up;
+        }
+      if (!caught_up && error == NULL)
+        {
+          g_debug ("Building the search index of namespace “%s” (%ld vectors) in the background",
+                   space.namespace_, (long) space.count);
+          built = build (reader, &job->settings, &space, &job->stop, job->cancellable, &error);
+          if (built != NULL && !calibrate (reader, &job->settings, &space, built, job->cancellable, &error))
+            g_clear_pointer (&built, ann_space_free);
+          ok = built != NULL;
+        }
+      sqlite_database_rollback (reader);
+    }
+  else if (reader != NULL && error == NULL)
+    {
+      ok = TRUE;   /* the space is gone */
+    }
+  sqlite_database_close_reader (reader);
+
+  /* Saved outside the mutex: searches go on meanwhile. */
+  if (ok && found && !g_cancellable_is_cancelled (job->cancellable))
+    {
+      g_autoptr(GError) save_error = NULL;
+      AnnSpace *saving = built != NULL ? built : &caught;
+      gboolean saved = (built == NULL && applied < SAVE_AFTER_CHANGES) ||
+                       save_file (db, job->space_id, saving, &save_error);
+
+      g_mutex_lock (&db->mutex);
+      if (!g_cancellable_is_cancelled (job->cancellable))
+        {
+          AnnState *state = state_of (db);
+
+          if (saved && (built != NULL || applied >= SAVE_AFTER_CHANGES) &&
+              !record_saved (db, job->space_id, saving, space.count, &save_error))
+            saved = FALSE;
+          if (!saved)
+            g_debug ("The search index of vector space %ld was not saved: %s", (long) job->space_id,
+                     save_error != NULL ? save_error->message : "?");
+
+          if (built == NULL)
+            {
+              job->as->generation = caught.generation;
+              job->as->stamp = caught.stamp;
+            }
+          else if (built->ef < 0 && !job->settings.ef_search_set)
+            {
+              g_debug ("The search index of namespace “%s” does not reach a recall of %.2f: exact scans",
+                       space.namespace_, WANTED_RECALL);
+              g_hash_table_remove (state->spaces, &job->space_id);
+              g_clear_pointer (&built, ann_space_free);
+            }
+          else
+            {
+              g_hash_table_replace (state->spaces, g_memdup2 (&job->space_id, sizeof job->space_id),
+                                    g_steal_pointer (&built));
+            }
+        }
+      job->done = TRUE;
+      g_mutex_unlock (&db->mutex);
+    }
+  else
+    {
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+          !g_error_matches (error, SQLITE_HNSW_ERROR, SQLITE_HNSW_ERROR_STOPPED))
+        g_debug ("The search index of vector space %ld was not built: %s", (long) job->space_id,
+                 error->message);
+      g_mutex_lock (&db->mutex);
+      job->failed = !ok;
+      job->done = TRUE;
+      g_mutex_unlock (&db->mutex);
+    }
+
+  g_clear_pointer (&built, ann_space_free);
+  return NULL;
+}
+
+/* Starts a job for @space_id unless one runs, or one failed at this
+ * generation already (it would again: a damaged segment, which exact
+ * scans report). With the mutex held. */
+static void
+start_job (SqliteDatabase           *db,
+           const SqliteAnnSettings  *settings,
+           const SqliteSpace        *space,
+           AnnSpace                 *as)
+{
+  AnnState *state = state_of (db);
+  const gint64 *failed_at = g_hash_table_lookup (state->failed, &space->id);
+  g_autoptr(GError) error = NULL;
+  AnnJob *job;
+
+  if (g_hash_table_contains (state->jobs, &space->id) ||
+      (failed_at != NULL && *failed_at == space->generation))
+    return;
+
+  job = g_new0 (AnnJob, 1);
+  job->db = db;
+  job->space_id = space->id;
+  job->settings = *settings;
+  job->as = as;
+  job->cancellable = g_cancellable_new ();
+  job->generation = space->generation;
+  job->thread = g_thread_try_new ("stache-ann", run_job, job, &error);
+  if (job->thread == NULL)
+    {
+      g_debug ("No thread to build the search index of vector space %ld: %s", (long) space->id,
+               error->message);
+      ann_job_free (job);
+      return;
+    }
+  g_hash_table_insert (state->jobs, g_memdup2 (&space->id, sizeof space->id), job);
+}
+
+/* Whether a job runs for @space_id; one that has finished is joined and
+ * forgotten. With the mutex held. */
+static gboolean
+job_running (SqliteDatabase *db,
+             gint64          space_id)
+{
+  AnnState *state = state_of (db);
+  AnnJob *job = g_hash_table_lookup (state->jobs, &space_id);
+
+  if (job == NULL)
+    return FALSE;
+  if (!job->done)
+    return TRUE;
+
+  /* done is set last, under the mutex we hold: the thread is returning. */
+  g_thread_join (job->thread);
+  if (job->failed)
+    g_hash_table_replace (state->failed, g_memdup2 (&space_id, sizeof space_id),
+                          g_memdup2 (&job->generation, sizeof job->generation));
+  g_hash_table_remove (state->jobs, &space_id);
+  ann_job_free (job);
+  return FALSE;
+}
+
 gboolean
 sqlite_ann_prepare (SqliteDatabase           *db,
                     const SqliteAnnSettings  *settings,
@@ -634,9 +929,13 @@ sqlite_ann_prepare (SqliteDatabase           *db,
   g_auto(SqliteSpace) space = { 0 };
   GError *local_error = NULL;
   AnnSpace *as, *built;
-  gboolean found, caught_up = FALSE;
+  gboolean found, caught_up = FALSE, too_long = FALSE;
   AnnRecord record = { -1, 0, 0, 0 };
   gsize applied = 0;
+
+  /* Searches scan exactly until the work under way is done. */
+  if (job_running (db, space_id))
+    return TRUE;
 
   if (!begin_with_space (db, space_id, &space, &record, &found, error))
     return FALSE;
@@ -684,7 +983,8 @@ sqlite_ann_prepare (SqliteDatabase           *db,
 
   if (as != NULL)
     {
-      caught_up = catch_up (db, &space, as, &applied, &local_error);
+      caught_up = catch_up (db, &space, as, settings->background ? FOREGROUND_CHANGES : -1, NULL,
+                            &too_long, &applied, &local_error);
       if (local_error != NULL)
         {
           sqlite_database_rollback (db);
@@ -706,6 +1006,14 @@ sqlite_ann_prepare (SqliteDatabase           *db,
       return TRUE;
     }
 
+  /* A long log: replayed on the build thread, into the same index. */
+  if (too_long)
+    {
+      sqlite_database_rollback (db);
+      start_job (db, settings, &space, as);
+      return TRUE;
+    }
+
   /* A rebuild. Writers log their changes from here on, so the index can
    * catch up with them later; the flag is set in a write transaction of
    * its own, before the vectors are read. */
@@ -714,6 +1022,14 @@ sqlite_ann_prepare (SqliteDatabase           *db,
       !set_ann_flag (db, space_id, error))
     return FALSE;
 
+  if (settings->background)
+    {
+      /* The index that could not catch up is of no more use. */
+      g_hash_table_remove (spaces, &space_id);
+      start_job (db, settings, &space, NULL);
+      return TRUE;
+    }
+
   sqlite_space_clear (&space);
   if (!begin_with_space (db, space_id, &space, &record, &found, error))
     return FALSE;
@@ -721,7 +1037,7 @@ sqlite_ann_prepare (SqliteDatabase           *db,
     return TRUE;
 
   g_debug ("Building the search index of namespace “%s” (%ld vectors)", space.namespace_, (long) space.count);
-  built = build (db, settings, &space, cancellable, &local_error);
+  built = build (db, settings, &space, NULL, cancellable, &local_error);
   if (built != NULL && !calibrate (db, settings, &space, built, cancellable, &local_error))
     g_clear_pointer (&built, ann_space_free);
   sqlite_database_rollback (db);
@@ -771,7 +1087,7 @@ sqlite_ann_search (SqliteDatabase           *db,
                    float                    *scores,
                    GError                  **error)
 {
-  AnnSpace *as = db->ann != NULL ? g_hash_table_lookup (db->ann, &space->id) : NULL;
+  AnnSpace *as = db->ann != NULL ? g_hash_table_lookup (((AnnState *) db->ann)->spaces, &space->id) : NULL;
   AcceptData data = { accept, user_data };
   gsize n;
 

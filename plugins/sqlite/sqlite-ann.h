@@ -16,6 +16,7 @@ typedef struct
   guint  ef_search;
   gboolean ef_search_set;  /* given by the user: used as it is, not measured */
   guint  min_speedup;      /* over one exact scan, for the index to be used */
+  gboolean background;     /* builds and long catch-ups on a thread of their own */
 } SqliteAnnSettings;
 
 /* Whether @space is searched through its ANN index under @settings. */
@@ -23,7 +24,9 @@ gboolean sqlite_ann_applies (const SqliteAnnSettings  *settings,
                              const SqliteSpace        *space);
 
 /* Brings the index of @space up to date, building it (or catching up with
- * the changes logged since it was saved) as needed. Runs its own
+ * the changes logged since it was saved) as needed; with
+ * @settings->background, a build or a long catch-up starts on a thread of
+ * its own instead, and the search scans exactly meanwhile. Runs its own
  * transactions: call it with the connection's mutex held and no
  * transaction open. */
 gboolean sqlite_ann_prepare (SqliteDatabase           *db,

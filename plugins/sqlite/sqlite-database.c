@@ -754,6 +754,54 @@ database_close (SqliteDatabase *db)
   g_free (db);
 }
 
+/* A connection of its own to @db's file, read-only, for a worker thread
+ * that must not hold @db's mutex for long (an ANN index built in the
+ * background, sqlite-ann.c). Not in the registry: close it with
+ * sqlite_database_close_reader(). */
+SqliteDatabase *
+sqlite_database_open_reader (SqliteDatabase  *db,
+                             GError         **error)
+{
+  g_autofree char *dir = g_path_get_dirname (db->path);
+  SqliteDatabase *reader;
+  int rc;
+
+  reader = g_new0 (SqliteDatabase, 1);
+  g_mutex_init (&reader->mutex);
+  g_mutex_init (&reader->queue_mutex);
+  reader->searches = g_ptr_array_new ();
+  reader->ref_count = 1;
+  reader->path = g_strdup (db->path);
+  reader->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
+  reader->read_only = TRUE;
+  reader->page_size = db->page_size;
+
+  rc = open_handle (reader, dir);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (reader->handle, BUSY_TIMEOUT_MS);
+      if (GLIB_SIZEOF_VOID_P >= 8)
+        sqlite3_exec (reader->handle, "PRAGMA mmap_size = 68719476736", NULL, NULL, NULL);
+    }
+  else
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+                   _("Cannot open the Stache database “%s”: %s"), reader->path,
+                   reader->handle != NULL ? sqlite3_errmsg (reader->handle) : sqlite3_errstr (rc));
+      database_close (reader);
+      return NULL;
+    }
+
+  return reader;
+}
+
+void
+sqlite_database_close_reader (SqliteDatabase *reader)
+{
+  if (reader != NULL)
+    database_close (reader);
+}
+
 /* Drops one reference; the last one closes the connection. */
 void
 sqlite_database_release (SqliteDatabase *db)

@@ -52,6 +52,10 @@ SqliteDatabase *sqlite_database_ensure       (SqliteDatabase  **slot,
                                               GCancellable     *cancellable,
                                               GError          **error);
 
+SqliteDatabase *sqlite_database_open_reader  (SqliteDatabase   *db,
+                                              GError          **error);
+void            sqlite_database_close_reader (SqliteDatabase   *reader);
+
 gboolean        sqlite_database_verify       (SqliteDatabase   *db,
                                               GCancellable     *cancellable,
                                               GError          **error);

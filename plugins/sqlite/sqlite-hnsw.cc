@@ -592,7 +592,8 @@ insert_parallel (Hnsw                      *hnsw,
                  gsize                      dims,
                  const std::vector<size_t> &rows,
                  size_t                     first,
-                 guint                      n_threads)
+                 guint                      n_threads,
+                 const gint                *stop)
 {
   std::atomic<size_t> next (first);
   std::atomic<bool> failed (false);
@@ -603,7 +604,9 @@ insert_parallel (Hnsw                      *hnsw,
   auto work = [&] () {
     try
       {
-        for (size_t i = next++; i < rows.size () && !failed; i = next++)
+        for (size_t i = next++;
+             i < rows.size () && !failed && (stop == NULL || !g_atomic_int_get ((gint *) stop));
+             i = next++)
           hnsw->addPoint (vectors + rows[i] * dims, (hnswlib::labeltype) labels[rows[i]]);
       }
     catch (const std::exception &e)
@@ -649,6 +652,26 @@ sqlite_hnsw_add_batch (SqliteHnsw     *index,
                        gsize           n,
                        guint           n_threads,
                        GError        **error)
+{
+  return sqlite_hnsw_add_batch_stoppable (index, labels, vectors, n, n_threads, NULL, error);
+}
+
+/**
+ * sqlite_hnsw_add_batch_stoppable:
+ * Like sqlite_hnsw_add_batch(), but every thread looks at @stop (may be
+ * %NULL) before each insertion: once it is set, the call returns %FALSE
+ * with %SQLITE_HNSW_ERROR_STOPPED after the insertions under way, and the index
+ * holds only part of the batch (the caller drops it). A background build
+ * stops within one insertion this way, not one batch.
+ */
+gboolean
+sqlite_hnsw_add_batch_stoppable (SqliteHnsw     *index,
+                                 const guint64  *labels,
+                                 const float    *vectors,
+                                 gsize           n,
+                                 guint           n_threads,
+                                 const gint     *stop,
+                                 GError        **error)
 {
   gboolean ok = TRUE;
 
@@ -696,7 +719,12 @@ sqlite_hnsw_add_batch (SqliteHnsw     *index,
           first_parallel = 1;
         }
       insert_parallel (hnsw, labels, vectors, index->dims, inserts, first_parallel,
-                       (guint) std::min ((size_t) n_threads, std::max (inserts.size (), (size_t) 1)));
+                       (guint) std::min ((size_t) n_threads, std::max (inserts.size (), (size_t) 1)), stop);
+      if (stop != NULL && g_atomic_int_get ((gint *) stop))
+        {
+          g_set_error (error, SQLITE_HNSW_ERROR, SQLITE_HNSW_ERROR_STOPPED, "Adding rows to the HNSW index was stopped");
+          ok = FALSE;
+        }
     }
   catch (const std::exception &e)
     {

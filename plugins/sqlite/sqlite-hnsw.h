@@ -35,6 +35,7 @@ typedef enum
   SQLITE_HNSW_ERROR_IO,            /* reading or writing failed */
   SQLITE_HNSW_ERROR_INVALID,       /* a vector with NaN or infinity, a label too large */
   SQLITE_HNSW_ERROR_FAILED,        /* out of memory, or hnswlib refused */
+  SQLITE_HNSW_ERROR_STOPPED,       /* sqlite_hnsw_add_batch_stoppable() was told to stop */
 } SqliteHnswError;
 
 typedef struct _SqliteHnsw SqliteHnsw;
@@ -61,6 +62,13 @@ gboolean    sqlite_hnsw_add_batch       (SqliteHnsw        *index,
                                          const float       *vectors,
                                          gsize              n,
                                          guint              n_threads,
+                                         GError           **error);
+gboolean    sqlite_hnsw_add_batch_stoppable (SqliteHnsw    *index,
+                                         const guint64     *labels,
+                                         const float       *vectors,
+                                         gsize              n,
+                                         guint              n_threads,
+                                         const gint        *stop,
                                          GError           **error);
 gboolean    sqlite_hnsw_remove          (SqliteHnsw        *index,
                                          guint64            label);

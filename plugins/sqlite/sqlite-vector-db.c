@@ -1295,6 +1295,7 @@ stache_sqlite_vector_db_initable_init_impl (GInitable     *initable,
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (initable);
   StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
   gint64 threshold, m, ef_construction, ef_search, min_speedup;
+  g_autofree char *build = NULL;
 
   if (!stache_settings_get_int_range (settings, "sqlite_ann_threshold", DEFAULT_ANN_THRESHOLD, 0,
                                       G_MAXUINT32, &threshold, error) ||
@@ -1306,6 +1307,15 @@ stache_sqlite_vector_db_initable_init_impl (GInitable     *initable,
       !stache_settings_get_int_range (settings, "sqlite_ann_min_speedup", 4, 0, 1000, &min_speedup, error))
     return FALSE;
 
+  build = stache_settings_get_string (settings, "sqlite_ann_build", "background");
+  if (!g_str_equal (build, "background") && !g_str_equal (build, "foreground"))
+    {
+      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                   _("Setting “%s” must be “background” or “foreground”, not “%s”"), "sqlite_ann_build", build);
+      return FALSE;
+    }
+
+  self->ann.background = g_str_equal (build, "background");
   self->ann.threshold = threshold;
   self->ann.m = (guint) m;
   self->ann.ef_construction = (guint) ef_construction;
