@@ -41,8 +41,10 @@
 
 G_DEFINE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE_TYPE_PROVIDER)
 
-/* ---- default async implementations: the sync vfunc in a thread ---- */
+/* ---- the asynchronous forms: the public sync function in a thread ---- */
 
+/* The arguments of one call, owned by it: the caller may free its own as
+ * soon as the _async function returns. */
 typedef struct
 {
   char       *namespace_;
@@ -88,38 +90,8 @@ insert_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  if (!STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->insert (source, data->namespace_, data->chunks,
-                                                             data->vectors,
-                                                             cancellable, error))
-    return NULL;
-
-  return GINT_TO_POINTER (TRUE);
-}
-
-static void
-real_insert_async (StacheVectorDbProvider *self,
-                   const char             *namespace_,
-                   GPtrArray              *chunks,
-                   GArray                  *vectors,
-                   GCancellable           *cancellable,
-                   GAsyncReadyCallback     callback,
-                   gpointer                user_data)
-{
-  CallData *data = call_data_new (namespace_, vectors, NULL);
-
-  data->chunks = g_ptr_array_copy (chunks, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
-  g_ptr_array_set_free_func (data->chunks, g_object_unref);
-
-  _stache_task_run_in_thread (self, real_insert_async, insert_work, data, call_data_free, NULL,
-                              cancellable, callback, user_data);
-}
-
-static gboolean
-real_insert_finish (StacheVectorDbProvider  *self,
-                    GAsyncResult            *result,
-                    GError                 **error)
-{
-  return _stache_task_finish_boolean (self, result, real_insert_async, error);
+  return stache_vector_db_provider_insert (source, data->namespace_, data->chunks, data->vectors,
+                                           cancellable, error) ? GINT_TO_POINTER (TRUE) : NULL;
 }
 
 static gpointer
@@ -130,43 +102,8 @@ search_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  GList *results = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->search (source, data->namespace_,
-                                                               data->vectors,
-                                                               data->top_k, data->filter,
-                                                               cancellable, error);
-
-  if (error != NULL && *error != NULL)
-    {
-      g_list_free_full (results, g_object_unref);
-      return NULL;
-    }
-
-  return _stache_object_list_to_array (results);
-}
-
-static void
-real_search_async (StacheVectorDbProvider *self,
-                   const char             *namespace_,
-                   GArray                  *query,
-                   guint                   top_k,
-                   JsonObject             *filter,
-                   GCancellable           *cancellable,
-                   GAsyncReadyCallback     callback,
-                   gpointer                user_data)
-{
-  CallData *data = call_data_new (namespace_, query, filter);
-
-  data->top_k = top_k;
-  _stache_task_run_in_thread (self, real_search_async, search_work, data, call_data_free,
-                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
-}
-
-static GPtrArray *
-real_search_finish (StacheVectorDbProvider  *self,
-                    GAsyncResult            *result,
-                    GError                 **error)
-{
-  return _stache_task_finish_pointer (self, result, real_search_async, error);
+  return stache_vector_db_provider_search (source, data->namespace_, data->vectors, data->top_k,
+                                           data->filter, cancellable, error);
 }
 
 static gpointer
@@ -178,38 +115,11 @@ delete_chunks_work (gpointer       source,
   CallData *data = task_data;
   gint64 deleted;
 
-  deleted = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->delete_chunks (source, data->namespace_,
-                                                                         (const char * const *) data->ids,
-                                                                         data->filter,
-                                                                         cancellable, error);
-  if (deleted < 0)
-    return NULL;
+  deleted = stache_vector_db_provider_delete_chunks (source, data->namespace_,
+                                                     (const char * const *) data->ids, data->filter,
+                                                     cancellable, error);
 
-  return _stache_int_box (deleted);
-}
-
-static void
-real_delete_chunks_async (StacheVectorDbProvider *self,
-                          const char             *namespace_,
-                          const char * const     *ids,
-                          JsonObject             *filter,
-                          GCancellable           *cancellable,
-                          GAsyncReadyCallback     callback,
-                          gpointer                user_data)
-{
-  CallData *data = call_data_new (namespace_, NULL, filter);
-
-  data->ids = g_strdupv ((char **) ids);
-  _stache_task_run_in_thread (self, real_delete_chunks_async, delete_chunks_work, data,
-                              call_data_free, g_free, cancellable, callback, user_data);
-}
-
-static gint64
-real_delete_chunks_finish (StacheVectorDbProvider  *self,
-                           GAsyncResult            *result,
-                           GError                 **error)
-{
-  return _stache_task_finish_int (self, result, real_delete_chunks_async, error);
+  return deleted >= 0 ? _stache_int_box (deleted) : NULL;
 }
 
 static gpointer
@@ -219,34 +129,9 @@ count_work (gpointer       source,
             GError       **error)
 {
   CallData *data = task_data;
-  gint64 n;
+  gint64 n = stache_vector_db_provider_count (source, data->namespace_, cancellable, error);
 
-  n = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (source)->count (source, data->namespace_,
-                                                           cancellable, error);
-  if (n < 0)
-    return NULL;
-
-  return _stache_int_box (n);
-}
-
-static void
-real_count_async (StacheVectorDbProvider *self,
-                  const char             *namespace_,
-                  GCancellable           *cancellable,
-                  GAsyncReadyCallback     callback,
-                  gpointer                user_data)
-{
-  _stache_task_run_in_thread (self, real_count_async, count_work,
-                              call_data_new (namespace_, NULL, NULL),
-                              call_data_free, g_free, cancellable, callback, user_data);
-}
-
-static gint64
-real_count_finish (StacheVectorDbProvider  *self,
-                   GAsyncResult            *result,
-                   GError                 **error)
-{
-  return _stache_task_finish_int (self, result, real_count_async, error);
+  return n >= 0 ? _stache_int_box (n) : NULL;
 }
 
 static char **
@@ -263,17 +148,9 @@ stache_vector_db_provider_default_init (StacheVectorDbProviderInterface *iface)
   _stache_i18n_init ();
 
   iface->get_capabilities = real_get_capabilities;
-  iface->insert_async = real_insert_async;
-  iface->insert_finish = real_insert_finish;
-  iface->search_async = real_search_async;
-  iface->search_finish = real_search_finish;
-  iface->delete_chunks_async = real_delete_chunks_async;
-  iface->delete_chunks_finish = real_delete_chunks_finish;
-  iface->count_async = real_count_async;
-  iface->count_finish = real_count_finish;
 }
 
-/* ---- argument checks shared by the sync and async entry points ---- */
+/* ---- argument checks ---- */
 
 static gboolean
 check_insert_args (StacheVectorDbProvider  *self,
@@ -478,23 +355,17 @@ stache_vector_db_provider_insert_async (StacheVectorDbProvider *self,
                                         GAsyncReadyCallback     callback,
                                         gpointer                user_data)
 {
-  StacheVectorDbProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
   g_return_if_fail (chunks != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
-  if (!check_insert_args (self, chunks, vectors, &error) ||
-      (iface->insert == NULL && iface->insert_async == real_insert_async &&
-       !_stache_set_not_supported (&error, self, "insert")))
-    {
-      g_task_report_error (self, callback, user_data, real_insert_async, error);
-      return;
-    }
-
-  iface->insert_async (self, namespace_, chunks, vectors, cancellable, callback, user_data);
+  data = call_data_new (namespace_, vectors, NULL);
+  data->chunks = g_ptr_array_copy (chunks, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  g_ptr_array_set_free_func (data->chunks, g_object_unref);
+  _stache_task_run_in_thread (self, stache_vector_db_provider_insert_async, insert_work, data,
+                              call_data_free, NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -514,10 +385,7 @@ stache_vector_db_provider_insert_finish (StacheVectorDbProvider  *self,
 {
   g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), FALSE);
 
-  if (g_async_result_is_tagged (result, real_insert_async))
-    return _stache_task_finish_boolean (self, result, real_insert_async, error);
-
-  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->insert_finish (self, result, error);
+  return _stache_task_finish_boolean (self, result, stache_vector_db_provider_insert_async, error);
 }
 
 /**
@@ -601,22 +469,15 @@ stache_vector_db_provider_search_async (StacheVectorDbProvider *self,
                                         GAsyncReadyCallback     callback,
                                         gpointer                user_data)
 {
-  StacheVectorDbProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
-  if (!check_query_args (self, query, filter, &error) ||
-      (iface->search == NULL && iface->search_async == real_search_async &&
-       !_stache_set_not_supported (&error, self, "search")))
-    {
-      g_task_report_error (self, callback, user_data, real_search_async, error);
-      return;
-    }
-
-  iface->search_async (self, namespace_, query, top_k, filter, cancellable, callback, user_data);
+  data = call_data_new (namespace_, query, filter);
+  data->top_k = top_k;
+  _stache_task_run_in_thread (self, stache_vector_db_provider_search_async, search_work, data, call_data_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -637,10 +498,7 @@ stache_vector_db_provider_search_finish (StacheVectorDbProvider  *self,
 {
   g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
 
-  if (g_async_result_is_tagged (result, real_search_async))
-    return _stache_task_finish_pointer (self, result, real_search_async, error);
-
-  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->search_finish (self, result, error);
+  return _stache_task_finish_pointer (self, result, stache_vector_db_provider_search_async, error);
 }
 
 /**
@@ -713,31 +571,15 @@ stache_vector_db_provider_delete_chunks_async (StacheVectorDbProvider *self,
                                                GAsyncReadyCallback     callback,
                                                gpointer                user_data)
 {
-  StacheVectorDbProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
-  if (!check_delete_args (self, ids, filter, &error) ||
-      (iface->delete_chunks == NULL && iface->delete_chunks_async == real_delete_chunks_async &&
-       !_stache_set_not_supported (&error, self, "delete_chunks")))
-    {
-      g_task_report_error (self, callback, user_data, real_delete_chunks_async, error);
-      return;
-    }
-
-  if (ids != NULL && ids[0] == NULL)
-    {
-      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-      g_task_set_source_tag (task, real_delete_chunks_async);
-      g_task_return_pointer (task, _stache_int_box (0), g_free);
-      return;
-    }
-
-  iface->delete_chunks_async (self, namespace_, ids, filter, cancellable, callback, user_data);
+  data = call_data_new (namespace_, NULL, filter);
+  data->ids = g_strdupv ((char **) ids);
+  _stache_task_run_in_thread (self, stache_vector_db_provider_delete_chunks_async, delete_chunks_work, data,
+                              call_data_free, g_free, cancellable, callback, user_data);
 }
 
 /**
@@ -757,10 +599,7 @@ stache_vector_db_provider_delete_chunks_finish (StacheVectorDbProvider  *self,
 {
   g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), -1);
 
-  if (g_async_result_is_tagged (result, real_delete_chunks_async))
-    return _stache_task_finish_int (self, result, real_delete_chunks_async, error);
-
-  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->delete_chunks_finish (self, result, error);
+  return _stache_task_finish_int (self, result, stache_vector_db_provider_delete_chunks_async, error);
 }
 
 /**
@@ -813,21 +652,12 @@ stache_vector_db_provider_count_async (StacheVectorDbProvider *self,
                                        GAsyncReadyCallback     callback,
                                        gpointer                user_data)
 {
-  StacheVectorDbProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
-  if (iface->count == NULL && iface->count_async == real_count_async &&
-      !_stache_set_not_supported (&error, self, "count"))
-    {
-      g_task_report_error (self, callback, user_data, real_count_async, error);
-      return;
-    }
-
-  iface->count_async (self, namespace_, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_vector_db_provider_count_async, count_work,
+                              call_data_new (namespace_, NULL, NULL), call_data_free, g_free,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -847,10 +677,7 @@ stache_vector_db_provider_count_finish (StacheVectorDbProvider  *self,
 {
   g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), -1);
 
-  if (g_async_result_is_tagged (result, real_count_async))
-    return _stache_task_finish_int (self, result, real_count_async, error);
-
-  return STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self)->count_finish (self, result, error);
+  return _stache_task_finish_int (self, result, stache_vector_db_provider_count_async, error);
 }
 
 /**

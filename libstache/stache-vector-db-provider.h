@@ -93,46 +93,6 @@ struct _StacheVectorDbProviderInterface
                                        GError                 **error);
   char      **(*get_capabilities)     (StacheVectorDbProvider  *self);
 
-  void        (*insert_async)         (StacheVectorDbProvider  *self,
-                                       const char              *namespace_,
-                                       GPtrArray               *chunks,
-                                       GArray                  *vectors,
-                                       GCancellable            *cancellable,
-                                       GAsyncReadyCallback      callback,
-                                       gpointer                 user_data);
-  gboolean    (*insert_finish)        (StacheVectorDbProvider  *self,
-                                       GAsyncResult            *result,
-                                       GError                 **error);
-  void        (*search_async)         (StacheVectorDbProvider  *self,
-                                       const char              *namespace_,
-                                       GArray                  *query,
-                                       guint                    top_k,
-                                       JsonObject              *filter,
-                                       GCancellable            *cancellable,
-                                       GAsyncReadyCallback      callback,
-                                       gpointer                 user_data);
-  GPtrArray  *(*search_finish)        (StacheVectorDbProvider  *self,
-                                       GAsyncResult            *result,
-                                       GError                 **error);
-  void        (*delete_chunks_async)  (StacheVectorDbProvider  *self,
-                                       const char              *namespace_,
-                                       const char * const      *ids,
-                                       JsonObject              *filter,
-                                       GCancellable            *cancellable,
-                                       GAsyncReadyCallback      callback,
-                                       gpointer                 user_data);
-  gint64      (*delete_chunks_finish) (StacheVectorDbProvider  *self,
-                                       GAsyncResult            *result,
-                                       GError                 **error);
-  void        (*count_async)          (StacheVectorDbProvider  *self,
-                                       const char              *namespace_,
-                                       GCancellable            *cancellable,
-                                       GAsyncReadyCallback      callback,
-                                       gpointer                 user_data);
-  gint64      (*count_finish)         (StacheVectorDbProvider  *self,
-                                       GAsyncResult            *result,
-                                       GError                 **error);
-
   GList      *(*keyword_search)       (StacheVectorDbProvider  *self,
                                        const char              *namespace_,
                                        const char              *query,
