@@ -217,8 +217,10 @@ check_outcome (StacheNamespaceProvider  *self,
   return TRUE;
 }
 
-/* ---- default async implementations: the sync vfunc in a thread ---- */
+/* ---- the asynchronous forms: the public sync function in a thread ---- */
 
+/* The arguments of one call, owned by it: the caller may free its own as
+ * soon as the _async function returns. */
 typedef struct
 {
   char       *name;
@@ -256,35 +258,8 @@ create_namespace_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  return STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->create_namespace (source, data->name,
-                                                                         data->description,
-                                                                         data->metadata,
-                                                                         cancellable, error);
-}
-
-static void
-real_create_namespace_async (StacheNamespaceProvider *self,
-                             const char              *name,
-                             const char              *description,
-                             JsonObject              *metadata,
-                             GCancellable            *cancellable,
-                             GAsyncReadyCallback      callback,
-                             gpointer                 user_data)
-{
-  CallData *data = call_data_new (name);
-
-  data->description = g_strdup (description);
-  data->metadata = metadata != NULL ? json_object_ref (metadata) : NULL;
-  _stache_task_run_in_thread (self, real_create_namespace_async, create_namespace_work, data,
-                              call_data_free, g_object_unref, cancellable, callback, user_data);
-}
-
-static StacheNamespace *
-real_create_namespace_finish (StacheNamespaceProvider  *self,
-                              GAsyncResult             *result,
-                              GError                  **error)
-{
-  return _stache_task_finish_pointer (self, result, real_create_namespace_async, error);
+  return stache_namespace_provider_create_namespace (source, data->name, data->description, data->metadata,
+                                                     cancellable, error);
 }
 
 static gpointer
@@ -295,35 +270,8 @@ delete_namespace_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  if (!STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->delete_namespace (source, data->name,
-                                                                       data->cascade,
-                                                                       cancellable, error))
-    return NULL;
-
-  return GINT_TO_POINTER (TRUE);
-}
-
-static void
-real_delete_namespace_async (StacheNamespaceProvider *self,
-                             const char              *name,
-                             gboolean                 cascade,
-                             GCancellable            *cancellable,
-                             GAsyncReadyCallback      callback,
-                             gpointer                 user_data)
-{
-  CallData *data = call_data_new (name);
-
-  data->cascade = cascade;
-  _stache_task_run_in_thread (self, real_delete_namespace_async, delete_namespace_work, data,
-                              call_data_free, NULL, cancellable, callback, user_data);
-}
-
-static gboolean
-real_delete_namespace_finish (StacheNamespaceProvider  *self,
-                              GAsyncResult             *result,
-                              GError                  **error)
-{
-  return _stache_task_finish_boolean (self, result, real_delete_namespace_async, error);
+  return stache_namespace_provider_delete_namespace (source, data->name, data->cascade, cancellable, error)
+           ? GINT_TO_POINTER (TRUE) : NULL;
 }
 
 static gpointer
@@ -333,41 +281,8 @@ list_namespaces_work (gpointer       source,
                       GError       **error)
 {
   CallData *data = task_data;
-  GError *local_error = NULL;
-  GList *namespaces;
 
-  namespaces = STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->list_namespaces (source, data->name,
-                                                                              cancellable,
-                                                                              &local_error);
-  if (local_error != NULL)
-    {
-      g_list_free_full (namespaces, g_object_unref);
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-
-  /* Never NULL, even for no namespaces: NULL would mean failure */
-  return _stache_object_list_to_array (namespaces);
-}
-
-static void
-real_list_namespaces_async (StacheNamespaceProvider *self,
-                            const char              *parent,
-                            GCancellable            *cancellable,
-                            GAsyncReadyCallback      callback,
-                            gpointer                 user_data)
-{
-  _stache_task_run_in_thread (self, real_list_namespaces_async, list_namespaces_work,
-                              call_data_new (parent), call_data_free,
-                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
-}
-
-static GPtrArray *
-real_list_namespaces_finish (StacheNamespaceProvider  *self,
-                             GAsyncResult             *result,
-                             GError                  **error)
-{
-  return _stache_task_finish_pointer (self, result, real_list_namespaces_async, error);
+  return stache_namespace_provider_list_namespaces (source, data->name, cancellable, error);
 }
 
 static gpointer
@@ -378,46 +293,16 @@ get_namespace_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  return STACHE_NAMESPACE_PROVIDER_GET_IFACE (source)->get_namespace (source, data->name,
-                                                                      cancellable, error);
-}
-
-static void
-real_get_namespace_async (StacheNamespaceProvider *self,
-                          const char              *name,
-                          GCancellable            *cancellable,
-                          GAsyncReadyCallback      callback,
-                          gpointer                 user_data)
-{
-  _stache_task_run_in_thread (self, real_get_namespace_async, get_namespace_work,
-                              call_data_new (name), call_data_free, g_object_unref,
-                              cancellable, callback, user_data);
-}
-
-static StacheNamespace *
-real_get_namespace_finish (StacheNamespaceProvider  *self,
-                           GAsyncResult             *result,
-                           GError                  **error)
-{
-  return _stache_task_finish_pointer (self, result, real_get_namespace_async, error);
+  return stache_namespace_provider_get_namespace (source, data->name, cancellable, error);
 }
 
 static void
 stache_namespace_provider_default_init (StacheNamespaceProviderInterface *iface)
 {
   _stache_i18n_init ();
-
-  iface->create_namespace_async = real_create_namespace_async;
-  iface->create_namespace_finish = real_create_namespace_finish;
-  iface->delete_namespace_async = real_delete_namespace_async;
-  iface->delete_namespace_finish = real_delete_namespace_finish;
-  iface->list_namespaces_async = real_list_namespaces_async;
-  iface->list_namespaces_finish = real_list_namespaces_finish;
-  iface->get_namespace_async = real_get_namespace_async;
-  iface->get_namespace_finish = real_get_namespace_finish;
 }
 
-/* ---- argument checks shared by the sync and async entry points ---- */
+/* ---- argument checks ---- */
 
 static gboolean
 check_create_args (StacheNamespaceProvider  *self,
@@ -577,24 +462,16 @@ stache_namespace_provider_create_namespace_async (StacheNamespaceProvider *self,
                                                   GAsyncReadyCallback      callback,
                                                   gpointer                 user_data)
 {
-  StacheNamespaceProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
-  if (!check_create_args (self, name, description, &error) ||
-      (iface->create_namespace == NULL &&
-       iface->create_namespace_async == real_create_namespace_async &&
-       !_stache_set_not_supported (&error, self, "create_namespace")))
-    {
-      g_task_report_error (self, callback, user_data, real_create_namespace_async, error);
-      return;
-    }
-
-  iface->create_namespace_async (self, name, description, metadata, cancellable, callback,
-                                 user_data);
+  data = call_data_new (name);
+  data->description = g_strdup (description);
+  data->metadata = metadata != NULL ? json_object_ref (metadata) : NULL;
+  _stache_task_run_in_thread (self, stache_namespace_provider_create_namespace_async, create_namespace_work,
+                              data, call_data_free, g_object_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -612,22 +489,9 @@ stache_namespace_provider_create_namespace_finish (StacheNamespaceProvider  *sel
                                                    GAsyncResult             *result,
                                                    GError                  **error)
 {
-  StacheNamespace *namespace_;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_create_namespace_async))
-    return _stache_task_finish_pointer (self, result, real_create_namespace_async, error);
-
-  namespace_ = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->create_namespace_finish (self, result,
-                                                                                    &local_error);
-  if (!check_outcome (self, "create_namespace", namespace_ != NULL, local_error, error))
-    g_clear_object (&namespace_);
-
-  return namespace_;
+  return _stache_task_finish_pointer (self, result, stache_namespace_provider_create_namespace_async, error);
 }
 
 /**
@@ -696,23 +560,15 @@ stache_namespace_provider_delete_namespace_async (StacheNamespaceProvider *self,
                                                   GAsyncReadyCallback      callback,
                                                   gpointer                 user_data)
 {
-  StacheNamespaceProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
-  if (!check_delete_args (self, name, &error) ||
-      (iface->delete_namespace == NULL &&
-       iface->delete_namespace_async == real_delete_namespace_async &&
-       !_stache_set_not_supported (&error, self, "delete_namespace")))
-    {
-      g_task_report_error (self, callback, user_data, real_delete_namespace_async, error);
-      return;
-    }
-
-  iface->delete_namespace_async (self, name, cascade, cancellable, callback, user_data);
+  data = call_data_new (name);
+  data->cascade = cascade;
+  _stache_task_run_in_thread (self, stache_namespace_provider_delete_namespace_async, delete_namespace_work,
+                              data, call_data_free, NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -730,20 +586,9 @@ stache_namespace_provider_delete_namespace_finish (StacheNamespaceProvider  *sel
                                                    GAsyncResult             *result,
                                                    GError                  **error)
 {
-  GError *local_error = NULL;
-  gboolean deleted;
-
   g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), FALSE);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (g_async_result_is_tagged (result, real_delete_namespace_async))
-    return _stache_task_finish_boolean (self, result, real_delete_namespace_async, error);
-
-  deleted = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->delete_namespace_finish (self, result,
-                                                                                 &local_error);
-
-  return check_outcome (self, "delete_namespace", deleted, local_error, error);
+  return _stache_task_finish_boolean (self, result, stache_namespace_provider_delete_namespace_async, error);
 }
 
 /**
@@ -818,23 +663,12 @@ stache_namespace_provider_list_namespaces_async (StacheNamespaceProvider *self,
                                                  GAsyncReadyCallback      callback,
                                                  gpointer                 user_data)
 {
-  StacheNamespaceProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
-  if (!check_list_args (self, parent, &error) ||
-      (iface->list_namespaces == NULL &&
-       iface->list_namespaces_async == real_list_namespaces_async &&
-       !_stache_set_not_supported (&error, self, "list_namespaces")))
-    {
-      g_task_report_error (self, callback, user_data, real_list_namespaces_async, error);
-      return;
-    }
-
-  iface->list_namespaces_async (self, parent, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_namespace_provider_list_namespaces_async, list_namespaces_work,
+                              call_data_new (parent), call_data_free, (GDestroyNotify) g_ptr_array_unref,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -853,22 +687,9 @@ stache_namespace_provider_list_namespaces_finish (StacheNamespaceProvider  *self
                                                   GAsyncResult             *result,
                                                   GError                  **error)
 {
-  GError *local_error = NULL;
-  GPtrArray *namespaces;
-
   g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_list_namespaces_async))
-    return _stache_task_finish_pointer (self, result, real_list_namespaces_async, error);
-
-  namespaces = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->list_namespaces_finish (self, result,
-                                                                                   &local_error);
-  if (!check_outcome (self, "list_namespaces", namespaces != NULL, local_error, error))
-    g_clear_pointer (&namespaces, g_ptr_array_unref);
-
-  return namespaces;
+  return _stache_task_finish_pointer (self, result, stache_namespace_provider_list_namespaces_async, error);
 }
 
 /**
@@ -932,23 +753,12 @@ stache_namespace_provider_get_namespace_async (StacheNamespaceProvider *self,
                                                GAsyncReadyCallback      callback,
                                                gpointer                 user_data)
 {
-  StacheNamespaceProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self);
-  if (!check_get_args (self, name, &error) ||
-      (iface->get_namespace == NULL &&
-       iface->get_namespace_async == real_get_namespace_async &&
-       !_stache_set_not_supported (&error, self, "get_namespace")))
-    {
-      g_task_report_error (self, callback, user_data, real_get_namespace_async, error);
-      return;
-    }
-
-  iface->get_namespace_async (self, name, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_namespace_provider_get_namespace_async, get_namespace_work,
+                              call_data_new (name), call_data_free, g_object_unref,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -966,22 +776,9 @@ stache_namespace_provider_get_namespace_finish (StacheNamespaceProvider  *self,
                                                 GAsyncResult             *result,
                                                 GError                  **error)
 {
-  StacheNamespace *namespace_;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (STACHE_IS_NAMESPACE_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_get_namespace_async))
-    return _stache_task_finish_pointer (self, result, real_get_namespace_async, error);
-
-  namespace_ = STACHE_NAMESPACE_PROVIDER_GET_IFACE (self)->get_namespace_finish (self, result,
-                                                                                 &local_error);
-  if (!check_outcome (self, "get_namespace", namespace_ != NULL, local_error, error))
-    g_clear_object (&namespace_);
-
-  return namespace_;
+  return _stache_task_finish_pointer (self, result, stache_namespace_provider_get_namespace_async, error);
 }
 
 void

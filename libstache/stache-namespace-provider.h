@@ -29,29 +29,15 @@ G_DECLARE_INTERFACE (StacheNamespaceProvider, stache_namespace_provider, STACHE,
  *   asked to cascade; required
  * @list_namespaces: lists all namespaces or the children of one; required
  * @get_namespace: looks a namespace up by name; required
- * @create_namespace_async: async version of @create_namespace; the default
- *   runs @create_namespace in a thread
- * @create_namespace_finish: finishes @create_namespace_async
- * @delete_namespace_async: async version of @delete_namespace; the default
- *   runs @delete_namespace in a thread
- * @delete_namespace_finish: finishes @delete_namespace_async
- * @list_namespaces_async: async version of @list_namespaces; the default
- *   runs @list_namespaces in a thread
- * @list_namespaces_finish: finishes @list_namespaces_async
- * @get_namespace_async: async version of @get_namespace; the default runs
- *   @get_namespace in a thread
- * @get_namespace_finish: finishes @get_namespace_async
  *
- * The virtual methods of #StacheNamespaceProvider. A plugin in a scripting
- * language implements the sync methods (`do_create_namespace`,
- * `do_delete_namespace`, `do_list_namespaces`, `do_get_namespace`) and
- * inherits thread-backed async ones.
+ * The virtual methods of #StacheNamespaceProvider, all synchronous (a
+ * plugin in a scripting language implements `do_create_namespace`,
+ * `do_delete_namespace`, `do_list_namespaces`, `do_get_namespace`); the
+ * public _async functions run the public sync ones in a worker thread.
  *
  * @list_namespaces returns a #GList of #StacheNamespace that the caller
  * owns, list and elements (in Python: a list); the public
  * stache_namespace_provider_list_namespaces() turns it into a #GPtrArray.
- * A @list_namespaces_finish override returns a #GPtrArray whose free
- * function unrefs its elements.
  */
 struct _StacheNamespaceProviderInterface
 {
@@ -75,42 +61,6 @@ struct _StacheNamespaceProviderInterface
   StacheNamespace *(*get_namespace)           (StacheNamespaceProvider  *self,
                                                const char               *name,
                                                GCancellable             *cancellable,
-                                               GError                  **error);
-
-  void             (*create_namespace_async)  (StacheNamespaceProvider  *self,
-                                               const char               *name,
-                                               const char               *description,
-                                               JsonObject               *metadata,
-                                               GCancellable             *cancellable,
-                                               GAsyncReadyCallback       callback,
-                                               gpointer                  user_data);
-  StacheNamespace *(*create_namespace_finish) (StacheNamespaceProvider  *self,
-                                               GAsyncResult             *result,
-                                               GError                  **error);
-  void             (*delete_namespace_async)  (StacheNamespaceProvider  *self,
-                                               const char               *name,
-                                               gboolean                  cascade,
-                                               GCancellable             *cancellable,
-                                               GAsyncReadyCallback       callback,
-                                               gpointer                  user_data);
-  gboolean         (*delete_namespace_finish) (StacheNamespaceProvider  *self,
-                                               GAsyncResult             *result,
-                                               GError                  **error);
-  void             (*list_namespaces_async)   (StacheNamespaceProvider  *self,
-                                               const char               *parent,
-                                               GCancellable             *cancellable,
-                                               GAsyncReadyCallback       callback,
-                                               gpointer                  user_data);
-  GPtrArray       *(*list_namespaces_finish)  (StacheNamespaceProvider  *self,
-                                               GAsyncResult             *result,
-                                               GError                  **error);
-  void             (*get_namespace_async)     (StacheNamespaceProvider  *self,
-                                               const char               *name,
-                                               GCancellable             *cancellable,
-                                               GAsyncReadyCallback       callback,
-                                               gpointer                  user_data);
-  StacheNamespace *(*get_namespace_finish)    (StacheNamespaceProvider  *self,
-                                               GAsyncResult             *result,
                                                GError                  **error);
 
   /*< private >*/

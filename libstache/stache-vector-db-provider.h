@@ -30,17 +30,6 @@ G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, 
  * @count: counts chunks; required
  * @get_capabilities: lists what the store can do; optional, the default is
  *   `vector_search`
- * @insert_async: async version of @insert; the default runs @insert in a
- *   thread
- * @insert_finish: finishes @insert_async
- * @search_async: async version of @search; the default runs @search in a
- *   thread
- * @search_finish: finishes @search_async
- * @delete_chunks_async: async version of @delete_chunks; the default runs
- *   @delete_chunks in a thread
- * @delete_chunks_finish: finishes @delete_chunks_async
- * @count_async: async version of @count; the default runs @count in a thread
- * @count_finish: finishes @count_async
  * @keyword_search: finds chunks by words rather than vectors (BM25 or the
  *   engine's own ranking); optional, announced with the `keyword_search`
  *   capability
@@ -54,15 +43,14 @@ G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, 
  *   default takes over)
  * @verify: reads every stored item and reports damage; optional
  *
- * The virtual methods of #StacheVectorDbProvider. A plugin in a scripting
- * language implements the sync methods (`do_insert`, `do_search`,
- * `do_delete_chunks`, `do_count`) and inherits thread-backed async ones.
+ * The virtual methods of #StacheVectorDbProvider, all synchronous (a
+ * plugin in a scripting language implements `do_insert`, `do_search`,
+ * `do_delete_chunks`, `do_count`); the public _async functions run the
+ * public sync ones in a worker thread.
  *
  * @search returns a #GList of #StacheSearchResult that the caller owns,
  * list and elements (in Python: a list); the public
- * stache_vector_db_provider_search() turns it into a #GPtrArray. An
- * @search_finish override returns a #GPtrArray whose free function unrefs
- * its elements.
+ * stache_vector_db_provider_search() turns it into a #GPtrArray.
  */
 struct _StacheVectorDbProviderInterface
 {
