@@ -68,8 +68,10 @@ check_outcome (StacheDocumentIndexProvider  *self,
   return TRUE;
 }
 
-/* ---- default async implementations: the sync vfunc in a thread ---- */
+/* ---- the asynchronous forms: the public sync function in a thread ---- */
 
+/* The arguments of one call, owned by it: the caller may free its own as
+ * soon as the _async function returns. */
 typedef struct
 {
   StacheDocument *document;
@@ -110,31 +112,8 @@ index_document_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  if (!STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->index_document (source, data->document,
-                                                                          cancellable, error))
-    return NULL;
-
-  return GINT_TO_POINTER (TRUE);
-}
-
-static void
-real_index_document_async (StacheDocumentIndexProvider *self,
-                           StacheDocument              *document,
-                           GCancellable                *cancellable,
-                           GAsyncReadyCallback          callback,
-                           gpointer                     user_data)
-{
-  _stache_task_run_in_thread (self, real_index_document_async, index_document_work,
-                              call_data_new (document, NULL, NULL), call_data_free, NULL,
-                              cancellable, callback, user_data);
-}
-
-static gboolean
-real_index_document_finish (StacheDocumentIndexProvider  *self,
-                            GAsyncResult                 *result,
-                            GError                      **error)
-{
-  return _stache_task_finish_boolean (self, result, real_index_document_async, error);
+  return stache_document_index_provider_index_document (source, data->document, cancellable, error)
+           ? GINT_TO_POINTER (TRUE) : NULL;
 }
 
 static gpointer
@@ -145,28 +124,7 @@ get_document_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  return STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->get_document (source, data->id,
-                                                                          cancellable, error);
-}
-
-static void
-real_get_document_async (StacheDocumentIndexProvider *self,
-                         const char                  *id,
-                         GCancellable                *cancellable,
-                         GAsyncReadyCallback          callback,
-                         gpointer                     user_data)
-{
-  _stache_task_run_in_thread (self, real_get_document_async, get_document_work,
-                              call_data_new (NULL, id, NULL), call_data_free, g_object_unref,
-                              cancellable, callback, user_data);
-}
-
-static StacheDocument *
-real_get_document_finish (StacheDocumentIndexProvider  *self,
-                          GAsyncResult                 *result,
-                          GError                      **error)
-{
-  return _stache_task_finish_pointer (self, result, real_get_document_async, error);
+  return stache_document_index_provider_get_document (source, data->id, cancellable, error);
 }
 
 static gpointer
@@ -176,42 +134,8 @@ list_documents_work (gpointer       source,
                      GError       **error)
 {
   CallData *data = task_data;
-  GError *local_error = NULL;
-  GList *documents;
 
-  documents = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->list_documents (source,
-                                                                                 data->namespace_,
-                                                                                 cancellable,
-                                                                                 &local_error);
-  if (local_error != NULL)
-    {
-      g_list_free_full (documents, g_object_unref);
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-
-  /* Never NULL, even for no documents: NULL would mean failure */
-  return _stache_object_list_to_array (documents);
-}
-
-static void
-real_list_documents_async (StacheDocumentIndexProvider *self,
-                           const char                  *namespace_,
-                           GCancellable                *cancellable,
-                           GAsyncReadyCallback          callback,
-                           gpointer                     user_data)
-{
-  _stache_task_run_in_thread (self, real_list_documents_async, list_documents_work,
-                              call_data_new (NULL, NULL, namespace_), call_data_free,
-                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
-}
-
-static GPtrArray *
-real_list_documents_finish (StacheDocumentIndexProvider  *self,
-                            GAsyncResult                 *result,
-                            GError                      **error)
-{
-  return _stache_task_finish_pointer (self, result, real_list_documents_async, error);
+  return stache_document_index_provider_list_documents (source, data->namespace_, cancellable, error);
 }
 
 static gpointer
@@ -222,49 +146,17 @@ delete_document_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  if (!STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (source)->delete_document (source, data->id,
-                                                                           cancellable, error))
-    return NULL;
-
-  return GINT_TO_POINTER (TRUE);
-}
-
-static void
-real_delete_document_async (StacheDocumentIndexProvider *self,
-                            const char                  *id,
-                            GCancellable                *cancellable,
-                            GAsyncReadyCallback          callback,
-                            gpointer                     user_data)
-{
-  _stache_task_run_in_thread (self, real_delete_document_async, delete_document_work,
-                              call_data_new (NULL, id, NULL), call_data_free, NULL,
-                              cancellable, callback, user_data);
-}
-
-static gboolean
-real_delete_document_finish (StacheDocumentIndexProvider  *self,
-                             GAsyncResult                 *result,
-                             GError                      **error)
-{
-  return _stache_task_finish_boolean (self, result, real_delete_document_async, error);
+  return stache_document_index_provider_delete_document (source, data->id, cancellable, error)
+           ? GINT_TO_POINTER (TRUE) : NULL;
 }
 
 static void
 stache_document_index_provider_default_init (StacheDocumentIndexProviderInterface *iface)
 {
   _stache_i18n_init ();
-
-  iface->index_document_async = real_index_document_async;
-  iface->index_document_finish = real_index_document_finish;
-  iface->get_document_async = real_get_document_async;
-  iface->get_document_finish = real_get_document_finish;
-  iface->list_documents_async = real_list_documents_async;
-  iface->list_documents_finish = real_list_documents_finish;
-  iface->delete_document_async = real_delete_document_async;
-  iface->delete_document_finish = real_delete_document_finish;
 }
 
-/* ---- argument checks shared by the sync and async entry points ---- */
+/* ---- argument checks ---- */
 
 static gboolean
 validate_id (const char  *id,
@@ -434,24 +326,12 @@ stache_document_index_provider_index_document_async (StacheDocumentIndexProvider
                                                      GAsyncReadyCallback          callback,
                                                      gpointer                     user_data)
 {
-  StacheDocumentIndexProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
-  g_return_if_fail (STACHE_IS_DOCUMENT (document));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
-  if (!check_index_args (self, document, &error) ||
-      (iface->index_document == NULL &&
-       iface->index_document_async == real_index_document_async &&
-       !_stache_set_not_supported (&error, self, "index_document")))
-    {
-      g_task_report_error (self, callback, user_data, real_index_document_async, error);
-      return;
-    }
-
-  iface->index_document_async (self, document, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_document_index_provider_index_document_async, index_document_work,
+                              call_data_new (document, NULL, NULL), call_data_free, NULL,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -469,20 +349,9 @@ stache_document_index_provider_index_document_finish (StacheDocumentIndexProvide
                                                       GAsyncResult                 *result,
                                                       GError                      **error)
 {
-  GError *local_error = NULL;
-  gboolean indexed;
-
   g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), FALSE);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (g_async_result_is_tagged (result, real_index_document_async))
-    return _stache_task_finish_boolean (self, result, real_index_document_async, error);
-
-  indexed = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->index_document_finish (self, result,
-                                                                                    &local_error);
-
-  return check_outcome (self, "index_document", indexed, local_error, error);
+  return _stache_task_finish_boolean (self, result, stache_document_index_provider_index_document_async, error);
 }
 
 /**
@@ -546,23 +415,12 @@ stache_document_index_provider_get_document_async (StacheDocumentIndexProvider *
                                                    GAsyncReadyCallback          callback,
                                                    gpointer                     user_data)
 {
-  StacheDocumentIndexProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
-  if (!check_get_args (self, id, &error) ||
-      (iface->get_document == NULL &&
-       iface->get_document_async == real_get_document_async &&
-       !_stache_set_not_supported (&error, self, "get_document")))
-    {
-      g_task_report_error (self, callback, user_data, real_get_document_async, error);
-      return;
-    }
-
-  iface->get_document_async (self, id, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_document_index_provider_get_document_async, get_document_work,
+                              call_data_new (NULL, id, NULL), call_data_free, g_object_unref,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -580,22 +438,9 @@ stache_document_index_provider_get_document_finish (StacheDocumentIndexProvider 
                                                     GAsyncResult                 *result,
                                                     GError                      **error)
 {
-  StacheDocument *document;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_get_document_async))
-    return _stache_task_finish_pointer (self, result, real_get_document_async, error);
-
-  document = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->get_document_finish (self, result,
-                                                                                   &local_error);
-  if (!check_outcome (self, "get_document", document != NULL, local_error, error))
-    g_clear_object (&document);
-
-  return document;
+  return _stache_task_finish_pointer (self, result, stache_document_index_provider_get_document_async, error);
 }
 
 /**
@@ -670,23 +515,12 @@ stache_document_index_provider_list_documents_async (StacheDocumentIndexProvider
                                                      GAsyncReadyCallback          callback,
                                                      gpointer                     user_data)
 {
-  StacheDocumentIndexProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
-  if (!check_list_args (self, namespace_, &error) ||
-      (iface->list_documents == NULL &&
-       iface->list_documents_async == real_list_documents_async &&
-       !_stache_set_not_supported (&error, self, "list_documents")))
-    {
-      g_task_report_error (self, callback, user_data, real_list_documents_async, error);
-      return;
-    }
-
-  iface->list_documents_async (self, namespace_, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_document_index_provider_list_documents_async, list_documents_work,
+                              call_data_new (NULL, NULL, namespace_), call_data_free, (GDestroyNotify) g_ptr_array_unref,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -705,22 +539,9 @@ stache_document_index_provider_list_documents_finish (StacheDocumentIndexProvide
                                                       GAsyncResult                 *result,
                                                       GError                      **error)
 {
-  GError *local_error = NULL;
-  GPtrArray *documents;
-
   g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_list_documents_async))
-    return _stache_task_finish_pointer (self, result, real_list_documents_async, error);
-
-  documents = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->list_documents_finish (self, result,
-                                                                                      &local_error);
-  if (!check_outcome (self, "list_documents", documents != NULL, local_error, error))
-    g_clear_pointer (&documents, g_ptr_array_unref);
-
-  return documents;
+  return _stache_task_finish_pointer (self, result, stache_document_index_provider_list_documents_async, error);
 }
 
 /**
@@ -781,23 +602,12 @@ stache_document_index_provider_delete_document_async (StacheDocumentIndexProvide
                                                       GAsyncReadyCallback          callback,
                                                       gpointer                     user_data)
 {
-  StacheDocumentIndexProviderInterface *iface;
-  GError *error = NULL;
-
   g_return_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self);
-  if (!check_delete_args (self, id, &error) ||
-      (iface->delete_document == NULL &&
-       iface->delete_document_async == real_delete_document_async &&
-       !_stache_set_not_supported (&error, self, "delete_document")))
-    {
-      g_task_report_error (self, callback, user_data, real_delete_document_async, error);
-      return;
-    }
-
-  iface->delete_document_async (self, id, cancellable, callback, user_data);
+  _stache_task_run_in_thread (self, stache_document_index_provider_delete_document_async, delete_document_work,
+                              call_data_new (NULL, id, NULL), call_data_free, NULL,
+                              cancellable, callback, user_data);
 }
 
 /**
@@ -815,20 +625,9 @@ stache_document_index_provider_delete_document_finish (StacheDocumentIndexProvid
                                                        GAsyncResult                 *result,
                                                        GError                      **error)
 {
-  GError *local_error = NULL;
-  gboolean deleted;
-
   g_return_val_if_fail (STACHE_IS_DOCUMENT_INDEX_PROVIDER (self), FALSE);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (g_async_result_is_tagged (result, real_delete_document_async))
-    return _stache_task_finish_boolean (self, result, real_delete_document_async, error);
-
-  deleted = STACHE_DOCUMENT_INDEX_PROVIDER_GET_IFACE (self)->delete_document_finish (self, result,
-                                                                                     &local_error);
-
-  return check_outcome (self, "delete_document", deleted, local_error, error);
+  return _stache_task_finish_boolean (self, result, stache_document_index_provider_delete_document_async, error);
 }
 
 void

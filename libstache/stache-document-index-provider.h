@@ -30,29 +30,16 @@ G_DECLARE_INTERFACE (StacheDocumentIndexProvider, stache_document_index_provider
  * @list_documents: lists the documents of one namespace or of all;
  *   required
  * @delete_document: deletes a document by id; required
- * @index_document_async: async version of @index_document; the default
- *   runs @index_document in a thread
- * @index_document_finish: finishes @index_document_async
- * @get_document_async: async version of @get_document; the default runs
- *   @get_document in a thread
- * @get_document_finish: finishes @get_document_async
- * @list_documents_async: async version of @list_documents; the default runs
- *   @list_documents in a thread
- * @list_documents_finish: finishes @list_documents_async
- * @delete_document_async: async version of @delete_document; the default
- *   runs @delete_document in a thread
- * @delete_document_finish: finishes @delete_document_async
  *
- * The virtual methods of #StacheDocumentIndexProvider. A plugin in a
- * scripting language implements the sync methods (`do_index_document`,
- * `do_get_document`, `do_list_documents`, `do_delete_document`) and
- * inherits thread-backed async ones.
+ * The virtual methods of #StacheDocumentIndexProvider, all synchronous (a
+ * plugin in a scripting language implements `do_index_document`,
+ * `do_get_document`, `do_list_documents`, `do_delete_document`); the
+ * public _async functions run the public sync ones in a worker thread.
  *
  * @list_documents returns a #GList of #StacheDocument that the caller
  * owns, list and elements (in Python: a list); the public
  * stache_document_index_provider_list_documents() turns it into a
- * #GPtrArray. A @list_documents_finish override returns a #GPtrArray whose
- * free function unrefs its elements.
+ * #GPtrArray.
  */
 struct _StacheDocumentIndexProviderInterface
 {
@@ -73,39 +60,6 @@ struct _StacheDocumentIndexProviderInterface
   gboolean        (*delete_document)        (StacheDocumentIndexProvider  *self,
                                              const char                   *id,
                                              GCancellable                 *cancellable,
-                                             GError                      **error);
-
-  void            (*index_document_async)   (StacheDocumentIndexProvider  *self,
-                                             StacheDocument               *document,
-                                             GCancellable                 *cancellable,
-                                             GAsyncReadyCallback           callback,
-                                             gpointer                      user_data);
-  gboolean        (*index_document_finish)  (StacheDocumentIndexProvider  *self,
-                                             GAsyncResult                 *result,
-                                             GError                      **error);
-  void            (*get_document_async)     (StacheDocumentIndexProvider  *self,
-                                             const char                   *id,
-                                             GCancellable                 *cancellable,
-                                             GAsyncReadyCallback           callback,
-                                             gpointer                      user_data);
-  StacheDocument *(*get_document_finish)    (StacheDocumentIndexProvider  *self,
-                                             GAsyncResult                 *result,
-                                             GError                      **error);
-  void            (*list_documents_async)   (StacheDocumentIndexProvider  *self,
-                                             const char                   *namespace_,
-                                             GCancellable                 *cancellable,
-                                             GAsyncReadyCallback           callback,
-                                             gpointer                      user_data);
-  GPtrArray      *(*list_documents_finish)  (StacheDocumentIndexProvider  *self,
-                                             GAsyncResult                 *result,
-                                             GError                      **error);
-  void            (*delete_document_async)  (StacheDocumentIndexProvider  *self,
-                                             const char                   *id,
-                                             GCancellable                 *cancellable,
-                                             GAsyncReadyCallback           callback,
-                                             gpointer                      user_data);
-  gboolean        (*delete_document_finish) (StacheDocumentIndexProvider  *self,
-                                             GAsyncResult                 *result,
                                              GError                      **error);
 
   /*< private >*/
