@@ -417,10 +417,10 @@ embed_in_batches (StacheEmbeddingProvider  *self,
   return g_steal_pointer (&values);
 }
 
-/* ---- default async implementations: the sync vfunc in a thread ---- */
+/* ---- the asynchronous forms: the public sync function in a thread ---- */
 
-/* The result of an async call is the GArray of floats itself. */
-
+/* The arguments of one call, owned by it; the result of the call is the
+ * GArray of floats itself. */
 typedef struct
 {
   char  *text;
@@ -444,35 +444,8 @@ embed_work (gpointer       source,
             GError       **error)
 {
   CallData *data = task_data;
-  GError *local_error = NULL;
-  GArray *values;
 
-  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (source)->embed (source, data->text,
-                                                                cancellable, &local_error);
-
-  return check_vectors (source, values, 1, local_error, error);
-}
-
-static void
-real_embed_async (StacheEmbeddingProvider *self,
-                  const char              *text,
-                  GCancellable            *cancellable,
-                  GAsyncReadyCallback      callback,
-                  gpointer                 user_data)
-{
-  CallData *data = g_new0 (CallData, 1);
-
-  data->text = g_strdup (text);
-  _stache_task_run_in_thread (self, real_embed_async, embed_work, data, call_data_free,
-                              (GDestroyNotify) g_array_unref, cancellable, callback, user_data);
-}
-
-static GArray *
-real_embed_finish (StacheEmbeddingProvider  *self,
-                   GAsyncResult             *result,
-                   GError                  **error)
-{
-  return _stache_task_finish_pointer (self, result, real_embed_async, error);
+  return stache_embedding_provider_embed (source, data->text, cancellable, error);
 }
 
 static gpointer
@@ -483,31 +456,7 @@ embed_batch_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  return embed_in_batches (source, (const char * const *) data->texts,
-                           g_strv_length (data->texts), cancellable, error);
-}
-
-static void
-real_embed_batch_async (StacheEmbeddingProvider *self,
-                        const char * const      *texts,
-                        GCancellable            *cancellable,
-                        GAsyncReadyCallback      callback,
-                        gpointer                 user_data)
-{
-  CallData *data = g_new0 (CallData, 1);
-
-  data->texts = g_strdupv ((char **) texts);
-  _stache_task_run_in_thread (self, real_embed_batch_async, embed_batch_work, data,
-                              call_data_free, (GDestroyNotify) g_array_unref,
-                              cancellable, callback, user_data);
-}
-
-static GArray *
-real_embed_batch_finish (StacheEmbeddingProvider  *self,
-                         GAsyncResult             *result,
-                         GError                  **error)
-{
-  return _stache_task_finish_pointer (self, result, real_embed_batch_async, error);
+  return stache_embedding_provider_embed_batch (source, (const char * const *) data->texts, cancellable, error);
 }
 
 static void
@@ -519,14 +468,10 @@ stache_embedding_provider_default_init (StacheEmbeddingProviderInterface *iface)
   iface->embed_batch = real_embed_batch;
   iface->get_dimensions = real_get_dimensions;
   iface->get_capabilities = real_get_capabilities;
-  iface->embed_async = real_embed_async;
-  iface->embed_finish = real_embed_finish;
-  iface->embed_batch_async = real_embed_batch_async;
-  iface->embed_batch_finish = real_embed_batch_finish;
   iface->get_batch_limits = real_get_batch_limits;
 }
 
-/* ---- argument checks shared by the sync and async entry points ---- */
+/* ---- argument checks ---- */
 
 static gboolean
 check_embed_args (StacheEmbeddingProvider  *self,
@@ -645,23 +590,15 @@ stache_embedding_provider_embed_async (StacheEmbeddingProvider *self,
                                        GAsyncReadyCallback      callback,
                                        gpointer                 user_data)
 {
-  StacheEmbeddingProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
-  if (!check_embed_args (self, text, &error) ||
-      ((iface->embed == NULL || !implements_embedding (iface)) &&
-       iface->embed_async == real_embed_async &&
-       !_stache_set_not_supported (&error, self, "embed")))
-    {
-      g_task_report_error (self, callback, user_data, real_embed_async, error);
-      return;
-    }
-
-  iface->embed_async (self, text, cancellable, callback, user_data);
+  data = g_new0 (CallData, 1);
+  data->text = g_strdup (text);
+  _stache_task_run_in_thread (self, stache_embedding_provider_embed_async, embed_work, data, call_data_free,
+                              (GDestroyNotify) g_array_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -680,20 +617,9 @@ stache_embedding_provider_embed_finish (StacheEmbeddingProvider  *self,
                                         GAsyncResult             *result,
                                         GError                  **error)
 {
-  GError *local_error = NULL;
-  GArray *values;
-
   g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_embed_async))
-    return real_embed_finish (self, result, error);
-
-  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self)->embed_finish (self, result,
-                                                                     &local_error);
-
-  return check_vectors (self, values, 1, local_error, error);
+  return _stache_task_finish_pointer (self, result, stache_embedding_provider_embed_async, error);
 }
 
 /**
@@ -774,33 +700,15 @@ stache_embedding_provider_embed_batch_async (StacheEmbeddingProvider *self,
                                              GAsyncReadyCallback      callback,
                                              gpointer                 user_data)
 {
-  StacheEmbeddingProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self);
-  if (!check_embed_batch_args (self, texts, &error) ||
-      (texts[0] != NULL &&
-       (iface->embed_batch == NULL || !implements_embedding (iface)) &&
-       iface->embed_batch_async == real_embed_batch_async &&
-       !_stache_set_not_supported (&error, self, "embed_batch")))
-    {
-      g_task_report_error (self, callback, user_data, real_embed_batch_async, error);
-      return;
-    }
-
-  if (texts[0] == NULL)
-    {
-      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-      g_task_set_source_tag (task, real_embed_batch_async);
-      g_task_return_pointer (task, vectors_new_empty (), (GDestroyNotify) g_array_unref);
-      return;
-    }
-
-  iface->embed_batch_async (self, texts, cancellable, callback, user_data);
+  data = g_new0 (CallData, 1);
+  data->texts = g_strdupv ((char **) texts);
+  _stache_task_run_in_thread (self, stache_embedding_provider_embed_batch_async, embed_batch_work, data,
+                              call_data_free, (GDestroyNotify) g_array_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -819,22 +727,9 @@ stache_embedding_provider_embed_batch_finish (StacheEmbeddingProvider  *self,
                                               GAsyncResult             *result,
                                               GError                  **error)
 {
-  GError *local_error = NULL;
-  GArray *values;
-
   g_return_val_if_fail (STACHE_IS_EMBEDDING_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_embed_batch_async))
-    return real_embed_batch_finish (self, result, error);
-
-  /* A provider's own async implementation: the number of texts is not
-   * known here, so only the values themselves can be checked. */
-  values = STACHE_EMBEDDING_PROVIDER_GET_IFACE (self)->embed_batch_finish (self, result,
-                                                                           &local_error);
-
-  return check_vectors (self, values, 0, local_error, error);
+  return _stache_task_finish_pointer (self, result, stache_embedding_provider_embed_batch_async, error);
 }
 
 /**

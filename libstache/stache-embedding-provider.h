@@ -32,12 +32,6 @@ G_DECLARE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE,
  *   known; optional, the default returns 0
  * @get_capabilities: lists what the provider can do; optional, the default
  *   is `embed`
- * @embed_async: async version of @embed; the default runs @embed in a
- *   thread
- * @embed_finish: finishes @embed_async
- * @embed_batch_async: async version of @embed_batch; the default runs
- *   @embed_batch in a thread
- * @embed_batch_finish: finishes @embed_batch_async
  * @get_batch_limits: gives the most texts and the most bytes of text the
  *   provider takes in one @embed_batch call; optional, the default is no
  *   limit. stache_embedding_provider_embed_batch() splits longer lists
@@ -50,9 +44,10 @@ G_DECLARE_INTERFACE (StacheEmbeddingProvider, stache_embedding_provider, STACHE,
  *   whenever the same text would get another vector (another model,
  *   another length); optional, the default is the type name
  *
- * The virtual methods of #StacheEmbeddingProvider. A plugin in a scripting
- * language implements the sync methods (`do_embed` and/or `do_embed_batch`,
- * and `do_get_dimensions`) and inherits thread-backed async ones.
+ * The virtual methods of #StacheEmbeddingProvider, all synchronous (a
+ * plugin in a scripting language implements `do_embed` and/or
+ * `do_embed_batch`, and `do_get_dimensions`); the public _async functions
+ * run the public sync ones in a worker thread.
  */
 struct _StacheEmbeddingProviderInterface
 {
@@ -69,22 +64,6 @@ struct _StacheEmbeddingProviderInterface
   guint    (*get_dimensions)     (StacheEmbeddingProvider  *self);
   char   **(*get_capabilities)   (StacheEmbeddingProvider  *self);
 
-  void     (*embed_async)        (StacheEmbeddingProvider  *self,
-                                  const char               *text,
-                                  GCancellable             *cancellable,
-                                  GAsyncReadyCallback       callback,
-                                  gpointer                  user_data);
-  GArray  *(*embed_finish)       (StacheEmbeddingProvider  *self,
-                                  GAsyncResult             *result,
-                                  GError                  **error);
-  void     (*embed_batch_async)  (StacheEmbeddingProvider  *self,
-                                  const char * const       *texts,
-                                  GCancellable             *cancellable,
-                                  GAsyncReadyCallback       callback,
-                                  gpointer                  user_data);
-  GArray  *(*embed_batch_finish) (StacheEmbeddingProvider  *self,
-                                  GAsyncResult             *result,
-                                  GError                  **error);
   void     (*get_batch_limits)   (StacheEmbeddingProvider  *self,
                                   guint                    *max_texts,
                                   guint                    *max_bytes);

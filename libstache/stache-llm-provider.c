@@ -69,8 +69,10 @@ check_completion (StacheLlmProvider  *self,
   return completion;
 }
 
-/* ---- default async implementations: the sync vfunc in a thread ---- */
+/* ---- the asynchronous form: the public sync function in a thread ---- */
 
+/* The arguments of one call, owned by it: the caller may free its own as
+ * soon as the _async function returns. */
 typedef struct
 {
   char       *prompt;
@@ -89,20 +91,6 @@ call_data_free (gpointer p)
   g_free (data);
 }
 
-static CallData *
-call_data_new (const char *prompt,
-               const char *system_prompt,
-               JsonObject *options)
-{
-  CallData *data = g_new0 (CallData, 1);
-
-  data->prompt = g_strdup (prompt);
-  data->system_prompt = g_strdup (system_prompt);
-  data->options = options != NULL ? json_object_ref (options) : NULL;
-
-  return data;
-}
-
 static gpointer
 generate_work (gpointer       source,
                gpointer       task_data,
@@ -110,37 +98,9 @@ generate_work (gpointer       source,
                GError       **error)
 {
   CallData *data = task_data;
-  StacheCompletion *completion;
-  GError *local_error = NULL;
 
-  completion = STACHE_LLM_PROVIDER_GET_IFACE (source)->generate (source, data->prompt,
-                                                                 data->system_prompt,
-                                                                 data->options,
-                                                                 cancellable, &local_error);
-
-  return check_completion (source, completion, local_error, error);
-}
-
-static void
-real_generate_async (StacheLlmProvider   *self,
-                     const char          *prompt,
-                     const char          *system_prompt,
-                     JsonObject          *options,
-                     GCancellable        *cancellable,
-                     GAsyncReadyCallback  callback,
-                     gpointer             user_data)
-{
-  _stache_task_run_in_thread (self, real_generate_async, generate_work,
-                              call_data_new (prompt, system_prompt, options),
-                              call_data_free, g_object_unref, cancellable, callback, user_data);
-}
-
-static StacheCompletion *
-real_generate_finish (StacheLlmProvider  *self,
-                      GAsyncResult       *result,
-                      GError            **error)
-{
-  return _stache_task_finish_pointer (self, result, real_generate_async, error);
+  return stache_llm_provider_generate (source, data->prompt, data->system_prompt, data->options,
+                                       cancellable, error);
 }
 
 static char **
@@ -157,11 +117,9 @@ stache_llm_provider_default_init (StacheLlmProviderInterface *iface)
   _stache_i18n_init ();
 
   iface->get_capabilities = real_get_capabilities;
-  iface->generate_async = real_generate_async;
-  iface->generate_finish = real_generate_finish;
 }
 
-/* ---- argument checks shared by the sync and async entry points ---- */
+/* ---- argument checks ---- */
 
 static gboolean
 check_generate_args (StacheLlmProvider  *self,
@@ -280,22 +238,17 @@ stache_llm_provider_generate_async (StacheLlmProvider   *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  StacheLlmProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_LLM_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_LLM_PROVIDER_GET_IFACE (self);
-  if (!check_generate_args (self, prompt, system_prompt, &error) ||
-      (iface->generate == NULL && iface->generate_async == real_generate_async &&
-       !_stache_set_not_supported (&error, self, "generate")))
-    {
-      g_task_report_error (self, callback, user_data, real_generate_async, error);
-      return;
-    }
-
-  iface->generate_async (self, prompt, system_prompt, options, cancellable, callback, user_data);
+  data = g_new0 (CallData, 1);
+  data->prompt = g_strdup (prompt);
+  data->system_prompt = g_strdup (system_prompt);
+  data->options = options != NULL ? json_object_ref (options) : NULL;
+  _stache_task_run_in_thread (self, stache_llm_provider_generate_async, generate_work, data, call_data_free,
+                              g_object_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -313,19 +266,9 @@ stache_llm_provider_generate_finish (StacheLlmProvider  *self,
                                      GAsyncResult       *result,
                                      GError            **error)
 {
-  StacheCompletion *completion;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (STACHE_IS_LLM_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_generate_async))
-    return _stache_task_finish_pointer (self, result, real_generate_async, error);
-
-  completion = STACHE_LLM_PROVIDER_GET_IFACE (self)->generate_finish (self, result, &local_error);
-
-  return check_completion (self, completion, local_error, error);
+  return _stache_task_finish_pointer (self, result, stache_llm_provider_generate_async, error);
 }
 
 /* Passes the provider's pieces on, dropping empty ones and refusing

@@ -38,17 +38,15 @@ G_DECLARE_INTERFACE (StacheLlmProvider, stache_llm_provider, STACHE, LLM_PROVIDE
  * @generate: generates a completion for a prompt; required
  * @get_capabilities: lists what the model can do; optional, the default is
  *   `generate`
- * @generate_async: async version of @generate; the default runs @generate
- *   in a thread
- * @generate_finish: finishes @generate_async
  * @generate_stream: generates a completion, giving its text to a
  *   #StacheTokenFunc piece by piece as the model writes it; optional, the
  *   default calls @generate and gives the whole text at once. A provider
  *   that implements it also announces the `streaming` capability.
  *
- * The virtual methods of #StacheLlmProvider. A plugin in a scripting
- * language implements the sync method (`do_generate`, and optionally
- * `do_get_capabilities`) and inherits a thread-backed async one.
+ * The virtual methods of #StacheLlmProvider, all synchronous (a plugin in
+ * a scripting language implements `do_generate`, and optionally
+ * `do_get_capabilities`); stache_llm_provider_generate_async() runs
+ * stache_llm_provider_generate() in a worker thread.
  */
 struct _StacheLlmProviderInterface
 {
@@ -62,16 +60,6 @@ struct _StacheLlmProviderInterface
                                          GError              **error);
   char            **(*get_capabilities) (StacheLlmProvider    *self);
 
-  void              (*generate_async)   (StacheLlmProvider    *self,
-                                         const char           *prompt,
-                                         const char           *system_prompt,
-                                         JsonObject           *options,
-                                         GCancellable         *cancellable,
-                                         GAsyncReadyCallback   callback,
-                                         gpointer              user_data);
-  StacheCompletion *(*generate_finish)  (StacheLlmProvider    *self,
-                                         GAsyncResult         *result,
-                                         GError              **error);
   StacheCompletion *(*generate_stream)  (StacheLlmProvider    *self,
                                          const char           *prompt,
                                          const char           *system_prompt,

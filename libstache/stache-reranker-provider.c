@@ -187,8 +187,10 @@ run_rerank (StacheRerankerProvider  *self,
   return ranked;
 }
 
-/* ---- default async implementation: the sync vfunc in a thread ---- */
+/* ---- the asynchronous form: the public sync function in a thread ---- */
 
+/* The arguments of one call, owned by it: the caller may free its own as
+ * soon as the _async function returns. */
 typedef struct
 {
   char      *query;
@@ -214,48 +216,16 @@ rerank_work (gpointer       source,
 {
   CallData *data = task_data;
 
-  /* An array even for no results: NULL means failure */
-  return run_rerank (source, data->query, data->results, data->top_k, cancellable, error);
-}
-
-static void
-real_rerank_async (StacheRerankerProvider *self,
-                   const char             *query,
-                   GPtrArray              *results,
-                   guint                   top_k,
-                   GCancellable           *cancellable,
-                   GAsyncReadyCallback     callback,
-                   gpointer                user_data)
-{
-  CallData *data = g_new0 (CallData, 1);
-
-  data->query = g_strdup (query);
-  /* Copies rather than references: the provider may change the results
-   * in its thread while the caller still reads its own. */
-  data->results = copy_results (results);
-  data->top_k = top_k;
-  _stache_task_run_in_thread (self, real_rerank_async, rerank_work, data, call_data_free,
-                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
-}
-
-static GPtrArray *
-real_rerank_finish (StacheRerankerProvider  *self,
-                    GAsyncResult            *result,
-                    GError                 **error)
-{
-  return _stache_task_finish_pointer (self, result, real_rerank_async, error);
+  return stache_reranker_provider_rerank (source, data->query, data->results, data->top_k, cancellable, error);
 }
 
 static void
 stache_reranker_provider_default_init (StacheRerankerProviderInterface *iface)
 {
   _stache_i18n_init ();
-
-  iface->rerank_async = real_rerank_async;
-  iface->rerank_finish = real_rerank_finish;
 }
 
-/* ---- argument checks shared by the sync and async entry points ---- */
+/* ---- argument checks ---- */
 
 static gboolean
 check_rerank_args (StacheRerankerProvider  *self,
@@ -473,34 +443,20 @@ stache_reranker_provider_rerank_async (StacheRerankerProvider *self,
                                        GAsyncReadyCallback     callback,
                                        gpointer                user_data)
 {
-  StacheRerankerProviderInterface *iface;
-  GError *error = NULL;
+  CallData *data;
 
   g_return_if_fail (STACHE_IS_RERANKER_PROVIDER (self));
   g_return_if_fail (results != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  iface = STACHE_RERANKER_PROVIDER_GET_IFACE (self);
-  if (!check_rerank_args (self, query, results, &error) ||
-      (results->len > 0 && top_k > 0 &&
-       iface->rerank == NULL && iface->rescore == NULL &&
-       iface->rerank_async == real_rerank_async &&
-       !_stache_set_not_supported (&error, self, "rerank")))
-    {
-      g_task_report_error (self, callback, user_data, real_rerank_async, error);
-      return;
-    }
-
-  if (results->len == 0 || top_k == 0)
-    {
-      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-      g_task_set_source_tag (task, real_rerank_async);
-      g_task_return_pointer (task, new_results (), (GDestroyNotify) g_ptr_array_unref);
-      return;
-    }
-
-  iface->rerank_async (self, query, results, top_k, cancellable, callback, user_data);
+  data = g_new0 (CallData, 1);
+  data->query = g_strdup (query);
+  /* Copies rather than references: the provider may change the results
+   * in its thread while the caller still reads its own. */
+  data->results = copy_results (results);
+  data->top_k = top_k;
+  _stache_task_run_in_thread (self, stache_reranker_provider_rerank_async, rerank_work, data, call_data_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -520,21 +476,9 @@ stache_reranker_provider_rerank_finish (StacheRerankerProvider  *self,
                                         GAsyncResult            *result,
                                         GError                 **error)
 {
-  GError *local_error = NULL;
-  GPtrArray *ranked;
-
   g_return_val_if_fail (STACHE_IS_RERANKER_PROVIDER (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_async_result_is_tagged (result, real_rerank_async))
-    return _stache_task_finish_pointer (self, result, real_rerank_async, error);
-
-  /* A provider's own async implementation: top_k is not known here, so
-   * cutting the list down is up to that implementation. */
-  ranked = STACHE_RERANKER_PROVIDER_GET_IFACE (self)->rerank_finish (self, result, &local_error);
-
-  return check_ranked (self, ranked, G_MAXUINT, local_error, error);
+  return _stache_task_finish_pointer (self, result, stache_reranker_provider_rerank_async, error);
 }
 
 void

@@ -26,23 +26,20 @@ G_DECLARE_INTERFACE (StacheRerankerProvider, stache_reranker_provider, STACHE, R
  * @parent_iface: the parent interface
  * @rerank: orders search results by relevance to a query; required unless
  *   @rescore is implemented
- * @rerank_async: async version of @rerank; the default runs @rerank in a
- *   thread
- * @rerank_finish: finishes @rerank_async
  * @rescore: gives each result a new score in place; an alternative to
  *   @rerank for providers that only score (and for Lua, whose lgi cannot
  *   return a #GList): the interface then orders the results and cuts them
  *   to `top_k`
  *
- * The virtual methods of #StacheRerankerProvider. A plugin in a scripting
- * language implements the sync method (`do_rerank`) and inherits a
- * thread-backed async one.
+ * The virtual methods of #StacheRerankerProvider, all synchronous (a
+ * plugin in a scripting language implements `do_rerank` or `do_rescore`);
+ * stache_reranker_provider_rerank_async() runs
+ * stache_reranker_provider_rerank() in a worker thread.
  *
  * @rerank takes its results as a #GPtrArray it does not own and returns a
  * #GList of #StacheSearchResult that the caller owns, list and elements
  * (in Python: a list); the public stache_reranker_provider_rerank() turns
- * it into a #GPtrArray. A @rerank_finish override returns a #GPtrArray
- * whose free function unrefs its elements.
+ * it into a #GPtrArray.
  */
 struct _StacheRerankerProviderInterface
 {
@@ -55,16 +52,6 @@ struct _StacheRerankerProviderInterface
                                GCancellable            *cancellable,
                                GError                 **error);
 
-  void       (*rerank_async)  (StacheRerankerProvider  *self,
-                               const char              *query,
-                               GPtrArray               *results,
-                               guint                    top_k,
-                               GCancellable            *cancellable,
-                               GAsyncReadyCallback      callback,
-                               gpointer                 user_data);
-  GPtrArray *(*rerank_finish) (StacheRerankerProvider  *self,
-                               GAsyncResult            *result,
-                               GError                 **error);
   gboolean   (*rescore)       (StacheRerankerProvider  *self,
                                const char              *query,
                                GPtrArray               *results,
