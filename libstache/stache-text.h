@@ -4,8 +4,8 @@
  */
 #pragma once
 
-#if !defined(STACHE_INSIDE) && !defined(STACHE_COMPILATION)
-# error "Only <stache.h> can be included directly."
+#if !defined(STACHE_INSIDE_PLUGIN_SDK) && !defined(STACHE_COMPILATION)
+# error "Only <stache-plugin.h> can be included directly."
 #endif
 
 #include <glib.h>

@@ -1,4 +1,5 @@
-/* stache.h: the one header of libstache
+/* stache.h: the application API of libstache (plugins include
+ * <stache-plugin.h>, which adds the provider SDK)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,9 +29,6 @@
 # include "stache-plugin-loader.h"
 # include "stache-factory.h"
 # include "stache-filter.h"
-# include "stache-json.h"
-# include "stache-http-client.h"
-# include "stache-text.h"
 # include "stache-ingest-result.h"
 # include "stache-answer.h"
 # include "stache-store.h"

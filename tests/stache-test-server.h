@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include <libsoup/soup.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 /* ---- the server side ---- */
 

@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <stache.h>
+#include <stache-plugin.h>
 
 /* Counts the notify signals of one property of an object. */
 typedef struct

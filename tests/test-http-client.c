@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include <libsoup/soup.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 /* ---- the scripted server ---- */
 

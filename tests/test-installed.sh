@@ -55,6 +55,24 @@ out=$("$stage/app")
 test "$out" = "sqlite 1" || { echo "not ok: C program printed '$out'"; exit 1; }
 echo "ok 1 - C program builds with the installed pkg-config file and runs"
 
+# 1b. The provider SDK comes with <stache-plugin.h>; <stache.h> alone is the
+#     application API and does not declare it.
+cat > "$stage/sdk.c" <<'C'
+#include <stache-plugin.h>
+int main (void)
+{
+  return stache_text_is_stop_word ("the") && !stache_text_is_stop_word ("zeppelin") ? 0 : 1;
+}
+C
+cc -std=c11 -Wall -Wextra -Werror -o "$stage/sdk" "$stage/sdk.c" $cflags $libs
+"$stage/sdk" || { echo "not ok: <stache-plugin.h> program"; exit 1; }
+sed 's|<stache-plugin.h>|<stache.h>|' "$stage/sdk.c" > "$stage/app-only.c"
+if cc -std=c11 -Wall -Wextra -Werror -o "$stage/app-only" "$stage/app-only.c" $cflags $libs 2>/dev/null; then
+  echo "not ok: <stache.h> declares the provider SDK"; exit 1
+fi
+test -f "$root/include/stache-1.0/stache-plugin.h"
+echo "ok 1b - <stache-plugin.h> adds the provider SDK to <stache.h>"
+
 # 2. Python, from the installed typelib.
 /usr/bin/python3 - "$GI_TYPELIB_PATH" <<'PY'
 import os, sys

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include <libsoup/soup.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "stache-test-server.h"
 

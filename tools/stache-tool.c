@@ -15,7 +15,7 @@
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "stache-tool-common.h"
 #include "stache-mcp.h"

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "anthropic-llm.h"
 

@@ -7,7 +7,7 @@
  * setting `cohere_api` tells which one (see cohere-reranker.c).
  */
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "cohere-reranker.h"
 

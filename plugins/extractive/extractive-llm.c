@@ -72,7 +72,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 
 /* Tunable constants */

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <stache.h>
+#include <stache-plugin.h>
 
 G_BEGIN_DECLS
 

@@ -52,7 +52,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 
 /* Tunable constants; changing any of them changes every vector. */

@@ -6,7 +6,7 @@
  * `ollama_url` at the server, http://localhost:11434 by default.
  */
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "ollama-embedder.h"
 #include "ollama-llm.h"

@@ -7,7 +7,7 @@
  * `openai_base_url` at the server's `…/v1`.
  */
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "openai-embedder.h"
 #include "openai-llm.h"

@@ -40,7 +40,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 
 /* Tunable weights */

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <sqlite3.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 G_BEGIN_DECLS
 

@@ -15,7 +15,7 @@
 
 #include <libpeas/peas.h>
 #include <glib/gi18n-lib.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "sqlite-chunks.h"
 #include "sqlite-database.h"

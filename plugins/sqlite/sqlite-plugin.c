@@ -7,7 +7,7 @@
  * connection.
  */
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "sqlite-documents.h"
 #include "sqlite-namespaces.h"

@@ -16,7 +16,7 @@
 
 #include <libpeas/peas.h>
 #include <glib/gi18n-lib.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #include "sqlite-ann.h"
 #include "sqlite-chunks.h"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <stache.h>
+#include <stache-plugin.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -18,7 +18,7 @@
  * provider name (X-Stache-Providers) and the setting.
  */
 #include <libpeas/peas.h>
-#include <stache.h>
+#include <stache-plugin.h>
 
 #define TEMPLATE_C_SETTING        "template_c_weight"
 #define TEMPLATE_C_DEFAULT_WEIGHT 0.1
