@@ -18,7 +18,7 @@
 #include <nettle/sha2.h>
 
 #include "stache-chunker-private.h"
-#include "stache-loaders-private.h"
+#include "stache-text-formats-private.h"
 #include "stache-store-private.h"
 
 #define EMBED_BATCH 64

@@ -6,7 +6,7 @@
 
 #include <stache.h>
 
-#include "stache-loaders-private.h"
+#include "stache-text-formats-private.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StacheLoadedText, _stache_loaded_text_free)
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "stache-chunker-private.h"
-#include "stache-loaders-private.h"
+#include "stache-text-formats-private.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

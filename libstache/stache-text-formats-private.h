@@ -1,4 +1,4 @@
-/* stache-loaders-private.h: turning file contents into text
+/* stache-text-formats-private.h: turning file contents into text
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

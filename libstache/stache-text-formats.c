@@ -1,4 +1,4 @@
-/* stache-loaders.c: turning file contents into text
+/* stache-text-formats.c: turning file contents into text
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,7 +9,7 @@
 
 #include "stache-private.h"
 #include "stache-error.h"
-#include "stache-loaders-private.h"
+#include "stache-text-formats-private.h"
 
 /* Everything here reads bytes from outside (files of any origin), so every
  * scan is bounded by the length it was given, never by a NUL, and every
