@@ -6,12 +6,7 @@
 
 #include <string.h>
 
-#include <libsoup/soup.h>
-
-#include "stache-error.h"
-#include "stache-http-client.h"
-#include "stache-json.h"
-#include "stache-private.h"
+#include "stache-http-client-private.h"
 
 /**
  * StacheHttpClient:
@@ -63,62 +58,9 @@
  * save little.) Only headers and secrets are shared, behind a lock.
  */
 
-#define REDACTED               "********"
-#define MAX_BACKOFF_MS         30000
-#define MAX_RESPONSE_SIZE      (64 * 1024 * 1024)  /* a JSON response this large is refused */
-#define MAX_ERROR_BODY_SIZE    (64 * 1024)         /* enough of an error body to explain it */
-#define ERROR_EXCERPT_CHARS    200
-#define MALFORMED_EXCERPT_CHARS 100
-#define READ_CHUNK_SIZE        (16 * 1024)
-#define STATUS_TOO_MANY_REQUESTS 429   /* not among libsoup 3.2's names */
-
-struct _StacheHttpClient
-{
-  GObject    parent_instance;
-
-  char      *provider_name;
-  char      *api_name;          /* guarded by mutex; NULL: provider_name */
-  guint      connect_timeout;   /* seconds */
-  guint      timeout;           /* seconds */
-  guint      max_retries;
-  guint      retry_budget;      /* seconds */
-  guint      backoff_ms;
-
-  GMutex     mutex;             /* guards headers and secrets */
-  GPtrArray *headers;           /* Header*, in the order set */
-  GPtrArray *secrets;           /* char*, longest first */
-};
-
 G_DEFINE_FINAL_TYPE (StacheHttpClient, stache_http_client, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (stache-http-error-quark, stache_http_error)
-
-typedef struct
-{
-  char *name;
-  char *value;
-} Header;
-
-static void
-header_free (gpointer p)
-{
-  Header *header = p;
-
-  g_free (header->name);
-  g_free (header->value);
-  g_free (header);
-}
-
-static Header *
-header_copy (const Header *header)
-{
-  Header *copy = g_new0 (Header, 1);
-
-  copy->name = g_strdup (header->name);
-  copy->value = g_strdup (header->value);
-
-  return copy;
-}
 
 /* ---- attempts made by the last request of each thread ---- */
 
@@ -186,7 +128,7 @@ static void
 stache_http_client_init (StacheHttpClient *self)
 {
   g_mutex_init (&self->mutex);
-  self->headers = g_ptr_array_new_with_free_func (header_free);
+  self->headers = g_ptr_array_new_with_free_func (_stache_http_header_free);
   self->secrets = g_ptr_array_new_with_free_func (g_free);
 }
 
@@ -299,459 +241,11 @@ stache_http_client_new (StacheSettings  *settings,
   return g_steal_pointer (&self);
 }
 
-/* ---- secrets ---- */
-
-static gint
-compare_longest_first (gconstpointer a,
-                       gconstpointer b)
-{
-  gsize len_a = strlen (*(const char * const *) a);
-  gsize len_b = strlen (*(const char * const *) b);
-
-  return len_a < len_b ? 1 : len_a > len_b ? -1 : 0;
-}
-
-static void
-add_secret_locked (StacheHttpClient *self,
-                   const char       *secret)
-{
-  if (secret == NULL || secret[0] == '\0')
-    return;
-
-  for (guint i = 0; i < self->secrets->len; i++)
-    {
-      if (strcmp (g_ptr_array_index (self->secrets, i), secret) == 0)
-        return;
-    }
-
-  g_ptr_array_add (self->secrets, g_strdup (secret));
-  g_ptr_array_sort (self->secrets, compare_longest_first);
-}
-
-/**
- * stache_http_client_add_secret:
- * @self: a #StacheHttpClient
- * @secret: a string that must never appear in messages, such as an API key
- *
- * Registers @secret so that stache_http_client_redact() hides it, in error
- * messages and debug output alike. Its percent-encoded form, as it would
- * appear in a URL, is hidden as well. Empty strings are ignored.
- */
-void
-stache_http_client_add_secret (StacheHttpClient *self,
-                               const char       *secret)
-{
-  g_autofree char *escaped = NULL;
-
-  g_return_if_fail (STACHE_IS_HTTP_CLIENT (self));
-  g_return_if_fail (secret != NULL);
-
-  escaped = g_uri_escape_string (secret, NULL, FALSE);
-
-  g_mutex_lock (&self->mutex);
-  add_secret_locked (self, secret);
-  add_secret_locked (self, escaped);
-  g_mutex_unlock (&self->mutex);
-}
-
-/* A URL's user information and secret-looking query values are secrets
- * too: a service may quote them back in an error body. */
-static void
-register_url_secrets (StacheHttpClient *self,
-                      GUri             *uri)
-{
-  const char *query = g_uri_get_query (uri);
-
-  if (g_uri_get_password (uri) != NULL)
-    stache_http_client_add_secret (self, g_uri_get_password (uri));
-  else if (g_uri_get_user (uri) != NULL)
-    stache_http_client_add_secret (self, g_uri_get_user (uri));
-
-  for (const char *p = query; p != NULL && *p != '\0';)
-    {
-      gsize length = strcspn (p, "&");
-      const char *equals = memchr (p, '=', length);
-
-      if (equals != NULL && equals + 1 < p + length && _stache_is_secret_parameter (p, (gsize) (equals - p)))
-        {
-          g_autofree char *value = g_strndup (equals + 1, length - (gsize) (equals + 1 - p));
-          g_autofree char *decoded = g_uri_unescape_string (value, NULL);
-
-          stache_http_client_add_secret (self, value);
-          if (decoded != NULL)
-            stache_http_client_add_secret (self, decoded);
-        }
-      p += length;
-      if (*p == '&')
-        p++;
-    }
-}
-
-static gboolean
-is_credential_header (const char *name)
-{
-  static const char *names[] = {
-    "Authorization", "Proxy-Authorization", "x-api-key", "api-key", "x-goog-api-key",
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      if (g_ascii_strcasecmp (name, names[i]) == 0)
-        return TRUE;
-    }
-
-  return FALSE;
-}
-
-/**
- * stache_http_client_set_header:
- * @self: a #StacheHttpClient
- * @name: a header name, such as `Authorization`
- * @value: (nullable): the value, or %NULL to stop sending the header
- *
- * Sets a header sent with every request of @self, replacing any earlier
- * value of the header (names are compared without regard to case). Headers
- * set here override the default `Accept` and `Content-Type` headers.
- *
- * Whitespace around @value is removed; @value may not contain line breaks.
- *
- * The values of `Authorization`, `Proxy-Authorization`, `x-api-key`,
- * `api-key` and `x-goog-api-key` are registered as secrets (see
- * stache_http_client_add_secret()); for a value such as `Bearer KEY`, `KEY`
- * alone is registered too.
- */
-void
-stache_http_client_set_header (StacheHttpClient *self,
-                               const char       *name,
-                               const char       *value)
-{
-  g_autofree char *stripped = NULL;
-
-  g_return_if_fail (STACHE_IS_HTTP_CLIENT (self));
-  g_return_if_fail (name != NULL && name[0] != '\0' && strpbrk (name, ": \t\r\n") == NULL);
-
-  /* A key read from a file often ends with a newline; a line break inside
-   * a value would end the header. */
-  if (value != NULL)
-    {
-      value = stripped = g_strstrip (g_strdup (value));
-      g_return_if_fail (strpbrk (value, "\r\n") == NULL);
-    }
-
-  if (value != NULL && is_credential_header (name))
-    {
-      const char *space = strchr (value, ' ');
-
-      stache_http_client_add_secret (self, value);
-      if (space != NULL)
-        {
-          g_autofree char *credentials = g_strdup (space + 1);
-
-          stache_http_client_add_secret (self, g_strstrip (credentials));
-        }
-    }
-
-  g_mutex_lock (&self->mutex);
-  for (guint i = 0; i < self->headers->len; i++)
-    {
-      Header *header = g_ptr_array_index (self->headers, i);
-
-      if (g_ascii_strcasecmp (header->name, name) == 0)
-        {
-          g_ptr_array_remove_index (self->headers, i);
-          break;
-        }
-    }
-  if (value != NULL)
-    {
-      Header *header = g_new0 (Header, 1);
-
-      header->name = g_strdup (name);
-      header->value = g_strdup (value);
-      g_ptr_array_add (self->headers, header);
-    }
-  g_mutex_unlock (&self->mutex);
-}
-
-/**
- * stache_http_client_redact:
- * @self: a #StacheHttpClient
- * @text: a text that may contain secrets
- *
- * Replaces every occurrence of every registered secret in @text with
- * `********`.
- *
- * Returns: (transfer full): the redacted text
- */
-char *
-stache_http_client_redact (StacheHttpClient *self,
-                           const char       *text)
-{
-  GString *result;
-  const char *p;
-
-  g_return_val_if_fail (STACHE_IS_HTTP_CLIENT (self), NULL);
-  g_return_val_if_fail (text != NULL, NULL);
-
-  result = g_string_sized_new (strlen (text));
-
-  g_mutex_lock (&self->mutex);
-  p = text;
-  while (*p != '\0')
-    {
-      gboolean replaced = FALSE;
-
-      /* Longest first, so a key inside a longer registered value ("Bearer
-       * KEY") never leaves part of the longer one behind. */
-      for (guint i = 0; i < self->secrets->len; i++)
-        {
-          const char *secret = g_ptr_array_index (self->secrets, i);
-          gsize len = strlen (secret);
-
-          if (strncmp (p, secret, len) == 0)
-            {
-              g_string_append (result, REDACTED);
-              p += len;
-              replaced = TRUE;
-              break;
-            }
-        }
-
-      if (!replaced)
-        g_string_append_c (result, *p++);
-    }
-  g_mutex_unlock (&self->mutex);
-
-  return g_string_free (result, FALSE);
-}
-
-static GPtrArray *
-copy_headers (StacheHttpClient *self)
-{
-  GPtrArray *copy = g_ptr_array_new_with_free_func (header_free);
-
-  g_mutex_lock (&self->mutex);
-  for (guint i = 0; i < self->headers->len; i++)
-    g_ptr_array_add (copy, header_copy (g_ptr_array_index (self->headers, i)));
-  g_mutex_unlock (&self->mutex);
-
-  return copy;
-}
-
-G_GNUC_PRINTF (2, 3)
-static void
-debug_message (StacheHttpClient *self,
-               const char       *format,
-               ...)
-{
-  g_autofree char *message = NULL;
-  g_autofree char *redacted = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  redacted = stache_http_client_redact (self, message);
-  g_debug ("%s: %s", self->provider_name, redacted);
-}
-
-/* ---- the timer that enforces deadlines ---- */
-
-/* A blocking libsoup call can only be interrupted through its cancellable,
- * so deadlines are timeout sources, on one process-wide timer thread, that
- * cancel the attempt's own cancellable. */
-
-static gpointer
-timer_thread_main (gpointer data)
-{
-  GMainContext *context = data;
-
-  for (;;)
-    g_main_context_iteration (context, TRUE);
-
-  return NULL;
-}
-
-static GMainContext *
-timer_context (void)
-{
-  static GMainContext *context = NULL;
-
-  if (g_once_init_enter (&context))
-    {
-      GMainContext *new_context = g_main_context_new ();
-
-      g_thread_unref (g_thread_new ("stache-http-timer", timer_thread_main, new_context));
-      g_once_init_leave (&context, new_context);
-    }
-
-  return context;
-}
-
-typedef enum {
-  PHASE_NONE,
-  PHASE_CONNECT,    /* until the request starts on a connection */
-  PHASE_RESPONSE,   /* until the response (headers, for a stream) is read */
-} Phase;
-
-typedef struct
-{
-  GCancellable *cancellable;   /* the attempt's */
-  gint          phase;         /* atomic Phase, the one being timed */
-  gint          expired;       /* atomic Phase that ran out, or PHASE_NONE */
-} Deadline;
-
-static void
-deadline_clear (gpointer p)
-{
-  Deadline *deadline = p;
-
-  g_object_unref (deadline->cancellable);
-}
-
-static void
-deadline_release (gpointer p)
-{
-  g_atomic_rc_box_release_full (p, deadline_clear);
-}
-
-static gboolean
-deadline_expire (gpointer p)
-{
-  Deadline *deadline = p;
-
-  g_atomic_int_set (&deadline->expired, g_atomic_int_get (&deadline->phase));
-  g_cancellable_cancel (deadline->cancellable);
-
-  return G_SOURCE_REMOVE;
-}
-
-static GSource *
-deadline_arm (Deadline *deadline,
-              Phase     phase,
-              guint     seconds)
-{
-  GSource *source = g_timeout_source_new (seconds * 1000);
-
-  g_atomic_int_set (&deadline->phase, phase);
-  g_source_set_name (source, "[stache] HTTP deadline");
-  g_source_set_callback (source, deadline_expire, g_atomic_rc_box_acquire (deadline),
-                         deadline_release);
-  g_source_attach (source, timer_context ());
-
-  return source;
-}
-
-static void
-deadline_disarm (GSource **source)
-{
-  if (*source == NULL)
-    return;
-
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
-}
-
-/* ---- proxies ---- */
-
-/* Whether connections may go through GIO's proxy support. Every proxied
- * connection instantiates GIO's default proxy resolver, and
- * glib-networking's GNOME resolver aborts the process when GSettings has no
- * schemas (a trimmed XDG_DATA_DIRS, a bare container). There, connections
- * are direct, unless GIO_USE_PROXY_RESOLVER picks a resolver explicitly. */
-static gboolean
-proxies_usable (void)
-{
-  static gsize state = 0;   /* 1: usable, 2: not */
-
-  if (g_once_init_enter (&state))
-    {
-      gboolean usable = g_getenv ("GIO_USE_PROXY_RESOLVER") != NULL;
-
-      if (!usable)
-        {
-          GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-          GSettingsSchema *schema = NULL;
-
-          if (source != NULL)
-            schema = g_settings_schema_source_lookup (source, "org.gnome.system.proxy", TRUE);
-          usable = schema != NULL;
-          g_clear_pointer (&schema, g_settings_schema_unref);
-        }
-
-      if (!usable)
-        g_debug ("No proxy settings schema installed: HTTP connections are direct");
-
-      g_once_init_leave (&state, usable ? 1 : 2);
-    }
-
-  return state == 1;
-}
-
-/* ---- waiting between attempts ---- */
-
-typedef struct
-{
-  GMutex   mutex;
-  GCond    cond;
-  gboolean cancelled;
-} Sleeper;
-
-static void
-sleeper_cancelled (GCancellable *cancellable,
-                   gpointer      data)
-{
-  Sleeper *sleeper = data;
-
-  g_mutex_lock (&sleeper->mutex);
-  sleeper->cancelled = TRUE;
-  g_cond_signal (&sleeper->cond);
-  g_mutex_unlock (&sleeper->mutex);
-}
-
-/* Sleeps @ms milliseconds, or less if @cancellable is cancelled meanwhile.
- * Returns FALSE if it was. */
-static gboolean
-sleep_cancellable (guint64       ms,
-                   GCancellable *cancellable)
-{
-  Sleeper sleeper = { 0 };
-  gint64 end = g_get_monotonic_time () + (gint64) ms * G_TIME_SPAN_MILLISECOND;
-  gulong handler = 0;
-  gboolean cancelled;
-
-  g_mutex_init (&sleeper.mutex);
-  g_cond_init (&sleeper.cond);
-
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (sleeper_cancelled), &sleeper, NULL);
-
-  g_mutex_lock (&sleeper.mutex);
-  while (!sleeper.cancelled)
-    {
-      if (!g_cond_wait_until (&sleeper.cond, &sleeper.mutex, end))
-        break;
-    }
-  cancelled = sleeper.cancelled;
-  g_mutex_unlock (&sleeper.mutex);
-
-  /* Waits for a handler running in another thread, so the stack-allocated
-   * sleeper outlives it. */
-  if (cancellable != NULL)
-    g_cancellable_disconnect (cancellable, handler);
-
-  g_cond_clear (&sleeper.cond);
-  g_mutex_clear (&sleeper.mutex);
-
-  return !cancelled;
-}
-
 /* ---- messages ---- */
 
 /* Up to @max_chars characters of @data, valid UTF-8 on one line. */
-static char *
-excerpt (const char *data,
+char *
+_stache_http_excerpt (const char *data,
          gsize       len,
          guint       max_chars)
 {
@@ -825,24 +319,24 @@ service_message (GBytes *body)
        * "error": {"type", "message"}} */
       nested = object_get_object (root, "error");
       if (nested != NULL && (message = object_get_string (nested, "message")) != NULL)
-        return excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
+        return _stache_http_excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
 
       /* Ollama, TEI {"error": "…"} */
       if ((message = object_get_string (root, "error")) != NULL)
-        return excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
+        return _stache_http_excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
 
       /* Qdrant {"status": {"error": "…"}} */
       nested = object_get_object (root, "status");
       if (nested != NULL && (message = object_get_string (nested, "error")) != NULL)
-        return excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
+        return _stache_http_excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
 
       /* Cohere {"message": "…"}, FastAPI-based servers {"detail": "…"} */
       if ((message = object_get_string (root, "message")) != NULL ||
           (message = object_get_string (root, "detail")) != NULL)
-        return excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
+        return _stache_http_excerpt (message, strlen (message), ERROR_EXCERPT_CHARS);
     }
 
-  return excerpt (data, len, ERROR_EXCERPT_CHARS);
+  return _stache_http_excerpt (data, len, ERROR_EXCERPT_CHARS);
 }
 
 /* @url without its query, fragment or user information. */
@@ -920,8 +414,8 @@ on_message_starting (SoupMessage *msg,
   if (!attempt->started)
     {
       attempt->started = TRUE;
-      deadline_disarm (&attempt->timer);
-      attempt->timer = deadline_arm (attempt->deadline, PHASE_RESPONSE,
+      _stache_http_deadline_disarm (&attempt->timer);
+      attempt->timer = _stache_http_deadline_arm (attempt->deadline, PHASE_RESPONSE,
                                      attempt->request->self->timeout);
     }
 }
@@ -1139,7 +633,7 @@ parse_json_body (Attempt *attempt,
   root = stache_json_parse (data, (gssize) len, 0, FALSE, _("the response"), &error);
   if (root == NULL)
     {
-      g_autofree char *start = excerpt (data, len, MALFORMED_EXCERPT_CHARS);
+      g_autofree char *start = _stache_http_excerpt (data, len, MALFORMED_EXCERPT_CHARS);
 
       failure->code = STACHE_HTTP_ERROR_MALFORMED_RESPONSE;
       failure->retryable = FALSE;
@@ -1267,7 +761,7 @@ run_attempt (Request     *request,
                                             g_object_ref (attempt.cancellable), g_object_unref);
 
   g_signal_connect (msg, "starting", G_CALLBACK (on_message_starting), &attempt);
-  attempt.timer = deadline_arm (attempt.deadline, PHASE_CONNECT, self->connect_timeout);
+  attempt.timer = _stache_http_deadline_arm (attempt.deadline, PHASE_CONNECT, self->connect_timeout);
 
   stream = soup_session_send (session, msg, attempt.cancellable, &error);
   if (stream == NULL)
@@ -1312,12 +806,12 @@ run_attempt (Request     *request,
     {
       /* Streams may last long: from here on only the wait for each piece
        * is bounded, by the session's I/O timeout. */
-      deadline_disarm (&attempt.timer);
+      _stache_http_deadline_disarm (&attempt.timer);
       ok = read_lines (&attempt, stream, &finished, failure);
     }
 
 out:
-  deadline_disarm (&attempt.timer);
+  _stache_http_deadline_disarm (&attempt.timer);
 
   if (stream != NULL)
     {
@@ -1332,7 +826,7 @@ out:
   if (request->cancellable != NULL)
     g_cancellable_disconnect (request->cancellable, cancel_handler);
   g_signal_handlers_disconnect_by_data (msg, &attempt);
-  deadline_release (attempt.deadline);
+  _stache_http_deadline_release (attempt.deadline);
   g_object_unref (attempt.cancellable);
 
   return ok;
@@ -1410,7 +904,7 @@ run_request (Request  *request,
   session = soup_session_new_with_options ("timeout", self->timeout,
                                            "user-agent", "libstache/" STACHE_VERSION_S,
                                            NULL);
-  if (!proxies_usable ())
+  if (!_stache_http_proxies_usable ())
     soup_session_set_proxy_resolver (session, NULL);
 
   for (guint attempt = 1; ; attempt++)
@@ -1419,7 +913,7 @@ run_request (Request  *request,
       guint64 delay_ms;
 
       record_attempts (self, attempt);
-      debug_message (self, "%s %s (attempt %u of %u)", request->method, request->url,
+      _stache_http_debug_message (self, "%s %s (attempt %u of %u)", request->method, request->url,
                      attempt, self->max_retries + 1);
 
       if (run_attempt (request, session, &failure))
@@ -1471,11 +965,11 @@ run_request (Request  *request,
                                                    failure.detail != NULL ? ": " : "",
                                                    failure.detail != NULL ? failure.detail : "");
 
-        debug_message (self, "%s; retrying in %" G_GUINT64_FORMAT " ms", reason, delay_ms);
+        _stache_http_debug_message (self, "%s; retrying in %" G_GUINT64_FORMAT " ms", reason, delay_ms);
       }
       failure_clear (&failure);
 
-      if (!sleep_cancellable (delay_ms, request->cancellable))
+      if (!_stache_http_sleep_cancellable (delay_ms, request->cancellable))
         {
           set_cancelled_error (request->cancellable, error);
           break;
@@ -1521,9 +1015,9 @@ request_init (Request           *request,
       return FALSE;
     }
 
-  register_url_secrets (self, request->uri);
+  _stache_http_register_url_secrets (self, request->uri);
   request->url = display_url (request->uri);
-  request->headers = copy_headers (self);
+  request->headers = _stache_http_copy_headers (self);
 
   if (body != NULL)
     {
@@ -1653,203 +1147,6 @@ stache_http_client_stream_lines (StacheHttpClient    *self,
   request_clear (&request);
 
   return ok;
-}
-
-/* ---- streamed events ---- */
-
-typedef struct
-{
-  StacheHttpClient       *self;
-  const char             *url;
-  StacheHttpStreamFormat  format;
-  StacheHttpEventFunc     event_func;
-  gpointer                user_data;
-  GCancellable           *cancellable;
-
-  char                   *event;     /* SSE: the `event:` of the event being read */
-  GString                *data;      /* SSE: its `data:` lines */
-  gboolean                has_data;
-  gboolean                stopped;   /* the event function stopped the stream */
-  GError                 *error;
-} EventStream;
-
-static void
-event_stream_reset (EventStream *stream)
-{
-  g_clear_pointer (&stream->event, g_free);
-  g_string_truncate (stream->data, 0);
-  stream->has_data = FALSE;
-}
-
-/* Parses @text and hands it to the event function; FALSE stops the stream */
-static gboolean
-dispatch_event (EventStream *stream,
-                const char  *text)
-{
-  g_autoptr(JsonNode) node = NULL;
-
-  if (stream->format == STACHE_HTTP_STREAM_SSE && strcmp (text, "[DONE]") == 0)
-    node = NULL;
-  else
-    {
-      g_autoptr(GError) parse_error = NULL;
-
-      node = stache_json_parse (text, -1, 0, FALSE, _("the event"), &parse_error);
-      if (node == NULL)
-        {
-          g_autofree char *start = excerpt (text, strlen (text), MALFORMED_EXCERPT_CHARS);
-
-          stache_http_client_set_malformed (stream->self, &stream->error, stream->url,
-                                            _("a streamed event is not JSON: %s"), start);
-          return FALSE;
-        }
-    }
-
-  if (!stream->event_func (stream->event, node, stream->user_data, &stream->error))
-    {
-      stream->stopped = TRUE;
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static gboolean
-read_event_line (const char *line,
-                 gpointer    user_data)
-{
-  EventStream *stream = user_data;
-  const char *value;
-  gsize name_len;
-
-  if (g_cancellable_is_cancelled (stream->cancellable))
-    return FALSE;
-
-  if (stream->format == STACHE_HTTP_STREAM_NDJSON)
-    {
-      while (g_ascii_isspace (*line))
-        line++;
-      return *line == '\0' || dispatch_event (stream, line);
-    }
-
-  /* A blank line ends an event; one without data is no event */
-  if (*line == '\0')
-    {
-      gboolean go_on = TRUE;
-
-      if (stream->has_data)
-        go_on = dispatch_event (stream, stream->data->str);
-      event_stream_reset (stream);
-      return go_on;
-    }
-
-  if (*line == ':')
-    return TRUE;
-
-  name_len = strcspn (line, ":");
-  value = line[name_len] == ':' ? line + name_len + 1 : "";
-  if (*value == ' ')
-    value++;
-
-  if (name_len == strlen ("event") && strncmp (line, "event", name_len) == 0)
-    {
-      g_free (stream->event);
-      stream->event = g_strdup (value);
-    }
-  else if (name_len == strlen ("data") && strncmp (line, "data", name_len) == 0)
-    {
-      if (stream->has_data)
-        g_string_append_c (stream->data, '\n');
-      g_string_append (stream->data, value);
-      stream->has_data = TRUE;
-    }
-
-  return TRUE;
-}
-
-/**
- * stache_http_client_stream_events:
- * @self: a #StacheHttpClient
- * @method: an HTTP method, such as `POST`
- * @url: an `http://` or `https://` URL
- * @body: (nullable): the JSON to send, or %NULL to send no body
- * @format: how the response body is framed
- * @event_func: (scope call) (closure user_data): called with each event
- * @user_data: data for @event_func
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
- *
- * Sends a request like stache_http_client_stream_lines() and gives each
- * event of the streamed response to @event_func as soon as it is whole:
- * the framing of @format is taken apart here, and each event's data parsed
- * as JSON, so a provider only reads the JSON its API describes.
- *
- * Data that is not JSON fails the stream with
- * %STACHE_HTTP_ERROR_MALFORMED_RESPONSE; the start of it is quoted, with
- * secrets redacted. A last Server-Sent Event not followed by a blank line
- * is still given. Cancelling @cancellable stops the stream between events
- * with %G_IO_ERROR_CANCELLED.
- *
- * Whether the stream was complete is the provider's to judge: most APIs
- * end with an event of their own (`[DONE]`, `message_stop`, `"done": true`).
- *
- * Returns: %TRUE if the body was read to its end or @event_func stopped
- *   it without an error, %FALSE with @error set otherwise
- */
-gboolean
-stache_http_client_stream_events (StacheHttpClient       *self,
-                                  const char             *method,
-                                  const char             *url,
-                                  JsonNode               *body,
-                                  StacheHttpStreamFormat  format,
-                                  StacheHttpEventFunc     event_func,
-                                  gpointer                user_data,
-                                  GCancellable           *cancellable,
-                                  GError                **error)
-{
-  EventStream stream = { 0 };
-  gboolean ok;
-
-  g_return_val_if_fail (STACHE_IS_HTTP_CLIENT (self), FALSE);
-  g_return_val_if_fail (url != NULL, FALSE);
-  g_return_val_if_fail (event_func != NULL, FALSE);
-  g_return_val_if_fail (format == STACHE_HTTP_STREAM_SSE || format == STACHE_HTTP_STREAM_NDJSON,
-                        FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  stream.self = self;
-  stream.url = url;
-  stream.format = format;
-  stream.event_func = event_func;
-  stream.user_data = user_data;
-  stream.cancellable = cancellable;
-  stream.data = g_string_new (NULL);
-
-  ok = stache_http_client_stream_lines (self, method, url, body, read_event_line, &stream,
-                                        cancellable, error);
-
-  /* A last event the server did not end with a blank line */
-  if (ok && stream.error == NULL && !stream.stopped && stream.has_data &&
-      !g_cancellable_is_cancelled (cancellable))
-    dispatch_event (&stream, stream.data->str);
-
-  event_stream_reset (&stream);
-  g_string_free (stream.data, TRUE);
-
-  if (!ok)
-    {
-      g_clear_error (&stream.error);
-      return FALSE;
-    }
-  if (stream.error != NULL)
-    {
-      g_propagate_error (error, stream.error);
-      return FALSE;
-    }
-  if (!stream.stopped && g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-
-  return TRUE;
 }
 
 /* ---- errors about what a service answered ---- */
