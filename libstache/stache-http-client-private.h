@@ -86,6 +86,7 @@ gboolean      _stache_http_sleep_cancellable (guint64       ms,
                                               GCancellable *cancellable);
 
 /* stache-http-client.c */
+const char * const *_stache_http_client_setting_keys (void);
 char *        _stache_http_excerpt (const char *data,
                                     gsize       len,
                                     guint       max_chars);

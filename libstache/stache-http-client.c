@@ -198,6 +198,18 @@ read_setting (StacheSettings  *settings,
   return TRUE;
 }
 
+/* The settings stache_http_client_new() reads, for the `@http` entry of
+ * a plugin file's X-Stache-Settings (stache-plugin-loader.c). */
+const char * const *
+_stache_http_client_setting_keys (void)
+{
+  static const char * const keys[] = {
+    "http_connect_timeout", "http_timeout", "http_max_retries", "http_retry_budget", "http_backoff_ms", NULL,
+  };
+
+  return keys;
+}
+
 /**
  * stache_http_client_new:
  * @settings: (nullable): the settings to read the `http_*` keys from, or

@@ -13,6 +13,7 @@
 #endif
 
 #include "stache-error.h"
+#include "stache-http-client-private.h"
 #include "stache-plugin-loader.h"
 #include "stache-plugin-log-private.h"
 #include "stache-private.h"
@@ -50,6 +51,10 @@
  * X-Stache-Providers=vectordb=milvus;embeddings=milvus
  * X-Stache-Settings=milvus_uri;milvus_token
  * ]|
+ *
+ * `X-Stache-Settings` lists the settings the plugin reads, for `stache
+ * config`; the entry `@http` stands for those of #StacheHttpClient
+ * (`http_timeout`, `http_max_retries`, …), which a remote provider reads.
  *
  * Discovery reads every `.plugin` file at once, which is cheap; a module is
  * only loaded when a provider from it is first needed, or when
@@ -419,6 +424,30 @@ module_file_exists (const char  *folder,
   return FALSE;
 }
 
+/* X-Stache-Settings with `@http` replaced by the settings of the HTTP
+ * client (a remote provider's timeouts and retries), listed once in the
+ * core rather than in every remote plugin's file. Takes @keys. */
+static char **
+expand_setting_keys (char **keys)
+{
+  g_autoptr(GStrvBuilder) builder = NULL;
+
+  if (keys == NULL || !g_strv_contains ((const char * const *) keys, "@http"))
+    return keys;
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      if (g_str_equal (keys[i], "@http"))
+        g_strv_builder_addv (builder, (const char **) _stache_http_client_setting_keys ());
+      else
+        g_strv_builder_add (builder, keys[i]);
+    }
+  g_strfreev (keys);
+
+  return g_strv_builder_end (builder);
+}
+
 static void
 candidate_fail (Candidate  *candidate,
                 gint        code,
@@ -484,7 +513,8 @@ read_plugin_file (const char *plugin_file,
   candidate->module_name = g_key_file_get_string (keyfile, "Plugin", "Module", NULL);
   candidate->plugin_name = g_key_file_get_locale_string (keyfile, "Plugin", "Name", NULL, NULL);
   candidate->description = g_key_file_get_locale_string (keyfile, "Plugin", "Description", NULL, NULL);
-  candidate->setting_keys = g_key_file_get_string_list (keyfile, "Plugin", "X-Stache-Settings", NULL, NULL);
+  candidate->setting_keys = expand_setting_keys (g_key_file_get_string_list (keyfile, "Plugin",
+                                                                           "X-Stache-Settings", NULL, NULL));
 
   loader = g_key_file_get_string (keyfile, "Plugin", "Loader", NULL);
   candidate->loader = g_ascii_strdown (loader != NULL ? g_strstrip (loader) : "c", -1);

@@ -46,6 +46,7 @@ check_header_value (StacheSettings  *settings,
 
 /**
  * anthropic_client_new:
+ * @provider: the provider the client is for, which keeps it
  * @settings: the provider's settings
  * @path: the endpoint under the base URL, such as "/v1/messages"
  * @out_url: (out): the full URL of the endpoint
@@ -57,37 +58,21 @@ check_header_value (StacheSettings  *settings,
  * message. The key is required: without it this fails with
  * %STACHE_ERROR_INVALID_SETTING.
  *
- * Returns: (transfer full): the client, or %NULL with @error set
+ * Returns: (transfer none): the client, kept by @provider, or %NULL with @error set
  */
 StacheHttpClient *
-anthropic_client_new (StacheSettings  *settings,
-                      const char      *path,
-                      char           **out_url,
-                      GError         **error)
+anthropic_client_new (StacheRemoteProvider  *provider,
+                      StacheSettings        *settings,
+                      const char            *path,
+                      char                 **out_url,
+                      GError               **error)
 {
   g_autofree char *base = NULL;
-  g_autofree char *key = NULL;
   g_autofree char *version = NULL;
-  g_autoptr(StacheHttpClient) client = NULL;
+  StacheHttpClient *client;
 
   base = stache_settings_get_http_url (settings, ANTHROPIC_SETTING_BASE_URL, ANTHROPIC_DEFAULT_BASE_URL, error);
   if (base == NULL)
-    return NULL;
-
-  key = stache_settings_get_nonempty (settings, ANTHROPIC_SETTING_API_KEY, NULL);
-  if (key == NULL)
-    {
-      g_autofree char *env_name = stache_settings_key_to_env_name (ANTHROPIC_SETTING_API_KEY);
-
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   /* Translators: the first %s is a settings key, the second
-                    * its environment variable */
-                   _("anthropic: no API key is set; set “%s” in the configuration or the "
-                     "environment variable %s"),
-                   ANTHROPIC_SETTING_API_KEY, env_name);
-      return NULL;
-    }
-  if (!check_header_value (settings, ANTHROPIC_SETTING_API_KEY, key, error))
     return NULL;
 
   version = stache_settings_get_nonempty (settings, ANTHROPIC_SETTING_VERSION,
@@ -95,18 +80,15 @@ anthropic_client_new (StacheSettings  *settings,
   if (!check_header_value (settings, ANTHROPIC_SETTING_VERSION, version, error))
     return NULL;
 
-  client = stache_http_client_new (settings, ANTHROPIC_PROVIDER_NAME, error);
-  if (client == NULL)
+  client = stache_remote_provider_create_client (provider, settings, ANTHROPIC_PROVIDER_NAME,
+                                                 "Anthropic Messages", error);
+  if (client == NULL ||
+      !stache_remote_provider_set_api_key (provider, settings, ANTHROPIC_SETTING_API_KEY, "x-api-key", NULL,
+                                           TRUE, error))
     return NULL;
-  stache_http_client_set_api_name (client, "Anthropic Messages");
-
-  /* set_header registers the value of x-api-key as a secret; adding it
-   * again costs nothing and does not depend on that list. */
-  stache_http_client_add_secret (client, key);
-  stache_http_client_set_header (client, "x-api-key", key);
   stache_http_client_set_header (client, "anthropic-version", version);
 
   *out_url = g_strconcat (base, path, NULL);
 
-  return g_steal_pointer (&client);
+  return client;
 }

@@ -17,9 +17,10 @@ G_BEGIN_DECLS
 #define ANTHROPIC_DEFAULT_BASE_URL  "https://api.anthropic.com"
 #define ANTHROPIC_DEFAULT_VERSION   "2023-06-01"
 
-StacheHttpClient *anthropic_client_new              (StacheSettings  *settings,
-                                                     const char      *path,
-                                                     char           **out_url,
-                                                     GError         **error);
+StacheHttpClient *anthropic_client_new (StacheRemoteProvider  *provider,
+                                        StacheSettings        *settings,
+                                        const char            *path,
+                                        char                 **out_url,
+                                        GError               **error);
 
 G_END_DECLS

@@ -61,9 +61,9 @@
 
 struct _AnthropicLlm
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init, before the provider is handed out */
+  /* Set once, by setup, before the provider is handed out */
   StacheHttpClient *client;
   char             *url;
   char             *model;
@@ -71,14 +71,11 @@ struct _AnthropicLlm
 };
 
 static void anthropic_llm_iface_init (StacheLlmProviderInterface *iface);
-static void anthropic_llm_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (AnthropicLlm, anthropic_llm, STACHE_TYPE_PROVIDER,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (AnthropicLlm, anthropic_llm, STACHE_TYPE_REMOTE_PROVIDER,
                                 G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_LLM_PROVIDER,
-                                                               anthropic_llm_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               anthropic_llm_initable_iface_init))
+                                                               anthropic_llm_iface_init))
 
 /* ---- the request ---- */
 
@@ -687,33 +684,25 @@ anthropic_llm_iface_init (StacheLlmProviderInterface *iface)
   iface->generate_stream = anthropic_llm_generate_stream;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
+/* ---- setup: reads and checks the settings ---- */
 
 static gboolean
-anthropic_llm_initable_init (GInitable     *initable,
-                             GCancellable  *cancellable,
-                             GError       **error)
+anthropic_llm_setup (StacheRemoteProvider  *provider,
+                     StacheSettings        *settings,
+                     GCancellable          *cancellable,
+                     GError               **error)
 {
-  AnthropicLlm *self = ANTHROPIC_LLM (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
-  g_autoptr(StacheHttpClient) client = NULL;
+  AnthropicLlm *self = ANTHROPIC_LLM (provider);
+  StacheHttpClient *client;
   g_autofree char *url = NULL;
   gint64 max_tokens;
-
-  /* GInitable allows a second call; the first one's result stands */
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
 
   if (!stache_settings_get_int_range (settings, ANTHROPIC_SETTING_MAX_TOKENS,
                                      ANTHROPIC_DEFAULT_MAX_TOKENS, 1, G_MAXINT32,
                                      &max_tokens, error))
     return FALSE;
 
-  client = anthropic_client_new (settings, MESSAGES_PATH, &url, error);
+  client = anthropic_client_new (provider, settings, MESSAGES_PATH, &url, error);
   if (client == NULL)
     return FALSE;
 
@@ -721,15 +710,9 @@ anthropic_llm_initable_init (GInitable     *initable,
   self->model = stache_settings_get_nonempty (settings, ANTHROPIC_SETTING_MODEL,
                                                  ANTHROPIC_DEFAULT_MODEL);
   self->url = g_steal_pointer (&url);
-  self->client = g_steal_pointer (&client);
+  self->client = client;
 
   return TRUE;
-}
-
-static void
-anthropic_llm_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = anthropic_llm_initable_init;
 }
 
 /* ---- GObject ---- */
@@ -739,7 +722,6 @@ anthropic_llm_finalize (GObject *object)
 {
   AnthropicLlm *self = ANTHROPIC_LLM (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->model, g_free);
 
@@ -749,6 +731,7 @@ anthropic_llm_finalize (GObject *object)
 static void
 anthropic_llm_class_init (AnthropicLlmClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = anthropic_llm_setup;
   G_OBJECT_CLASS (klass)->finalize = anthropic_llm_finalize;
 }
 

@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define ANTHROPIC_TYPE_LLM (anthropic_llm_get_type ())
-G_DECLARE_FINAL_TYPE (AnthropicLlm, anthropic_llm, ANTHROPIC, LLM, StacheProvider)
+G_DECLARE_FINAL_TYPE (AnthropicLlm, anthropic_llm, ANTHROPIC, LLM, StacheRemoteProvider)
 
 void anthropic_llm_register (GTypeModule *module);
 

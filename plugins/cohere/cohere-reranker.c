@@ -66,7 +66,7 @@
  * Settings: `cohere_url`, `cohere_api_key`, `cohere_model`, `cohere_api`,
  * `cohere_max_documents`, and the client's `http_*`.
  *
- * Thread safety: everything is set once by initable_init; rerank calls may
+ * Thread safety: everything is set once by setup; rerank calls may
  * run in several threads at once.
  */
 #include <math.h>
@@ -115,9 +115,9 @@ static const Flavour flavours[] = {
 
 struct _CohereReranker
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init, before the provider is handed out */
+  /* Set once, by setup, before the provider is handed out */
   const Flavour    *flavour;
   StacheHttpClient *client;
   char             *url;
@@ -126,14 +126,11 @@ struct _CohereReranker
 };
 
 static void cohere_reranker_iface_init (StacheRerankerProviderInterface *iface);
-static void cohere_reranker_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (CohereReranker, cohere_reranker, STACHE_TYPE_PROVIDER,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (CohereReranker, cohere_reranker, STACHE_TYPE_REMOTE_PROVIDER,
                                 G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_RERANKER_PROVIDER,
-                                                               cohere_reranker_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               cohere_reranker_initable_iface_init))
+                                                               cohere_reranker_iface_init))
 
 /* ---- responses ---- */
 
@@ -434,7 +431,7 @@ cohere_reranker_iface_init (StacheRerankerProviderInterface *iface)
   iface->rerank = cohere_reranker_rerank;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
+/* ---- setup: reads and checks the settings ---- */
 
 /* The flavour `cohere_api` names, or NULL with @error set */
 static const Flavour *
@@ -467,26 +464,17 @@ read_flavour (StacheSettings  *settings,
 }
 
 static gboolean
-cohere_reranker_initable_init (GInitable     *initable,
-                               GCancellable  *cancellable,
-                               GError       **error)
+cohere_reranker_setup (StacheRemoteProvider  *provider,
+                       StacheSettings        *settings,
+                       GCancellable          *cancellable,
+                       GError               **error)
 {
-  CohereReranker *self = COHERE_RERANKER (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
-  g_autoptr(StacheHttpClient) client = NULL;
+  CohereReranker *self = COHERE_RERANKER (provider);
+  StacheHttpClient *client;
   g_autofree char *base = NULL;
   g_autofree char *api_name = NULL;
-  g_autofree char *key = NULL;
   const Flavour *flavour;
   gint64 max_documents;
-
-  /* GInitable allows a second call; the first one's result stands */
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
 
   flavour = read_flavour (settings, error);
   if (flavour == NULL)
@@ -501,34 +489,12 @@ cohere_reranker_initable_init (GInitable     *initable,
   if (base == NULL)
     return FALSE;
 
-  key = stache_settings_get_nonempty (settings, COHERE_SETTING_API_KEY, NULL);
-  if (key != NULL && strpbrk (key, "\r\n") != NULL)
-    {
-      g_autofree char *where = stache_settings_describe_source (settings, COHERE_SETTING_API_KEY);
-
-      /* The value is a secret: never quoted */
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   _("Setting “%s” (from %s) contains a line break, which an API key "
-                     "cannot contain"),
-                   COHERE_SETTING_API_KEY, where);
-      return FALSE;
-    }
-
-  client = stache_http_client_new (settings, COHERE_PROVIDER_NAME, error);
-  if (client == NULL)
-    return FALSE;
   api_name = g_strdup_printf ("%s rerank", flavour->title);
-  stache_http_client_set_api_name (client, api_name);
-
-  if (key != NULL)
-    {
-      g_autofree char *authorization = g_strconcat ("Bearer ", key, NULL);
-
-      /* set_header registers the header value as a secret; the key alone
-       * is registered too, for a server that quotes only the key back. */
-      stache_http_client_add_secret (client, key);
-      stache_http_client_set_header (client, "Authorization", authorization);
-    }
+  client = stache_remote_provider_create_client (provider, settings, COHERE_PROVIDER_NAME, api_name, error);
+  if (client == NULL ||
+      !stache_remote_provider_set_api_key (provider, settings, COHERE_SETTING_API_KEY, "Authorization",
+                                           "Bearer ", FALSE, error))
+    return FALSE;
 
   /* TEI serves one model and takes no "model" */
   if (flavour->default_model != NULL)
@@ -537,15 +503,9 @@ cohere_reranker_initable_init (GInitable     *initable,
   self->flavour = flavour;
   self->max_documents = (guint) max_documents;
   self->url = g_strconcat (base, flavour->path, NULL);
-  self->client = g_steal_pointer (&client);
+  self->client = client;
 
   return TRUE;
-}
-
-static void
-cohere_reranker_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = cohere_reranker_initable_init;
 }
 
 /* ---- GObject ---- */
@@ -555,7 +515,6 @@ cohere_reranker_finalize (GObject *object)
 {
   CohereReranker *self = COHERE_RERANKER (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->model, g_free);
 
@@ -565,6 +524,7 @@ cohere_reranker_finalize (GObject *object)
 static void
 cohere_reranker_class_init (CohereRerankerClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = cohere_reranker_setup;
   G_OBJECT_CLASS (klass)->finalize = cohere_reranker_finalize;
 }
 

@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define COHERE_TYPE_RERANKER (cohere_reranker_get_type ())
-G_DECLARE_FINAL_TYPE (CohereReranker, cohere_reranker, COHERE, RERANKER, StacheProvider)
+G_DECLARE_FINAL_TYPE (CohereReranker, cohere_reranker, COHERE, RERANKER, StacheRemoteProvider)
 
 void cohere_reranker_register (GTypeModule *module);
 

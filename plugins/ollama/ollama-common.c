@@ -21,6 +21,7 @@
 
 /**
  * ollama_client_new:
+ * @provider: the provider the client is for, which keeps it
  * @settings: the provider's settings
  * @path: the endpoint under the server URL, such as "/api/embed"
  * @out_url: (out): the full URL of the endpoint
@@ -30,29 +31,29 @@
  * Reads `ollama_url` and `ollama_keep_alive` and creates the HTTP client
  * of one provider instance.
  *
- * Returns: (transfer full): the client, or %NULL with @error set
+ * Returns: (transfer none): the client, kept by @provider, or %NULL with @error set
  */
 StacheHttpClient *
-ollama_client_new (StacheSettings  *settings,
-                   const char      *path,
-                   char           **out_url,
-                   char           **out_keep_alive,
-                   GError         **error)
+ollama_client_new (StacheRemoteProvider  *provider,
+                   StacheSettings        *settings,
+                   const char            *path,
+                   char                 **out_url,
+                   char                 **out_keep_alive,
+                   GError               **error)
 {
   g_autofree char *base = NULL;
-  g_autoptr(StacheHttpClient) client = NULL;
+  StacheHttpClient *client;
 
   base = stache_settings_get_http_url (settings, OLLAMA_SETTING_URL, OLLAMA_DEFAULT_URL, error);
   if (base == NULL)
     return NULL;
 
-  client = stache_http_client_new (settings, OLLAMA_PROVIDER_NAME, error);
+  client = stache_remote_provider_create_client (provider, settings, OLLAMA_PROVIDER_NAME, "Ollama", error);
   if (client == NULL)
     return NULL;
-  stache_http_client_set_api_name (client, "Ollama");
 
   *out_url = g_strconcat (base, path, NULL);
   *out_keep_alive = stache_settings_get_nonempty (settings, OLLAMA_SETTING_KEEP_ALIVE, NULL);
 
-  return g_steal_pointer (&client);
+  return client;
 }

@@ -14,10 +14,11 @@ G_BEGIN_DECLS
 #define OLLAMA_SETTING_KEEP_ALIVE "ollama_keep_alive"
 #define OLLAMA_DEFAULT_URL        "http://localhost:11434"
 
-StacheHttpClient *ollama_client_new              (StacheSettings  *settings,
-                                                  const char      *path,
-                                                  char           **out_url,
-                                                  char           **out_keep_alive,
-                                                  GError         **error);
+StacheHttpClient *ollama_client_new              (StacheRemoteProvider  *provider,
+                                                  StacheSettings        *settings,
+                                                  const char            *path,
+                                                  char                 **out_url,
+                                                  char                 **out_keep_alive,
+                                                  GError               **error);
 
 G_END_DECLS

@@ -47,9 +47,10 @@
 
 struct _OllamaEmbedder
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init, before the provider is handed out */
+  /* Set once, by setup, before the provider is handed out; the client
+   * belongs to the base class */
   StacheHttpClient *client;
   char             *url;
   char             *model;
@@ -62,14 +63,11 @@ struct _OllamaEmbedder
 };
 
 static void ollama_embedder_iface_init (StacheEmbeddingProviderInterface *iface);
-static void ollama_embedder_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (OllamaEmbedder, ollama_embedder, STACHE_TYPE_PROVIDER,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (OllamaEmbedder, ollama_embedder, STACHE_TYPE_REMOTE_PROVIDER,
                                 G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_EMBEDDING_PROVIDER,
-                                                               ollama_embedder_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               ollama_embedder_initable_iface_init))
+                                                               ollama_embedder_iface_init))
 
 /* ---- one request ---- */
 
@@ -321,24 +319,16 @@ ollama_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
   iface->get_capabilities = ollama_embedder_get_capabilities;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
+/* ---- setup: reads and checks the settings ---- */
 
 static gboolean
-ollama_embedder_initable_init (GInitable     *initable,
-                               GCancellable  *cancellable,
-                               GError       **error)
+ollama_embedder_setup (StacheRemoteProvider  *provider,
+                       StacheSettings        *settings,
+                       GCancellable          *cancellable,
+                       GError               **error)
 {
-  OllamaEmbedder *self = OLLAMA_EMBEDDER (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
+  OllamaEmbedder *self = OLLAMA_EMBEDDER (provider);
   gint64 batch_size, batch_bytes;
-
-  /* GInitable allows a second call; the first one's result stands */
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
 
   if (!stache_settings_get_int_range (settings, OLLAMA_SETTING_BATCH_SIZE, OLLAMA_DEFAULT_BATCH_SIZE,
                                   1, OLLAMA_MAX_BATCH_SIZE, &batch_size, error) ||
@@ -346,7 +336,7 @@ ollama_embedder_initable_init (GInitable     *initable,
                                   1, OLLAMA_MAX_BATCH_BYTES, &batch_bytes, error))
     return FALSE;
 
-  self->client = ollama_client_new (settings, EMBED_PATH, &self->url, &self->keep_alive, error);
+  self->client = ollama_client_new (provider, settings, EMBED_PATH, &self->url, &self->keep_alive, error);
   if (self->client == NULL)
     return FALSE;
 
@@ -358,12 +348,6 @@ ollama_embedder_initable_init (GInitable     *initable,
   return TRUE;
 }
 
-static void
-ollama_embedder_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = ollama_embedder_initable_init;
-}
-
 /* ---- GObject ---- */
 
 static void
@@ -371,7 +355,6 @@ ollama_embedder_finalize (GObject *object)
 {
   OllamaEmbedder *self = OLLAMA_EMBEDDER (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->model, g_free);
   g_clear_pointer (&self->keep_alive, g_free);
@@ -382,6 +365,7 @@ ollama_embedder_finalize (GObject *object)
 static void
 ollama_embedder_class_init (OllamaEmbedderClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = ollama_embedder_setup;
   G_OBJECT_CLASS (klass)->finalize = ollama_embedder_finalize;
 }
 

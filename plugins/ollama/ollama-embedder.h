@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define OLLAMA_TYPE_EMBEDDER (ollama_embedder_get_type ())
-G_DECLARE_FINAL_TYPE (OllamaEmbedder, ollama_embedder, OLLAMA, EMBEDDER, StacheProvider)
+G_DECLARE_FINAL_TYPE (OllamaEmbedder, ollama_embedder, OLLAMA, EMBEDDER, StacheRemoteProvider)
 
 void ollama_embedder_register (GTypeModule *module);
 

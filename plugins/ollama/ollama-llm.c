@@ -50,9 +50,10 @@
 
 struct _OllamaLlm
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init, before the provider is handed out */
+  /* Set once, by setup, before the provider is handed out; the client
+   * belongs to the base class */
   StacheHttpClient *client;
   char             *url;
   char             *model;
@@ -60,13 +61,10 @@ struct _OllamaLlm
 };
 
 static void ollama_llm_iface_init (StacheLlmProviderInterface *iface);
-static void ollama_llm_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (OllamaLlm, ollama_llm, STACHE_TYPE_PROVIDER, G_TYPE_FLAG_FINAL,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (OllamaLlm, ollama_llm, STACHE_TYPE_REMOTE_PROVIDER, G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_LLM_PROVIDER,
-                                                               ollama_llm_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               ollama_llm_initable_iface_init))
+                                                               ollama_llm_iface_init))
 
 /* ---- the request ---- */
 
@@ -513,37 +511,23 @@ ollama_llm_iface_init (StacheLlmProviderInterface *iface)
   iface->generate_stream = ollama_llm_generate_stream;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
+/* ---- setup: reads and checks the settings ---- */
 
 static gboolean
-ollama_llm_initable_init (GInitable     *initable,
-                          GCancellable  *cancellable,
-                          GError       **error)
+ollama_llm_setup (StacheRemoteProvider  *provider,
+                  StacheSettings        *settings,
+                  GCancellable          *cancellable,
+                  GError               **error)
 {
-  OllamaLlm *self = OLLAMA_LLM (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
+  OllamaLlm *self = OLLAMA_LLM (provider);
 
-  /* GInitable allows a second call; the first one's result stands */
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
-
-  self->client = ollama_client_new (settings, CHAT_PATH, &self->url, &self->keep_alive, error);
+  self->client = ollama_client_new (provider, settings, CHAT_PATH, &self->url, &self->keep_alive, error);
   if (self->client == NULL)
     return FALSE;
 
   self->model = stache_settings_get_nonempty (settings, OLLAMA_SETTING_MODEL, OLLAMA_DEFAULT_MODEL);
 
   return TRUE;
-}
-
-static void
-ollama_llm_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = ollama_llm_initable_init;
 }
 
 /* ---- GObject ---- */
@@ -553,7 +537,6 @@ ollama_llm_finalize (GObject *object)
 {
   OllamaLlm *self = OLLAMA_LLM (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->model, g_free);
   g_clear_pointer (&self->keep_alive, g_free);
@@ -564,6 +547,7 @@ ollama_llm_finalize (GObject *object)
 static void
 ollama_llm_class_init (OllamaLlmClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = ollama_llm_setup;
   G_OBJECT_CLASS (klass)->finalize = ollama_llm_finalize;
 }
 

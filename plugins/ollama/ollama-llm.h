@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define OLLAMA_TYPE_LLM (ollama_llm_get_type ())
-G_DECLARE_FINAL_TYPE (OllamaLlm, ollama_llm, OLLAMA, LLM, StacheProvider)
+G_DECLARE_FINAL_TYPE (OllamaLlm, ollama_llm, OLLAMA, LLM, StacheRemoteProvider)
 
 void ollama_llm_register (GTypeModule *module);
 

@@ -14,9 +14,10 @@ G_BEGIN_DECLS
 #define OPENAI_SETTING_API_KEY   "openai_api_key"
 #define OPENAI_DEFAULT_BASE_URL  "https://api.openai.com/v1"
 
-StacheHttpClient *openai_client_new              (StacheSettings  *settings,
-                                                  const char      *path,
-                                                  char           **out_url,
-                                                  GError         **error);
+StacheHttpClient *openai_client_new (StacheRemoteProvider  *provider,
+                                     StacheSettings        *settings,
+                                     const char            *path,
+                                     char                 **out_url,
+                                     GError               **error);
 
 G_END_DECLS

@@ -36,7 +36,7 @@
  * `openai_api_key` (see openai-common.c).
  *
  * Thread safety: everything but the length seen is set once by
- * initable_init; the length seen is read and set atomically.
+ * setup; the length seen is read and set atomically.
  */
 #include <string.h>
 
@@ -63,9 +63,9 @@
 
 struct _OpenaiEmbedder
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init, before the provider is handed out */
+  /* Set once, by setup, before the provider is handed out */
   StacheHttpClient *client;
   char             *url;
   char             *model;
@@ -78,14 +78,11 @@ struct _OpenaiEmbedder
 };
 
 static void openai_embedder_iface_init (StacheEmbeddingProviderInterface *iface);
-static void openai_embedder_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (OpenaiEmbedder, openai_embedder, STACHE_TYPE_PROVIDER,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (OpenaiEmbedder, openai_embedder, STACHE_TYPE_REMOTE_PROVIDER,
                                 G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_EMBEDDING_PROVIDER,
-                                                               openai_embedder_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               openai_embedder_initable_iface_init))
+                                                               openai_embedder_iface_init))
 
 /* ---- one request ---- */
 
@@ -404,24 +401,16 @@ openai_embedder_iface_init (StacheEmbeddingProviderInterface *iface)
   iface->get_capabilities = openai_embedder_get_capabilities;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
+/* ---- setup: reads and checks the settings ---- */
 
 static gboolean
-openai_embedder_initable_init (GInitable     *initable,
-                               GCancellable  *cancellable,
-                               GError       **error)
+openai_embedder_setup (StacheRemoteProvider  *provider,
+                       StacheSettings        *settings,
+                       GCancellable          *cancellable,
+                       GError               **error)
 {
-  OpenaiEmbedder *self = OPENAI_EMBEDDER (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
+  OpenaiEmbedder *self = OPENAI_EMBEDDER (provider);
   gint64 dimensions, batch_size, batch_bytes;
-
-  /* GInitable allows a second call; the first one's result stands */
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
 
   /* 0 stands for "not set": the setting itself must be at least 1 */
   if (!stache_settings_get_int_range (settings, OPENAI_SETTING_DIMENSIONS, 0,
@@ -432,7 +421,7 @@ openai_embedder_initable_init (GInitable     *initable,
                                   1, OPENAI_MAX_BATCH_BYTES, &batch_bytes, error))
     return FALSE;
 
-  self->client = openai_client_new (settings, EMBEDDINGS_PATH, &self->url, error);
+  self->client = openai_client_new (provider, settings, EMBEDDINGS_PATH, &self->url, error);
   if (self->client == NULL)
     return FALSE;
 
@@ -445,12 +434,6 @@ openai_embedder_initable_init (GInitable     *initable,
   return TRUE;
 }
 
-static void
-openai_embedder_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = openai_embedder_initable_init;
-}
-
 /* ---- GObject ---- */
 
 static void
@@ -458,7 +441,6 @@ openai_embedder_finalize (GObject *object)
 {
   OpenaiEmbedder *self = OPENAI_EMBEDDER (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->model, g_free);
 
@@ -468,6 +450,7 @@ openai_embedder_finalize (GObject *object)
 static void
 openai_embedder_class_init (OpenaiEmbedderClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = openai_embedder_setup;
   G_OBJECT_CLASS (klass)->finalize = openai_embedder_finalize;
 }
 

@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define OPENAI_TYPE_EMBEDDER (openai_embedder_get_type ())
-G_DECLARE_FINAL_TYPE (OpenaiEmbedder, openai_embedder, OPENAI, EMBEDDER, StacheProvider)
+G_DECLARE_FINAL_TYPE (OpenaiEmbedder, openai_embedder, OPENAI, EMBEDDER, StacheRemoteProvider)
 
 void openai_embedder_register (GTypeModule *module);
 

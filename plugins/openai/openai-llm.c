@@ -53,22 +53,19 @@
 
 struct _OpenaiLlm
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init, before the provider is handed out */
+  /* Set once, by setup, before the provider is handed out */
   StacheHttpClient *client;
   char             *url;
   char             *model;
 };
 
 static void openai_llm_iface_init (StacheLlmProviderInterface *iface);
-static void openai_llm_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (OpenaiLlm, openai_llm, STACHE_TYPE_PROVIDER, G_TYPE_FLAG_FINAL,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (OpenaiLlm, openai_llm, STACHE_TYPE_REMOTE_PROVIDER, G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_LLM_PROVIDER,
-                                                               openai_llm_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               openai_llm_initable_iface_init))
+                                                               openai_llm_iface_init))
 
 /* ---- the request ---- */
 
@@ -632,37 +629,23 @@ openai_llm_iface_init (StacheLlmProviderInterface *iface)
   iface->generate_stream = openai_llm_generate_stream;
 }
 
-/* ---- GInitable: reads and checks the settings ---- */
+/* ---- setup: reads and checks the settings ---- */
 
 static gboolean
-openai_llm_initable_init (GInitable     *initable,
-                          GCancellable  *cancellable,
-                          GError       **error)
+openai_llm_setup (StacheRemoteProvider  *provider,
+                  StacheSettings        *settings,
+                  GCancellable          *cancellable,
+                  GError               **error)
 {
-  OpenaiLlm *self = OPENAI_LLM (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
+  OpenaiLlm *self = OPENAI_LLM (provider);
 
-  /* GInitable allows a second call; the first one's result stands */
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
-
-  self->client = openai_client_new (settings, CHAT_PATH, &self->url, error);
+  self->client = openai_client_new (provider, settings, CHAT_PATH, &self->url, error);
   if (self->client == NULL)
     return FALSE;
 
   self->model = stache_settings_get_nonempty (settings, OPENAI_SETTING_MODEL, OPENAI_DEFAULT_MODEL);
 
   return TRUE;
-}
-
-static void
-openai_llm_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = openai_llm_initable_init;
 }
 
 /* ---- GObject ---- */
@@ -672,7 +655,6 @@ openai_llm_finalize (GObject *object)
 {
   OpenaiLlm *self = OPENAI_LLM (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->model, g_free);
 
@@ -682,6 +664,7 @@ openai_llm_finalize (GObject *object)
 static void
 openai_llm_class_init (OpenaiLlmClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = openai_llm_setup;
   G_OBJECT_CLASS (klass)->finalize = openai_llm_finalize;
 }
 

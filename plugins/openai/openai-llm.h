@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define OPENAI_TYPE_LLM (openai_llm_get_type ())
-G_DECLARE_FINAL_TYPE (OpenaiLlm, openai_llm, OPENAI, LLM, StacheProvider)
+G_DECLARE_FINAL_TYPE (OpenaiLlm, openai_llm, OPENAI, LLM, StacheRemoteProvider)
 
 void openai_llm_register (GTypeModule *module);
 

@@ -44,7 +44,7 @@
  * {"must": [<condition of each member>]}; the namespace condition joins the
  * outermost "must".
  *
- * Thread safety: the settings are read once by initable_init; whether the
+ * Thread safety: the settings are read once by setup; whether the
  * collection is known to exist is guarded by a mutex.
  */
 #include <string.h>
@@ -64,9 +64,9 @@
 
 struct _QdrantVectorDb
 {
-  StacheProvider    parent_instance;
+  StacheRemoteProvider parent_instance;
 
-  /* Set once, by initable_init */
+  /* Set once, by setup */
   StacheHttpClient *client;
   char             *collection_url;   /* {base}/collections/{escaped name} */
 
@@ -75,14 +75,11 @@ struct _QdrantVectorDb
 };
 
 static void qdrant_vector_db_iface_init (StacheVectorDbProviderInterface *iface);
-static void qdrant_vector_db_initable_iface_init (GInitableIface *iface);
 
-G_DEFINE_DYNAMIC_TYPE_EXTENDED (QdrantVectorDb, qdrant_vector_db, STACHE_TYPE_PROVIDER,
+G_DEFINE_DYNAMIC_TYPE_EXTENDED (QdrantVectorDb, qdrant_vector_db, STACHE_TYPE_REMOTE_PROVIDER,
                                 G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_VECTOR_DB_PROVIDER,
-                                                               qdrant_vector_db_iface_init)
-                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
-                                                               qdrant_vector_db_initable_iface_init))
+                                                               qdrant_vector_db_iface_init))
 
 /* ---- helpers ---- */
 
@@ -720,66 +717,35 @@ qdrant_vector_db_iface_init (StacheVectorDbProviderInterface *iface)
 }
 
 static gboolean
-qdrant_vector_db_initable_init (GInitable     *initable,
-                                GCancellable  *cancellable,
-                                GError       **error)
+qdrant_vector_db_setup (StacheRemoteProvider  *provider,
+                        StacheSettings        *settings,
+                        GCancellable          *cancellable,
+                        GError               **error)
 {
-  QdrantVectorDb *self = QDRANT_VECTOR_DB (initable);
-  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
-  g_autoptr(StacheSettings) own_settings = NULL;
-  g_autoptr(StacheHttpClient) client = NULL;
+  QdrantVectorDb *self = QDRANT_VECTOR_DB (provider);
+  StacheHttpClient *client;
   g_autofree char *base = NULL;
-  g_autofree char *key = NULL;
   g_autofree char *collection = NULL;
   g_autofree char *escaped = NULL;
-
-  if (self->client != NULL)
-    return TRUE;
-
-  if (settings == NULL)
-    settings = own_settings = stache_settings_new ();
 
   base = stache_settings_get_http_url (settings, QDRANT_SETTING_URL, QDRANT_DEFAULT_URL, error);
   if (base == NULL)
     return FALSE;
 
-  key = stache_settings_get_nonempty (settings, QDRANT_SETTING_API_KEY, NULL);
-  if (key != NULL && strpbrk (key, "\r\n") != NULL)
-    {
-      g_autofree char *where = stache_settings_describe_source (settings, QDRANT_SETTING_API_KEY);
-
-      g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   _("Setting “%s” (from %s) contains a line break, which an API key "
-                     "cannot contain"),
-                   QDRANT_SETTING_API_KEY, where);
-      return FALSE;
-    }
-
   collection = stache_settings_get_nonempty (settings, QDRANT_SETTING_COLLECTION,
                                       QDRANT_DEFAULT_COLLECTION);
 
-  client = stache_http_client_new (settings, QDRANT_PROVIDER_NAME, error);
-  if (client == NULL)
+  client = stache_remote_provider_create_client (provider, settings, QDRANT_PROVIDER_NAME, "Qdrant", error);
+  if (client == NULL ||
+      !stache_remote_provider_set_api_key (provider, settings, QDRANT_SETTING_API_KEY, "api-key", NULL, FALSE,
+                                           error))
     return FALSE;
-  stache_http_client_set_api_name (client, "Qdrant");
-
-  if (key != NULL)
-    {
-      stache_http_client_add_secret (client, key);
-      stache_http_client_set_header (client, "api-key", key);
-    }
 
   escaped = g_uri_escape_string (collection, NULL, FALSE);
   self->collection_url = g_strconcat (base, "/collections/", escaped, NULL);
-  self->client = g_steal_pointer (&client);
+  self->client = client;
 
   return TRUE;
-}
-
-static void
-qdrant_vector_db_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = qdrant_vector_db_initable_init;
 }
 
 /* ---- GObject ---- */
@@ -789,7 +755,6 @@ qdrant_vector_db_finalize (GObject *object)
 {
   QdrantVectorDb *self = QDRANT_VECTOR_DB (object);
 
-  g_clear_object (&self->client);
   g_clear_pointer (&self->collection_url, g_free);
   g_mutex_clear (&self->mutex);
 
@@ -799,6 +764,7 @@ qdrant_vector_db_finalize (GObject *object)
 static void
 qdrant_vector_db_class_init (QdrantVectorDbClass *klass)
 {
+  STACHE_REMOTE_PROVIDER_CLASS (klass)->setup = qdrant_vector_db_setup;
   G_OBJECT_CLASS (klass)->finalize = qdrant_vector_db_finalize;
 }
 

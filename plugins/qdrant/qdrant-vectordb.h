@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 #define QDRANT_TYPE_VECTOR_DB (qdrant_vector_db_get_type ())
-G_DECLARE_FINAL_TYPE (QdrantVectorDb, qdrant_vector_db, QDRANT, VECTOR_DB, StacheProvider)
+G_DECLARE_FINAL_TYPE (QdrantVectorDb, qdrant_vector_db, QDRANT, VECTOR_DB, StacheRemoteProvider)
 
 void qdrant_vector_db_register (GTypeModule *module);
 
