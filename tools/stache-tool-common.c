@@ -227,3 +227,41 @@ stache_tool_use_safe_output (void)
   g_set_print_handler (print_to_stdout);
   g_set_printerr_handler (print_to_stderr);
 }
+
+/* Parses @context's options out of @argv; prints the error and returns
+ * FALSE on a wrong command line. */
+gboolean
+stache_tool_parse_options (GOptionContext  *context,
+                           int             *argc,
+                           char          ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A passage on one line, indented, cut at 300 characters */
+void
+stache_tool_print_passage (const char *text)
+{
+  g_autofree char *flat = g_strdup (text);
+  glong len;
+
+  g_strdelimit (flat, "\n\t", ' ');
+  len = g_utf8_strlen (flat, -1);
+  if (len > 300)
+    {
+      char *cut = g_utf8_offset_to_pointer (flat, 300);
+
+      *cut = '\0';
+      g_print ("    %s…\n", flat);
+    }
+  else
+    g_print ("    %s\n", flat);
+}

@@ -22,6 +22,10 @@ void         stache_tool_add_object_member     (JsonBuilder        *builder,
                                                 const char         *name,
                                                 JsonObject         *object);
 StacheStore *stache_tool_open_store            (void);
+gboolean     stache_tool_parse_options         (GOptionContext     *context,
+                                                int                *argc,
+                                                char             ***argv);
+void         stache_tool_print_passage         (const char         *text);
 /* One search result as a JSON object: rank, score, chunk_id, document_id,
  * namespace, text, metadata */
 void         stache_tool_add_result            (JsonBuilder        *builder,

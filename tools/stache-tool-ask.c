@@ -1,0 +1,104 @@
+/* stache-tool-ask.c: `stache ask`: an answer with its sources, streamed as it is written
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gi18n.h>
+
+#include "stache-tool-commands.h"
+
+static void
+print_token (StacheStore *store,
+             const char  *token,
+             gpointer     user_data)
+{
+  gboolean *printed = user_data;
+
+  fputs (token, stdout);
+  fflush (stdout);
+  *printed = TRUE;
+}
+
+int
+command_ask (int    argc,
+             char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  int top_k = 5;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Namespace to search (default: all)"), N_("NAME") },
+    { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many passages to answer from (default 5)"), N_("N") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("QUESTION"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(StacheAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *question = NULL;
+  gboolean streamed = FALSE;
+  GPtrArray *sources;
+
+  g_option_context_set_summary (context, _("Answer a question from the store, citing the sources."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!stache_tool_parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    {
+      g_printerr ("%s\n", _("stache ask: give a question"));
+      return EXIT_USAGE;
+    }
+  if (top_k < 1 || top_k > 100)
+    {
+      g_printerr ("%s\n", _("stache ask: --top-k must be between 1 and 100"));
+      return EXIT_USAGE;
+    }
+
+  question = g_strjoinv (" ", argv + 1);
+  if ((store = stache_tool_open_store ()) == NULL)
+    return 1;
+
+  if (!json)
+    g_signal_connect (store, "token", G_CALLBACK (print_token), &streamed);
+
+  answer = stache_store_ask (store, question, namespace_, top_k, NULL, &error);
+  if (answer == NULL)
+    {
+      if (streamed)
+        g_print ("\n");
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+
+  sources = stache_answer_get_sources (answer);
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      stache_tool_add_string_member (builder, "question", question);
+      stache_tool_add_string_member (builder, "answer", stache_answer_get_text (answer));
+      stache_tool_add_string_member (builder, "model", stache_answer_get_model (answer));
+      json_builder_set_member_name (builder, "sources");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < sources->len; i++)
+        stache_tool_add_result (builder, g_ptr_array_index (sources, i), i + 1);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      stache_tool_print_json (builder);
+      return 0;
+    }
+
+  if (!streamed)
+    g_print ("%s", stache_answer_get_text (answer));
+  g_print ("\n\n%s\n", _("Sources:"));
+  for (guint i = 0; i < sources->len; i++)
+    g_print ("  [%u] %s\n", i + 1, stache_tool_result_source (g_ptr_array_index (sources, i)));
+
+  return 0;
+}

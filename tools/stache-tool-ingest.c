@@ -1,0 +1,160 @@
+/* stache-tool-ingest.c: `stache ingest`: files and folders into the store, with a progress bar
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gi18n.h>
+
+#include "stache-tool-commands.h"
+
+typedef struct
+{
+  gboolean tty;
+  guint    width;
+} Progress;
+
+static void
+on_progress (StacheStore *store,
+             guint        done,
+             guint        total,
+             const char  *path,
+             gpointer     user_data)
+{
+  Progress *progress = user_data;
+  guint filled;
+  g_autofree char *bar = NULL;
+  g_autofree char *name = NULL;
+
+  if (!progress->tty || total == 0)
+    return;
+
+  filled = progress->width * done / total;
+  bar = g_strnfill (filled, '#');
+  {
+    g_autofree char *base = path != NULL ? g_path_get_basename (path) : g_strdup ("");
+
+    name = stache_tool_escape_controls (base);
+  }
+  if (g_utf8_strlen (name, -1) > 40)
+    *g_utf8_offset_to_pointer (name, 40) = '\0';
+  fprintf (stderr, "\r[%s%*s] %u/%u %-40s", bar, (int) (progress->width - filled), "", done, total, name);
+  if (path == NULL)
+    fprintf (stderr, "\r%*s\r", (int) progress->width + 60, "");
+  fflush (stderr);
+}
+
+int
+command_ingest (int    argc,
+                char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  g_auto(GStrv) include = NULL;
+  g_auto(GStrv) exclude = NULL;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Namespace to ingest into"), N_("NAME") },
+    { "include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &include, N_("Only files matching this glob"), N_("GLOB") },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &exclude, N_("Leave out files matching this glob"), N_("GLOB") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("PATH…"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(JsonBuilder) builder = NULL;
+  guint counts[STACHE_INGEST_OUTCOME_FAILED + 1] = { 0 };
+  Progress progress = { isatty (fileno (stderr)) && !json, 30 };
+  gboolean path_error = FALSE;
+
+  g_option_context_set_summary (context, _("Ingest files and folders (text, Markdown, HTML)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!stache_tool_parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    {
+      g_printerr ("%s\n", _("stache ingest: give at least one file or folder"));
+      return EXIT_USAGE;
+    }
+
+  if ((store = stache_tool_open_store ()) == NULL)
+    return 1;
+  g_signal_connect (store, "progress", G_CALLBACK (on_progress), &progress);
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+
+      results = stache_store_ingest_directory (store, file, namespace_,
+                                               (const char * const *) include,
+                                               (const char * const *) exclude, NULL, &error);
+      if (results == NULL)
+        {
+          g_printerr ("stache: %s\n", error->message);
+          path_error = TRUE;
+          continue;
+        }
+      g_ptr_array_extend_and_steal (all, g_steal_pointer (&results));
+    }
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      StacheIngestResult *result = g_ptr_array_index (all, i);
+      StacheIngestOutcome outcome = stache_ingest_result_get_outcome (result);
+
+      counts[outcome]++;
+      if (!json && (outcome == STACHE_INGEST_OUTCOME_SKIPPED || outcome == STACHE_INGEST_OUTCOME_FAILED))
+        g_printerr (outcome == STACHE_INGEST_OUTCOME_SKIPPED ? _("stache: skipped %s: %s\n")
+                                                             : _("stache: failed %s: %s\n"),
+                    stache_ingest_result_get_source (result), stache_ingest_result_get_reason (result));
+    }
+
+  if (json)
+    {
+      builder = json_builder_new ();
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "summary");
+      json_builder_begin_object (builder);
+      for (guint o = 0; o <= STACHE_INGEST_OUTCOME_FAILED; o++)
+        {
+          json_builder_set_member_name (builder, stache_ingest_outcome_to_string (o));
+          json_builder_add_int_value (builder, counts[o]);
+        }
+      json_builder_end_object (builder);
+      json_builder_set_member_name (builder, "files");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < all->len; i++)
+        {
+          StacheIngestResult *result = g_ptr_array_index (all, i);
+
+          json_builder_begin_object (builder);
+          stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
+          stache_tool_add_string_member (builder, "outcome",
+                             stache_ingest_outcome_to_string (stache_ingest_result_get_outcome (result)));
+          stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+          stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+          json_builder_set_member_name (builder, "chunks");
+          json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
+          stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      stache_tool_print_json (builder);
+    }
+  else
+    {
+      /* Translators: the summary after ingesting; each %u is a count */
+      g_print (_("%u added, %u unchanged, %u replaced, %u skipped, %u failed\n"),
+               counts[STACHE_INGEST_OUTCOME_ADDED], counts[STACHE_INGEST_OUTCOME_UNCHANGED],
+               counts[STACHE_INGEST_OUTCOME_REPLACED], counts[STACHE_INGEST_OUTCOME_SKIPPED],
+               counts[STACHE_INGEST_OUTCOME_FAILED]);
+    }
+
+  return path_error || counts[STACHE_INGEST_OUTCOME_FAILED] > 0 ? 1 : 0;
+}

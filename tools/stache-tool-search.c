@@ -1,0 +1,111 @@
+/* stache-tool-search.c: `stache search`: the store searched, results as text or JSON
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "stache-tool-commands.h"
+
+int
+command_search (int    argc,
+                char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *namespace_ = NULL;
+  g_autofree char *mode_text = NULL;
+  g_autofree char *filter_text = NULL;
+  int top_k = 5;
+  const GOptionEntry entries[] = {
+    { "namespace", 'n', 0, G_OPTION_ARG_STRING, &namespace_, N_("Namespace to search (default: all)"), N_("NAME") },
+    { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many results (default 5)"), N_("N") },
+    { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode_text, N_("hybrid (default), vector or keyword"), N_("MODE") },
+    { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter_text, N_("Metadata filter as JSON"), N_("JSON") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("QUERY"));
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) filter = NULL;
+  g_autofree char *query = NULL;
+  StacheSearchMode mode;
+
+  g_option_context_set_summary (context, _("Search the store; best passages first, with their sources."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!stache_tool_parse_options (context, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    {
+      g_printerr ("%s\n", _("stache search: give a query"));
+      return EXIT_USAGE;
+    }
+  if (!stache_tool_parse_mode (mode_text, &mode))
+    {
+      g_printerr (_("stache search: unknown mode “%s”; use hybrid, vector or keyword\n"), mode_text);
+      return EXIT_USAGE;
+    }
+  if (top_k < 1 || top_k > 1000)
+    {
+      g_printerr ("%s\n", _("stache search: --top-k must be between 1 and 1000"));
+      return EXIT_USAGE;
+    }
+  if (filter_text != NULL)
+    {
+      g_autoptr(JsonNode) root = stache_json_parse (filter_text, -1, 0, TRUE, "--filter", &error);
+
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        {
+          g_printerr (_("stache search: --filter is not a JSON object: %s\n"),
+                      error != NULL ? error->message : _("not an object"));
+          return EXIT_USAGE;
+        }
+      filter = json_object_ref (json_node_get_object (root));
+    }
+
+  query = g_strjoinv (" ", argv + 1);
+  if ((store = stache_tool_open_store ()) == NULL)
+    return 1;
+
+  results = stache_store_search_full (store, query, namespace_, top_k, mode, filter, NULL, &error);
+  if (results == NULL)
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      stache_tool_add_string_member (builder, "query", query);
+      json_builder_set_member_name (builder, "results");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < results->len; i++)
+        stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      stache_tool_print_json (builder);
+      return 0;
+    }
+
+  if (results->len == 0)
+    g_print ("%s\n", _("No results."));
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (results, i);
+
+      g_print ("%u. %s  (%.3f)\n", i + 1, stache_tool_result_source (result), stache_search_result_get_score (result));
+      stache_tool_print_passage (stache_search_result_get_text (result));
+    }
+
+  return 0;
+}
+
+/* Prints the answer as the model writes it */
