@@ -32,7 +32,7 @@
 #include <glib/gi18n.h>
 
 #include "stache-mcp.h"
-#include "stache-tool-common.h"
+#include "stache-operations.h"
 
 /* Newest first; the first is what a client with an unknown version gets */
 static const char * const supported_versions[] = {
@@ -48,144 +48,6 @@ static const char * const supported_versions[] = {
 #define JSONRPC_INVALID_PARAMS   -32602
 #define JSONRPC_INTERNAL_ERROR   -32603
 
-/* ---- tools ---- */
-
-typedef JsonNode *(*ToolFunc) (StacheStore   *store,
-                               JsonObject    *args,
-                               GCancellable  *cancellable,
-                               GString       *text,
-                               GError       **error);
-
-typedef struct {
-  const char *name;
-  const char *title;
-  const char *description;
-  const char *input_schema;
-  const char *output_schema;
-  gboolean    read_only;
-  gboolean    destructive;
-  gboolean    idempotent;
-  ToolFunc    func;
-} Tool;
-
-/* JSON Schema (2020-12) for what the tools return: the same members as
- * `stache … --json`, from stache-tool-common.c */
-#define NULLABLE_STRING "{\"type\":[\"string\",\"null\"]}"
-#define RESULT_SCHEMA \
-  "{\"type\":\"object\",\"required\":[\"rank\",\"score\",\"document_id\",\"text\"],\"properties\":{" \
-  "\"rank\":{\"type\":\"integer\"},\"score\":{\"type\":\"number\"}," \
-  "\"chunk_id\":" NULLABLE_STRING ",\"document_id\":" NULLABLE_STRING "," \
-  "\"namespace\":" NULLABLE_STRING ",\"text\":" NULLABLE_STRING "," \
-  "\"metadata\":{\"type\":[\"object\",\"null\"]}}}"
-#define DOCUMENT_PROPERTIES \
-  "\"id\":" NULLABLE_STRING ",\"namespace\":" NULLABLE_STRING ",\"source\":" NULLABLE_STRING "," \
-  "\"title\":" NULLABLE_STRING ",\"media_type\":" NULLABLE_STRING ",\"content_hash\":" NULLABLE_STRING "," \
-  "\"size\":{\"type\":\"integer\"},\"chunks\":{\"type\":\"integer\"},\"created\":{\"type\":\"integer\"}," \
-  "\"updated\":{\"type\":\"integer\"},\"summary\":" NULLABLE_STRING
-#define DOCUMENT_SCHEMA \
-  "{\"type\":\"object\",\"required\":[\"id\",\"namespace\",\"chunks\"],\"properties\":{" DOCUMENT_PROPERTIES "}}"
-#define DOCUMENT_ID_INPUT \
-  "{\"type\":\"object\",\"properties\":{" \
-  "\"document_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The document id, as list_documents or search return it\"}}," \
-  "\"required\":[\"document_id\"],\"additionalProperties\":false}"
-
-static JsonNode *tool_search          (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-static JsonNode *tool_ask             (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-static JsonNode *tool_ingest_text     (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-static JsonNode *tool_list_namespaces (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-static JsonNode *tool_list_documents  (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-static JsonNode *tool_get_document    (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-static JsonNode *tool_delete_document (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
-
-/* Descriptions and schemas are protocol data read by models: they stay in
- * English, untranslated, like the names. */
-static const Tool tools[] = {
-  {
-    "search", "Search the knowledge store",
-    "Search the Stache knowledge store and return the best matching passages, best first, "
-    "each with its score, source, document id and namespace.",
-    "{\"type\":\"object\",\"properties\":{"
-    "\"query\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What to look for, in words\"},"
-    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only search this namespace (default: all)\"},"
-    "\"top_k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"default\":5,\"description\":\"How many passages to return\"},"
-    "\"mode\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"vector\",\"keyword\"],\"default\":\"hybrid\","
-    "\"description\":\"hybrid fuses vector and keyword search; vector or keyword use one only\"},"
-    "\"filter\":{\"type\":\"object\",\"description\":\"Metadata filter, e.g. {\\\"source\\\": \\\"notes.md\\\"}\"}},"
-    "\"required\":[\"query\"],\"additionalProperties\":false}",
-    "{\"type\":\"object\",\"required\":[\"query\",\"results\"],\"properties\":{"
-    "\"query\":{\"type\":\"string\"},\"results\":{\"type\":\"array\",\"items\":" RESULT_SCHEMA "}}}",
-    TRUE, FALSE, TRUE, tool_search,
-  },
-  {
-    "ask", "Answer from the knowledge store",
-    "Answer a question from the passages of the Stache knowledge store, citing them as [1], [2]… "
-    "The sources are listed after the answer.",
-    "{\"type\":\"object\",\"properties\":{"
-    "\"question\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The question to answer\"},"
-    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only use this namespace (default: all)\"},"
-    "\"top_k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20,\"default\":5,\"description\":\"How many passages to answer from\"}},"
-    "\"required\":[\"question\"],\"additionalProperties\":false}",
-    "{\"type\":\"object\",\"required\":[\"question\",\"answer\",\"sources\"],\"properties\":{"
-    "\"question\":{\"type\":\"string\"},\"answer\":" NULLABLE_STRING ",\"model\":" NULLABLE_STRING ","
-    "\"sources\":{\"type\":\"array\",\"items\":" RESULT_SCHEMA "}}}",
-    TRUE, FALSE, FALSE, tool_ask,
-  },
-  {
-    "ingest_text", "Add text to the knowledge store",
-    "Store a text in the Stache knowledge store: it is split into passages and indexed for search. "
-    "The same text from the same source again is recognised and not stored twice.",
-    "{\"type\":\"object\",\"properties\":{"
-    "\"text\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The text to store\"},"
-    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The namespace to store it in (default: default)\"},"
-    "\"source\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Where the text comes from (a file name, a URL); shown in citations\"},"
-    "\"title\":{\"type\":\"string\",\"description\":\"A title for the document\"},"
-    "\"metadata\":{\"type\":\"object\",\"description\":\"Metadata for the document, usable in search filters\"}},"
-    "\"required\":[\"text\"],\"additionalProperties\":false}",
-    "{\"type\":\"object\",\"required\":[\"outcome\",\"chunks\"],\"properties\":{"
-    "\"document_id\":" NULLABLE_STRING ",\"namespace\":" NULLABLE_STRING ",\"source\":" NULLABLE_STRING ","
-    "\"title\":" NULLABLE_STRING ",\"outcome\":{\"type\":\"string\",\"enum\":[\"added\",\"unchanged\",\"replaced\",\"skipped\",\"failed\"]},"
-    "\"chunks\":{\"type\":\"integer\"},\"reason\":" NULLABLE_STRING "}}",
-    FALSE, FALSE, TRUE, tool_ingest_text,
-  },
-  {
-    "list_namespaces", "List namespaces",
-    "List the namespaces of the Stache knowledge store with their descriptions.",
-    "{\"type\":\"object\",\"properties\":{"
-    "\"parent\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only the children of this namespace\"}},"
-    "\"additionalProperties\":false}",
-    "{\"type\":\"object\",\"required\":[\"namespaces\"],\"properties\":{\"namespaces\":{\"type\":\"array\",\"items\":"
-    "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"},"
-    "\"description\":" NULLABLE_STRING ",\"created\":{\"type\":\"integer\"}}}}}}",
-    TRUE, FALSE, TRUE, tool_list_namespaces,
-  },
-  {
-    "list_documents", "List documents",
-    "List the documents of the Stache knowledge store: id, namespace, source, title, number of passages.",
-    "{\"type\":\"object\",\"properties\":{"
-    "\"namespace\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Only this namespace (default: all)\"}},"
-    "\"additionalProperties\":false}",
-    "{\"type\":\"object\",\"required\":[\"documents\"],\"properties\":{\"documents\":{\"type\":\"array\",\"items\":"
-    DOCUMENT_SCHEMA "}}}",
-    TRUE, FALSE, TRUE, tool_list_documents,
-  },
-  {
-    "get_document", "Show a document",
-    "Show one document of the Stache knowledge store: its source, title, size, passages, summary and metadata.",
-    DOCUMENT_ID_INPUT,
-    "{\"type\":\"object\",\"required\":[\"id\",\"namespace\",\"chunks\"],\"properties\":{" DOCUMENT_PROPERTIES ","
-    "\"metadata\":{\"type\":[\"object\",\"null\"]}}}",
-    TRUE, FALSE, TRUE, tool_get_document,
-  },
-  {
-    "delete_document", "Delete a document",
-    "Delete one document and all its passages from the Stache knowledge store. This cannot be undone.",
-    DOCUMENT_ID_INPUT,
-    "{\"type\":\"object\",\"required\":[\"document_id\",\"deleted\"],\"properties\":{"
-    "\"document_id\":{\"type\":\"string\"},\"deleted\":{\"type\":\"boolean\"}}}",
-    FALSE, TRUE, TRUE, tool_delete_document,
-  },
-};
-
 /* ---- the server ---- */
 
 typedef struct {
@@ -196,8 +58,10 @@ typedef struct {
   char        *version;         /* negotiated; NULL before initialize */
   gboolean     initialized;     /* notifications/initialized came */
   GHashTable  *in_flight;       /* id as JSON text → Call */
-  JsonNode    *input_schemas[G_N_ELEMENTS (tools)];
-  JsonNode    *output_schemas[G_N_ELEMENTS (tools)];
+  const StacheOperation *tools;  /* the operations, offered as tools */
+  guint        n_tools;
+  JsonNode   **input_schemas;
+  JsonNode   **output_schemas;
   guint        pending;         /* tool calls not answered yet */
   gboolean     eof;
 } Server;
@@ -210,7 +74,7 @@ typedef struct {
 
 typedef struct {
   Server       *server;
-  const Tool   *tool;
+  const StacheOperation *tool;
   JsonNode     *id;
   char         *key;
   Batch        *batch;
@@ -382,486 +246,6 @@ maybe_quit (Server *server)
     g_main_loop_quit (server->loop);
 }
 
-/* ---- argument checks against the tool's own inputSchema ---- */
-
-static gboolean
-node_has_type (JsonNode   *node,
-               const char *type)
-{
-  GType value_type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
-
-  if (g_str_equal (type, "object"))
-    return JSON_NODE_HOLDS_OBJECT (node);
-  if (g_str_equal (type, "array"))
-    return JSON_NODE_HOLDS_ARRAY (node);
-  if (g_str_equal (type, "string"))
-    return value_type == G_TYPE_STRING;
-  if (g_str_equal (type, "boolean"))
-    return value_type == G_TYPE_BOOLEAN;
-  if (g_str_equal (type, "number"))
-    return value_type == G_TYPE_INT64 || value_type == G_TYPE_DOUBLE;
-  if (g_str_equal (type, "integer"))
-    {
-      /* JSON Schema counts 5.0 as an integer too */
-      if (value_type == G_TYPE_DOUBLE)
-        {
-          double value = json_node_get_double (node);
-
-          return value == (double) (gint64) value;
-        }
-      return value_type == G_TYPE_INT64;
-    }
-  return FALSE;
-}
-
-/* A member's string, or NULL when it is missing or not a string: never
- * json_object_get_string_member_with_default() on input from outside, it
- * complains (g_critical) about objects and arrays */
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && node_has_type (node, "string") ? json_node_get_string (node) : NULL;
-}
-
-static double
-node_get_number (JsonNode *node)
-{
-  if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    return json_node_get_double (node);
-  return (double) json_node_get_int (node);
-}
-
-static void
-check_property (const char *name,
-                JsonObject *schema,
-                JsonNode   *value,
-                GPtrArray  *problems)
-{
-  const char *type = json_object_get_string_member_with_default (schema, "type", NULL);
-
-  if (type != NULL && !node_has_type (value, type))
-    {
-      /* TRANSLATORS: the first %s is an argument name, the second a JSON type (string, integer, object) */
-      g_ptr_array_add (problems, g_strdup_printf (_("“%s” must be of type %s"), name, type));
-      return;
-    }
-
-  if (json_object_has_member (schema, "enum"))
-    {
-      JsonArray *choices = json_object_get_array_member (schema, "enum");
-      const char *text = json_node_get_string (value);
-      g_autoptr(GString) list = g_string_new (NULL);
-      gboolean found = FALSE;
-
-      for (guint i = 0; i < json_array_get_length (choices); i++)
-        {
-          const char *choice = json_array_get_string_element (choices, i);
-
-          found |= g_strcmp0 (text, choice) == 0;
-          g_string_append_printf (list, "%s%s", i > 0 ? ", " : "", choice);
-        }
-      if (!found)
-        /* TRANSLATORS: an argument name, the wrong value, the allowed values */
-        g_ptr_array_add (problems, g_strdup_printf (_("“%s” must be one of %s, not “%s”"),
-                                                    name, list->str, text));
-    }
-
-  if (json_object_has_member (schema, "minLength") &&
-      g_utf8_strlen (json_node_get_string (value), -1) < json_object_get_int_member (schema, "minLength"))
-    g_ptr_array_add (problems, g_strdup_printf (_("“%s” must not be empty"), name));
-
-  if (json_object_has_member (schema, "minimum") && json_object_has_member (schema, "maximum"))
-    {
-      double number = node_get_number (value);
-      gint64 minimum = json_object_get_int_member (schema, "minimum");
-      gint64 maximum = json_object_get_int_member (schema, "maximum");
-
-      if (number < minimum || number > maximum)
-        g_ptr_array_add (problems,
-                         g_strdup_printf (_("“%s” must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT),
-                                          name, minimum, maximum));
-    }
-}
-
-/* The subset of JSON Schema the input schemas above use: type, required,
- * properties, additionalProperties: false, enum, minLength, minimum and
- * maximum. Returns the problems, one sentence each, or NULL. */
-static char *
-check_arguments (JsonNode   *schema_node,
-                 JsonObject *args)
-{
-  JsonObject *schema = json_node_get_object (schema_node);
-  JsonObject *properties = json_object_get_object_member (schema, "properties");
-  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GList) names = json_object_get_members (args);
-
-  if (json_object_has_member (schema, "required"))
-    {
-      JsonArray *required = json_object_get_array_member (schema, "required");
-
-      for (guint i = 0; i < json_array_get_length (required); i++)
-        {
-          const char *name = json_array_get_string_element (required, i);
-
-          if (!json_object_has_member (args, name))
-            g_ptr_array_add (problems, g_strdup_printf (_("the argument “%s” is required"), name));
-        }
-    }
-
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      const char *name = l->data;
-
-      if (!json_object_has_member (properties, name))
-        g_ptr_array_add (problems, g_strdup_printf (_("unknown argument “%s”"), name));
-      else
-        check_property (name, json_object_get_object_member (properties, name),
-                        json_object_get_member (args, name), problems);
-    }
-
-  if (problems->len == 0)
-    return NULL;
-
-  g_ptr_array_add (problems, NULL);
-  return g_strjoinv ("; ", (char **) problems->pdata);
-}
-
-/* ---- the tools themselves (in a worker thread) ---- */
-
-static const char *
-arg_string (JsonObject *args,
-            const char *name)
-{
-  return member_string (args, name);
-}
-
-static guint
-arg_top_k (JsonObject *args)
-{
-  JsonNode *node = json_object_get_member (args, "top_k");
-
-  return node != NULL ? (guint) node_get_number (node) : 5;
-}
-
-static JsonNode *
-builder_root (JsonBuilder *builder)
-{
-  return json_builder_get_root (builder);
-}
-
-static void
-append_passage (GString            *text,
-                StacheSearchResult *result,
-                guint               rank)
-{
-  g_string_append_printf (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
-                          stache_tool_result_source (result),
-                          _("document"), stache_search_result_get_document_id (result),
-                          _("score"), stache_search_result_get_score (result),
-                          stache_search_result_get_text (result));
-}
-
-static JsonNode *
-tool_search (StacheStore   *store,
-             JsonObject    *args,
-             GCancellable  *cancellable,
-             GString       *text,
-             GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(GPtrArray) results = NULL;
-  JsonObject *filter = NULL;
-  StacheSearchMode mode;
-
-  stache_tool_parse_mode (arg_string (args, "mode"), &mode);
-  if (json_object_has_member (args, "filter"))
-    filter = json_object_get_object_member (args, "filter");
-
-  results = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
-                                      arg_top_k (args), mode, filter, cancellable, error);
-  if (results == NULL)
-    return NULL;
-
-  json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "query", arg_string (args, "query"));
-  json_builder_set_member_name (builder, "results");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < results->len; i++)
-    {
-      stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
-      append_passage (text, g_ptr_array_index (results, i), i + 1);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  if (results->len == 0)
-    g_string_append (text, _("No results."));
-  return builder_root (builder);
-}
-
-static JsonNode *
-tool_ask (StacheStore   *store,
-          JsonObject    *args,
-          GCancellable  *cancellable,
-          GString       *text,
-          GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(StacheAnswer) answer = NULL;
-  GPtrArray *sources;
-
-  answer = stache_store_ask (store, arg_string (args, "question"), arg_string (args, "namespace"),
-                             arg_top_k (args), cancellable, error);
-  if (answer == NULL)
-    return NULL;
-
-  sources = stache_answer_get_sources (answer);
-  json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "question", arg_string (args, "question"));
-  stache_tool_add_string_member (builder, "answer", stache_answer_get_text (answer));
-  stache_tool_add_string_member (builder, "model", stache_answer_get_model (answer));
-  json_builder_set_member_name (builder, "sources");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < sources->len; i++)
-    stache_tool_add_result (builder, g_ptr_array_index (sources, i), i + 1);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  g_string_append (text, stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
-  g_string_append_printf (text, "\n\n%s\n", _("Sources:"));
-  for (guint i = 0; i < sources->len; i++)
-    {
-      StacheSearchResult *result = g_ptr_array_index (sources, i);
-
-      g_string_append_printf (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
-                              _("document"), stache_search_result_get_document_id (result));
-    }
-  return builder_root (builder);
-}
-
-static const char *
-outcome_name (StacheIngestOutcome outcome)
-{
-  switch (outcome)
-    {
-    case STACHE_INGEST_OUTCOME_ADDED: return "added";
-    case STACHE_INGEST_OUTCOME_UNCHANGED: return "unchanged";
-    case STACHE_INGEST_OUTCOME_REPLACED: return "replaced";
-    case STACHE_INGEST_OUTCOME_SKIPPED: return "skipped";
-    case STACHE_INGEST_OUTCOME_FAILED:
-    default: return "failed";
-    }
-}
-
-static JsonNode *
-tool_ingest_text (StacheStore   *store,
-                  JsonObject    *args,
-                  GCancellable  *cancellable,
-                  GString       *text,
-                  GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(StacheIngestResult) result = NULL;
-  JsonObject *metadata = NULL;
-  StacheIngestOutcome outcome;
-  const char *reason;
-
-  if (json_object_has_member (args, "metadata"))
-    metadata = json_object_get_object_member (args, "metadata");
-
-  result = stache_store_ingest_text_full (store, arg_string (args, "text"), arg_string (args, "namespace"),
-                                          arg_string (args, "source"), arg_string (args, "title"),
-                                          metadata, cancellable, error);
-  if (result == NULL)
-    return NULL;
-
-  outcome = stache_ingest_result_get_outcome (result);
-  reason = stache_ingest_result_get_reason (result);
-  if (outcome == STACHE_INGEST_OUTCOME_FAILED)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The text could not be stored: %s"),
-                   reason != NULL ? reason : _("unknown error"));
-      return NULL;
-    }
-
-  json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
-  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
-  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
-  stache_tool_add_string_member (builder, "outcome", outcome_name (outcome));
-  json_builder_set_member_name (builder, "chunks");
-  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-  stache_tool_add_string_member (builder, "reason", reason);
-  json_builder_end_object (builder);
-
-  switch (outcome)
-    {
-    case STACHE_INGEST_OUTCOME_SKIPPED:
-      g_string_append_printf (text, _("Not stored: %s"), reason != NULL ? reason : "-");
-      break;
-    case STACHE_INGEST_OUTCOME_UNCHANGED:
-      g_string_append_printf (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
-                              stache_ingest_result_get_document_id (result),
-                              stache_ingest_result_get_namespace (result));
-      break;
-    default:
-      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
-                                                 "Stored as document %s in namespace “%s” (%u passage).",
-                                                 "Stored as document %s in namespace “%s” (%u passages).",
-                                                 stache_ingest_result_get_chunk_count (result)),
-                              stache_ingest_result_get_document_id (result),
-                              stache_ingest_result_get_namespace (result),
-                              stache_ingest_result_get_chunk_count (result));
-      break;
-    }
-  return builder_root (builder);
-}
-
-static JsonNode *
-tool_list_namespaces (StacheStore   *store,
-                      JsonObject    *args,
-                      GCancellable  *cancellable,
-                      GString       *text,
-                      GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(GPtrArray) namespaces = NULL;
-
-  namespaces = stache_store_list_namespaces (store, arg_string (args, "parent"), cancellable, error);
-  if (namespaces == NULL)
-    return NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "namespaces");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < namespaces->len; i++)
-    {
-      StacheNamespace *ns = g_ptr_array_index (namespaces, i);
-      const char *description = stache_namespace_get_description (ns);
-
-      json_builder_begin_object (builder);
-      stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
-      stache_tool_add_string_member (builder, "description", description);
-      json_builder_set_member_name (builder, "created");
-      json_builder_add_int_value (builder, stache_namespace_get_created (ns));
-      json_builder_end_object (builder);
-
-      g_string_append_printf (text, "%s%s%s\n", stache_namespace_get_name (ns),
-                              description != NULL ? ": " : "", description != NULL ? description : "");
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  if (namespaces->len == 0)
-    g_string_append (text, _("No namespaces."));
-  return builder_root (builder);
-}
-
-static void
-append_document_line (GString        *text,
-                      StacheDocument *document)
-{
-  const char *source = stache_document_get_source (document);
-  guint chunks = stache_document_get_chunk_count (document);
-
-  g_string_append_printf (text, "%s  %s  %s  ", stache_document_get_id (document),
-                          stache_document_get_namespace (document),
-                          source != NULL ? source : (stache_document_get_title (document) != NULL
-                                                     ? stache_document_get_title (document) : "-"));
-  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
-  g_string_append_c (text, '\n');
-}
-
-static JsonNode *
-tool_list_documents (StacheStore   *store,
-                     JsonObject    *args,
-                     GCancellable  *cancellable,
-                     GString       *text,
-                     GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(GPtrArray) documents = NULL;
-
-  documents = stache_store_list_documents (store, arg_string (args, "namespace"), cancellable, error);
-  if (documents == NULL)
-    return NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "documents");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < documents->len; i++)
-    {
-      json_builder_begin_object (builder);
-      stache_tool_add_document_members (builder, g_ptr_array_index (documents, i));
-      json_builder_end_object (builder);
-      append_document_line (text, g_ptr_array_index (documents, i));
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  if (documents->len == 0)
-    g_string_append (text, _("No documents."));
-  return builder_root (builder);
-}
-
-static JsonNode *
-tool_get_document (StacheStore   *store,
-                   JsonObject    *args,
-                   GCancellable  *cancellable,
-                   GString       *text,
-                   GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(StacheDocument) document = NULL;
-  JsonObject *metadata;
-  const char *summary;
-
-  document = stache_store_get_document (store, arg_string (args, "document_id"), cancellable, error);
-  if (document == NULL)
-    return NULL;
-
-  metadata = stache_document_get_metadata (document);
-  json_builder_begin_object (builder);
-  stache_tool_add_document_members (builder, document);
-  stache_tool_add_object_member (builder, "metadata", metadata);
-  json_builder_end_object (builder);
-
-  summary = stache_document_get_summary (document);
-  append_document_line (text, document);
-  if (stache_document_get_title (document) != NULL)
-    g_string_append_printf (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
-  if (summary != NULL)
-    g_string_append_printf (text, "%s: %s\n", _("Summary"), summary);
-  return builder_root (builder);
-}
-
-static JsonNode *
-tool_delete_document (StacheStore   *store,
-                      JsonObject    *args,
-                      GCancellable  *cancellable,
-                      GString       *text,
-                      GError       **error)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  const char *id = arg_string (args, "document_id");
-
-  if (!stache_store_delete_document (store, id, cancellable, error))
-    return NULL;
-
-  json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "document_id", id);
-  json_builder_set_member_name (builder, "deleted");
-  json_builder_add_boolean_value (builder, TRUE);
-  json_builder_end_object (builder);
-
-  g_string_append_printf (text, _("Deleted document %s."), id);
-  return builder_root (builder);
-}
-
 /* ---- tools/call ---- */
 
 static void
@@ -886,7 +270,7 @@ call_thread (GTask        *task,
   Call *call = task_data;
   GError *error = NULL;
 
-  call->structured = call->tool->func (call->server->store, call->args, cancellable, call->text, &error);
+  call->structured = call->tool->run (call->server->store, call->args, cancellable, call->text, &error);
   if (call->structured == NULL)
     g_task_return_error (task, error);
   else
@@ -936,11 +320,11 @@ handle_tools_call (Server     *server,
   g_autoptr(JsonObject) args = NULL;
   g_autofree char *problems = NULL;
   g_autoptr(GTask) task = NULL;
-  const Tool *tool = NULL;
+  const StacheOperation *tool = NULL;
   guint index = 0;
   Call *call;
 
-  if (name_node == NULL || !node_has_type (name_node, "string"))
+  if (name_node == NULL || !stache_tool_node_has_type (name_node, "string"))
     {
       send_error (server, batch, id, JSONRPC_INVALID_PARAMS, "Invalid params: name must be a string", NULL);
       return;
@@ -951,10 +335,10 @@ handle_tools_call (Server     *server,
       return;
     }
 
-  for (index = 0; index < G_N_ELEMENTS (tools); index++)
-    if (g_str_equal (tools[index].name, json_node_get_string (name_node)))
+  for (index = 0; index < server->n_tools; index++)
+    if (g_str_equal (server->tools[index].name, json_node_get_string (name_node)))
       {
-        tool = &tools[index];
+        tool = &server->tools[index];
         break;
       }
   if (tool == NULL)
@@ -969,7 +353,7 @@ handle_tools_call (Server     *server,
          ? json_object_ref (json_node_get_object (args_node)) : json_object_new ();
 
   /* Wrong arguments are the model's to fix: a tool error, not a protocol error */
-  if ((problems = check_arguments (server->input_schemas[index], args)) != NULL)
+  if ((problems = stache_operation_check_arguments (server->input_schemas[index], args)) != NULL)
     {
       /* TRANSLATORS: %s is the tool name, then the list of problems */
       g_autofree char *text = g_strdup_printf (_("Invalid arguments for %s: %s"), tool->name, problems);
@@ -1018,7 +402,7 @@ handle_initialize (Server     *server,
       send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: already initialized", NULL);
       return;
     }
-  if (version_node == NULL || !node_has_type (version_node, "string"))
+  if (version_node == NULL || !stache_tool_node_has_type (version_node, "string"))
     {
       send_error (server, batch, id, JSONRPC_INVALID_PARAMS, "Invalid params: protocolVersion must be a string", NULL);
       return;
@@ -1057,7 +441,7 @@ static JsonObject *
 describe_tool (Server *server,
                guint   index)
 {
-  const Tool *tool = &tools[index];
+  const StacheOperation *tool = &server->tools[index];
   JsonObject *object = json_object_new ();
 
   json_object_set_string_member (object, "name", tool->name);
@@ -1094,7 +478,7 @@ handle_tools_list (Server   *server,
   JsonArray *list = json_array_new ();
 
   /* One page: there is no nextCursor, and any cursor gets the same page */
-  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+  for (guint i = 0; i < server->n_tools; i++)
     json_array_add_object_element (list, describe_tool (server, i));
   json_object_set_array_member (result, "tools", list);
   send_result (server, batch, id, result);
@@ -1154,7 +538,7 @@ handle_message (Server   *server,
       JsonNode *candidate = json_object_get_member (message, "id");
 
       /* Doubles must be finite: inf would come back as JSON that no one can read */
-      if ((!node_has_type (candidate, "string") && !node_has_type (candidate, "number")) ||
+      if ((!stache_tool_node_has_type (candidate, "string") && !stache_tool_node_has_type (candidate, "number")) ||
           (json_node_get_value_type (candidate) == G_TYPE_DOUBLE && !isfinite (json_node_get_double (candidate))))
         {
           send_error (server, batch, NULL, JSONRPC_INVALID_REQUEST,
@@ -1164,7 +548,7 @@ handle_message (Server   *server,
       id = candidate;
     }
 
-  if (g_strcmp0 (member_string (message, "jsonrpc"), "2.0") != 0)
+  if (g_strcmp0 (stache_tool_member_string (message, "jsonrpc"), "2.0") != 0)
     {
       send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: jsonrpc must be \"2.0\"", NULL);
       return;
@@ -1174,7 +558,7 @@ handle_message (Server   *server,
   if (method_node == NULL && id != NULL &&
       (json_object_has_member (message, "result") || json_object_has_member (message, "error")))
     return;  /* a response; this server sends no requests, so nothing waits for it */
-  if (method_node == NULL || !node_has_type (method_node, "string"))
+  if (method_node == NULL || !stache_tool_node_has_type (method_node, "string"))
     {
       send_error (server, batch, id, JSONRPC_INVALID_REQUEST, "Invalid request: method must be a string", NULL);
       return;
@@ -1266,7 +650,7 @@ handle_batch (Server    *server,
 
       /* initialize must not be batched */
       if (JSON_NODE_HOLDS_OBJECT (element) &&
-          g_strcmp0 (member_string (json_node_get_object (element), "method"),
+          g_strcmp0 (stache_tool_member_string (json_node_get_object (element), "method"),
                      "initialize") == 0)
         {
           JsonNode *id = json_object_get_member (json_node_get_object (element), "id");
@@ -1483,18 +867,13 @@ reader_thread (gpointer user_data)
 static gboolean
 parse_schemas (Server *server)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+  server->tools = stache_operations (&server->n_tools);
+  server->input_schemas = g_new0 (JsonNode *, server->n_tools);
+  server->output_schemas = g_new0 (JsonNode *, server->n_tools);
+  for (guint i = 0; i < server->n_tools; i++)
     {
-      g_autoptr(GError) error = NULL;
-
-      server->input_schemas[i] = json_from_string (tools[i].input_schema, &error);
-      if (server->input_schemas[i] != NULL)
-        server->output_schemas[i] = json_from_string (tools[i].output_schema, &error);
-      if (error != NULL)
-        {
-          g_critical ("the schema of the tool %s is broken: %s", tools[i].name, error->message);
-          return FALSE;
-        }
+      server->input_schemas[i] = stache_operation_get_schema (&server->tools[i], FALSE);
+      server->output_schemas[i] = stache_operation_get_schema (&server->tools[i], TRUE);
     }
   return TRUE;
 }
@@ -1556,11 +935,13 @@ stache_mcp_main (int    argc,
   g_async_queue_unref (server.lines);
   g_main_loop_unref (server.loop);
   g_object_unref (server.store);
-  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+  for (guint i = 0; i < server.n_tools; i++)
     {
       g_clear_pointer (&server.input_schemas[i], json_node_unref);
       g_clear_pointer (&server.output_schemas[i], json_node_unref);
     }
+  g_free (server.input_schemas);
+  g_free (server.output_schemas);
   g_free (server.version);
   close (server.out_fd);
   return 0;

@@ -55,7 +55,7 @@
 #include <libsoup/soup.h>
 
 #include "stache-serve.h"
-#include "stache-tool-common.h"
+#include "stache-operations.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 8000
@@ -396,73 +396,79 @@ require_namespace (Job     *job,
   return FALSE;
 }
 
+/* Runs the operation @name (stache-operations.c) on @args; its plain-text
+ * rendering is not wanted here. */
 static JsonNode *
-results_node (GPtrArray *results)
+run_operation (Job         *job,
+               const char  *name,
+               JsonObject  *args,
+               GError     **error)
 {
-  JsonArray *array = json_array_sized_new (results->len);
-  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+  const StacheOperation *operation = stache_operation_find (name);
+  g_autoptr(GString) text = g_string_new (NULL);
 
-  for (guint i = 0; i < results->len; i++)
+  g_assert (operation != NULL);
+  return operation->run (job->server->store, args, NULL, text, error);
+}
+
+static const char *
+mode_name (StacheSearchMode mode)
+{
+  switch (mode)
     {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-      stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
-      json_array_add_element (array, json_builder_get_root (builder));
+    case STACHE_SEARCH_MODE_VECTOR:
+      return "vector";
+    case STACHE_SEARCH_MODE_KEYWORD:
+      return "keyword";
+    case STACHE_SEARCH_MODE_HYBRID:
+    default:
+      return "hybrid";
     }
-  json_node_take_array (node, array);
-  return node;
+}
+
+/* The arguments every route shares with its operation; top_k 0 is the
+ * store's search_top_k setting */
+static JsonObject *
+job_args (Job        *job,
+          const char *query_member)
+{
+  JsonObject *args = json_object_new ();
+
+  if (query_member != NULL)
+    json_object_set_string_member (args, query_member, job->query);
+  if (job->namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", job->namespace_);
+  json_object_set_int_member (args, "top_k", job->top_k);
+  return args;
 }
 
 static JsonNode *
 job_search (Job     *job,
             GError **error)
 {
-  g_autoptr(GPtrArray) results = NULL;
-  JsonObject *object;
-  JsonNode *node;
+  g_autoptr(JsonObject) args = NULL;
 
   if (!require_namespace (job, error))
     return NULL;
 
-  results = stache_store_search_full (job->server->store, job->query, job->namespace_, job->top_k,
-                                      job->mode, job->filter, NULL, error);
-  if (results == NULL)
-    return NULL;
-
-  object = json_object_new ();
-  json_object_set_string_member (object, "query", job->query);
-  json_object_set_member (object, "results", results_node (results));
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_take_object (node, object);
-  return node;
+  args = job_args (job, "query");
+  json_object_set_string_member (args, "mode", mode_name (job->mode));
+  if (job->filter != NULL)
+    json_object_set_object_member (args, "filter", json_object_ref (job->filter));
+  return run_operation (job, "search", args, error);
 }
 
 static JsonNode *
 job_ask (Job     *job,
          GError **error)
 {
-  g_autoptr(StacheAnswer) answer = NULL;
-  JsonObject *object;
-  JsonNode *node;
+  g_autoptr(JsonObject) args = NULL;
 
   if (!require_namespace (job, error))
     return NULL;
 
-  answer = stache_store_ask (job->server->store, job->query, job->namespace_, job->top_k, NULL, error);
-  if (answer == NULL)
-    return NULL;
-
-  object = json_object_new ();
-  json_object_set_string_member (object, "question", job->query);
-  json_object_set_string_member (object, "answer", stache_answer_get_text (answer));
-  if (stache_answer_get_model (answer) != NULL)
-    json_object_set_string_member (object, "model", stache_answer_get_model (answer));
-  else
-    json_object_set_null_member (object, "model");
-  json_object_set_member (object, "sources", results_node (stache_answer_get_sources (answer)));
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_take_object (node, object);
-  return node;
+  args = job_args (job, "question");
+  return run_operation (job, "ask", args, error);
 }
 
 static JsonNode *
@@ -561,26 +567,14 @@ static JsonNode *
 job_list_documents (Job     *job,
                     GError **error)
 {
-  g_autoptr(GPtrArray) documents = NULL;
-  JsonObject *object;
-  JsonArray *array;
-  JsonNode *node;
+  g_autoptr(JsonObject) args = json_object_new ();
 
   if (!require_namespace (job, error))
     return NULL;
 
-  documents = stache_store_list_documents (job->server->store, job->namespace_, NULL, error);
-  if (documents == NULL)
-    return NULL;
-
-  array = json_array_sized_new (documents->len);
-  for (guint i = 0; i < documents->len; i++)
-    json_array_add_element (array, document_node (g_ptr_array_index (documents, i)));
-  object = json_object_new ();
-  json_object_set_array_member (object, "documents", array);
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_take_object (node, object);
-  return node;
+  if (job->namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", job->namespace_);
+  return run_operation (job, "list_documents", args, error);
 }
 
 static JsonNode *

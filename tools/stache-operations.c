@@ -1,0 +1,598 @@
+/* stache-operations.c: what the programs can do with a store, defined
+ * once for `stache mcp`, `stache serve` and the `stache` command
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each operation has a name, a title and a description (protocol data a
+ * model reads: English, like the names), the JSON Schema of its arguments
+ * and of its result (tools/operations/NAME.{input,output}.json, compiled
+ * into the program as a GResource), and a handler that runs it on a store
+ * in a worker thread and gives the structured result, and, when asked, a
+ * plain-text rendering of it. The front ends only translate: MCP's
+ * tools/call, the REST routes and the command's options become arguments;
+ * the result becomes a response.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "stache-operations.h"
+#include "stache-operations-resources.h"
+
+static JsonNode *operation_search          (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *operation_ask             (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *operation_ingest_text     (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *operation_list_namespaces (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *operation_list_documents  (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *operation_get_document    (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+static JsonNode *operation_delete_document (StacheStore *, JsonObject *, GCancellable *, GString *, GError **);
+
+static const StacheOperation operations[] = {
+  {
+    "search", "Search the knowledge store",
+    "Search the Stache knowledge store and return the best matching passages, best first, "
+    "each with its score, source, document id and namespace.",
+    TRUE, FALSE, TRUE, operation_search,
+  },
+  {
+    "ask", "Answer from the knowledge store",
+    "Answer a question from the passages of the Stache knowledge store, citing them as [1], [2]… "
+    "The sources are listed after the answer.",
+    TRUE, FALSE, FALSE, operation_ask,
+  },
+  {
+    "ingest_text", "Add text to the knowledge store",
+    "Store a text in the Stache knowledge store: it is split into passages and indexed for search. "
+    "The same text from the same source again is recognised and not stored twice.",
+    FALSE, FALSE, TRUE, operation_ingest_text,
+  },
+  {
+    "list_namespaces", "List namespaces",
+    "List the namespaces of the Stache knowledge store with their descriptions.",
+    TRUE, FALSE, TRUE, operation_list_namespaces,
+  },
+  {
+    "list_documents", "List documents",
+    "List the documents of the Stache knowledge store: id, namespace, source, title, number of passages.",
+    TRUE, FALSE, TRUE, operation_list_documents,
+  },
+  {
+    "get_document", "Show a document",
+    "Show one document of the Stache knowledge store: its source, title, size, passages, summary and metadata.",
+    TRUE, FALSE, TRUE, operation_get_document,
+  },
+  {
+    "delete_document", "Delete a document",
+    "Delete one document and all its passages from the Stache knowledge store. This cannot be undone.",
+    FALSE, TRUE, TRUE, operation_delete_document,
+  },
+};
+
+const StacheOperation *
+stache_operations (guint *n_operations)
+{
+  *n_operations = G_N_ELEMENTS (operations);
+  return operations;
+}
+
+const StacheOperation *
+stache_operation_find (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (operations); i++)
+    if (g_str_equal (operations[i].name, name))
+      return &operations[i];
+
+  return NULL;
+}
+
+JsonNode *
+stache_operation_get_schema (const StacheOperation *operation,
+                             gboolean               output)
+{
+  g_autofree char *path = g_strdup_printf ("/org/gnome/Stache/operations/%s.%s.json", operation->name,
+                                           output ? "output" : "input");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *node;
+
+  bytes = g_resource_lookup_data (stache_operations_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
+  if (bytes == NULL)
+    g_error ("the schema %s is not in the program: %s", path, error->message);
+  node = json_from_string (g_bytes_get_data (bytes, NULL), &error);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    g_error ("the schema %s is broken: %s", path, error != NULL ? error->message : "not an object");
+
+  return node;
+}
+
+/* ---- arguments checked against an operation's input schema ---- */
+
+gboolean
+stache_tool_node_has_type (JsonNode   *node,
+                           const char *type)
+{
+  GType value_type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+
+  if (g_str_equal (type, "object"))
+    return JSON_NODE_HOLDS_OBJECT (node);
+  if (g_str_equal (type, "array"))
+    return JSON_NODE_HOLDS_ARRAY (node);
+  if (g_str_equal (type, "string"))
+    return value_type == G_TYPE_STRING;
+  if (g_str_equal (type, "boolean"))
+    return value_type == G_TYPE_BOOLEAN;
+  if (g_str_equal (type, "number"))
+    return value_type == G_TYPE_INT64 || value_type == G_TYPE_DOUBLE;
+  if (g_str_equal (type, "integer"))
+    {
+      /* JSON Schema counts 5.0 as an integer too */
+      if (value_type == G_TYPE_DOUBLE)
+        {
+          double value = json_node_get_double (node);
+
+          return value == (double) (gint64) value;
+        }
+      return value_type == G_TYPE_INT64;
+    }
+  return FALSE;
+}
+
+/* A member's string, or NULL when it is missing or not a string: never
+ * json_object_get_string_member_with_default() on input from outside, it
+ * complains (g_critical) about objects and arrays */
+const char *
+stache_tool_member_string (JsonObject *object,
+                           const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && stache_tool_node_has_type (node, "string") ? json_node_get_string (node) : NULL;
+}
+
+static double
+node_get_number (JsonNode *node)
+{
+  if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    return json_node_get_double (node);
+  return (double) json_node_get_int (node);
+}
+
+static void
+check_property (const char *name,
+                JsonObject *schema,
+                JsonNode   *value,
+                GPtrArray  *problems)
+{
+  const char *type = json_object_get_string_member_with_default (schema, "type", NULL);
+
+  if (type != NULL && !stache_tool_node_has_type (value, type))
+    {
+      /* TRANSLATORS: the first %s is an argument name, the second a JSON type (string, integer, object) */
+      g_ptr_array_add (problems, g_strdup_printf (_("“%s” must be of type %s"), name, type));
+      return;
+    }
+
+  if (json_object_has_member (schema, "enum"))
+    {
+      JsonArray *choices = json_object_get_array_member (schema, "enum");
+      const char *text = json_node_get_string (value);
+      g_autoptr(GString) list = g_string_new (NULL);
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < json_array_get_length (choices); i++)
+        {
+          const char *choice = json_array_get_string_element (choices, i);
+
+          found |= g_strcmp0 (text, choice) == 0;
+          g_string_append_printf (list, "%s%s", i > 0 ? ", " : "", choice);
+        }
+      if (!found)
+        /* TRANSLATORS: an argument name, the wrong value, the allowed values */
+        g_ptr_array_add (problems, g_strdup_printf (_("“%s” must be one of %s, not “%s”"),
+                                                    name, list->str, text));
+    }
+
+  if (json_object_has_member (schema, "minLength") &&
+      g_utf8_strlen (json_node_get_string (value), -1) < json_object_get_int_member (schema, "minLength"))
+    g_ptr_array_add (problems, g_strdup_printf (_("“%s” must not be empty"), name));
+
+  if (json_object_has_member (schema, "minimum") && json_object_has_member (schema, "maximum"))
+    {
+      double number = node_get_number (value);
+      gint64 minimum = json_object_get_int_member (schema, "minimum");
+      gint64 maximum = json_object_get_int_member (schema, "maximum");
+
+      if (number < minimum || number > maximum)
+        g_ptr_array_add (problems,
+                         g_strdup_printf (_("“%s” must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT),
+                                          name, minimum, maximum));
+    }
+}
+
+/* The subset of JSON Schema the input schemas above use: type, required,
+ * properties, additionalProperties: false, enum, minLength, minimum and
+ * maximum. Returns the problems, one sentence each, or NULL. */
+static char *
+check_arguments (JsonNode   *schema_node,
+                 JsonObject *args)
+{
+  JsonObject *schema = json_node_get_object (schema_node);
+  JsonObject *properties = json_object_get_object_member (schema, "properties");
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GList) names = json_object_get_members (args);
+
+  if (json_object_has_member (schema, "required"))
+    {
+      JsonArray *required = json_object_get_array_member (schema, "required");
+
+      for (guint i = 0; i < json_array_get_length (required); i++)
+        {
+          const char *name = json_array_get_string_element (required, i);
+
+          if (!json_object_has_member (args, name))
+            g_ptr_array_add (problems, g_strdup_printf (_("the argument “%s” is required"), name));
+        }
+    }
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+
+      if (!json_object_has_member (properties, name))
+        g_ptr_array_add (problems, g_strdup_printf (_("unknown argument “%s”"), name));
+      else
+        check_property (name, json_object_get_object_member (properties, name),
+                        json_object_get_member (args, name), problems);
+    }
+
+  if (problems->len == 0)
+    return NULL;
+
+  g_ptr_array_add (problems, NULL);
+  return g_strjoinv ("; ", (char **) problems->pdata);
+}
+
+
+char *
+stache_operation_check_arguments (JsonNode   *input_schema,
+                                  JsonObject *args)
+{
+  return check_arguments (input_schema, args);
+}
+
+/* ---- the operations (in a worker thread) ---- */
+
+static const char *
+arg_string (JsonObject *args,
+            const char *name)
+{
+  return stache_tool_member_string (args, name);
+}
+
+static guint
+arg_top_k (JsonObject *args)
+{
+  JsonNode *node = json_object_get_member (args, "top_k");
+
+  return node != NULL ? (guint) node_get_number (node) : 5;
+}
+
+static JsonNode *
+builder_root (JsonBuilder *builder)
+{
+  return json_builder_get_root (builder);
+}
+
+static void
+append_passage (GString            *text,
+                StacheSearchResult *result,
+                guint               rank)
+{
+  g_string_append_printf (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
+                          stache_tool_result_source (result),
+                          _("document"), stache_search_result_get_document_id (result),
+                          _("score"), stache_search_result_get_score (result),
+                          stache_search_result_get_text (result));
+}
+
+static JsonNode *
+operation_search (StacheStore   *store,
+                  JsonObject    *args,
+                  GCancellable  *cancellable,
+                  GString       *text,
+                  GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) results = NULL;
+  JsonObject *filter = NULL;
+  StacheSearchMode mode;
+
+  stache_tool_parse_mode (arg_string (args, "mode"), &mode);
+  if (json_object_has_member (args, "filter"))
+    filter = json_object_get_object_member (args, "filter");
+
+  results = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
+                                      arg_top_k (args), mode, filter, cancellable, error);
+  if (results == NULL)
+    return NULL;
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "query", arg_string (args, "query"));
+  json_builder_set_member_name (builder, "results");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < results->len; i++)
+    {
+      stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
+      append_passage (text, g_ptr_array_index (results, i), i + 1);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (results->len == 0)
+    g_string_append (text, _("No results."));
+  return builder_root (builder);
+}
+
+static JsonNode *
+operation_ask (StacheStore   *store,
+               JsonObject    *args,
+               GCancellable  *cancellable,
+               GString       *text,
+               GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(StacheAnswer) answer = NULL;
+  GPtrArray *sources;
+
+  answer = stache_store_ask (store, arg_string (args, "question"), arg_string (args, "namespace"),
+                             arg_top_k (args), cancellable, error);
+  if (answer == NULL)
+    return NULL;
+
+  sources = stache_answer_get_sources (answer);
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "question", arg_string (args, "question"));
+  stache_tool_add_string_member (builder, "answer", stache_answer_get_text (answer));
+  stache_tool_add_string_member (builder, "model", stache_answer_get_model (answer));
+  json_builder_set_member_name (builder, "sources");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < sources->len; i++)
+    stache_tool_add_result (builder, g_ptr_array_index (sources, i), i + 1);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  g_string_append (text, stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
+  g_string_append_printf (text, "\n\n%s\n", _("Sources:"));
+  for (guint i = 0; i < sources->len; i++)
+    {
+      StacheSearchResult *result = g_ptr_array_index (sources, i);
+
+      g_string_append_printf (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
+                              _("document"), stache_search_result_get_document_id (result));
+    }
+  return builder_root (builder);
+}
+
+static const char *
+outcome_name (StacheIngestOutcome outcome)
+{
+  switch (outcome)
+    {
+    case STACHE_INGEST_OUTCOME_ADDED: return "added";
+    case STACHE_INGEST_OUTCOME_UNCHANGED: return "unchanged";
+    case STACHE_INGEST_OUTCOME_REPLACED: return "replaced";
+    case STACHE_INGEST_OUTCOME_SKIPPED: return "skipped";
+    case STACHE_INGEST_OUTCOME_FAILED:
+    default: return "failed";
+    }
+}
+
+static JsonNode *
+operation_ingest_text (StacheStore   *store,
+                       JsonObject    *args,
+                       GCancellable  *cancellable,
+                       GString       *text,
+                       GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(StacheIngestResult) result = NULL;
+  JsonObject *metadata = NULL;
+  StacheIngestOutcome outcome;
+  const char *reason;
+
+  if (json_object_has_member (args, "metadata"))
+    metadata = json_object_get_object_member (args, "metadata");
+
+  result = stache_store_ingest_text_full (store, arg_string (args, "text"), arg_string (args, "namespace"),
+                                          arg_string (args, "source"), arg_string (args, "title"),
+                                          metadata, cancellable, error);
+  if (result == NULL)
+    return NULL;
+
+  outcome = stache_ingest_result_get_outcome (result);
+  reason = stache_ingest_result_get_reason (result);
+  if (outcome == STACHE_INGEST_OUTCOME_FAILED)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The text could not be stored: %s"),
+                   reason != NULL ? reason : _("unknown error"));
+      return NULL;
+    }
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
+  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
+  stache_tool_add_string_member (builder, "outcome", outcome_name (outcome));
+  json_builder_set_member_name (builder, "chunks");
+  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
+  stache_tool_add_string_member (builder, "reason", reason);
+  json_builder_end_object (builder);
+
+  switch (outcome)
+    {
+    case STACHE_INGEST_OUTCOME_SKIPPED:
+      g_string_append_printf (text, _("Not stored: %s"), reason != NULL ? reason : "-");
+      break;
+    case STACHE_INGEST_OUTCOME_UNCHANGED:
+      g_string_append_printf (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
+                              stache_ingest_result_get_document_id (result),
+                              stache_ingest_result_get_namespace (result));
+      break;
+    default:
+      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+                                                 "Stored as document %s in namespace “%s” (%u passage).",
+                                                 "Stored as document %s in namespace “%s” (%u passages).",
+                                                 stache_ingest_result_get_chunk_count (result)),
+                              stache_ingest_result_get_document_id (result),
+                              stache_ingest_result_get_namespace (result),
+                              stache_ingest_result_get_chunk_count (result));
+      break;
+    }
+  return builder_root (builder);
+}
+
+static JsonNode *
+operation_list_namespaces (StacheStore   *store,
+                           JsonObject    *args,
+                           GCancellable  *cancellable,
+                           GString       *text,
+                           GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) namespaces = NULL;
+
+  namespaces = stache_store_list_namespaces (store, arg_string (args, "parent"), cancellable, error);
+  if (namespaces == NULL)
+    return NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "namespaces");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < namespaces->len; i++)
+    {
+      StacheNamespace *ns = g_ptr_array_index (namespaces, i);
+      const char *description = stache_namespace_get_description (ns);
+
+      json_builder_begin_object (builder);
+      stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
+      stache_tool_add_string_member (builder, "description", description);
+      json_builder_set_member_name (builder, "created");
+      json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+      json_builder_end_object (builder);
+
+      g_string_append_printf (text, "%s%s%s\n", stache_namespace_get_name (ns),
+                              description != NULL ? ": " : "", description != NULL ? description : "");
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (namespaces->len == 0)
+    g_string_append (text, _("No namespaces."));
+  return builder_root (builder);
+}
+
+static void
+append_document_line (GString        *text,
+                      StacheDocument *document)
+{
+  const char *source = stache_document_get_source (document);
+  guint chunks = stache_document_get_chunk_count (document);
+
+  g_string_append_printf (text, "%s  %s  %s  ", stache_document_get_id (document),
+                          stache_document_get_namespace (document),
+                          source != NULL ? source : (stache_document_get_title (document) != NULL
+                                                     ? stache_document_get_title (document) : "-"));
+  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
+  g_string_append_c (text, '\n');
+}
+
+static JsonNode *
+operation_list_documents (StacheStore   *store,
+                          JsonObject    *args,
+                          GCancellable  *cancellable,
+                          GString       *text,
+                          GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) documents = NULL;
+
+  documents = stache_store_list_documents (store, arg_string (args, "namespace"), cancellable, error);
+  if (documents == NULL)
+    return NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "documents");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < documents->len; i++)
+    {
+      json_builder_begin_object (builder);
+      stache_tool_add_document_members (builder, g_ptr_array_index (documents, i));
+      json_builder_end_object (builder);
+      append_document_line (text, g_ptr_array_index (documents, i));
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (documents->len == 0)
+    g_string_append (text, _("No documents."));
+  return builder_root (builder);
+}
+
+static JsonNode *
+operation_get_document (StacheStore   *store,
+                        JsonObject    *args,
+                        GCancellable  *cancellable,
+                        GString       *text,
+                        GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(StacheDocument) document = NULL;
+  JsonObject *metadata;
+  const char *summary;
+
+  document = stache_store_get_document (store, arg_string (args, "document_id"), cancellable, error);
+  if (document == NULL)
+    return NULL;
+
+  metadata = stache_document_get_metadata (document);
+  json_builder_begin_object (builder);
+  stache_tool_add_document_members (builder, document);
+  stache_tool_add_object_member (builder, "metadata", metadata);
+  json_builder_end_object (builder);
+
+  summary = stache_document_get_summary (document);
+  append_document_line (text, document);
+  if (stache_document_get_title (document) != NULL)
+    g_string_append_printf (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
+  if (summary != NULL)
+    g_string_append_printf (text, "%s: %s\n", _("Summary"), summary);
+  return builder_root (builder);
+}
+
+static JsonNode *
+operation_delete_document (StacheStore   *store,
+                           JsonObject    *args,
+                           GCancellable  *cancellable,
+                           GString       *text,
+                           GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *id = arg_string (args, "document_id");
+
+  if (!stache_store_delete_document (store, id, cancellable, error))
+    return NULL;
+
+  json_builder_begin_object (builder);
+  stache_tool_add_string_member (builder, "document_id", id);
+  json_builder_set_member_name (builder, "deleted");
+  json_builder_add_boolean_value (builder, TRUE);
+  json_builder_end_object (builder);
+
+  g_string_append_printf (text, _("Deleted document %s."), id);
+  return builder_root (builder);
+}
+

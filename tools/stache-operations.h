@@ -1,0 +1,49 @@
+/* stache-operations.h: what the programs can do with a store, defined once
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "stache-tool-common.h"
+
+G_BEGIN_DECLS
+
+/* Runs an operation whose @args passed stache_operation_check_arguments():
+ * returns its structured result (what the output schema describes), and
+ * appends a plain-text rendering to @text. */
+typedef JsonNode *(*StacheOperationFunc) (StacheStore   *store,
+                                          JsonObject    *args,
+                                          GCancellable  *cancellable,
+                                          GString       *text,
+                                          GError       **error);
+
+typedef struct {
+  const char          *name;
+  const char          *title;
+  const char          *description;
+  gboolean             read_only;
+  gboolean             destructive;
+  gboolean             idempotent;
+  StacheOperationFunc  run;
+} StacheOperation;
+
+const StacheOperation *stache_operations                (guint                 *n_operations);
+const StacheOperation *stache_operation_find            (const char            *name);
+/* The JSON Schema of the arguments (@output FALSE) or of the result */
+JsonNode              *stache_operation_get_schema      (const StacheOperation *operation,
+                                                         gboolean               output);
+/* The problems of @args against @input_schema, one sentence each joined
+ * by "; ", or NULL when there are none */
+char                  *stache_operation_check_arguments (JsonNode              *input_schema,
+                                                         JsonObject            *args);
+
+/* Whether @node is of the JSON Schema type @type ("object", "string",
+ * "integer", …) */
+gboolean               stache_tool_node_has_type        (JsonNode              *node,
+                                                         const char            *type);
+/* The string member @name of @object, or NULL when it is absent or not a
+ * string */
+const char            *stache_tool_member_string        (JsonObject            *object,
+                                                         const char            *name);
+
+G_END_DECLS
