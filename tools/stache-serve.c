@@ -631,23 +631,11 @@ static JsonNode *
 job_list_namespaces (Job     *job,
                      GError **error)
 {
-  g_autoptr(GPtrArray) namespaces = NULL;
-  JsonObject *object;
-  JsonArray *array;
-  JsonNode *node;
+  g_autoptr(JsonObject) args = json_object_new ();
 
-  namespaces = stache_store_list_namespaces (job->server->store, job->namespace_, NULL, error);
-  if (namespaces == NULL)
-    return NULL;
-
-  array = json_array_sized_new (namespaces->len);
-  for (guint i = 0; i < namespaces->len; i++)
-    json_array_add_element (array, namespace_node (g_ptr_array_index (namespaces, i)));
-  object = json_object_new ();
-  json_object_set_array_member (object, "namespaces", array);
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_take_object (node, object);
-  return node;
+  if (job->namespace_ != NULL)
+    json_object_set_string_member (args, "parent", job->namespace_);
+  return run_operation (job, "list_namespaces", args, error);
 }
 
 static JsonNode *
