@@ -108,6 +108,60 @@ stache_operation_get_schema (const StacheOperation *operation,
   return node;
 }
 
+/* ---- what went wrong ---- */
+
+StacheOperationFailure
+stache_operation_classify_error (const GError *error)
+{
+  if (error->domain == STACHE_ERROR)
+    {
+      switch (error->code)
+        {
+        case STACHE_ERROR_INVALID_ARGUMENT:
+          return STACHE_OPERATION_FAILED_ARGUMENT;
+        case STACHE_ERROR_NOT_FOUND:
+          return STACHE_OPERATION_FAILED_NOT_FOUND;
+        case STACHE_ERROR_EXISTS:
+          return STACHE_OPERATION_FAILED_EXISTS;
+        case STACHE_ERROR_NOT_EMPTY:
+          return STACHE_OPERATION_FAILED_NOT_EMPTY;
+        case STACHE_ERROR_NOT_SUPPORTED:
+          return STACHE_OPERATION_FAILED_UNSUPPORTED;
+        default:
+          return STACHE_OPERATION_FAILED_INTERNAL;
+        }
+    }
+
+  /* A service the store relies on (an LLM, an embedder, a remote vector
+   * database) failed: unavailable when it may work again soon
+   * (unreachable, too slow, overloaded), else it answered wrongly (refused
+   * the key, a malformed answer). */
+  if (error->domain == STACHE_HTTP_ERROR)
+    return error->code == STACHE_HTTP_ERROR_CONNECT || error->code == STACHE_HTTP_ERROR_TIMEOUT ||
+           error->code == STACHE_HTTP_ERROR_RATE_LIMITED || error->code == STACHE_HTTP_ERROR_SERVER
+             ? STACHE_OPERATION_FAILED_UNAVAILABLE
+             : STACHE_OPERATION_FAILED_UPSTREAM;
+
+  return STACHE_OPERATION_FAILED_INTERNAL;
+}
+
+const char *
+stache_operation_failure_code (StacheOperationFailure failure)
+{
+  static const char * const codes[] = {
+    [STACHE_OPERATION_FAILED_ARGUMENT] = "invalid_argument",
+    [STACHE_OPERATION_FAILED_NOT_FOUND] = "not_found",
+    [STACHE_OPERATION_FAILED_EXISTS] = "exists",
+    [STACHE_OPERATION_FAILED_NOT_EMPTY] = "not_empty",
+    [STACHE_OPERATION_FAILED_UNSUPPORTED] = "not_supported",
+    [STACHE_OPERATION_FAILED_UPSTREAM] = "upstream_error",
+    [STACHE_OPERATION_FAILED_UNAVAILABLE] = "upstream_unavailable",
+    [STACHE_OPERATION_FAILED_INTERNAL] = "internal_error",
+  };
+
+  return codes[failure];
+}
+
 /* ---- arguments checked against an operation's input schema ---- */
 
 gboolean

@@ -37,6 +37,26 @@ JsonNode              *stache_operation_get_schema      (const StacheOperation *
 char                  *stache_operation_check_arguments (JsonNode              *input_schema,
                                                          JsonObject            *args);
 
+/* What went wrong in an operation, for every front end to report the
+ * same way: REST turns it into an HTTP status and an error code, MCP and
+ * the command into a message. */
+typedef enum {
+  STACHE_OPERATION_FAILED_ARGUMENT,     /* the arguments were wrong: 400 */
+  STACHE_OPERATION_FAILED_NOT_FOUND,    /* 404 */
+  STACHE_OPERATION_FAILED_EXISTS,       /* 409 */
+  STACHE_OPERATION_FAILED_NOT_EMPTY,    /* 409 */
+  STACHE_OPERATION_FAILED_UNSUPPORTED,  /* a provider cannot do it: 501 */
+  STACHE_OPERATION_FAILED_UPSTREAM,     /* a service answered wrongly: 502 */
+  STACHE_OPERATION_FAILED_UNAVAILABLE,  /* a service is down or slow: 503 */
+  STACHE_OPERATION_FAILED_INTERNAL,     /* anything else: 500 */
+} StacheOperationFailure;
+
+StacheOperationFailure stache_operation_classify_error  (const GError          *error);
+/* The JSON error code of @failure: invalid_argument, not_found, exists,
+ * not_empty, not_supported, upstream_error, upstream_unavailable,
+ * internal_error */
+const char            *stache_operation_failure_code    (StacheOperationFailure failure);
+
 /* Whether @node is of the JSON Schema type @type ("object", "string",
  * "integer", …) */
 gboolean               stache_tool_node_has_type        (JsonNode              *node,

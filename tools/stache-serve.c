@@ -702,58 +702,46 @@ set_store_error (SoupServerMessage *msg,
                  Job               *job,
                  const GError      *error)
 {
-  if (error->domain == STACHE_ERROR)
-    {
-      switch (error->code)
-        {
-        case STACHE_ERROR_INVALID_ARGUMENT:
-          set_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument", error->message);
-          return;
-        case STACHE_ERROR_NOT_FOUND:
-          set_error (msg, SOUP_STATUS_NOT_FOUND, job->not_found != NULL ? job->not_found : "not_found",
-                     error->message);
-          return;
-        case STACHE_ERROR_NOT_SUPPORTED:
-          set_error (msg, SOUP_STATUS_NOT_IMPLEMENTED, "not_supported", error->message);
-          return;
-        case STACHE_ERROR_EXISTS:
-          set_error (msg, SOUP_STATUS_CONFLICT, job->exists != NULL ? job->exists : "exists",
-                     error->message);
-          return;
-        case STACHE_ERROR_NOT_EMPTY:
-          set_error (msg, SOUP_STATUS_CONFLICT, job->not_empty != NULL ? job->not_empty : "not_empty",
-                     error->message);
-          return;
-        default:
-          break;
-        }
-    }
+  StacheOperationFailure failure = stache_operation_classify_error (error);
+  const char *code = stache_operation_failure_code (failure);
 
-  /* A service the store relies on (an LLM, an embedder, a remote vector
-   * database) failed: not a bug here. Its reason goes to the client (the
-   * HTTP client's messages have every secret it knows redacted): 503 when
-   * it may work again soon (unreachable, too slow, overloaded), 502 when
-   * it answered wrongly (refused the key, a malformed answer). */
-  if (error->domain == STACHE_HTTP_ERROR)
+  switch (failure)
     {
-      gboolean unavailable = error->code == STACHE_HTTP_ERROR_CONNECT ||
-                             error->code == STACHE_HTTP_ERROR_TIMEOUT ||
-                             error->code == STACHE_HTTP_ERROR_RATE_LIMITED ||
-                             error->code == STACHE_HTTP_ERROR_SERVER;
-
+    case STACHE_OPERATION_FAILED_ARGUMENT:
+      set_error (msg, SOUP_STATUS_BAD_REQUEST, code, error->message);
+      return;
+    case STACHE_OPERATION_FAILED_NOT_FOUND:
+      set_error (msg, SOUP_STATUS_NOT_FOUND, job->not_found != NULL ? job->not_found : code, error->message);
+      return;
+    case STACHE_OPERATION_FAILED_UNSUPPORTED:
+      set_error (msg, SOUP_STATUS_NOT_IMPLEMENTED, code, error->message);
+      return;
+    case STACHE_OPERATION_FAILED_EXISTS:
+      set_error (msg, SOUP_STATUS_CONFLICT, job->exists != NULL ? job->exists : code, error->message);
+      return;
+    case STACHE_OPERATION_FAILED_NOT_EMPTY:
+      set_error (msg, SOUP_STATUS_CONFLICT, job->not_empty != NULL ? job->not_empty : code, error->message);
+      return;
+    case STACHE_OPERATION_FAILED_UPSTREAM:
+    case STACHE_OPERATION_FAILED_UNAVAILABLE:
+      /* Not a bug here. Its reason goes to the client (the HTTP client's
+       * messages have every secret it knows redacted). */
       g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
                   g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
-      set_error_printf (msg, unavailable ? SOUP_STATUS_SERVICE_UNAVAILABLE : SOUP_STATUS_BAD_GATEWAY,
-                        unavailable ? "upstream_unavailable" : "upstream_error",
-                        _("A service the store uses failed: %s"), error->message);
+      set_error_printf (msg,
+                        failure == STACHE_OPERATION_FAILED_UNAVAILABLE ? SOUP_STATUS_SERVICE_UNAVAILABLE
+                                                                       : SOUP_STATUS_BAD_GATEWAY,
+                        code, _("A service the store uses failed: %s"), error->message);
+      return;
+    case STACHE_OPERATION_FAILED_INTERNAL:
+    default:
+      /* A provider's message may name a server or a path; it stays in the
+       * log. */
+      g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
+                  g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
+      set_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, code, _("The store failed; the server log has the details"));
       return;
     }
-
-  /* A provider's message may name a server or a path; it stays in the log. */
-  g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
-              g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
-  set_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
-             _("The store failed; the server log has the details"));
 }
 
 static void
