@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 #define EXIT_USAGE 2
 
 void         stache_tool_print_json            (JsonBuilder        *builder);
+void         stache_tool_print_json_node       (JsonNode           *root);
 char        *stache_tool_escape_controls       (const char         *text);
 void         stache_tool_use_safe_output       (void);
 void         stache_tool_add_string_member     (JsonBuilder        *builder,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "stache-operations.h"
 #include "stache-tool-commands.h"
 
 int
@@ -29,7 +30,10 @@ command_search (int    argc,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (N_("QUERY"));
   g_autoptr(StacheStore) store = NULL;
-  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(JsonObject) args = NULL;
+  g_autoptr(GString) text = NULL;
+  g_autoptr(JsonNode) found = NULL;
+  JsonArray *results;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) filter = NULL;
   g_autofree char *query = NULL;
@@ -71,8 +75,18 @@ command_search (int    argc,
   if ((store = stache_tool_open_store ()) == NULL)
     return 1;
 
-  results = stache_store_search_full (store, query, namespace_, top_k, mode, filter, NULL, &error);
-  if (results == NULL)
+  args = json_object_new ();
+  json_object_set_string_member (args, "query", query);
+  if (namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", namespace_);
+  json_object_set_int_member (args, "top_k", top_k);
+  json_object_set_string_member (args, "mode", mode_text != NULL ? mode_text : "hybrid");
+  if (filter != NULL)
+    json_object_set_object_member (args, "filter", json_object_ref (filter));
+
+  text = g_string_new (NULL);
+  found = stache_operation_find ("search")->run (store, args, NULL, text, &error);
+  if (found == NULL)
     {
       g_printerr ("stache: %s\n", error->message);
       return 1;
@@ -80,31 +94,28 @@ command_search (int    argc,
 
   if (json)
     {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-      json_builder_begin_object (builder);
-      stache_tool_add_string_member (builder, "query", query);
-      json_builder_set_member_name (builder, "results");
-      json_builder_begin_array (builder);
-      for (guint i = 0; i < results->len; i++)
-        stache_tool_add_result (builder, g_ptr_array_index (results, i), i + 1);
-      json_builder_end_array (builder);
-      json_builder_end_object (builder);
-      stache_tool_print_json (builder);
+      stache_tool_print_json_node (found);
       return 0;
     }
 
-  if (results->len == 0)
+  results = json_object_get_array_member (json_node_get_object (found), "results");
+  if (json_array_get_length (results) == 0)
     g_print ("%s\n", _("No results."));
 
-  for (guint i = 0; i < results->len; i++)
+  for (guint i = 0; i < json_array_get_length (results); i++)
     {
-      StacheSearchResult *result = g_ptr_array_index (results, i);
+      JsonObject *result = json_array_get_object_element (results, i);
+      JsonObject *metadata = json_object_get_member (result, "metadata") != NULL &&
+                             JSON_NODE_HOLDS_OBJECT (json_object_get_member (result, "metadata"))
+                               ? json_object_get_object_member (result, "metadata") : NULL;
+      const char *document_id = stache_tool_member_string (result, "document_id");
+      const char *source = metadata != NULL ? stache_tool_member_string (metadata, "source") : NULL;
 
-      g_print ("%u. %s  (%.3f)\n", i + 1, stache_tool_result_source (result), stache_search_result_get_score (result));
-      stache_tool_print_passage (stache_search_result_get_text (result));
+      g_print ("%u. %s  (%.3f)\n", i + 1, source != NULL ? source : document_id,
+               json_object_get_double_member (result, "score"));
+      stache_tool_print_passage (stache_tool_member_string (result, "text") != NULL
+                                   ? stache_tool_member_string (result, "text") : "");
     }
-
   return 0;
 }
 
