@@ -243,11 +243,15 @@ stache_http_client_new (StacheSettings  *settings,
   self = g_object_new (STACHE_TYPE_HTTP_CLIENT, NULL);
   self->provider_name = g_strdup (provider_name);
 
-  if (!read_setting (settings, "http_connect_timeout", 10, 1, 3600, &self->connect_timeout, error) ||
-      !read_setting (settings, "http_timeout", 120, 1, 86400, &self->timeout, error) ||
-      !read_setting (settings, "http_max_retries", 3, 0, 100, &self->max_retries, error) ||
-      !read_setting (settings, "http_retry_budget", 60, 0, 86400, &self->retry_budget, error) ||
-      !read_setting (settings, "http_backoff_ms", 500, 0, 600000, &self->backoff_ms, error))
+  if (!read_setting (settings, "http_connect_timeout", STACHE_DEFAULT_HTTP_CONNECT_TIMEOUT, 1, 3600,
+                     &self->connect_timeout, error) ||
+      !read_setting (settings, "http_timeout", STACHE_DEFAULT_HTTP_TIMEOUT, 1, 86400, &self->timeout, error) ||
+      !read_setting (settings, "http_max_retries", STACHE_DEFAULT_HTTP_MAX_RETRIES, 0, 100,
+                     &self->max_retries, error) ||
+      !read_setting (settings, "http_retry_budget", STACHE_DEFAULT_HTTP_RETRY_BUDGET, 0, 86400,
+                     &self->retry_budget, error) ||
+      !read_setting (settings, "http_backoff_ms", STACHE_DEFAULT_HTTP_BACKOFF_MS, 0, 600000,
+                     &self->backoff_ms, error))
     return NULL;
 
   return g_steal_pointer (&self);

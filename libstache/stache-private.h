@@ -11,6 +11,22 @@
 
 G_BEGIN_DECLS
 
+/* The settings the core itself reads, with their defaults. StacheSettings
+ * declares them with these values (stache-settings.c), so `stache config`
+ * lists every one with its source; the code that reads them uses the same
+ * names. */
+#define STACHE_DEFAULT_CHUNK_SIZE            800
+#define STACHE_DEFAULT_CHUNK_OVERLAP         120
+#define STACHE_DEFAULT_MAX_FILE_SIZE         10485760   /* 10 MiB */
+#define STACHE_DEFAULT_SEARCH_TOP_K          10
+#define STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT  0.3
+#define STACHE_DEFAULT_HYBRID_RRF_K          3.0
+#define STACHE_DEFAULT_HTTP_CONNECT_TIMEOUT  10
+#define STACHE_DEFAULT_HTTP_TIMEOUT          120
+#define STACHE_DEFAULT_HTTP_MAX_RETRIES      3
+#define STACHE_DEFAULT_HTTP_RETRY_BUDGET     60
+#define STACHE_DEFAULT_HTTP_BACKOFF_MS       500
+
 void _stache_i18n_init (void);
 
 /* @text with what looks secret in a URL replaced by "********": the

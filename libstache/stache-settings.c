@@ -69,6 +69,19 @@ static const struct {
   { "namespace_provider", "sqlite" },
   { "reranker_provider", "simple" },
   { "document_index_provider", "sqlite" },
+  /* The pipeline (StacheStore) */
+  { "chunk_size", G_STRINGIFY (STACHE_DEFAULT_CHUNK_SIZE) },
+  { "chunk_overlap", G_STRINGIFY (STACHE_DEFAULT_CHUNK_OVERLAP) },
+  { "max_file_size", G_STRINGIFY (STACHE_DEFAULT_MAX_FILE_SIZE) },
+  { "search_top_k", G_STRINGIFY (STACHE_DEFAULT_SEARCH_TOP_K) },
+  { "hybrid_vector_weight", G_STRINGIFY (STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT) },
+  { "hybrid_rrf_k", G_STRINGIFY (STACHE_DEFAULT_HYBRID_RRF_K) },
+  /* The HTTP client of remote providers (StacheHttpClient) */
+  { "http_connect_timeout", G_STRINGIFY (STACHE_DEFAULT_HTTP_CONNECT_TIMEOUT) },
+  { "http_timeout", G_STRINGIFY (STACHE_DEFAULT_HTTP_TIMEOUT) },
+  { "http_max_retries", G_STRINGIFY (STACHE_DEFAULT_HTTP_MAX_RETRIES) },
+  { "http_retry_budget", G_STRINGIFY (STACHE_DEFAULT_HTTP_RETRY_BUDGET) },
+  { "http_backoff_ms", G_STRINGIFY (STACHE_DEFAULT_HTTP_BACKOFF_MS) },
 };
 
 static void

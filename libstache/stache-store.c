@@ -48,9 +48,8 @@
  * defaults were chosen on the man page check (tests/quality), where equal
  * votes and k = 60 made hybrid worse than keyword search alone; the
  * settings hybrid_vector_weight and hybrid_rrf_k change them (a real
- * embedding model deserves a weight near 1). */
-#define RRF_K 3.0
-#define DEFAULT_VECTOR_WEIGHT 0.3
+ * embedding model deserves a weight near 1): STACHE_DEFAULT_HYBRID_RRF_K
+ * and STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT in stache-private.h. */
 
 static void stache_store_initable_iface_init (GInitableIface *iface);
 
@@ -102,11 +101,11 @@ stache_store_initable_init (GInitable     *initable,
 
   /* Ranges that catch values that cannot be meant; the error names the
    * setting, where it comes from and the range */
-  if (!stache_settings_get_int_range (self->settings, "chunk_size", 800, 16, 1000000,
+  if (!stache_settings_get_int_range (self->settings, "chunk_size", STACHE_DEFAULT_CHUNK_SIZE, 16, 1000000,
                                       &value, error))
     return FALSE;
   self->chunk_size = (guint) value;
-  if (!stache_settings_get_int_range (self->settings, "chunk_overlap", 120, 0, 500000,
+  if (!stache_settings_get_int_range (self->settings, "chunk_overlap", STACHE_DEFAULT_CHUNK_OVERLAP, 0, 500000,
                                       &value, error))
     return FALSE;
   self->chunk_overlap = (guint) value;
@@ -124,20 +123,20 @@ stache_store_initable_init (GInitable     *initable,
                    self->chunk_overlap, overlap_source, self->chunk_size, size_source);
       return FALSE;
     }
-  if (!stache_settings_get_int_range (self->settings, "max_file_size", 10 * 1024 * 1024, 1,
+  if (!stache_settings_get_int_range (self->settings, "max_file_size", STACHE_DEFAULT_MAX_FILE_SIZE, 1,
                                       G_MAXINT64, &value, error))
     return FALSE;
   self->max_file_size = (guint64) value;
-  if (!stache_settings_get_int_range (self->settings, "search_top_k", 10, 1, 10000,
+  if (!stache_settings_get_int_range (self->settings, "search_top_k", STACHE_DEFAULT_SEARCH_TOP_K, 1, 10000,
                                       &value, error))
     return FALSE;
   self->default_top_k = (guint) value;
 
   self->vector_weight = stache_settings_get_double (self->settings, "hybrid_vector_weight",
-                                                    DEFAULT_VECTOR_WEIGHT, error);
+                                                    STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT, error);
   if (error != NULL && *error != NULL)
     return FALSE;
-  self->rrf_k = stache_settings_get_double (self->settings, "hybrid_rrf_k", RRF_K, error);
+  self->rrf_k = stache_settings_get_double (self->settings, "hybrid_rrf_k", STACHE_DEFAULT_HYBRID_RRF_K, error);
   if (error != NULL && *error != NULL)
     return FALSE;
   if (self->vector_weight < 0 || self->vector_weight > 10 || self->rrf_k < 0 || self->rrf_k > 1000)

@@ -52,6 +52,33 @@ write_config (Fixture    *fixture,
   g_assert_no_error (error);
 }
 
+/* `stache config` lists every setting the core reads, with its source,
+ * set or not. */
+static void
+test_core_settings_listed (void)
+{
+  const char * const core[] = {
+    "chunk_size", "chunk_overlap", "max_file_size", "search_top_k", "hybrid_vector_weight", "hybrid_rrf_k",
+    "http_connect_timeout", "http_timeout", "http_max_retries", "http_retry_budget", "http_backoff_ms",
+    "llm_provider", "embedding_provider", "vectordb_provider", "namespace_provider", "reranker_provider",
+    "document_index_provider",
+  };
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_auto(GStrv) keys = stache_settings_list_keys (settings);
+
+  for (guint i = 0; i < G_N_ELEMENTS (core); i++)
+    {
+      g_autofree char *value = stache_settings_get_string (settings, core[i], NULL);
+
+      g_assert_true (g_strv_contains ((const char * const *) keys, core[i]));
+      g_assert_nonnull (value);
+      g_assert_cmpint (stache_settings_get_source (settings, core[i]), ==, STACHE_SETTING_SOURCE_DEFAULT);
+    }
+
+  stache_settings_set_string (settings, "chunk_size", "500");
+  g_assert_cmpint (stache_settings_get_source (settings, "chunk_size"), >, STACHE_SETTING_SOURCE_DEFAULT);
+}
+
 static void
 test_explicit_beats_environment_beats_file_beats_default (Fixture       *fixture,
                                                           gconstpointer  data)
@@ -163,8 +190,11 @@ test_typed_getters (Fixture       *fixture,
   g_assert_cmpstr (list[1], ==, "ollama");
   g_assert_cmpstr (list[2], ==, "extractive");
 
-  /* Defaults when unset */
-  g_assert_cmpint (stache_settings_get_int (settings, "chunk_overlap", 64, &error), ==, 64);
+  /* Defaults when unset: the caller's, or for a setting the core reads,
+   * the one it declares (so `stache config` can show it) */
+  g_assert_cmpint (stache_settings_get_int (settings, "window_overlap", 64, &error), ==, 64);
+  g_assert_cmpint (stache_settings_get_int (settings, "chunk_overlap", 64, &error), ==, 120);
+  g_assert_cmpint (stache_settings_get_source (settings, "chunk_overlap"), ==, STACHE_SETTING_SOURCE_DEFAULT);
   g_assert_cmpfloat (stache_settings_get_double (settings, "top_p", 0.5, &error), ==, 0.5);
   g_assert_false (stache_settings_get_boolean (settings, "verbose", FALSE, &error));
   g_assert_no_error (error);
@@ -388,7 +418,7 @@ test_nonempty_range_and_url (Fixture       *fixture,
   g_clear_error (&error);
   g_assert_true (stache_settings_get_int_range (settings, "chunk_size", 1, 1, 10000, &value, &error));
   g_assert_cmpint (value, ==, 5000);
-  g_assert_true (stache_settings_get_int_range (settings, "chunk_overlap", 7, 0, 10, &value, &error));
+  g_assert_true (stache_settings_get_int_range (settings, "window_overlap", 7, 0, 10, &value, &error));
   g_assert_cmpint (value, ==, 7);
 
   fallback = stache_settings_get_http_url (settings, "test_url", "http://localhost:1234//", &error);
@@ -476,5 +506,6 @@ main (int    argc,
   add_fixture_test ("/settings/nonempty-range-url", test_nonempty_range_and_url);
   g_test_add_func ("/settings/key-validation", test_key_validation);
 
+  g_test_add_func ("/settings/core-settings-listed", test_core_settings_listed);
   return g_test_run ();
 }
