@@ -74,6 +74,7 @@ static const struct {
   { "chunk_overlap", G_STRINGIFY (STACHE_DEFAULT_CHUNK_OVERLAP) },
   { "max_file_size", G_STRINGIFY (STACHE_DEFAULT_MAX_FILE_SIZE) },
   { "search_top_k", G_STRINGIFY (STACHE_DEFAULT_SEARCH_TOP_K) },
+  { "search_candidates", G_STRINGIFY (STACHE_DEFAULT_SEARCH_CANDIDATES) },
   { "hybrid_vector_weight", G_STRINGIFY (STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT) },
   { "hybrid_rrf_k", G_STRINGIFY (STACHE_DEFAULT_HYBRID_RRF_K) },
   /* The HTTP client of remote providers (StacheHttpClient) */

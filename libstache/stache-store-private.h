@@ -47,6 +47,7 @@ struct _StacheStore
   guint                        chunk_overlap;
   guint64                      max_file_size;
   guint                        default_top_k;
+  guint                        candidates;     /* search_candidates */
   double                       vector_weight;  /* of the vector list in fusion */
   double                       rrf_k;
 };

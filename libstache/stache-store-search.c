@@ -153,7 +153,9 @@ stache_store_search_full (StacheStore       *self,
 
   if (top_k == 0)
     top_k = self->default_top_k;
-  n_candidates = MAX (top_k * 4, 20);
+  /* Not a multiple of top_k: the reranker weighs words over the pool, so
+   * a pool that grew with top_k would reorder the first results. */
+  n_candidates = MAX (self->candidates, top_k);
 
   if (mode != STACHE_SEARCH_MODE_KEYWORD)
     {

@@ -34,7 +34,10 @@
  * the old chunks.
  *
  * Settings read: `chunk_size` (characters, default 800), `chunk_overlap`
- * (default 120), `max_file_size` (bytes, default 10 MiB), `search_top_k`
+ * (default 120), `max_file_size` (bytes, default 10 MiB), `search_candidates`
+ * (how many candidates each list gives and the reranker sees, at least
+ * top_k, default 50: a query ranks the same documents whatever top_k is),
+ * `search_top_k`
  * (default 10), `hybrid_vector_weight` (weight of the vector list in
  * fusion, default 0.3) and `hybrid_rrf_k` (default 3), and
  * `reranker_provider=none` to skip reranking.
@@ -131,6 +134,10 @@ stache_store_initable_init (GInitable     *initable,
                                       &value, error))
     return FALSE;
   self->default_top_k = (guint) value;
+  if (!stache_settings_get_int_range (self->settings, "search_candidates", STACHE_DEFAULT_SEARCH_CANDIDATES, 1,
+                                      10000, &value, error))
+    return FALSE;
+  self->candidates = (guint) value;
 
   self->vector_weight = stache_settings_get_double (self->settings, "hybrid_vector_weight",
                                                     STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT, error);

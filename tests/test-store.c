@@ -851,6 +851,54 @@ test_ask_streams_tokens (Fixture       *fixture,
   g_string_free (log.text, TRUE);
 }
 
+/* The candidate pool does not grow with top_k (search_candidates): the
+ * reranker weighs words over the pool, so the same query must rank the
+ * same chunks first at -k 5 and at -k 20. */
+static void
+test_top_k_does_not_reorder (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  static const char * const words[] = {
+    "river", "stone", "garden", "winter", "copper", "lantern", "harbor", "meadow", "signal", "orchard",
+    "bridge", "canvas", "thunder", "pepper", "violet", "anchor", "marble", "forest", "silver", "candle",
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+
+  for (guint d = 0; d < 90; d++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autofree char *source = g_strdup_printf ("note-%02u", d);
+      g_autoptr(StacheIngestResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      for (guint w = 0; w < 12; w++)
+        g_string_append_printf (text, "%s ", words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
+      result = stache_store_ingest_text_full (fixture->store, text->str, NULL, source, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  for (guint q = 0; q < 12; q++)
+    {
+      g_autofree char *query = g_strdup_printf ("%s %s %s", words[q], words[(q * 7 + 3) % G_N_ELEMENTS (words)],
+                                                words[(q * 11 + 5) % G_N_ELEMENTS (words)]);
+      g_autoptr(GPtrArray) five = NULL;
+      g_autoptr(GPtrArray) twenty = NULL;
+      g_autoptr(GError) error = NULL;
+
+      five = stache_store_search_full (fixture->store, query, NULL, 5, STACHE_SEARCH_MODE_HYBRID, NULL, NULL,
+                                       &error);
+      g_assert_no_error (error);
+      twenty = stache_store_search_full (fixture->store, query, NULL, 20, STACHE_SEARCH_MODE_HYBRID, NULL, NULL,
+                                         &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (five->len, ==, 5);
+      g_assert_cmpuint (twenty->len, ==, 20);
+      for (guint i = 0; i < 5; i++)
+        g_assert_cmpstr (stache_search_result_get_id (g_ptr_array_index (five, i)), ==,
+                         stache_search_result_get_id (g_ptr_array_index (twenty, i)));
+    }
+}
+
 #define add_store_test(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -884,6 +932,7 @@ main (int    argc,
   add_store_test ("/store/async/search-and-ask", test_async_search_and_ask);
   add_store_test ("/store/ask/streams-tokens", test_ask_streams_tokens);
   add_store_test ("/store/ingest/new-model-reembeds", test_new_model_reembeds);
+  add_store_test ("/store/search/top-k-does-not-reorder", test_top_k_does_not_reorder);
 
   return g_test_run ();
 }
