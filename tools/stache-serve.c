@@ -553,17 +553,6 @@ job_ingest_upload (Job     *job,
 }
 
 static JsonNode *
-document_node (StacheDocument *document)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  stache_tool_add_document_members (builder, document);
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
-}
-
-static JsonNode *
 job_list_documents (Job     *job,
                     GError **error)
 {
@@ -581,13 +570,10 @@ static JsonNode *
 job_get_document (Job     *job,
                   GError **error)
 {
-  g_autoptr(StacheDocument) document = NULL;
+  g_autoptr(JsonObject) args = json_object_new ();
 
-  document = stache_store_get_document (job->server->store, job->id, NULL, error);
-  if (document == NULL)
-    return NULL;
-
-  return document_node (document);
+  json_object_set_string_member (args, "document_id", job->id);
+  return run_operation (job, "get_document", args, error);
 }
 
 static JsonNode *
@@ -2267,7 +2253,8 @@ static const char openapi_components[] =
   "  \"media_type\": {\"type\": [\"string\", \"null\"]}, \"content_hash\": {\"type\": [\"string\", \"null\"]},"
   "  \"size\": {\"type\": \"integer\"}, \"chunks\": {\"type\": \"integer\"},"
   "  \"created\": {\"type\": \"integer\"}, \"updated\": {\"type\": \"integer\"},"
-  "  \"summary\": {\"type\": [\"string\", \"null\"]}}},"
+  "  \"summary\": {\"type\": [\"string\", \"null\"]},"
+  "  \"metadata\": {\"type\": [\"object\", \"null\"], \"description\": \"GET /v1/documents/{id} only\"}}},"
   "\"DocumentList\": {\"type\": \"object\", \"required\": [\"documents\"], \"properties\": {"
   "  \"documents\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/Document\"}}}},"
   "\"Deleted\": {\"type\": \"object\", \"required\": [\"deleted\"], \"properties\": {"

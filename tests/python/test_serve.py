@@ -282,6 +282,8 @@ class EndpointTests(ServeTestCase):
         self.assertEqual(document.status, 200, document.body)
         self.assertEqual(document.json()["id"], document_id)
         self.assertEqual(document.json()["title"], "Lighthouse")
+        # The same operation as MCP's get_document: the metadata comes too
+        self.assertEqual(document.json()["metadata"]["kind"], "memo")
 
         listed = self.curl("GET", "/v1/documents?namespace=texts").json()["documents"]
         self.assertEqual([d["id"] for d in listed], [document_id])
