@@ -334,6 +334,66 @@ arg_top_k (JsonObject *args)
   return node != NULL ? (guint) node_get_number (node) : 5;
 }
 
+static gboolean
+arg_boolean (JsonObject *args,
+             const char *name)
+{
+  JsonNode *node = json_object_get_member (args, name);
+
+  return node != NULL && stache_tool_node_has_type (node, "boolean") && json_node_get_boolean (node);
+}
+
+/* How many chunks a by-document search asks for per document it returns:
+ * the best hits of a long document often come in a row. */
+#define CHUNKS_PER_DOCUMENT 5
+#define MAX_BY_DOCUMENT_CHUNKS 1000
+
+/* The best chunk of each document, best first, up to top_k documents: the
+ * chunk ranking as it is, with the later chunks of a document already
+ * shown left out. */
+static GPtrArray *
+search_by_document (StacheStore       *store,
+                    JsonObject        *args,
+                    StacheSearchMode   mode,
+                    JsonObject        *filter,
+                    GCancellable      *cancellable,
+                    GError           **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) chunks = NULL;
+  GPtrArray *documents = g_ptr_array_new_with_free_func (g_object_unref);
+  guint top_k = arg_top_k (args);
+
+  if (top_k == 0)
+    {
+      g_autoptr(GError) ignored = NULL;
+
+      top_k = (guint) stache_settings_get_int (stache_store_get_settings (store), "search_top_k", 10, &ignored);
+    }
+
+  chunks = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
+                                     MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, MAX_BY_DOCUMENT_CHUNKS), mode,
+                                     filter, cancellable, error);
+  if (chunks == NULL)
+    {
+      g_ptr_array_unref (documents);
+      return NULL;
+    }
+
+  for (guint i = 0; i < chunks->len && documents->len < top_k; i++)
+    {
+      StacheSearchResult *hit = g_ptr_array_index (chunks, i);
+      const char *document_id = stache_search_result_get_document_id (hit);
+
+      /* A chunk stored without a document stands for itself. */
+      if (document_id != NULL && !g_hash_table_add (seen, (gpointer) document_id))
+        continue;
+      g_ptr_array_add (documents, g_object_ref (hit));
+    }
+
+  return documents;
+}
+
 static JsonNode *
 builder_root (JsonBuilder *builder)
 {
@@ -368,8 +428,11 @@ operation_search (StacheStore   *store,
   if (json_object_has_member (args, "filter"))
     filter = json_object_get_object_member (args, "filter");
 
-  results = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
-                                      arg_top_k (args), mode, filter, cancellable, error);
+  if (arg_boolean (args, "group_by_document"))
+    results = search_by_document (store, args, mode, filter, cancellable, error);
+  else
+    results = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
+                                        arg_top_k (args), mode, filter, cancellable, error);
   if (results == NULL)
     return NULL;
 

@@ -225,6 +225,7 @@ struct _Job
   guint              top_k;
   StacheSearchMode   mode;
   gboolean           cascade;
+  gboolean           by_document;
 };
 
 static void
@@ -308,6 +309,25 @@ get_object (JsonObject  *object,
     return bad_argument (error, _("The member “%s” must be an object"), name);
 
   *out = json_object_ref (json_node_get_object (node));
+  return TRUE;
+}
+
+static gboolean
+get_boolean (JsonObject  *object,
+             const char  *name,
+             gboolean    *out,
+             GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  *out = FALSE;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return bad_argument (error, _("The member “%s” must be true or false"), name);
+
+  *out = json_node_get_boolean (node);
   return TRUE;
 }
 
@@ -455,6 +475,7 @@ job_search (Job     *job,
   json_object_set_string_member (args, "mode", mode_name (job->mode));
   if (job->filter != NULL)
     json_object_set_object_member (args, "filter", json_object_ref (job->filter));
+  json_object_set_boolean_member (args, "group_by_document", job->by_document);
   return run_operation (job, "search", args, error);
 }
 
@@ -865,7 +886,8 @@ route_health (Request *request)
 static void
 route_search (Request *request)
 {
-  static const char * const known[] = { "query", "namespace", "top_k", "mode", "filter", NULL };
+  static const char * const known[] = { "query", "namespace", "top_k", "mode", "filter", "group_by_document",
+                                        NULL };
   g_autoptr(Job) job = job_new (request->server, request->msg, job_search);
   g_autoptr(GError) error = NULL;
   g_autofree char *mode = NULL;
@@ -875,7 +897,8 @@ route_search (Request *request)
       !get_string (request->body, "namespace", FALSE, &job->namespace_, &error) ||
       !get_string (request->body, "mode", FALSE, &mode, &error) ||
       !get_top_k (request->body, &job->top_k, &error) ||
-      !get_object (request->body, "filter", &job->filter, &error))
+      !get_object (request->body, "filter", &job->filter, &error) ||
+      !get_boolean (request->body, "group_by_document", &job->by_document, &error))
     {
       reply_bad_request (request, error);
       return;
@@ -2217,7 +2240,9 @@ static const char openapi_components[] =
   "  \"properties\": {\"query\": {\"type\": \"string\", \"minLength\": 1},"
   "  \"namespace\": {\"type\": \"string\", \"description\": \"Default: all namespaces\"},"
   "  \"top_k\": {\"$ref\": \"#/components/schemas/TopK\"}, \"mode\": {\"$ref\": \"#/components/schemas/SearchMode\"},"
-  "  \"filter\": {\"type\": \"object\", \"description\": \"A metadata filter\"}}},"
+  "  \"filter\": {\"type\": \"object\", \"description\": \"A metadata filter\"},"
+  "  \"group_by_document\": {\"type\": \"boolean\", \"default\": false,"
+  "    \"description\": \"One result per document, the best of its chunks\"}}},"
   "\"SearchResult\": {\"type\": \"object\", \"properties\": {\"rank\": {\"type\": \"integer\"},"
   "  \"score\": {\"type\": \"number\"}, \"chunk_id\": {\"type\": [\"string\", \"null\"]},"
   "  \"document_id\": {\"type\": [\"string\", \"null\"]}, \"namespace\": {\"type\": [\"string\", \"null\"]},"

@@ -16,6 +16,7 @@ command_search (int    argc,
                 char **argv)
 {
   gboolean json = FALSE;
+  gboolean by_document = FALSE;
   g_autofree char *namespace_ = NULL;
   g_autofree char *mode_text = NULL;
   g_autofree char *filter_text = NULL;
@@ -25,6 +26,7 @@ command_search (int    argc,
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many results (default 5)"), N_("N") },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode_text, N_("hybrid (default), vector or keyword"), N_("MODE") },
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter_text, N_("Metadata filter as JSON"), N_("JSON") },
+    { "by-document", 0, 0, G_OPTION_ARG_NONE, &by_document, N_("One result per document, the best of its passages"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -83,6 +85,7 @@ command_search (int    argc,
   json_object_set_string_member (args, "mode", mode_text != NULL ? mode_text : "hybrid");
   if (filter != NULL)
     json_object_set_object_member (args, "filter", json_object_ref (filter));
+  json_object_set_boolean_member (args, "group_by_document", by_document);
 
   text = g_string_new (NULL);
   found = stache_operation_find ("search")->run (store, args, NULL, text, &error);

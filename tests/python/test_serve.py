@@ -250,6 +250,16 @@ class EndpointTests(ServeTestCase):
         self.assertEqual(response.status, 200, response.body)
         self.assertTrue(all(r["document_id"] == beekeeping["id"] for r in response.json()["results"]))
 
+    def test_search_by_document(self):
+        body = {"query": "starter flour water", "namespace": "notes", "top_k": 5, "group_by_document": True}
+        response = self.curl("POST", "/v1/search", body)
+        self.assertEqual(response.status, 200, response.body)
+        ids = [r["document_id"] for r in response.json()["results"]]
+        self.assertEqual(len(ids), 5)
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertError(self.curl("POST", "/v1/search", dict(body, group_by_document="yes")),
+                         400, "invalid_argument")
+
     def test_ask_cites_sources(self):
         response = self.curl("POST", "/v1/ask", {"question": "How often do I feed a sourdough starter?",
                                                  "namespace": "notes"})

@@ -101,6 +101,23 @@ class NoConfigurationTests(StoreCliTestCase):
         again = self.json_of("ingest", SAMPLES)["summary"]
         self.assertEqual(again["unchanged"], 7)
 
+    def test_search_by_document(self):
+        self.json_of("ingest", SAMPLES)
+        query = "starter flour water"
+        by_chunk = self.json_of("search", "-k", "7", query)["results"]
+        by_document = self.json_of("search", "-k", "7", "--by-document", query)["results"]
+        chunk_ids = [r["document_id"] for r in by_chunk]
+        document_ids = [r["document_id"] for r in by_document]
+        # The plain search repeats a document; by document, each comes once,
+        # best first, with its best chunk, in the chunk ranking's order
+        self.assertGreater(len(chunk_ids), len(set(chunk_ids)), by_chunk)
+        self.assertEqual(len(document_ids), len(set(document_ids)), by_document)
+        self.assertEqual(len(document_ids), 7)
+        scores = [r["score"] for r in by_document]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        self.assertEqual(document_ids[0], chunk_ids[0])
+        self.assertEqual(by_document[0]["chunk_id"], by_chunk[0]["chunk_id"])
+
     def test_human_output(self):
         out = self.run_stache("ingest", SAMPLES).stdout
         self.assertIn("7 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", out)
