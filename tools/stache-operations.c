@@ -493,20 +493,6 @@ operation_ask (StacheStore   *store,
   return builder_root (builder);
 }
 
-static const char *
-outcome_name (StacheIngestOutcome outcome)
-{
-  switch (outcome)
-    {
-    case STACHE_INGEST_OUTCOME_ADDED: return "added";
-    case STACHE_INGEST_OUTCOME_UNCHANGED: return "unchanged";
-    case STACHE_INGEST_OUTCOME_REPLACED: return "replaced";
-    case STACHE_INGEST_OUTCOME_SKIPPED: return "skipped";
-    case STACHE_INGEST_OUTCOME_FAILED:
-    default: return "failed";
-    }
-}
-
 static JsonNode *
 operation_ingest_text (StacheStore   *store,
                        JsonObject    *args,
@@ -543,7 +529,7 @@ operation_ingest_text (StacheStore   *store,
   stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
   stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
   stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
-  stache_tool_add_string_member (builder, "outcome", outcome_name (outcome));
+  stache_tool_add_string_member (builder, "outcome", stache_ingest_outcome_to_string (outcome));
   json_builder_set_member_name (builder, "chunks");
   json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
   stache_tool_add_string_member (builder, "reason", reason);

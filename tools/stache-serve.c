@@ -223,7 +223,7 @@ struct _Job
   JsonObject        *metadata;
   GBytes            *upload;
   guint              top_k;
-  StacheSearchMode   mode;
+  char              *mode;        /* hybrid, vector or keyword; NULL: hybrid */
   gboolean           cascade;
   gboolean           by_document;
 };
@@ -233,6 +233,7 @@ job_free (Job *job)
 {
   g_clear_object (&job->msg);
   g_free (job->query);
+  g_free (job->mode);
   g_free (job->namespace_);
   g_free (job->id);
   g_free (job->text);
@@ -431,21 +432,6 @@ run_operation (Job         *job,
   return operation->run (job->server->store, args, NULL, text, error);
 }
 
-static const char *
-mode_name (StacheSearchMode mode)
-{
-  switch (mode)
-    {
-    case STACHE_SEARCH_MODE_VECTOR:
-      return "vector";
-    case STACHE_SEARCH_MODE_KEYWORD:
-      return "keyword";
-    case STACHE_SEARCH_MODE_HYBRID:
-    default:
-      return "hybrid";
-    }
-}
-
 /* The arguments every route shares with its operation; top_k 0 is the
  * store's search_top_k setting */
 static JsonObject *
@@ -472,7 +458,8 @@ job_search (Job     *job,
     return NULL;
 
   args = job_args (job, "query");
-  json_object_set_string_member (args, "mode", mode_name (job->mode));
+  if (job->mode != NULL)
+    json_object_set_string_member (args, "mode", job->mode);
   if (job->filter != NULL)
     json_object_set_object_member (args, "filter", json_object_ref (job->filter));
   json_object_set_boolean_member (args, "group_by_document", job->by_document);
@@ -890,12 +877,12 @@ route_search (Request *request)
                                         NULL };
   g_autoptr(Job) job = job_new (request->server, request->msg, job_search);
   g_autoptr(GError) error = NULL;
-  g_autofree char *mode = NULL;
+  StacheSearchMode mode;
 
   if (!check_members (request->body, known, &error) ||
       !get_string (request->body, "query", TRUE, &job->query, &error) ||
       !get_string (request->body, "namespace", FALSE, &job->namespace_, &error) ||
-      !get_string (request->body, "mode", FALSE, &mode, &error) ||
+      !get_string (request->body, "mode", FALSE, &job->mode, &error) ||
       !get_top_k (request->body, &job->top_k, &error) ||
       !get_object (request->body, "filter", &job->filter, &error) ||
       !get_boolean (request->body, "group_by_document", &job->by_document, &error))
@@ -904,10 +891,11 @@ route_search (Request *request)
       return;
     }
 
-  if (!stache_tool_parse_mode (mode, &job->mode))
+  /* Checked here, for a 400 before any work; the operation reads it again */
+  if (!stache_tool_parse_mode (job->mode, &mode))
     {
       set_error_printf (request->msg, SOUP_STATUS_BAD_REQUEST, "invalid_argument",
-                        _("Unknown mode “%s”; use hybrid, vector or keyword"), mode);
+                        _("Unknown mode “%s”; use hybrid, vector or keyword"), job->mode);
       return;
     }
 

@@ -628,6 +628,22 @@ static void database_close (SqliteDatabase *db);
 static int  open_handle    (SqliteDatabase *db,
                             const char     *dir);
 
+/* A connection not opened yet: one reference, no handle */
+static SqliteDatabase *
+database_new (const char *path)
+{
+  SqliteDatabase *db = g_new0 (SqliteDatabase, 1);
+
+  g_mutex_init (&db->mutex);
+  g_mutex_init (&db->queue_mutex);
+  db->searches = g_ptr_array_new ();
+  db->ref_count = 1;
+  db->path = g_strdup (path);
+  db->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
+
+  return db;
+}
+
 static SqliteDatabase *
 database_open (const char    *path,
                GError       **error)
@@ -639,13 +655,7 @@ database_open (const char    *path,
   gint64 version = 0;
   int rc;
 
-  db = g_new0 (SqliteDatabase, 1);
-  g_mutex_init (&db->mutex);
-  g_mutex_init (&db->queue_mutex);
-  db->searches = g_ptr_array_new ();
-  db->ref_count = 1;
-  db->path = g_strdup (path);
-  db->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
+  db = database_new (path);
 
   dir = g_path_get_dirname (db->path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -766,13 +776,7 @@ sqlite_database_open_reader (SqliteDatabase  *db,
   SqliteDatabase *reader;
   int rc;
 
-  reader = g_new0 (SqliteDatabase, 1);
-  g_mutex_init (&reader->mutex);
-  g_mutex_init (&reader->queue_mutex);
-  reader->searches = g_ptr_array_new ();
-  reader->ref_count = 1;
-  reader->path = g_strdup (db->path);
-  reader->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
+  reader = database_new (db->path);
   reader->read_only = TRUE;
   reader->page_size = db->page_size;
 
