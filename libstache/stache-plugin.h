@@ -19,5 +19,6 @@
 # include "stache-json.h"
 # include "stache-http-client.h"
 # include "stache-text.h"
+# include "stache-stemmer.h"
 # include "stache-remote-provider.h"
 #undef STACHE_INSIDE_PLUGIN_SDK

@@ -171,7 +171,7 @@ make_summary (const char *text)
 
 /* Re-ingesting the same bytes is only a no-op if they would become the
  * same chunks and vectors in the same vector database: a change of
- * embedding model, chunking or vector database redoes it (the document
+ * embedding model, chunking, text language or vector database redoes it (the document
  * index may outlive a switch of VECTORDB_PROVIDER, which starts empty).
  * The signature of each text format, made once per ingest call. */
 typedef struct
@@ -186,9 +186,10 @@ signatures_init (StacheStore *self,
   g_autofree char *model = stache_embedding_provider_get_model_id (self->embedder);
 
   for (int format = 0; format < (int) G_N_ELEMENTS (signatures->by_format); format++)
-    signatures->by_format[format] = g_strdup_printf ("%s/%u/%u/%d/%s", model, self->chunk_size,
+    signatures->by_format[format] = g_strdup_printf ("%s/%u/%u/%d/%s/%s", model, self->chunk_size,
                                                      self->chunk_overlap, format,
-                                                     G_OBJECT_TYPE_NAME (self->vectordb));
+                                                     G_OBJECT_TYPE_NAME (self->vectordb),
+                                                     self->text_language);
 }
 
 static void

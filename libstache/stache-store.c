@@ -7,6 +7,7 @@
 
 #include "stache-factory.h"
 #include "stache-plugin-loader.h"
+#include "stache-stemmer.h"
 #include "stache-store-private.h"
 
 /**
@@ -39,7 +40,10 @@
  * top_k, default 50: a query ranks the same documents whatever top_k is),
  * `search_top_k`
  * (default 10), `hybrid_vector_weight` (weight of the vector list in
- * fusion, default 0.3) and `hybrid_rrf_k` (default 3), and
+ * fusion, default 0.3), `hybrid_rrf_k` (default 3), `text_language`
+ * (the Snowball stemmer of the keyword index, the hashing embedder and the
+ * `simple` reranker, default `english`, `none` for words as they are; a
+ * change re-ingests, as a change of embedder does) and
  * `reranker_provider=none` to skip reranking.
  *
  * All methods may be called from several threads at once; the async
@@ -154,6 +158,25 @@ stache_store_initable_init (GInitable     *initable,
       return FALSE;
     }
 
+  /* Checked here, so a bad value says so before any provider reads it */
+  {
+    g_autoptr(StacheStemmer) stemmer = NULL;
+    g_autoptr(GError) local_error = NULL;
+
+    self->text_language = stache_settings_get_nonempty (self->settings, STACHE_TEXT_LANGUAGE_KEY,
+                                                        STACHE_DEFAULT_TEXT_LANGUAGE);
+    stemmer = stache_stemmer_new (self->text_language, &local_error);
+    if (stemmer == NULL)
+      {
+        g_autofree char *source = stache_settings_describe_source (self->settings, STACHE_TEXT_LANGUAGE_KEY);
+
+        g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
+                     /* Translators: the first %s is where the value came from, the second why it is wrong */
+                     _("Setting “%s” (from %s): %s"), STACHE_TEXT_LANGUAGE_KEY, source, local_error->message);
+        return FALSE;
+      }
+  }
+
   if (!create_provider (self, STACHE_PROVIDER_TYPE_EMBEDDINGS, (gpointer *) &self->embedder, error) ||
       !create_provider (self, STACHE_PROVIDER_TYPE_VECTORDB, (gpointer *) &self->vectordb, error) ||
       !create_provider (self, STACHE_PROVIDER_TYPE_NAMESPACE, (gpointer *) &self->namespaces, error) ||
@@ -208,6 +231,7 @@ stache_store_finalize (GObject *object)
   g_clear_object (&self->reranker);
   g_clear_object (&self->documents);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->text_language, g_free);
   g_mutex_clear (&self->llm_lock);
 
   G_OBJECT_CLASS (stache_store_parent_class)->finalize (object);

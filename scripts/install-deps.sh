@@ -23,6 +23,7 @@ gir1.2-soup-3.0
 glib-networking
 libsqlite3-dev
 nettle-dev
+libstemmer-dev
 libhnswlib-dev
 gobject-introspection
 libgirepository1.0-dev

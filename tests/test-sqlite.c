@@ -727,7 +727,7 @@ test_vectordb_keyword_ranking (Fixture       *f,
     "The quick brown fox jumps over the lazy dog.",
     "A brown paper bag.",
     "Nothing to see here at all.",
-    "Foxes are quick.",
+    "Wolves are quick.",
     NULL
   };
   g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
@@ -3023,7 +3023,7 @@ test_database_migrates_schema_1 (Fixture       *f,
     g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
     g_autofree char *found = NULL;
 
-    g_assert_cmpint (user_version (f->db_path), ==, 3);
+    g_assert_cmpint (user_version (f->db_path), ==, 4);
     g_assert_cmpint (count (db, "default"), ==, 19);
     g_assert_cmpint (count (db, "research"), ==, 7);
     assert_verified (db);
@@ -3052,7 +3052,7 @@ test_database_migrates_schema_1 (Fixture       *f,
     g_assert_cmpuint (results->len, ==, 19);
   }
 
-  /* A second open finds schema 3 and leaves it alone. */
+  /* A second open finds schema 4 and leaves it alone. */
   {
     g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
 
@@ -3078,7 +3078,7 @@ test_database_migrates_schema_2 (Fixture       *f,
     g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
     g_autofree char *starter = NULL, *everywhere = NULL, *none = NULL;
 
-    g_assert_cmpint (user_version (f->db_path), ==, 3);
+    g_assert_cmpint (user_version (f->db_path), ==, 4);
     g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM sqlite_master WHERE name LIKE 'chunks_fts%'"),
                      ==, 0);
     g_assert_cmpint (read_int64 (f->db_path, "SELECT sum (docs) FROM keyword_segments"), ==, 26);
@@ -3092,6 +3092,51 @@ test_database_migrates_schema_2 (Fixture       *f,
     g_assert_cmpuint (strlen (everywhere), >, strlen (starter));
     none = keyword_ids (db, NULL, "xylophonist", NULL);
     g_assert_cmpstr (none, ==, "");
+  }
+}
+
+/* tests/data/sqlite-schema3.db is the schema-2 fixture as the release
+ * with a keyword index of its own left it (schema 3): words as they are.
+ * Opening it with the default text language (english) records that the
+ * index has no stems, then rebuilds it with stems: "starters" finds the
+ * chunks that say "starter". With text_language=none it is rebuilt back
+ * and the plural finds nothing. */
+static void
+test_database_migrates_schema_3 (Fixture       *f,
+                                 gconstpointer  data)
+{
+  install_fixture (f, "sqlite-schema3.db");
+  g_assert_cmpint (user_version (f->db_path), ==, 3);
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autofree char *starter = NULL, *starters = NULL;
+
+    g_assert_cmpint (user_version (f->db_path), ==, 4);
+    g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_language WHERE language = 'english'"),
+                     ==, 1);
+    g_assert_cmpint (read_int64 (f->db_path, "SELECT sum (docs) FROM keyword_segments"), ==, 26);
+    g_assert_cmpint (count (db, "research"), ==, 7);
+    assert_verified (db);
+
+    starter = keyword_ids (db, "research", "starter", NULL);
+    g_assert_nonnull (strstr (starter, ":"));
+    starters = keyword_ids (db, "research", "starters", NULL);
+    g_assert_cmpstr (starters, ==, starter);
+  }
+
+  stache_settings_set_string (f->settings, "text_language", "none");
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autofree char *starter = NULL, *starters = NULL;
+
+    g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_language WHERE language = 'none'"),
+                     ==, 1);
+    starter = keyword_ids (db, "research", "starter", NULL);
+    g_assert_nonnull (strstr (starter, ":"));
+    starters = keyword_ids (db, "research", "starters", NULL);
+    g_assert_cmpstr (starters, ==, "");
+    assert_verified (db);
   }
 }
 
@@ -3176,6 +3221,7 @@ main (int    argc,
   ADD ("/sqlite/database/concurrent-writers", test_database_concurrent_writers);
   ADD ("/sqlite/database/migrates-schema-1", test_database_migrates_schema_1);
   ADD ("/sqlite/database/migrates-schema-2", test_database_migrates_schema_2);
+  ADD ("/sqlite/database/migrates-schema-3", test_database_migrates_schema_3);
   ADD ("/sqlite/namespace/create-get", test_namespace_create_get);
   ADD ("/sqlite/namespace/list", test_namespace_list);
   ADD ("/sqlite/namespace/create-registers-implicit", test_namespace_create_registers_implicit);

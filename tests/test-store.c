@@ -702,7 +702,7 @@ test_new_model_reembeds (Fixture       *fixture,
                                                                        &error));
     g_assert_no_error (error);
     id = stache_embedding_provider_get_model_id (hashing);
-    g_assert_cmpstr (id, ==, "hashing:v1:384");
+    g_assert_cmpstr (id, ==, "hashing:v1:384:english");
   }
 }
 

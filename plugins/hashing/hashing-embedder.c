@@ -87,6 +87,8 @@ struct _HashingEmbedder
 
   /* Set once, by initable_init, before the provider is handed out */
   guint          dimensions;
+  StacheStemmer *stemmer;     /* NULL for text_language=none */
+  guint          id;          /* tells its stems from another's in a thread's cache */
 };
 
 static void hashing_embedder_iface_init (StacheEmbeddingProviderInterface *iface);
@@ -306,16 +308,101 @@ sublinear (gint32 count)
   return count >= 0 ? value : -value;
 }
 
+/* ---- stems ---- */
+
+/* With a text language, a word counts by its stem ("signing" as "sign").
+ * Stemming costs far more than hashing, and the same words come back all
+ * the time, so each thread remembers the stems' hashes by the words'
+ * hashes (a 64-bit hash names a word: a collision among the words of a
+ * store is as likely as one among their features, which the vectors
+ * tolerate anyway). */
+#define STEM_CACHE_SLOTS 16384   /* a power of two; emptied when 3/4 full */
+
+typedef struct
+{
+  guint   owner;                 /* the HashingEmbedder's id */
+  guint   used;
+  guint64 words[STEM_CACHE_SLOTS];   /* 0: free */
+  guint64 stems[STEM_CACHE_SLOTS];
+} StemCache;
+
+static StemCache *
+thread_stem_cache (guint owner)
+{
+  static GPrivate key = G_PRIVATE_INIT (g_free);
+  StemCache *cache = g_private_get (&key);
+
+  if (cache == NULL)
+    {
+      cache = g_new0 (StemCache, 1);
+      g_private_set (&key, cache);
+    }
+  if (cache->owner != owner)
+    {
+      memset (cache->words, 0, sizeof cache->words);
+      cache->used = 0;
+      cache->owner = owner;
+    }
+
+  return cache;
+}
+
+static inline guint64
+fnv_u64 (guint64 h,
+         guint64 value)
+{
+  for (guint i = 0; i < 8; i++)
+    h = fnv_byte (h, (guchar) (value >> (8 * i)));
+
+  return h;
+}
+
+/* The hash of the stem of the word @start..@end, whose own hash is @word */
+static guint64
+stem_hash (StemCache     *cache,
+           StacheStemmer *stemmer,
+           guint64        word,
+           const char    *start,
+           const char    *end)
+{
+  guint64 key = word != 0 ? word : 1;
+  guint i = (guint) key & (STEM_CACHE_SLOTS - 1);
+  g_autofree char *stem = NULL;
+  guint64 h;
+
+  for (; cache->words[i] != 0; i = (i + 1) & (STEM_CACHE_SLOTS - 1))
+    if (cache->words[i] == key)
+      return cache->stems[i];
+
+  stem = stache_stemmer_stem (stemmer, start, end - start);
+  h = fnv_bytes (fnv_start (KIND_WORD), stem, stem + strlen (stem));
+
+  if (cache->used >= STEM_CACHE_SLOTS / 4 * 3)
+    {
+      memset (cache->words, 0, sizeof cache->words);
+      cache->used = 0;
+      i = (guint) key & (STEM_CACHE_SLOTS - 1);
+    }
+  cache->words[i] = key;
+  cache->stems[i] = h;
+  cache->used++;
+
+  return h;
+}
+
 #define NORM_LANES 8
 
 /* Writes the vector of @text into @out (@dimensions floats). @scratch
  * holds N_KINDS × @dimensions counts, any content. */
 static void
-embed_text (guint       dimensions,
-            const char *text,
-            float      *out,
-            gint32     *scratch)
+embed_text (HashingEmbedder *self,
+            StemCache       *stems,
+            const char      *text,
+            float           *out,
+            gint32          *scratch)
 {
+  guint dimensions = self->dimensions;
+  guint64 prev_stem = 0;
   gint32 *word_counts = scratch;
   gint32 *pair_counts = scratch + dimensions;
   gint32 *ngram_counts = scratch + 2 * (gsize) dimensions;
@@ -335,13 +422,27 @@ embed_text (guint       dimensions,
     {
       guint64 h = fnv_bytes (fnv_start (KIND_WORD), word_start, word_end);
 
-      count_feature (word_counts, dimensions, h);
-
-      if (prev_start != NULL)
+      if (stems != NULL)
         {
-          h = fnv_bytes (fnv_start (KIND_WORD_PAIR), prev_start, prev_end);
-          h = fnv_bytes (fnv_byte (h, ' '), word_start, word_end);
-          count_feature (pair_counts, dimensions, h);
+          /* Stemmed: words by their stems, pairs by their stems' hashes */
+          guint64 stem = stem_hash (stems, self->stemmer, h, word_start, word_end);
+
+          count_feature (word_counts, dimensions, stem);
+          if (prev_start != NULL)
+            count_feature (pair_counts, dimensions,
+                           fnv_u64 (fnv_u64 (fnv_start (KIND_WORD_PAIR), prev_stem), stem));
+          prev_stem = stem;
+        }
+      else
+        {
+          count_feature (word_counts, dimensions, h);
+
+          if (prev_start != NULL)
+            {
+              h = fnv_bytes (fnv_start (KIND_WORD_PAIR), prev_start, prev_end);
+              h = fnv_bytes (fnv_byte (h, ' '), word_start, word_end);
+              count_feature (pair_counts, dimensions, h);
+            }
         }
 
       if (!count_char_ngrams_ascii (ngram_counts, dimensions, word_start, word_end))
@@ -406,6 +507,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
 {
   HashingEmbedder *self = HASHING_EMBEDDER (provider);
   guint dimensions = self->dimensions;
+  StemCache *stems;
   gint32 *scratch;
   g_autoptr(GArray) values = NULL;
   guint n_texts = g_strv_length ((char **) texts);
@@ -420,6 +522,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
   values = g_array_sized_new (FALSE, FALSE, sizeof (float), n_texts * dimensions);
   g_array_set_size (values, n_texts * dimensions);
   scratch = thread_scratch (N_KINDS * (gsize) dimensions);
+  stems = self->stemmer != NULL ? thread_stem_cache (self->id) : NULL;
   sublinear_table_init ();
 
   for (guint i = 0; i < n_texts; i++)
@@ -427,8 +530,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
 
-      embed_text (dimensions, texts[i],
-                  &g_array_index (values, float, (gsize) i * dimensions), scratch);
+      embed_text (self, stems, texts[i], &g_array_index (values, float, (gsize) i * dimensions), scratch);
     }
 
   return g_steal_pointer (&values);
@@ -451,12 +553,17 @@ hashing_embedder_get_dimensions (StacheEmbeddingProvider *provider)
   return HASHING_EMBEDDER (provider)->dimensions;
 }
 
-/* The scheme and the vector length decide every vector; "v1" changes if
- * the hashing itself ever does */
+/* The scheme, the vector length and the language decide every vector;
+ * "v1" changes if the hashing itself ever does. Words as they are
+ * (text_language=none) keep the id of the releases before stemming. */
 static char *
 hashing_embedder_get_model_id (StacheEmbeddingProvider *provider)
 {
-  return g_strdup_printf ("hashing:v1:%u", HASHING_EMBEDDER (provider)->dimensions);
+  HashingEmbedder *self = HASHING_EMBEDDER (provider);
+
+  if (self->stemmer == NULL)
+    return g_strdup_printf ("hashing:v1:%u", self->dimensions);
+  return g_strdup_printf ("hashing:v1:%u:%s", self->dimensions, stache_stemmer_get_language (self->stemmer));
 }
 
 static char **
@@ -487,7 +594,23 @@ hashing_embedder_initable_init (GInitable     *initable,
   HashingEmbedder *self = HASHING_EMBEDDER (initable);
   StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
   GError *local_error = NULL;
+  g_autofree char *language = NULL;
   gint64 dimensions;
+  static gint next_id;
+
+  self->id = (guint) g_atomic_int_add (&next_id, 1) + 1;
+
+  language = settings != NULL ? stache_settings_get_nonempty (settings, STACHE_TEXT_LANGUAGE_KEY, "english")
+                              : g_strdup ("english");
+  if (g_strcmp0 (language, "none") != 0)
+    {
+      self->stemmer = stache_stemmer_new (language, &local_error);
+      if (self->stemmer == NULL)
+        {
+          g_propagate_prefixed_error (error, local_error, _("Setting “%s”: "), STACHE_TEXT_LANGUAGE_KEY);
+          return FALSE;
+        }
+    }
 
   if (settings == NULL)
     return TRUE;
@@ -529,8 +652,17 @@ hashing_embedder_initable_iface_init (GInitableIface *iface)
 /* ---- GObject ---- */
 
 static void
+hashing_embedder_finalize (GObject *object)
+{
+  g_clear_object (&HASHING_EMBEDDER (object)->stemmer);
+
+  G_OBJECT_CLASS (hashing_embedder_parent_class)->finalize (object);
+}
+
+static void
 hashing_embedder_class_init (HashingEmbedderClass *klass)
 {
+  G_OBJECT_CLASS (klass)->finalize = hashing_embedder_finalize;
 }
 
 static void

@@ -22,13 +22,14 @@
  * New scores range from 0 to 1.1; higher is better. Results come back best
  * first; results with equal new scores keep their original order.
  *
- * Words are compared after folding accents and case (see simple-tokens.c).
- * For coverage and proximity, a few very common English words ("the",
- * "what", "how", …) are left out of the query, unless the query has no
- * other words; the phrase bonus uses every word.
+ * Words are compared after folding accents and case, by their stems in the
+ * `text_language` setting's language ("cats" matches "cat" in English;
+ * `none` compares words as they are). For coverage and proximity, the
+ * language's few very common words ("the", "what", "how", …) are left out
+ * of the query, unless the query has no other words; the phrase bonus
+ * uses every word.
  *
- * Limits: words must match exactly after folding: no stemming ("cats"
- * does not match "cat"), no synonyms; text in languages written without
+ * Limits: no synonyms; text in languages written without
  * spaces (Chinese, Japanese, Thai) is not split into words, so there the
  * word signals rarely help and the original order mostly stands.
  * Normalising the original scores
@@ -55,13 +56,51 @@ G_DECLARE_FINAL_TYPE (SimpleReranker, simple_reranker, SIMPLE, RERANKER, StacheP
 struct _SimpleReranker
 {
   StacheProvider parent_instance;
+
+  StacheStemmer *stemmer;   /* set by initable_init */
 };
 
 static void simple_reranker_iface_init (StacheRerankerProviderInterface *iface);
+static void simple_reranker_initable_iface_init (GInitableIface *iface);
 
 G_DEFINE_DYNAMIC_TYPE_EXTENDED (SimpleReranker, simple_reranker, STACHE_TYPE_PROVIDER, G_TYPE_FLAG_FINAL,
                                 G_IMPLEMENT_INTERFACE_DYNAMIC (STACHE_TYPE_RERANKER_PROVIDER,
-                                                               simple_reranker_iface_init))
+                                                               simple_reranker_iface_init)
+                                G_IMPLEMENT_INTERFACE_DYNAMIC (G_TYPE_INITABLE,
+                                                               simple_reranker_initable_iface_init))
+
+/* The reranker's stemmer; English for one made without g_initable_init() */
+static StacheStemmer *
+get_stemmer (SimpleReranker *self)
+{
+  static StacheStemmer *english;
+
+  if (self->stemmer != NULL)
+    return self->stemmer;
+  if (g_once_init_enter (&english))
+    g_once_init_leave (&english, stache_stemmer_new ("english", NULL));
+  return english;
+}
+
+/* The words of @text, folded, each by its stem; with @surface, the words
+ * as they are too (for the stop words) */
+static GPtrArray *
+split_stems (StacheStemmer  *stemmer,
+             const char     *text,
+             GPtrArray     **surface)
+{
+  GPtrArray *words = stache_text_split_words (text);
+  GPtrArray *stems = g_ptr_array_new_full (words->len, g_free);
+
+  for (guint i = 0; i < words->len; i++)
+    g_ptr_array_add (stems, stache_stemmer_stem (stemmer, g_ptr_array_index (words, i), -1));
+  if (surface != NULL)
+    *surface = words;
+  else
+    g_ptr_array_unref (words);
+
+  return stems;
+}
 
 /* What is known of the query, computed once per call */
 typedef struct
@@ -72,10 +111,13 @@ typedef struct
 } Query;
 
 static void
-query_init (Query      *query,
-            const char *text)
+query_init (Query         *query,
+            StacheStemmer *stemmer,
+            const char    *text)
 {
-  query->tokens = stache_text_split_words (text);
+  g_autoptr(GPtrArray) surface = NULL;
+
+  query->tokens = split_stems (stemmer, text, &surface);
   query->terms = g_ptr_array_new ();
   query->term_index = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -87,7 +129,7 @@ query_init (Query      *query,
         {
           char *token = g_ptr_array_index (query->tokens, i);
 
-          if (pass == 0 && stache_text_is_stop_word (token))
+          if (pass == 0 && stache_stemmer_is_stop_word (stemmer, g_ptr_array_index (surface, i), -1))
             continue;
           if (g_hash_table_contains (query->term_index, token))
             continue;
@@ -251,6 +293,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
                         GCancellable            *cancellable,
                         GError                 **error)
 {
+  StacheStemmer *stemmer = get_stemmer (SIMPLE_RERANKER (provider));
   g_autoptr(GArray) ranked = NULL;
   g_autoptr(GPtrArray) texts = NULL;
   g_autofree double *weights = NULL;
@@ -269,7 +312,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
     }
 
-  query_init (&query, query_text);
+  query_init (&query, stemmer, query_text);
   ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
 
   /* Split every candidate once, and count in how many each query word
@@ -278,7 +321,8 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
   weights = g_new0 (double, MAX (query.terms->len, 1));
   for (guint i = 0; i < results->len; i++)
     {
-      GPtrArray *words = stache_text_split_words (stache_search_result_get_text (g_ptr_array_index (results, i)));
+      GPtrArray *words = split_stems (stemmer, stache_search_result_get_text (g_ptr_array_index (results, i)),
+                                      NULL);
       g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
 
       for (guint w = 0; w < words->len; w++)
@@ -345,8 +389,17 @@ simple_reranker_iface_init (StacheRerankerProviderInterface *iface)
 }
 
 static void
+simple_reranker_finalize (GObject *object)
+{
+  g_clear_object (&SIMPLE_RERANKER (object)->stemmer);
+
+  G_OBJECT_CLASS (simple_reranker_parent_class)->finalize (object);
+}
+
+static void
 simple_reranker_class_init (SimpleRerankerClass *klass)
 {
+  G_OBJECT_CLASS (klass)->finalize = simple_reranker_finalize;
 }
 
 static void
@@ -357,6 +410,38 @@ simple_reranker_class_finalize (SimpleRerankerClass *klass)
 static void
 simple_reranker_init (SimpleReranker *self)
 {
+}
+
+/* ---- GInitable: the language of the words ---- */
+
+static gboolean
+simple_reranker_initable_init (GInitable     *initable,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  SimpleReranker *self = SIMPLE_RERANKER (initable);
+  StacheSettings *settings = stache_provider_get_settings (STACHE_PROVIDER (self));
+  g_autofree char *language = NULL;
+  GError *local_error = NULL;
+
+  if (self->stemmer != NULL)
+    return TRUE;
+  language = settings != NULL ? stache_settings_get_nonempty (settings, STACHE_TEXT_LANGUAGE_KEY, "english")
+                              : g_strdup ("english");
+  self->stemmer = stache_stemmer_new (language, &local_error);
+  if (self->stemmer == NULL)
+    {
+      g_propagate_prefixed_error (error, local_error, _("Setting “%s”: "), STACHE_TEXT_LANGUAGE_KEY);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+simple_reranker_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = simple_reranker_initable_init;
 }
 
 G_MODULE_EXPORT void peas_register_types (PeasObjectModule *module);

@@ -206,7 +206,7 @@ sqlite_write_new (SqliteDatabase *db)
   write->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, write_space_free);
   write->by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   write->scratch = g_array_new (FALSE, FALSE, sizeof (float));
-  write->keywords = sqlite_keyword_batch_new ();
+  write->keywords = sqlite_keyword_batch_new (db->stemmer);
 
   return write;
 }

@@ -25,8 +25,9 @@
  * 1: vectors in the chunk rows, keyword index fed by triggers.
  * 2: vectors packed per namespace in vector_segments (sqlite-chunks.c),
  *    keyword rows written by the code that writes the chunks.
- * 3: the keyword index of our own (sqlite-keywords.c) rather than FTS5. */
-#define SCHEMA_VERSION 3
+ * 3: the keyword index of our own (sqlite-keywords.c) rather than FTS5.
+ * 4: the keyword index keeps stems, in the language keyword_language names. */
+#define SCHEMA_VERSION 4
 #define BUSY_TIMEOUT_MS 10000
 /* Large pages let a segment of vectors sit in one page, where a scan
  * reads it in place (see sqlite-chunks.h); set on new files only. */
@@ -94,6 +95,10 @@ static const char SCHEMA_SQL[] =
   /* A document without a namespace belongs to `default`, like a chunk. */
   "CREATE INDEX IF NOT EXISTS documents_namespace"
   "  ON documents (coalesce (namespace, 'default'), source, id);"
+  /* The language of the keyword index's stems (sqlite_database_open()):
+   * one row; "none" for words as they are */
+  "CREATE TABLE IF NOT EXISTS keyword_language ("
+  "  language TEXT NOT NULL);"
   "CREATE TABLE IF NOT EXISTS namespaces ("
   "  name TEXT PRIMARY KEY,"
   "  description TEXT,"
@@ -413,7 +418,8 @@ create_schema (SqliteDatabase  *db,
 {
   g_autofree char *sql = NULL;
 
-  sql = g_strdup_printf ("%s PRAGMA application_id = %d; PRAGMA user_version = %d;",
+  sql = g_strdup_printf ("%s INSERT INTO keyword_language VALUES ('none'); "
+                         "PRAGMA application_id = %d; PRAGMA user_version = %d;",
                          SCHEMA_SQL, STACHE_APPLICATION_ID, SCHEMA_VERSION);
 
   if (!sqlite_database_begin (db, TRUE, error))
@@ -619,6 +625,108 @@ migrate_from_2 (SqliteDatabase  *db,
   return check_integrity (db, "PRAGMA quick_check", error);
 }
 
+/* ---- migration from schema 3 ---- */
+
+/* Schema 3's keyword index kept words as they are: it says so, and the
+ * first open that wants stems rebuilds it (use_language()). */
+static gboolean
+migrate_from_3 (SqliteDatabase  *db,
+                GError         **error)
+{
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+  return sqlite_database_end (db,
+                              exec (db, "CREATE TABLE IF NOT EXISTS keyword_language (language TEXT NOT NULL);"
+                                        "DELETE FROM keyword_language;"
+                                        "INSERT INTO keyword_language VALUES ('none');"
+                                        "PRAGMA user_version = 4",
+                                    _("recording the keyword index's language"), error),
+                              error);
+}
+
+/* ---- the keyword index's language ---- */
+
+static char *
+stored_language (SqliteDatabase *db)
+{
+  g_autoptr(sqlite3_stmt) read = sqlite_database_prepare (db, "SELECT language FROM keyword_language LIMIT 1",
+                                                          NULL);
+
+  if (read != NULL && sqlite3_step (read) == SQLITE_ROW)
+    return g_strdup ((const char *) sqlite3_column_text (read, 0));
+  return g_strdup ("none");
+}
+
+/* Makes the keyword index speak @language: the first open of the file in
+ * this process decides (later ones with another language get the same
+ * index, with a warning). An index built in another language is rebuilt
+ * from the chunk texts, in one transaction, as derived data; a read-only
+ * file is used in the language it has. */
+static gboolean
+use_language (SqliteDatabase  *db,
+              const char      *language,
+              GError         **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&db->mutex);
+  g_autoptr(StacheStemmer) stemmer = NULL;
+  g_autofree char *stored = NULL;
+  gint64 n_chunks;
+  gboolean ok;
+
+  if (db->stemmer != NULL)
+    {
+      if (g_strcmp0 (stache_stemmer_get_language (db->stemmer), language) != 0)
+        g_warning ("The Stache database “%s” is already open with the text language “%s”; “%s” "
+                   "is not used for it in this process", db->path,
+                   stache_stemmer_get_language (db->stemmer), language);
+      return TRUE;
+    }
+
+  stored = stored_language (db);
+  if (db->read_only || g_strcmp0 (stored, language) == 0)
+    {
+      db->stemmer = stache_stemmer_new (stored, error);
+      return db->stemmer != NULL;
+    }
+
+  stemmer = stache_stemmer_new (language, error);
+  if (stemmer == NULL)
+    return FALSE;
+
+  n_chunks = count_rows (db, "SELECT count (*) FROM chunks");
+  if (n_chunks > 0)
+    /* Translators: printed on stderr when the text_language setting changed */
+    g_printerr (_("Stache: rebuilding the keyword index of “%s” for the text language “%s” "
+                  "(it was “%s”; %ld chunks)…\n"), db->path, language, stored, (long) n_chunks);
+
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+  db->stemmer = g_steal_pointer (&stemmer);
+  ok = sqlite_keywords_rebuild (db, n_chunks > 0 ? report_indexed : NULL, NULL, error);
+  if (ok)
+    {
+      g_autoptr(sqlite3_stmt) record = sqlite_database_prepare (db, "UPDATE keyword_language SET language = ?1",
+                                                                NULL);
+
+      ok = record != NULL;
+      if (ok)
+        {
+          sqlite3_bind_text (record, 1, language, -1, SQLITE_STATIC);
+          ok = sqlite3_step (record) == SQLITE_DONE;
+        }
+      if (!ok)
+        sqlite_database_set_error (db, error, _("recording the keyword index's language"));
+    }
+  if (!sqlite_database_end (db, ok, ok ? error : NULL))
+    {
+      /* The index stays as it was: so does its language */
+      g_clear_object (&db->stemmer);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* ---- opening: one connection per file and process ---- */
 
 static GMutex registry_lock;
@@ -700,8 +808,10 @@ database_open (const char    *path,
     {
       if (version == 1)
         ok = migrate_from_1 (db, error);
-      if (ok)
+      if (ok && version <= 2)
         ok = migrate_from_2 (db, error);
+      if (ok)
+        ok = migrate_from_3 (db, error);
     }
   else if (ok && !has_schema)
     ok = create_schema (db, error);
@@ -758,6 +868,7 @@ database_close (SqliteDatabase *db)
   if (db->handle != NULL)
     sqlite3_close (db->handle);
   g_free (db->path);
+  g_clear_object (&db->stemmer);
   g_ptr_array_unref (db->searches);
   g_mutex_clear (&db->queue_mutex);
   g_mutex_clear (&db->mutex);
@@ -860,13 +971,29 @@ sqlite_database_open (StacheProvider  *provider,
 {
   g_autofree char *path = NULL;
   g_autofree char *canonical = NULL;
+  g_autofree char *language = NULL;
+  StacheSettings *settings;
+  SqliteDatabase *db;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
   path = resolve_path (provider);
   canonical = g_canonicalize_filename (path, NULL);
-  return sqlite_database_acquire (canonical, error);
+  db = sqlite_database_acquire (canonical, error);
+  if (db == NULL)
+    return NULL;
+
+  settings = stache_provider_get_settings (provider);
+  language = settings != NULL ? stache_settings_get_nonempty (settings, STACHE_TEXT_LANGUAGE_KEY, "english")
+                              : g_strdup ("english");
+  if (!use_language (db, language, error))
+    {
+      sqlite_database_release (db);
+      return NULL;
+    }
+
+  return db;
 }
 
 SqliteDatabase *

@@ -31,6 +31,7 @@ typedef struct
   GDestroyNotify scan_free;
   GMutex      queue_mutex;  /* guards @searches */
   GPtrArray  *searches;     /* vector searches waiting for @mutex (sqlite-vector-db.c) */
+  StacheStemmer *stemmer;   /* the keyword index's language; set once, by the first open */
 } SqliteDatabase;
 
 /* The namespace chunks go to when none is given. */

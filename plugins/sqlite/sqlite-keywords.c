@@ -172,21 +172,39 @@ for_each_word (const char *text,
     func (start, word_length (start, stop), data);
 }
 
+typedef struct
+{
+  GPtrArray     *words;
+  StacheStemmer *stemmer;
+} Split;
+
 static void
 add_word_to_array (const char *word,
                    gsize       len,
                    gpointer    data)
 {
-  g_ptr_array_add (data, g_strndup (word, len));
+  Split *split = data;
+  char *stem;
+
+  if (split->stemmer == NULL)
+    {
+      g_ptr_array_add (split->words, g_strndup (word, len));
+      return;
+    }
+  stem = stache_stemmer_stem (split->stemmer, word, (gssize) len);
+  if (strlen (stem) > SQLITE_KEYWORD_MAX_BYTES)
+    stem[SQLITE_KEYWORD_MAX_BYTES] = '\0';
+  g_ptr_array_add (split->words, stem);
 }
 
 GPtrArray *
-sqlite_keywords_split (const char *text)
+sqlite_keywords_split (const char    *text,
+                       StacheStemmer *stemmer)
 {
-  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);
+  Split split = { g_ptr_array_new_with_free_func (g_free), stemmer };
 
-  for_each_word (text, add_word_to_array, words);
-  return words;
+  for_each_word (text, add_word_to_array, &split);
+  return split.words;
 }
 
 static void
@@ -230,6 +248,7 @@ typedef struct
   guint32 n_postings;
   guint32 last_doc;      /* 1 + the doc of its latest posting, 0 for none */
   guint32 last_posting;
+  guint32 target;        /* the term its postings go to: its stem's, or itself */
   guint64 head;          /* its first 8 bytes (zero-padded): most words are
                           * whole there, and need no look in the pool */
 } Term;
@@ -258,6 +277,7 @@ typedef struct
 
 struct _SqliteKeywordBatch
 {
+  StacheStemmer *stemmer; /* NULL: words as they are */
   GString    *pool;       /* the words, one after another */
   GArray     *terms;      /* Term */
   guint64    *slots;      /* open addressing: the term's hash << 32 | 1 + its
@@ -277,10 +297,11 @@ struct _SqliteKeywordBatch
 };
 
 SqliteKeywordBatch *
-sqlite_keyword_batch_new (void)
+sqlite_keyword_batch_new (StacheStemmer *stemmer)
 {
   SqliteKeywordBatch *batch = g_new0 (SqliteKeywordBatch, 1);
 
+  batch->stemmer = stemmer != NULL ? g_object_ref (stemmer) : NULL;
   batch->pool = g_string_sized_new (4096);
   batch->terms = g_array_new (FALSE, FALSE, sizeof (Term));
   batch->postings_size = 4096;
@@ -299,6 +320,7 @@ sqlite_keyword_batch_free (SqliteKeywordBatch *batch)
 {
   if (batch == NULL)
     return;
+  g_clear_object (&batch->stemmer);
   g_string_free (batch->pool, TRUE);
   g_array_unref (batch->terms);
   g_free (batch->postings);
@@ -368,6 +390,68 @@ word_head (const char *word,
   return head;
 }
 
+/* The index of the term @word, added with no postings if new; its
+ * target is itself */
+static guint32
+batch_find_term (SqliteKeywordBatch *batch,
+                 const char         *word,
+                 gsize               len,
+                 guint32             hash,
+                 gboolean           *added)
+{
+  guint32 i = hash & (batch->n_slots - 1);
+  guint64 head = word_head (word, len);
+
+  *added = FALSE;
+  for (;;)
+    {
+      guint64 slot = batch->slots[i];
+
+      if (slot == 0)
+        {
+          guint32 t = batch->terms->len;
+          Term new_term = { (guint32) batch->pool->len, (guint32) len, hash, 0, 0, 0, t, head };
+
+          g_string_append_len (batch->pool, word, (gssize) len);
+          g_array_append_val (batch->terms, new_term);
+          batch->slots[i] = (guint64) hash << 32 | (t + 1);
+          if (batch->terms->len * 2 > batch->n_slots)
+            grow_slots (batch);
+          *added = TRUE;
+          return t;
+        }
+      if ((guint32) (slot >> 32) == hash)
+        {
+          const Term *term = &g_array_index (batch->terms, Term, (guint32) slot - 1);
+
+          if (term->len == len && term->head == head &&
+              (len <= sizeof head || memcmp (batch->pool->str + term->offset, word, len) == 0))
+            return (guint32) slot - 1;
+        }
+      i = (i + 1) & (batch->n_slots - 1);
+    }
+}
+
+/* A word met for the first time in this batch: with a stemmer, its
+ * postings go to its stem's term, found or added here */
+static void
+batch_stem_term (SqliteKeywordBatch *batch,
+                 guint32             t)
+{
+  const Term *term = &g_array_index (batch->terms, Term, t);
+  g_autofree char *stem = stache_stemmer_stem (batch->stemmer, batch->pool->str + term->offset, term->len);
+  gsize len = strlen (stem);
+  guint32 target;
+  gboolean added;
+
+  if (len == term->len && memcmp (stem, batch->pool->str + term->offset, len) == 0)
+    return;
+  len = MIN (len, SQLITE_KEYWORD_MAX_BYTES);
+  /* (found first: adding the stem may move the terms) */
+  target = batch_find_term (batch, stem, len, hash_word (stem, len), &added);
+  g_array_index (batch->terms, Term, t).target = target;
+}
+
 static inline void
 batch_add_hashed (SqliteKeywordBatch *batch,
                   const char         *word,
@@ -375,39 +459,13 @@ batch_add_hashed (SqliteKeywordBatch *batch,
                   guint32             hash,
                   Doc                *doc)
 {
-  guint32 i = hash & (batch->n_slots - 1);
-  guint64 head = word_head (word, len);
-  guint32 t;
+  gboolean added;
+  guint32 t = batch_find_term (batch, word, len, hash, &added);
   Term *term;
 
-  for (;;)
-    {
-      guint64 slot = batch->slots[i];
-
-      if (slot == 0)
-        {
-          Term new_term = { (guint32) batch->pool->len, (guint32) len, hash, 0, 0, 0, head };
-
-          g_string_append_len (batch->pool, word, (gssize) len);
-          g_array_append_val (batch->terms, new_term);
-          t = batch->terms->len - 1;
-          batch->slots[i] = (guint64) hash << 32 | (t + 1);
-          if (batch->terms->len * 2 > batch->n_slots)
-            grow_slots (batch);
-          break;
-        }
-      if ((guint32) (slot >> 32) == hash)
-        {
-          term = &g_array_index (batch->terms, Term, (guint32) slot - 1);
-          if (term->len == len && term->head == head &&
-              (len <= sizeof head || memcmp (batch->pool->str + term->offset, word, len) == 0))
-            {
-              t = (guint32) slot - 1;
-              break;
-            }
-        }
-      i = (i + 1) & (batch->n_slots - 1);
-    }
+  if (added && batch->stemmer != NULL)
+    batch_stem_term (batch, t);
+  t = g_array_index (batch->terms, Term, t).target;
 
   term = &g_array_index (batch->terms, Term, t);
   doc->length++;
@@ -1688,7 +1746,7 @@ sqlite_keywords_rebuild (SqliteDatabase  *db,
                          GCancellable    *cancellable,
                          GError         **error)
 {
-  g_autoptr(SqliteKeywordBatch) batch = sqlite_keyword_batch_new ();
+  g_autoptr(SqliteKeywordBatch) batch = sqlite_keyword_batch_new (db->stemmer);
   g_autoptr(sqlite3_stmt) rows = NULL;
   gint64 done = 0, total = 0;
   int rc;

@@ -39,7 +39,7 @@ G_BEGIN_DECLS
  * segment by sqlite_keyword_batch_flush() before the transaction commits. */
 typedef struct _SqliteKeywordBatch SqliteKeywordBatch;
 
-SqliteKeywordBatch *sqlite_keyword_batch_new     (void);
+SqliteKeywordBatch *sqlite_keyword_batch_new     (StacheStemmer      *stemmer);
 void                sqlite_keyword_batch_free    (SqliteKeywordBatch *batch);
 /* Adds the words of the chunk of @rowid, whose text is @text */
 void                sqlite_keyword_batch_add     (SqliteKeywordBatch *batch,
@@ -61,7 +61,8 @@ gboolean            sqlite_keyword_batch_is_empty (SqliteKeywordBatch *batch);
 
 /* The words of @text as the index keeps them: folded (stache_text_fold())
  * and split (stache_text_next_word()) */
-GPtrArray          *sqlite_keywords_split        (const char         *text);
+GPtrArray          *sqlite_keywords_split        (const char         *text,
+                                                  StacheStemmer      *stemmer);
 
 typedef struct
 {

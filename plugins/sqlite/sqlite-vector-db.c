@@ -989,7 +989,7 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
   if ((db = get_db (self, cancellable, error)) == NULL)
     return NULL;
 
-  words = sqlite_keywords_split (query);
+  words = sqlite_keywords_split (query, db->stemmer);
   if (words->len > MAX_KEYWORDS)
     g_ptr_array_set_size (words, MAX_KEYWORDS);
   if (words->len == 0 || top_k == 0)

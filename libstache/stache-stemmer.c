@@ -1,0 +1,294 @@
+/* stache-stemmer.c: words to their stems (Snowball), and stop words, per language
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <libstemmer.h>
+
+#include "stache-error.h"
+#include "stache-stemmer.h"
+
+/**
+ * StacheStemmer:
+ *
+ * Reduces folded words (see stache_text_fold()) to their stems with a
+ * Snowball stemmer, so that "signing requests" and "sign request" meet,
+ * and knows the language's stop words. The keyword index, the hashing
+ * embedder and the `simple` reranker use one made from the
+ * `text_language` setting (%STACHE_TEXT_LANGUAGE_KEY), so that they split
+ * words the same way.
+ *
+ * A stemmer may be used from several threads at once. It remembers the
+ * stems it made (up to 65,536 words, then it starts again), as the same
+ * words come back all the time.
+ */
+
+/* How many stems a stemmer remembers before it forgets them all */
+#define CACHE_WORDS 65536
+/* Snowball works on words; longer "words" (hashes, base64) are kept whole */
+#define MAX_STEM_BYTES 64
+
+struct _StacheStemmer
+{
+  GObject             parent_instance;
+
+  char               *language;
+  const char * const *stop_words;
+  GMutex              mutex;        /* for what follows */
+  struct sb_stemmer  *stemmer;      /* NULL for "none" */
+  GHashTable         *cache;        /* word → stem */
+};
+
+G_DEFINE_FINAL_TYPE (StacheStemmer, stache_stemmer, G_TYPE_OBJECT)
+
+/* Short lists, folded (lower case, no accents): the words so common in
+ * questions that a passage should get no credit for containing them. */
+static const char * const english_stop_words[] = {
+  "the", "a", "an", "of", "to", "in", "is", "are", "was", "be", "and", "or",
+  "what", "how", "when", "where", "which", "who", "why", "does", "do", "can",
+  "should", "would", "will", "for", "on", "at", "by", "from", "with", "it",
+  "this", "that", "i", "my", "we", "you", NULL,
+};
+
+static const char * const german_stop_words[] = {
+  "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem",
+  "einer", "und", "oder", "ist", "sind", "war", "wie", "was", "wann", "wo",
+  "warum", "wer", "welche", "welcher", "kann", "soll", "zu", "in", "im", "auf",
+  "mit", "von", "fur", "bei", "aus", "es", "ich", "wir", "sie", "man", "nicht",
+  NULL,
+};
+
+static const char * const french_stop_words[] = {
+  "le", "la", "les", "un", "une", "des", "du", "de", "d", "l", "et", "ou",
+  "est", "sont", "etait", "que", "qui", "quoi", "quel", "quelle", "comment",
+  "quand", "ou", "pourquoi", "a", "au", "aux", "en", "dans", "pour", "par",
+  "sur", "avec", "il", "elle", "on", "je", "nous", "vous", "ce", "cette", "ne",
+  "pas", NULL,
+};
+
+static const char * const spanish_stop_words[] = {
+  "el", "la", "los", "las", "un", "una", "unos", "unas", "de", "del", "y", "o",
+  "es", "son", "era", "que", "como", "cuando", "donde", "por", "porque",
+  "quien", "cual", "a", "al", "en", "para", "con", "se", "lo", "yo",
+  "nosotros", "usted", "no", NULL,
+};
+
+static const char * const italian_stop_words[] = {
+  "il", "lo", "la", "i", "gli", "le", "un", "uno", "una", "di", "del", "della",
+  "e", "o", "che", "chi", "come", "quando", "dove", "perche", "quale", "a",
+  "al", "in", "per", "con", "su", "da", "non", "si", "io", "noi", NULL,
+};
+
+static const char * const portuguese_stop_words[] = {
+  "o", "a", "os", "as", "um", "uma", "de", "do", "da", "dos", "das", "e", "ou",
+  "que", "quem", "como", "quando", "onde", "porque", "qual", "em", "no", "na",
+  "para", "por", "com", "se", "nao", "eu", "nos", NULL,
+};
+
+static const char * const dutch_stop_words[] = {
+  "de", "het", "een", "en", "of", "is", "zijn", "was", "wat", "hoe", "wanneer",
+  "waar", "waarom", "wie", "welke", "van", "in", "op", "met", "voor", "te",
+  "aan", "bij", "ik", "we", "je", "niet", NULL,
+};
+
+static const struct
+{
+  const char         *language;
+  const char * const *words;
+} stop_word_lists[] = {
+  { "english", english_stop_words },
+  { "porter", english_stop_words },
+  { "german", german_stop_words },
+  { "french", french_stop_words },
+  { "spanish", spanish_stop_words },
+  { "italian", italian_stop_words },
+  { "portuguese", portuguese_stop_words },
+  { "dutch", dutch_stop_words },
+};
+
+static void
+stache_stemmer_finalize (GObject *object)
+{
+  StacheStemmer *self = STACHE_STEMMER (object);
+
+  g_clear_pointer (&self->stemmer, sb_stemmer_delete);
+  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->language, g_free);
+  g_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (stache_stemmer_parent_class)->finalize (object);
+}
+
+static void
+stache_stemmer_class_init (StacheStemmerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = stache_stemmer_finalize;
+}
+
+static void
+stache_stemmer_init (StacheStemmer *self)
+{
+  g_mutex_init (&self->mutex);
+  self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static gboolean
+is_known (const char *language)
+{
+  for (const char **name = sb_stemmer_list (); *name != NULL; name++)
+    if (strcmp (*name, language) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * stache_stemmer_new:
+ * @language: (nullable): a Snowball stemmer's name, such as `english`,
+ *   `german` or `french`, or `none` (or %NULL) for words as they are
+ * @error: return location for a #GError
+ *
+ * Creates a stemmer for @language. Stop words are known for English,
+ * German, French, Spanish, Italian, Portuguese and Dutch; other languages
+ * have none, nor has `none`.
+ *
+ * Returns: (transfer full): the stemmer, or %NULL with
+ *   %STACHE_ERROR_INVALID_ARGUMENT when Snowball has no stemmer for
+ *   @language (the message lists those it has)
+ */
+StacheStemmer *
+stache_stemmer_new (const char  *language,
+                    GError     **error)
+{
+  g_autoptr(StacheStemmer) self = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (language == NULL || language[0] == '\0')
+    language = "none";
+
+  self = g_object_new (STACHE_TYPE_STEMMER, NULL);
+  self->language = g_strdup (language);
+
+  if (strcmp (language, "none") != 0)
+    {
+      if (is_known (language))
+        self->stemmer = sb_stemmer_new (language, "UTF_8");
+      if (self->stemmer == NULL)
+        {
+          g_autofree char *known = g_strjoinv (", ", (char **) sb_stemmer_list ());
+
+          g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_ARGUMENT,
+                       _("No Snowball stemmer for the language “%s”; known: %s, or none"),
+                       language, known);
+          return NULL;
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (stop_word_lists); i++)
+    if (strcmp (stop_word_lists[i].language, language) == 0)
+      self->stop_words = stop_word_lists[i].words;
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * stache_stemmer_get_language:
+ * @self: a #StacheStemmer
+ *
+ * Gets the language the stemmer was made for.
+ *
+ * Returns: the language, such as `english`, or `none`
+ */
+const char *
+stache_stemmer_get_language (StacheStemmer *self)
+{
+  g_return_val_if_fail (STACHE_IS_STEMMER (self), NULL);
+
+  return self->language;
+}
+
+/**
+ * stache_stemmer_stem:
+ * @self: a #StacheStemmer
+ * @word: a folded word (lower case, see stache_text_fold())
+ * @length: its length in bytes, or -1 if it ends with a NUL
+ *
+ * Gets the stem of @word: "signing" and "signed" become "sign" in
+ * English. With the language `none`, and for words longer than 64 bytes,
+ * @word as it is.
+ *
+ * Returns: (transfer full): the stem
+ */
+char *
+stache_stemmer_stem (StacheStemmer *self,
+                     const char    *word,
+                     gssize         length)
+{
+  g_autofree char *key = NULL;
+  const char *cached;
+  char *stem;
+
+  g_return_val_if_fail (STACHE_IS_STEMMER (self), NULL);
+  g_return_val_if_fail (word != NULL, NULL);
+
+  if (length < 0)
+    length = (gssize) strlen (word);
+  if (self->stemmer == NULL || length > MAX_STEM_BYTES || length == 0)
+    return g_strndup (word, (gsize) length);
+
+  key = g_strndup (word, (gsize) length);
+  g_mutex_lock (&self->mutex);
+  cached = g_hash_table_lookup (self->cache, key);
+  if (cached != NULL)
+    stem = g_strdup (cached);
+  else
+    {
+      const sb_symbol *out = sb_stemmer_stem (self->stemmer, (const sb_symbol *) key, (int) length);
+
+      /* NULL only when Snowball runs out of memory: the word stays whole */
+      stem = out != NULL ? g_strndup ((const char *) out, (gsize) sb_stemmer_length (self->stemmer))
+                         : g_strdup (key);
+      if (g_hash_table_size (self->cache) >= CACHE_WORDS)
+        g_hash_table_remove_all (self->cache);
+      g_hash_table_insert (self->cache, g_steal_pointer (&key), g_strdup (stem));
+    }
+  g_mutex_unlock (&self->mutex);
+
+  return stem;
+}
+
+/**
+ * stache_stemmer_is_stop_word:
+ * @self: a #StacheStemmer
+ * @word: a folded word
+ * @length: its length in bytes, or -1 if it ends with a NUL
+ *
+ * Checks whether @word is one of the language's few very common words
+ * ("the", "what", "should", … in English) that rankers leave out of their
+ * word counts.
+ *
+ * Returns: %TRUE for a stop word
+ */
+gboolean
+stache_stemmer_is_stop_word (StacheStemmer *self,
+                             const char    *word,
+                             gssize         length)
+{
+  g_return_val_if_fail (STACHE_IS_STEMMER (self), FALSE);
+  g_return_val_if_fail (word != NULL, FALSE);
+
+  if (self->stop_words == NULL)
+    return FALSE;
+  if (length < 0)
+    length = (gssize) strlen (word);
+
+  for (const char * const *stop = self->stop_words; *stop != NULL; stop++)
+    if (strncmp (*stop, word, (gsize) length) == 0 && (*stop)[length] == '\0')
+      return TRUE;
+
+  return FALSE;
+}
