@@ -899,6 +899,69 @@ test_top_k_does_not_reorder (Fixture       *fixture,
     }
 }
 
+/* The first hit of "signing requests" in a store of @language, where only
+ * one chunk has both words, as "sign" and "request" */
+static char *
+first_hit_in (Fixture    *fixture,
+              const char *language)
+{
+  static const char * const texts[] = {
+    "To sign a request, hash the body and add the key id.",
+    "The signing ceremony took an hour.",
+    "Requests wait in the queue until a worker is free.",
+    "Lunch is served at noon in the hall.",
+  };
+  g_autofree char *path = g_strdup_printf ("%s/%s.db", fixture->tmp, language);
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  stache_settings_set_string (settings, "sqlite_path", path);
+  stache_settings_set_string (settings, "text_language", language);
+  store = stache_store_new (settings, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autofree char *source = g_strdup_printf ("text-%u", i);
+      g_autoptr(StacheIngestResult) result = NULL;
+
+      result = stache_store_ingest_text_full (store, texts[i], NULL, source, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  results = stache_store_search (store, "signing requests", NULL, 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, >, 0);
+  return g_strdup (stache_search_result_get_text (g_ptr_array_index (results, 0)));
+}
+
+/* Words meet by their stems (text_language, english by default): the
+ * query's "signing requests" finds the chunk that says "sign a request";
+ * with text_language=none words must match as they are, and it does not
+ * come first. An unknown language is refused, naming the setting. */
+static void
+test_search_stems_words (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *english = first_hit_in (fixture, "english");
+  g_autofree char *none = first_hit_in (fixture, "none");
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (english, ==, "To sign a request, hash the body and add the key id.");
+  g_assert_cmpstr (none, !=, english);
+
+  stache_settings_set_string (settings, "sqlite_path", fixture->db_path);
+  stache_settings_set_string (settings, "text_language", "klingon");
+  store = stache_store_new (settings, &error);
+  g_assert_null (store);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_assert_nonnull (strstr (error->message, "text_language"));
+  g_assert_nonnull (strstr (error->message, "klingon"));
+}
+
 #define add_store_test(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -933,6 +996,7 @@ main (int    argc,
   add_store_test ("/store/ask/streams-tokens", test_ask_streams_tokens);
   add_store_test ("/store/ingest/new-model-reembeds", test_new_model_reembeds);
   add_store_test ("/store/search/top-k-does-not-reorder", test_top_k_does_not_reorder);
+  add_store_test ("/store/search/stems-words", test_search_stems_words);
 
   return g_test_run ();
 }
