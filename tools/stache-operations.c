@@ -88,6 +88,26 @@ stache_operation_find (const char *name)
   return NULL;
 }
 
+/* The schema files are static, the limit of top_k is a constant the other
+ * front ends use: a schema that disagrees is a bug of the build. */
+static void
+check_top_k_limit (const char *path,
+                   JsonNode   *schema)
+{
+  JsonObject *properties = json_object_get_object_member (json_node_get_object (schema), "properties");
+  JsonObject *top_k;
+  gint64 maximum;
+
+  if (properties == NULL || !json_object_has_member (properties, "top_k"))
+    return;
+
+  top_k = json_object_get_object_member (properties, "top_k");
+  maximum = json_object_get_int_member_with_default (top_k, "maximum", 0);
+  if (maximum != STACHE_OPERATION_MAX_TOP_K)
+    g_error ("the schema %s says top_k is at most %" G_GINT64_FORMAT ", STACHE_OPERATION_MAX_TOP_K is %d",
+             path, maximum, STACHE_OPERATION_MAX_TOP_K);
+}
+
 JsonNode *
 stache_operation_get_schema (const StacheOperation *operation,
                              gboolean               output)
@@ -104,6 +124,8 @@ stache_operation_get_schema (const StacheOperation *operation,
   node = json_from_string (g_bytes_get_data (bytes, NULL), &error);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     g_error ("the schema %s is broken: %s", path, error != NULL ? error->message : "not an object");
+  if (!output)
+    check_top_k_limit (path, node);
 
   return node;
 }
@@ -344,9 +366,9 @@ arg_boolean (JsonObject *args,
 }
 
 /* How many chunks a by-document search asks for per document it returns:
- * the best hits of a long document often come in a row. */
+ * the best hits of a long document often come in a row. It asks for no
+ * more chunks than a plain search may (STACHE_OPERATION_MAX_TOP_K). */
 #define CHUNKS_PER_DOCUMENT 5
-#define MAX_BY_DOCUMENT_CHUNKS 1000
 
 /* The best chunk of each document, best first, up to top_k documents: the
  * chunk ranking as it is, with the later chunks of a document already
@@ -372,7 +394,7 @@ search_by_document (StacheStore       *store,
     }
 
   chunks = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
-                                     MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, MAX_BY_DOCUMENT_CHUNKS), mode,
+                                     MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, STACHE_OPERATION_MAX_TOP_K), mode,
                                      filter, cancellable, error);
   if (chunks == NULL)
     {

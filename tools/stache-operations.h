@@ -8,6 +8,14 @@
 
 G_BEGIN_DECLS
 
+/* The most results (search) or passages (ask) one call may ask for, in
+ * every front end: the command's --top-k, REST's top_k member, MCP's top_k
+ * argument. The "maximum" of top_k in tools/operations/search.input.json
+ * and ask.input.json must be this number: stache_operation_get_schema()
+ * refuses to start with a schema that says otherwise. A plain integer
+ * literal, for G_STRINGIFY(). */
+#define STACHE_OPERATION_MAX_TOP_K 1000
+
 /* Runs an operation whose @args passed stache_operation_check_arguments():
  * returns its structured result (what the output schema describes), and
  * appends a plain-text rendering to @text. */

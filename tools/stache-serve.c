@@ -62,7 +62,6 @@
 #define DEFAULT_MAX_BODY_SIZE (16 * 1024 * 1024)
 /* The longest name an uploaded file may have, in bytes */
 #define MAX_UPLOAD_NAME_BYTES 240
-#define MAX_TOP_K 1000
 /* Settings keys. The token key maps to the STACHE_API_TOKEN environment
  * variable and, ending in _token, is redacted by `stache config`. */
 #define TOKEN_KEY "stache_api_token"
@@ -348,8 +347,10 @@ get_top_k (JsonObject  *object,
     return bad_argument (error, _("The member “%s” must be an integer"), "top_k");
 
   value = json_node_get_int (node);
-  if (value < 1 || value > MAX_TOP_K)
-    return bad_argument (error, _("The member “%s” must be between 1 and 1000"), "top_k");
+  if (value < 1 || value > STACHE_OPERATION_MAX_TOP_K)
+    /* TRANSLATORS: a member name, then the smallest and the largest value */
+    return bad_argument (error, _("The member “%s” must be between %d and %d"), "top_k", 1,
+                         STACHE_OPERATION_MAX_TOP_K);
 
   *out = (guint) value;
   return TRUE;
@@ -2222,7 +2223,7 @@ static const char openapi_components[] =
   "\"Health\": {\"type\": \"object\", \"required\": [\"status\", \"version\"], \"properties\": {"
   "  \"status\": {\"type\": \"string\", \"const\": \"ok\"}, \"version\": {\"type\": \"string\"}}},"
   "\"SearchMode\": {\"type\": \"string\", \"enum\": [\"hybrid\", \"vector\", \"keyword\"], \"default\": \"hybrid\"},"
-  "\"TopK\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000,"
+  "\"TopK\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": " G_STRINGIFY (STACHE_OPERATION_MAX_TOP_K) ","
   "  \"description\": \"Default: the search_top_k setting\"},"
   "\"SearchRequest\": {\"type\": \"object\", \"required\": [\"query\"], \"additionalProperties\": false,"
   "  \"properties\": {\"query\": {\"type\": \"string\", \"minLength\": 1},"

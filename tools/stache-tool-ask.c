@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <glib/gi18n.h>
 
+#include "stache-operations.h"
 #include "stache-tool-commands.h"
 
 static void
@@ -53,9 +54,10 @@ command_ask (int    argc,
       g_printerr ("%s\n", _("stache ask: give a question"));
       return EXIT_USAGE;
     }
-  if (top_k < 1 || top_k > 100)
+  if (top_k < 1 || top_k > STACHE_OPERATION_MAX_TOP_K)
     {
-      g_printerr ("%s\n", _("stache ask: --top-k must be between 1 and 100"));
+      /* TRANSLATORS: the smallest and the largest value */
+      g_printerr (_("stache ask: --top-k must be between %d and %d\n"), 1, STACHE_OPERATION_MAX_TOP_K);
       return EXIT_USAGE;
     }
 

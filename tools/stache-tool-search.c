@@ -55,9 +55,10 @@ command_search (int    argc,
       g_printerr (_("stache search: unknown mode “%s”; use hybrid, vector or keyword\n"), mode_text);
       return EXIT_USAGE;
     }
-  if (top_k < 1 || top_k > 1000)
+  if (top_k < 1 || top_k > STACHE_OPERATION_MAX_TOP_K)
     {
-      g_printerr ("%s\n", _("stache search: --top-k must be between 1 and 1000"));
+      /* TRANSLATORS: the smallest and the largest value */
+      g_printerr (_("stache search: --top-k must be between %d and %d\n"), 1, STACHE_OPERATION_MAX_TOP_K);
       return EXIT_USAGE;
     }
   if (filter_text != NULL)

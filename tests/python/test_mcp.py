@@ -20,6 +20,7 @@ STACHE = os.environ["STACHE_TEST_TOOL"]
 BUILTINS = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
 
 LATEST = "2025-11-25"
+MAX_TOP_K = 1000      # STACHE_OPERATION_MAX_TOP_K
 TIMEOUT = 60          # a hang fails the test instead of blocking it
 QUIET = 1.0           # how long silence must last to count as "no answer"
 
@@ -220,9 +221,10 @@ class McpTestCase(unittest.TestCase):
         self.assertEqual(search["properties"]["mode"]["enum"], ["hybrid", "vector", "keyword"])
         self.assertEqual(search["properties"]["top_k"]["type"], "integer")
         self.assertEqual(search["properties"]["top_k"]["minimum"], 1)
-        self.assertEqual(search["properties"]["top_k"]["maximum"], 100)
+        # One top_k limit for the command, REST and MCP (STACHE_OPERATION_MAX_TOP_K)
+        self.assertEqual(search["properties"]["top_k"]["maximum"], MAX_TOP_K)
         self.assertEqual(by_name["ask"]["inputSchema"]["required"], ["question"])
-        self.assertEqual(by_name["ask"]["inputSchema"]["properties"]["top_k"]["maximum"], 20)
+        self.assertEqual(by_name["ask"]["inputSchema"]["properties"]["top_k"]["maximum"], MAX_TOP_K)
         self.assertEqual(by_name["ingest_text"]["inputSchema"]["required"], ["text"])
         self.assertEqual(by_name["get_document"]["inputSchema"]["required"], ["document_id"])
         self.assertEqual(by_name["delete_document"]["inputSchema"]["required"], ["document_id"])
@@ -530,15 +532,15 @@ class McpTestCase(unittest.TestCase):
         cases = [
             ("search", {}, ["query"]),                                     # missing required
             ("search", {"query": 42}, ["query", "string"]),                # wrong type
-            ("search", {"query": "x", "top_k": 0}, ["top_k", "1", "100"]),  # out of range
-            ("search", {"query": "x", "top_k": 101}, ["top_k"]),
+            ("search", {"query": "x", "top_k": 0}, ["top_k", "1", "1000"]),  # out of range
+            ("search", {"query": "x", "top_k": 1001}, ["top_k", "1000"]),
             ("search", {"query": "x", "top_k": 2.5}, ["top_k", "integer"]),
             ("search", {"query": "x", "top_k": "5"}, ["top_k", "integer"]),
             ("search", {"query": "x", "mode": "fuzzy"}, ["mode", "fuzzy", "keyword"]),
             ("search", {"query": "x", "colour": "red"}, ["colour"]),         # unknown property
             ("search", {"query": ""}, ["query"]),
             ("search", {"query": "x", "filter": "topic=a"}, ["filter", "object"]),
-            ("ask", {"question": "q", "top_k": 21}, ["top_k"]),
+            ("ask", {"question": "q", "top_k": 1001}, ["top_k", "1000"]),
             ("ask", {"question": None}, ["question"]),
             ("ingest_text", {"source": "a.txt"}, ["text"]),
             ("ingest_text", {"text": "t", "metadata": [1]}, ["metadata"]),
@@ -557,6 +559,7 @@ class McpTestCase(unittest.TestCase):
         both = self.client.call("search", {"top_k": 0, "x": 1})
         self.assert_tool_error(both, "query", "top_k", "“x”")
         self.assertFalse(self.client.call("search", {"query": "x", "top_k": 5.0}).get("isError"))
+        self.assertFalse(self.client.call("search", {"query": "x", "top_k": MAX_TOP_K}).get("isError"))
         self.assertFalse(self.client.call("list_documents").get("isError"))
         self.finish()
 
@@ -566,6 +569,17 @@ class McpTestCase(unittest.TestCase):
                                "no-such-doc")
         self.assert_tool_error(self.client.call("search", {"query": "x", "filter": {"$bogus": [1]}}))
         self.assert_alive()
+        self.finish()
+
+    def test_top_k_limit_is_the_one_of_every_front_end(self):
+        self.client.initialize()
+        tools = {tool["name"]: tool for tool in self.client.request("tools/list")["result"]["tools"]}
+        openapi = json.loads(subprocess.run([STACHE, "serve", "--openapi"], env=self.env, capture_output=True,
+                                            text=True, timeout=TIMEOUT, check=True).stdout)
+        rest = openapi["components"]["schemas"]["TopK"]["maximum"]
+        self.assertEqual(rest, MAX_TOP_K)
+        for name in ("search", "ask"):
+            self.assertEqual(tools[name]["inputSchema"]["properties"]["top_k"]["maximum"], rest, name)
         self.finish()
 
     # ---- concurrency ----

@@ -408,6 +408,11 @@ class EndpointTests(ServeTestCase):
         self.assertError(self.curl("POST", "/v1/search", {"query": 5}), 400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "top_k": 0}), 400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "top_k": "3"}), 400, "invalid_argument")
+        too_many = self.assertError(self.curl("POST", "/v1/search", {"query": "x", "top_k": 1001}),
+                                    400, "invalid_argument")
+        self.assertIn("top_k", too_many)
+        self.assertIn("1000", too_many)
+        self.assertError(self.curl("POST", "/v1/ask", {"question": "x", "top_k": 1001}), 400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "mode": "psychic"}),
                          400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "colour": "red"}),
@@ -468,6 +473,8 @@ class EndpointTests(ServeTestCase):
         schemes = document["components"]["securitySchemes"]
         self.assertEqual(schemes["bearerAuth"], {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"})
         self.assertEqual(document["security"], [{"bearerAuth": []}])
+        # STACHE_OPERATION_MAX_TOP_K, as in the command and MCP's schemas
+        self.assertEqual(document["components"]["schemas"]["TopK"]["maximum"], 1000)
         error = document["components"]["schemas"]["Error"]
         self.assertEqual(error["required"], ["error"])
         self.assertEqual(set(error["properties"]["error"]["required"]), {"code", "message"})

@@ -153,6 +153,11 @@ class NoConfigurationTests(StoreCliTestCase):
         self.run_stache("search", expect=2)
         self.run_stache("search", "x", "--mode", "telepathy", expect=2)
         self.run_stache("search", "x", "--filter", "{not json", expect=2)
+        # One top_k limit (STACHE_OPERATION_MAX_TOP_K) for the command, REST and MCP
+        for command in ("search", "ask"):
+            refused = self.run_stache(command, "x", "--top-k", "1001", expect=2)
+            self.assertIn("--top-k", refused.stderr)
+            self.assertIn("1000", refused.stderr)
         self.run_stache("ingest", expect=2)
         self.run_stache("documents", "frobnicate", expect=2)
 
