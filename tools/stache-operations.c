@@ -184,6 +184,32 @@ stache_operation_failure_code (StacheOperationFailure failure)
   return codes[failure];
 }
 
+char *
+stache_operation_error_message (const GError          *error,
+                                StacheOperationFailure failure,
+                                gboolean              *out_log)
+{
+  switch (failure)
+    {
+    case STACHE_OPERATION_FAILED_UPSTREAM:
+    case STACHE_OPERATION_FAILED_UNAVAILABLE:
+      /* Not a bug here */
+      *out_log = TRUE;
+      return g_strdup_printf (_("A service the store uses failed: %s"), error->message);
+    case STACHE_OPERATION_FAILED_INTERNAL:
+      *out_log = TRUE;
+      return g_strdup (_("The store failed; the server log has the details"));
+    case STACHE_OPERATION_FAILED_ARGUMENT:
+    case STACHE_OPERATION_FAILED_NOT_FOUND:
+    case STACHE_OPERATION_FAILED_EXISTS:
+    case STACHE_OPERATION_FAILED_NOT_EMPTY:
+    case STACHE_OPERATION_FAILED_UNSUPPORTED:
+    default:
+      *out_log = FALSE;
+      return g_strdup (error->message);
+    }
+}
+
 /* ---- arguments checked against an operation's input schema ---- */
 
 gboolean

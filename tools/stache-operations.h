@@ -64,6 +64,16 @@ StacheOperationFailure stache_operation_classify_error  (const GError          *
  * not_empty, not_supported, upstream_error, upstream_unavailable,
  * internal_error */
 const char            *stache_operation_failure_code    (StacheOperationFailure failure);
+/* What a client of any front end is told about @error, of class
+ * @failure: its own message when the client can act on it; for a service
+ * that failed, that with the service's reason (the HTTP client redacts
+ * the secrets it knows); for anything else a sentence that sends to the
+ * log, as a provider's message may name a server or a path. Sets
+ * *@out_log when @error's own message belongs in the program's log (a
+ * failed service, an internal failure). */
+char                  *stache_operation_error_message   (const GError          *error,
+                                                         StacheOperationFailure failure,
+                                                         gboolean              *out_log);
 
 /* Whether @node is of the JSON Schema type @type ("object", "string",
  * "integer", …) */

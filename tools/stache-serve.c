@@ -699,44 +699,46 @@ set_store_error (SoupServerMessage *msg,
 {
   StacheOperationFailure failure = stache_operation_classify_error (error);
   const char *code = stache_operation_failure_code (failure);
+  gboolean log = FALSE;
+  g_autofree char *message = stache_operation_error_message (error, failure, &log);
+  guint status;
+
+  if (log)
+    g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
+                g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
 
   switch (failure)
     {
     case STACHE_OPERATION_FAILED_ARGUMENT:
-      set_error (msg, SOUP_STATUS_BAD_REQUEST, code, error->message);
-      return;
+      status = SOUP_STATUS_BAD_REQUEST;
+      break;
     case STACHE_OPERATION_FAILED_NOT_FOUND:
-      set_error (msg, SOUP_STATUS_NOT_FOUND, job->not_found != NULL ? job->not_found : code, error->message);
-      return;
+      status = SOUP_STATUS_NOT_FOUND;
+      code = job->not_found != NULL ? job->not_found : code;
+      break;
     case STACHE_OPERATION_FAILED_UNSUPPORTED:
-      set_error (msg, SOUP_STATUS_NOT_IMPLEMENTED, code, error->message);
-      return;
+      status = SOUP_STATUS_NOT_IMPLEMENTED;
+      break;
     case STACHE_OPERATION_FAILED_EXISTS:
-      set_error (msg, SOUP_STATUS_CONFLICT, job->exists != NULL ? job->exists : code, error->message);
-      return;
+      status = SOUP_STATUS_CONFLICT;
+      code = job->exists != NULL ? job->exists : code;
+      break;
     case STACHE_OPERATION_FAILED_NOT_EMPTY:
-      set_error (msg, SOUP_STATUS_CONFLICT, job->not_empty != NULL ? job->not_empty : code, error->message);
-      return;
+      status = SOUP_STATUS_CONFLICT;
+      code = job->not_empty != NULL ? job->not_empty : code;
+      break;
     case STACHE_OPERATION_FAILED_UPSTREAM:
+      status = SOUP_STATUS_BAD_GATEWAY;
+      break;
     case STACHE_OPERATION_FAILED_UNAVAILABLE:
-      /* Not a bug here. Its reason goes to the client (the HTTP client's
-       * messages have every secret it knows redacted). */
-      g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
-                  g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
-      set_error_printf (msg,
-                        failure == STACHE_OPERATION_FAILED_UNAVAILABLE ? SOUP_STATUS_SERVICE_UNAVAILABLE
-                                                                       : SOUP_STATUS_BAD_GATEWAY,
-                        code, _("A service the store uses failed: %s"), error->message);
-      return;
+      status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+      break;
     case STACHE_OPERATION_FAILED_INTERNAL:
     default:
-      /* A provider's message may name a server or a path; it stays in the
-       * log. */
-      g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
-                  g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
-      set_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, code, _("The store failed; the server log has the details"));
-      return;
+      status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+      break;
     }
+  set_error (msg, status, code, message);
 }
 
 static void

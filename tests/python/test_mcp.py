@@ -4,10 +4,13 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import contextlib
 import json
 import os
 import queue
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -161,6 +164,10 @@ class McpTestCase(unittest.TestCase):
         self.client = McpClient(self.env)
 
     def tearDown(self):
+        self.stop_client()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def stop_client(self):
         if self.client.proc.poll() is None:
             self.client.proc.kill()
             self.client.proc.wait()
@@ -169,7 +176,6 @@ class McpTestCase(unittest.TestCase):
                 stream.close()
             except (OSError, ValueError):
                 pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def finish(self):
         """Closes the session: exit status 0, and stdout held only JSON-RPC."""
@@ -570,6 +576,41 @@ class McpTestCase(unittest.TestCase):
         self.assert_tool_error(self.client.call("search", {"query": "x", "filter": {"$bogus": [1]}}))
         self.assert_alive()
         self.finish()
+
+    def restart(self, **settings):
+        """A new server, with @settings in its environment"""
+        self.stop_client()
+        self.env.update(settings)
+        self.client = McpClient(self.env)
+
+    # Store errors are told as REST tells them (stache_operation_error_message())
+
+    def test_failed_service_is_said_so(self):
+        with socket.socket() as probe:   # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.restart(EMBEDDING_PROVIDER="openai", OPENAI_BASE_URL="http://127.0.0.1:%d/v1" % port,
+                     OPENAI_API_KEY="sk-mcp-test-0123456789", HTTP_MAX_RETRIES="0", HTTP_CONNECT_TIMEOUT="2")
+        self.client.initialize()
+        result = self.client.call("search", {"query": "anything", "mode": "vector"})
+        self.assert_tool_error(result, "A service the store uses failed", "127.0.0.1")
+        self.finish()
+        self.assertIn(b"stache mcp: search failed", self.client.stderr)
+
+    def test_internal_failure_goes_to_the_log(self):
+        self.client.initialize()
+        added = self.client.call("ingest_text", {"text": "Bees dance to show where the flowers are."})
+        db = os.path.join(self.env["XDG_DATA_HOME"], "stache", "stache.db")
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            connection.execute("CREATE TRIGGER boom BEFORE DELETE ON chunks "
+                               "BEGIN SELECT RAISE(ABORT, 'disk on fire in /secret/place'); END")
+            connection.commit()
+        result = self.client.call("delete_document", {"document_id": added["structuredContent"]["document_id"]})
+        self.assert_tool_error(result, "log")
+        self.assertNotIn("/secret/place", result["content"][0]["text"])
+        self.finish()
+        self.assertIn(b"stache mcp: delete_document failed", self.client.stderr)
+        self.assertIn(b"/secret/place", self.client.stderr)
 
     def test_top_k_limit_is_the_one_of_every_front_end(self):
         self.client.initialize()
