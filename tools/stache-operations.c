@@ -367,6 +367,26 @@ stache_operation_check_arguments (JsonNode   *input_schema,
 
 /* ---- the operations (in a worker thread) ---- */
 
+/* Appends to the plain-text rendering of a result, which a front end that
+ * has no use for it (REST, the command) does not ask for: @text NULL */
+static void render (GString    *text,
+                    const char *format,
+                    ...) G_GNUC_PRINTF (2, 3);
+
+static void
+render (GString    *text,
+        const char *format,
+        ...)
+{
+  va_list args;
+
+  if (text == NULL)
+    return;
+  va_start (args, format);
+  g_string_append_vprintf (text, format, args);
+  va_end (args);
+}
+
 static const char *
 arg_string (JsonObject *args,
             const char *name)
@@ -414,9 +434,18 @@ search_by_document (StacheStore       *store,
 
   if (top_k == 0)
     {
-      g_autoptr(GError) ignored = NULL;
+      gint64 value = 0;
 
-      top_k = (guint) stache_settings_get_int (stache_store_get_settings (store), "search_top_k", 10, &ignored);
+      /* The search_top_k setting, which stache_store_search_full() takes
+       * for top_k 0. It always has a value, its built-in default at least,
+       * which the store checked when it was opened: 1 is never used. */
+      if (!stache_settings_get_int_range (stache_store_get_settings (store), "search_top_k", 1, 1, G_MAXINT,
+                                          &value, error))
+        {
+          g_ptr_array_unref (documents);
+          return NULL;
+        }
+      top_k = (guint) value;
     }
 
   chunks = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
@@ -453,7 +482,7 @@ append_passage (GString            *text,
                 StacheSearchResult *result,
                 guint               rank)
 {
-  g_string_append_printf (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
+  render (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
                           stache_tool_result_source (result),
                           _("document"), stache_search_result_get_document_id (result),
                           _("score"), stache_search_result_get_score (result),
@@ -497,7 +526,7 @@ operation_search (StacheStore   *store,
   json_builder_end_object (builder);
 
   if (results->len == 0)
-    g_string_append (text, _("No results."));
+    render (text, "%s", _("No results."));
   return builder_root (builder);
 }
 
@@ -529,13 +558,13 @@ operation_ask (StacheStore   *store,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  g_string_append (text, stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
-  g_string_append_printf (text, "\n\n%s\n", _("Sources:"));
+  render (text, "%s", stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
+  render (text, "\n\n%s\n", _("Sources:"));
   for (guint i = 0; i < sources->len; i++)
     {
       StacheSearchResult *result = g_ptr_array_index (sources, i);
 
-      g_string_append_printf (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
+      render (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
                               _("document"), stache_search_result_get_document_id (result));
     }
   return builder_root (builder);
@@ -573,28 +602,21 @@ operation_ingest_text (StacheStore   *store,
     }
 
   json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
-  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
-  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
-  stache_tool_add_string_member (builder, "outcome", stache_ingest_outcome_to_string (outcome));
-  json_builder_set_member_name (builder, "chunks");
-  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-  stache_tool_add_string_member (builder, "reason", reason);
+  stache_tool_add_ingest_result_members (builder, result);
   json_builder_end_object (builder);
 
   switch (outcome)
     {
     case STACHE_INGEST_OUTCOME_SKIPPED:
-      g_string_append_printf (text, _("Not stored: %s"), reason != NULL ? reason : "-");
+      render (text, _("Not stored: %s"), reason != NULL ? reason : "-");
       break;
     case STACHE_INGEST_OUTCOME_UNCHANGED:
-      g_string_append_printf (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
+      render (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
                               stache_ingest_result_get_document_id (result),
                               stache_ingest_result_get_namespace (result));
       break;
     default:
-      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+      render (text, g_dngettext (GETTEXT_PACKAGE,
                                                  "Stored as document %s in namespace “%s” (%u passage).",
                                                  "Stored as document %s in namespace “%s” (%u passages).",
                                                  stache_ingest_result_get_chunk_count (result)),
@@ -635,14 +657,14 @@ operation_list_namespaces (StacheStore   *store,
       json_builder_add_int_value (builder, stache_namespace_get_created (ns));
       json_builder_end_object (builder);
 
-      g_string_append_printf (text, "%s%s%s\n", stache_namespace_get_name (ns),
+      render (text, "%s%s%s\n", stache_namespace_get_name (ns),
                               description != NULL ? ": " : "", description != NULL ? description : "");
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
   if (namespaces->len == 0)
-    g_string_append (text, _("No namespaces."));
+    render (text, "%s", _("No namespaces."));
   return builder_root (builder);
 }
 
@@ -653,12 +675,12 @@ append_document_line (GString        *text,
   const char *source = stache_document_get_source (document);
   guint chunks = stache_document_get_chunk_count (document);
 
-  g_string_append_printf (text, "%s  %s  %s  ", stache_document_get_id (document),
+  render (text, "%s  %s  %s  ", stache_document_get_id (document),
                           stache_document_get_namespace (document),
                           source != NULL ? source : (stache_document_get_title (document) != NULL
                                                      ? stache_document_get_title (document) : "-"));
-  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
-  g_string_append_c (text, '\n');
+  render (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
+  render (text, "\n");
 }
 
 static JsonNode *
@@ -689,7 +711,7 @@ operation_list_documents (StacheStore   *store,
   json_builder_end_object (builder);
 
   if (documents->len == 0)
-    g_string_append (text, _("No documents."));
+    render (text, "%s", _("No documents."));
   return builder_root (builder);
 }
 
@@ -718,9 +740,9 @@ operation_get_document (StacheStore   *store,
   summary = stache_document_get_summary (document);
   append_document_line (text, document);
   if (stache_document_get_title (document) != NULL)
-    g_string_append_printf (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
+    render (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
   if (summary != NULL)
-    g_string_append_printf (text, "%s: %s\n", _("Summary"), summary);
+    render (text, "%s: %s\n", _("Summary"), summary);
   return builder_root (builder);
 }
 
@@ -743,7 +765,7 @@ operation_delete_document (StacheStore   *store,
   json_builder_add_boolean_value (builder, TRUE);
   json_builder_end_object (builder);
 
-  g_string_append_printf (text, _("Deleted document %s."), id);
+  render (text, _("Deleted document %s."), id);
   return builder_root (builder);
 }
 

@@ -16,9 +16,10 @@ G_BEGIN_DECLS
  * literal, for G_STRINGIFY(). */
 #define STACHE_OPERATION_MAX_TOP_K 1000
 
-/* Runs an operation whose @args passed stache_operation_check_arguments():
- * returns its structured result (what the output schema describes), and
- * appends a plain-text rendering to @text. */
+/* Runs an operation whose @args passed stache_operation_check_arguments()
+ * (or were built by a front end that checked them its own way): returns
+ * its structured result (what the output schema describes), and appends a
+ * plain-text rendering to @text unless it is NULL. */
 typedef JsonNode *(*StacheOperationFunc) (StacheStore   *store,
                                           JsonObject    *args,
                                           GCancellable  *cancellable,

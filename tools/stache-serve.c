@@ -427,10 +427,9 @@ run_operation (Job         *job,
                GError     **error)
 {
   const StacheOperation *operation = stache_operation_find (name);
-  g_autoptr(GString) text = g_string_new (NULL);
 
   g_assert (operation != NULL);
-  return operation->run (job->server->store, args, NULL, text, error);
+  return operation->run (job->server->store, args, NULL, NULL, error);
 }
 
 /* The arguments every route shares with its operation; top_k 0 is the
@@ -480,41 +479,34 @@ job_ask (Job     *job,
   return run_operation (job, "ask", args, error);
 }
 
+/* An ingest result (stache_tool_add_ingest_result_members()), answered 201
+ * only when something new exists afterwards */
 static JsonNode *
-ingest_result_node (Job                *job,
-                    StacheIngestResult *result)
+ingest_answer (Job      *job,
+               JsonNode *result)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  StacheIngestOutcome outcome = stache_ingest_result_get_outcome (result);
-
-  json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
-  stache_tool_add_string_member (builder, "outcome", stache_ingest_outcome_to_string (outcome));
-  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
-  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
-  json_builder_set_member_name (builder, "chunks");
-  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-  stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
-  json_builder_end_object (builder);
-
-  /* 201 only when something new exists afterwards */
-  job->status = outcome == STACHE_INGEST_OUTCOME_ADDED ? SOUP_STATUS_CREATED : SOUP_STATUS_OK;
-  return json_builder_get_root (builder);
+  if (result != NULL)
+    job->status = g_strcmp0 (stache_tool_member_string (json_node_get_object (result), "outcome"), "added") == 0
+                    ? SOUP_STATUS_CREATED : SOUP_STATUS_OK;
+  return result;
 }
 
 static JsonNode *
 job_ingest_text (Job     *job,
                  GError **error)
 {
-  g_autoptr(StacheIngestResult) result = NULL;
+  g_autoptr(JsonObject) args = json_object_new ();
 
-  result = stache_store_ingest_text_full (job->server->store, job->text, job->namespace_, job->source,
-                                          job->title, job->metadata, NULL, error);
-  if (result == NULL)
-    return NULL;
-
-  return ingest_result_node (job, result);
+  json_object_set_string_member (args, "text", job->text);
+  if (job->namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", job->namespace_);
+  if (job->source != NULL)
+    json_object_set_string_member (args, "source", job->source);
+  if (job->title != NULL)
+    json_object_set_string_member (args, "title", job->title);
+  if (job->metadata != NULL)
+    json_object_set_object_member (args, "metadata", json_object_ref (job->metadata));
+  return ingest_answer (job, run_operation (job, "ingest_text", args, error));
 }
 
 /* An upload is stored under a path made of its namespace and file name,
@@ -526,6 +518,7 @@ job_ingest_upload (Job     *job,
                    GError **error)
 {
   g_autoptr(StacheIngestResult) result = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(GFile) file = NULL;
   g_autofree char *ns_hash = NULL;
   g_autofree char *folder = NULL;
@@ -558,7 +551,10 @@ job_ingest_upload (Job     *job,
   if (result == NULL)
     return NULL;
 
-  return ingest_result_node (job, result);
+  json_builder_begin_object (builder);
+  stache_tool_add_ingest_result_members (builder, result);
+  json_builder_end_object (builder);
+  return ingest_answer (job, json_builder_get_root (builder));
 }
 
 static JsonNode *
@@ -598,14 +594,20 @@ deleted_node (const char *member,
   return node;
 }
 
+/* The operation's {"document_id", "deleted"} is REST's {"deleted", "id"} */
 static JsonNode *
 job_delete_document (Job     *job,
                      GError **error)
 {
-  if (!stache_store_delete_document (job->server->store, job->id, NULL, error))
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+
+  json_object_set_string_member (args, "document_id", job->id);
+  result = run_operation (job, "delete_document", args, error);
+  if (result == NULL)
     return NULL;
 
-  return deleted_node ("id", job->id);
+  return deleted_node ("id", stache_tool_member_string (json_node_get_object (result), "document_id"));
 }
 
 static JsonNode *

@@ -33,7 +33,6 @@ command_search (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new (N_("QUERY"));
   g_autoptr(StacheStore) store = NULL;
   g_autoptr(JsonObject) args = NULL;
-  g_autoptr(GString) text = NULL;
   g_autoptr(JsonNode) found = NULL;
   JsonArray *results;
   g_autoptr(GError) error = NULL;
@@ -88,8 +87,7 @@ command_search (int    argc,
     json_object_set_object_member (args, "filter", json_object_ref (filter));
   json_object_set_boolean_member (args, "group_by_document", by_document);
 
-  text = g_string_new (NULL);
-  found = stache_operation_find ("search")->run (store, args, NULL, text, &error);
+  found = stache_operation_find ("search")->run (store, args, NULL, NULL, &error);
   if (found == NULL)
     {
       g_printerr ("stache: %s\n", error->message);

@@ -645,6 +645,9 @@ class McpTestCase(unittest.TestCase):
         text = "Crème brûlée\nneeds a torch.\n\n焦糖布丁 — “quoted”\ttabs"
         result = self.client.call("ingest_text", {"text": text, "source": "dessert\nnotes.md"})
         self.assertFalse(result.get("isError"), result)
+        # The members of REST's IngestResult, in its order
+        self.assertEqual(list(result["structuredContent"]),
+                         ["source", "outcome", "document_id", "namespace", "title", "chunks", "reason"])
         hits = self.client.call("search", {"query": "brûlée torch"})["structuredContent"]["results"]
         self.assertIn("Crème brûlée", hits[0]["text"])
         self.finish()
