@@ -88,6 +88,20 @@ stache_operation_find (const char *name)
   return NULL;
 }
 
+JsonNode *
+stache_operation_run (const char    *name,
+                      StacheStore   *store,
+                      JsonObject    *args,
+                      GCancellable  *cancellable,
+                      GString       *text,
+                      GError       **error)
+{
+  const StacheOperation *operation = stache_operation_find (name);
+
+  g_assert (operation != NULL);
+  return operation->run (store, args, cancellable, text, error);
+}
+
 /* The schema files are static, the limit of top_k is a constant the other
  * front ends use: a schema that disagrees is a bug of the build. */
 static void
@@ -252,6 +266,17 @@ stache_tool_member_string (JsonObject *object,
   JsonNode *node = json_object_get_member (object, name);
 
   return node != NULL && stache_tool_node_has_type (node, "string") ? json_node_get_string (node) : NULL;
+}
+
+const char *
+stache_tool_result_object_source (JsonObject *result)
+{
+  JsonNode *metadata = json_object_get_member (result, "metadata");
+  const char *source = NULL;
+
+  if (metadata != NULL && JSON_NODE_HOLDS_OBJECT (metadata))
+    source = stache_tool_member_string (json_node_get_object (metadata), "source");
+  return source != NULL ? source : stache_tool_member_string (result, "document_id");
 }
 
 static double
@@ -651,10 +676,7 @@ operation_list_namespaces (StacheStore   *store,
       const char *description = stache_namespace_get_description (ns);
 
       json_builder_begin_object (builder);
-      stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
-      stache_tool_add_string_member (builder, "description", description);
-      json_builder_set_member_name (builder, "created");
-      json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+      stache_tool_add_namespace_members (builder, ns);
       json_builder_end_object (builder);
 
       render (text, "%s%s%s\n", stache_namespace_get_name (ns),

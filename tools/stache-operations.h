@@ -38,6 +38,14 @@ typedef struct {
 
 const StacheOperation *stache_operations                (guint                 *n_operations);
 const StacheOperation *stache_operation_find            (const char            *name);
+/* Runs the operation @name, one of stache_operations(), on @args: the
+ * front ends' way to call an operation they name */
+JsonNode              *stache_operation_run             (const char            *name,
+                                                         StacheStore           *store,
+                                                         JsonObject            *args,
+                                                         GCancellable          *cancellable,
+                                                         GString               *text,
+                                                         GError               **error);
 /* The JSON Schema of the arguments (@output FALSE) or of the result */
 JsonNode              *stache_operation_get_schema      (const StacheOperation *operation,
                                                          gboolean               output);
@@ -84,5 +92,9 @@ gboolean               stache_tool_node_has_type        (JsonNode              *
  * string */
 const char            *stache_tool_member_string        (JsonObject            *object,
                                                          const char            *name);
+/* Where a search result, as stache_tool_add_result() writes it, comes
+ * from: its metadata's source, else its document id (as
+ * stache_tool_result_source() says of the result itself) */
+const char            *stache_tool_result_object_source (JsonObject            *result);
 
 G_END_DECLS

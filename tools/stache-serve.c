@@ -426,10 +426,7 @@ run_operation (Job         *job,
                JsonObject  *args,
                GError     **error)
 {
-  const StacheOperation *operation = stache_operation_find (name);
-
-  g_assert (operation != NULL);
-  return operation->run (job->server->store, args, NULL, NULL, error);
+  return stache_operation_run (name, job->server->store, args, NULL, NULL, error);
 }
 
 /* The arguments every route shares with its operation; top_k 0 is the
@@ -616,10 +613,7 @@ namespace_node (StacheNamespace *ns)
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
-  stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+  stache_tool_add_namespace_members (builder, ns);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }

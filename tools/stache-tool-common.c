@@ -146,6 +146,16 @@ stache_tool_add_document_members (JsonBuilder    *builder,
 }
 
 void
+stache_tool_add_namespace_members (JsonBuilder     *builder,
+                                   StacheNamespace *ns)
+{
+  stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
+  stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+}
+
+void
 stache_tool_add_ingest_result_members (JsonBuilder        *builder,
                                        StacheIngestResult *result)
 {

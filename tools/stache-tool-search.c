@@ -87,7 +87,7 @@ command_search (int    argc,
     json_object_set_object_member (args, "filter", json_object_ref (filter));
   json_object_set_boolean_member (args, "group_by_document", by_document);
 
-  found = stache_operation_find ("search")->run (store, args, NULL, NULL, &error);
+  found = stache_operation_run ("search", store, args, NULL, NULL, &error);
   if (found == NULL)
     {
       g_printerr ("stache: %s\n", error->message);
@@ -107,13 +107,8 @@ command_search (int    argc,
   for (guint i = 0; i < json_array_get_length (results); i++)
     {
       JsonObject *result = json_array_get_object_element (results, i);
-      JsonObject *metadata = json_object_get_member (result, "metadata") != NULL &&
-                             JSON_NODE_HOLDS_OBJECT (json_object_get_member (result, "metadata"))
-                               ? json_object_get_object_member (result, "metadata") : NULL;
-      const char *document_id = stache_tool_member_string (result, "document_id");
-      const char *source = metadata != NULL ? stache_tool_member_string (metadata, "source") : NULL;
 
-      g_print ("%u. %s  (%.3f)\n", i + 1, source != NULL ? source : document_id,
+      g_print ("%u. %s  (%.3f)\n", i + 1, stache_tool_result_object_source (result),
                json_object_get_double_member (result, "score"));
       stache_tool_print_passage (stache_tool_member_string (result, "text") != NULL
                                    ? stache_tool_member_string (result, "text") : "");

@@ -133,6 +133,9 @@ class NoConfigurationTests(StoreCliTestCase):
         self.assertEqual(docs[0]["title"], "Sourdough at home")
         shown = self.json_of("documents", "show", docs[0]["id"])
         self.assertGreater(shown["chunks"], 0)
+        # The get_document operation, as REST's GET /v1/documents/{id} and MCP's tool give it
+        self.assertEqual(shown["metadata"]["stache_dimensions"], 384)
+        self.assertEqual({k: v for k, v in shown.items() if k != "metadata"}, docs[0])
 
         names = [n["name"] for n in self.json_of("namespaces", "list")]
         self.assertIn("kitchen", names)
