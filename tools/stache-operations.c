@@ -508,10 +508,10 @@ append_passage (GString            *text,
                 guint               rank)
 {
   render (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
-                          stache_tool_result_source (result),
-                          _("document"), stache_search_result_get_document_id (result),
-                          _("score"), stache_search_result_get_score (result),
-                          stache_search_result_get_text (result));
+          stache_tool_result_source (result),
+          _("document"), stache_search_result_get_document_id (result),
+          _("score"), stache_search_result_get_score (result),
+          stache_search_result_get_text (result));
 }
 
 static JsonNode *
@@ -590,7 +590,7 @@ operation_ask (StacheStore   *store,
       StacheSearchResult *result = g_ptr_array_index (sources, i);
 
       render (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
-                              _("document"), stache_search_result_get_document_id (result));
+              _("document"), stache_search_result_get_document_id (result));
     }
   return builder_root (builder);
 }
@@ -637,17 +637,17 @@ operation_ingest_text (StacheStore   *store,
       break;
     case STACHE_INGEST_OUTCOME_UNCHANGED:
       render (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
-                              stache_ingest_result_get_document_id (result),
-                              stache_ingest_result_get_namespace (result));
+              stache_ingest_result_get_document_id (result),
+              stache_ingest_result_get_namespace (result));
       break;
     default:
       render (text, g_dngettext (GETTEXT_PACKAGE,
-                                                 "Stored as document %s in namespace “%s” (%u passage).",
-                                                 "Stored as document %s in namespace “%s” (%u passages).",
-                                                 stache_ingest_result_get_chunk_count (result)),
-                              stache_ingest_result_get_document_id (result),
-                              stache_ingest_result_get_namespace (result),
-                              stache_ingest_result_get_chunk_count (result));
+                                 "Stored as document %s in namespace “%s” (%u passage).",
+                                 "Stored as document %s in namespace “%s” (%u passages).",
+                                 stache_ingest_result_get_chunk_count (result)),
+              stache_ingest_result_get_document_id (result),
+              stache_ingest_result_get_namespace (result),
+              stache_ingest_result_get_chunk_count (result));
       break;
     }
   return builder_root (builder);
@@ -680,7 +680,7 @@ operation_list_namespaces (StacheStore   *store,
       json_builder_end_object (builder);
 
       render (text, "%s%s%s\n", stache_namespace_get_name (ns),
-                              description != NULL ? ": " : "", description != NULL ? description : "");
+              description != NULL ? ": " : "", description != NULL ? description : "");
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
@@ -698,9 +698,9 @@ append_document_line (GString        *text,
   guint chunks = stache_document_get_chunk_count (document);
 
   render (text, "%s  %s  %s  ", stache_document_get_id (document),
-                          stache_document_get_namespace (document),
-                          source != NULL ? source : (stache_document_get_title (document) != NULL
-                                                     ? stache_document_get_title (document) : "-"));
+          stache_document_get_namespace (document),
+          source != NULL ? source : (stache_document_get_title (document) != NULL
+                                     ? stache_document_get_title (document) : "-"));
   render (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
   render (text, "\n");
 }
