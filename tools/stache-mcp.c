@@ -293,7 +293,16 @@ call_done (GObject      *source_object,
   if (!call->cancelled)
     {
       if (error != NULL)
-        send_result (server, call->batch, call->id, tool_result (error->message, NULL, TRUE));
+        {
+          /* As REST tells its clients (stache_operation_error_message()) */
+          StacheOperationFailure failure = stache_operation_classify_error (error);
+          gboolean log = FALSE;
+          g_autofree char *message = stache_operation_error_message (error, failure, &log);
+
+          if (log)
+            g_printerr (_("stache mcp: %s failed: %s\n"), call->tool->name, error->message);
+          send_result (server, call->batch, call->id, tool_result (message, NULL, TRUE));
+        }
       else
         send_result (server, call->batch, call->id,
                      tool_result (call->text->str,

@@ -89,6 +89,40 @@ stache_operation_find (const char *name)
 }
 
 JsonNode *
+stache_operation_run (const char    *name,
+                      StacheStore   *store,
+                      JsonObject    *args,
+                      GCancellable  *cancellable,
+                      GString       *text,
+                      GError       **error)
+{
+  const StacheOperation *operation = stache_operation_find (name);
+
+  g_assert (operation != NULL);
+  return operation->run (store, args, cancellable, text, error);
+}
+
+/* The schema files are static, the limit of top_k is a constant the other
+ * front ends use: a schema that disagrees is a bug of the build. */
+static void
+check_top_k_limit (const char *path,
+                   JsonNode   *schema)
+{
+  JsonObject *properties = json_object_get_object_member (json_node_get_object (schema), "properties");
+  JsonObject *top_k;
+  gint64 maximum;
+
+  if (properties == NULL || !json_object_has_member (properties, "top_k"))
+    return;
+
+  top_k = json_object_get_object_member (properties, "top_k");
+  maximum = json_object_get_int_member_with_default (top_k, "maximum", 0);
+  if (maximum != STACHE_OPERATION_MAX_TOP_K)
+    g_error ("the schema %s says top_k is at most %" G_GINT64_FORMAT ", STACHE_OPERATION_MAX_TOP_K is %d",
+             path, maximum, STACHE_OPERATION_MAX_TOP_K);
+}
+
+JsonNode *
 stache_operation_get_schema (const StacheOperation *operation,
                              gboolean               output)
 {
@@ -104,6 +138,8 @@ stache_operation_get_schema (const StacheOperation *operation,
   node = json_from_string (g_bytes_get_data (bytes, NULL), &error);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     g_error ("the schema %s is broken: %s", path, error != NULL ? error->message : "not an object");
+  if (!output)
+    check_top_k_limit (path, node);
 
   return node;
 }
@@ -162,6 +198,32 @@ stache_operation_failure_code (StacheOperationFailure failure)
   return codes[failure];
 }
 
+char *
+stache_operation_error_message (const GError          *error,
+                                StacheOperationFailure failure,
+                                gboolean              *out_log)
+{
+  switch (failure)
+    {
+    case STACHE_OPERATION_FAILED_UPSTREAM:
+    case STACHE_OPERATION_FAILED_UNAVAILABLE:
+      /* Not a bug here */
+      *out_log = TRUE;
+      return g_strdup_printf (_("A service the store uses failed: %s"), error->message);
+    case STACHE_OPERATION_FAILED_INTERNAL:
+      *out_log = TRUE;
+      return g_strdup (_("The store failed; the server log has the details"));
+    case STACHE_OPERATION_FAILED_ARGUMENT:
+    case STACHE_OPERATION_FAILED_NOT_FOUND:
+    case STACHE_OPERATION_FAILED_EXISTS:
+    case STACHE_OPERATION_FAILED_NOT_EMPTY:
+    case STACHE_OPERATION_FAILED_UNSUPPORTED:
+    default:
+      *out_log = FALSE;
+      return g_strdup (error->message);
+    }
+}
+
 /* ---- arguments checked against an operation's input schema ---- */
 
 gboolean
@@ -204,6 +266,17 @@ stache_tool_member_string (JsonObject *object,
   JsonNode *node = json_object_get_member (object, name);
 
   return node != NULL && stache_tool_node_has_type (node, "string") ? json_node_get_string (node) : NULL;
+}
+
+const char *
+stache_tool_result_object_source (JsonObject *result)
+{
+  JsonNode *metadata = json_object_get_member (result, "metadata");
+  const char *source = NULL;
+
+  if (metadata != NULL && JSON_NODE_HOLDS_OBJECT (metadata))
+    source = stache_tool_member_string (json_node_get_object (metadata), "source");
+  return source != NULL ? source : stache_tool_member_string (result, "document_id");
 }
 
 static double
@@ -319,6 +392,26 @@ stache_operation_check_arguments (JsonNode   *input_schema,
 
 /* ---- the operations (in a worker thread) ---- */
 
+/* Appends to the plain-text rendering of a result, which a front end that
+ * has no use for it (REST, the command) does not ask for: @text NULL */
+static void render (GString    *text,
+                    const char *format,
+                    ...) G_GNUC_PRINTF (2, 3);
+
+static void
+render (GString    *text,
+        const char *format,
+        ...)
+{
+  va_list args;
+
+  if (text == NULL)
+    return;
+  va_start (args, format);
+  g_string_append_vprintf (text, format, args);
+  va_end (args);
+}
+
 static const char *
 arg_string (JsonObject *args,
             const char *name)
@@ -344,9 +437,9 @@ arg_boolean (JsonObject *args,
 }
 
 /* How many chunks a by-document search asks for per document it returns:
- * the best hits of a long document often come in a row. */
+ * the best hits of a long document often come in a row. It asks for no
+ * more chunks than a plain search may (STACHE_OPERATION_MAX_TOP_K). */
 #define CHUNKS_PER_DOCUMENT 5
-#define MAX_BY_DOCUMENT_CHUNKS 1000
 
 /* The best chunk of each document, best first, up to top_k documents: the
  * chunk ranking as it is, with the later chunks of a document already
@@ -366,13 +459,22 @@ search_by_document (StacheStore       *store,
 
   if (top_k == 0)
     {
-      g_autoptr(GError) ignored = NULL;
+      gint64 value = 0;
 
-      top_k = (guint) stache_settings_get_int (stache_store_get_settings (store), "search_top_k", 10, &ignored);
+      /* The search_top_k setting, which stache_store_search_full() takes
+       * for top_k 0. It always has a value, its built-in default at least,
+       * which the store checked when it was opened: 1 is never used. */
+      if (!stache_settings_get_int_range (stache_store_get_settings (store), "search_top_k", 1, 1, G_MAXINT,
+                                          &value, error))
+        {
+          g_ptr_array_unref (documents);
+          return NULL;
+        }
+      top_k = (guint) value;
     }
 
   chunks = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
-                                     MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, MAX_BY_DOCUMENT_CHUNKS), mode,
+                                     MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, STACHE_OPERATION_MAX_TOP_K), mode,
                                      filter, cancellable, error);
   if (chunks == NULL)
     {
@@ -405,11 +507,11 @@ append_passage (GString            *text,
                 StacheSearchResult *result,
                 guint               rank)
 {
-  g_string_append_printf (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
-                          stache_tool_result_source (result),
-                          _("document"), stache_search_result_get_document_id (result),
-                          _("score"), stache_search_result_get_score (result),
-                          stache_search_result_get_text (result));
+  render (text, "[%u] %s (%s: %s, %s: %.3f)\n%s\n\n", rank,
+          stache_tool_result_source (result),
+          _("document"), stache_search_result_get_document_id (result),
+          _("score"), stache_search_result_get_score (result),
+          stache_search_result_get_text (result));
 }
 
 static JsonNode *
@@ -449,7 +551,7 @@ operation_search (StacheStore   *store,
   json_builder_end_object (builder);
 
   if (results->len == 0)
-    g_string_append (text, _("No results."));
+    render (text, "%s", _("No results."));
   return builder_root (builder);
 }
 
@@ -481,14 +583,14 @@ operation_ask (StacheStore   *store,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  g_string_append (text, stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
-  g_string_append_printf (text, "\n\n%s\n", _("Sources:"));
+  render (text, "%s", stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
+  render (text, "\n\n%s\n", _("Sources:"));
   for (guint i = 0; i < sources->len; i++)
     {
       StacheSearchResult *result = g_ptr_array_index (sources, i);
 
-      g_string_append_printf (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
-                              _("document"), stache_search_result_get_document_id (result));
+      render (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
+              _("document"), stache_search_result_get_document_id (result));
     }
   return builder_root (builder);
 }
@@ -525,34 +627,27 @@ operation_ingest_text (StacheStore   *store,
     }
 
   json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
-  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
-  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
-  stache_tool_add_string_member (builder, "outcome", stache_ingest_outcome_to_string (outcome));
-  json_builder_set_member_name (builder, "chunks");
-  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-  stache_tool_add_string_member (builder, "reason", reason);
+  stache_tool_add_ingest_result_members (builder, result);
   json_builder_end_object (builder);
 
   switch (outcome)
     {
     case STACHE_INGEST_OUTCOME_SKIPPED:
-      g_string_append_printf (text, _("Not stored: %s"), reason != NULL ? reason : "-");
+      render (text, _("Not stored: %s"), reason != NULL ? reason : "-");
       break;
     case STACHE_INGEST_OUTCOME_UNCHANGED:
-      g_string_append_printf (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
-                              stache_ingest_result_get_document_id (result),
-                              stache_ingest_result_get_namespace (result));
+      render (text, _("Already stored as document %s in namespace “%s”; nothing changed."),
+              stache_ingest_result_get_document_id (result),
+              stache_ingest_result_get_namespace (result));
       break;
     default:
-      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
-                                                 "Stored as document %s in namespace “%s” (%u passage).",
-                                                 "Stored as document %s in namespace “%s” (%u passages).",
-                                                 stache_ingest_result_get_chunk_count (result)),
-                              stache_ingest_result_get_document_id (result),
-                              stache_ingest_result_get_namespace (result),
-                              stache_ingest_result_get_chunk_count (result));
+      render (text, g_dngettext (GETTEXT_PACKAGE,
+                                 "Stored as document %s in namespace “%s” (%u passage).",
+                                 "Stored as document %s in namespace “%s” (%u passages).",
+                                 stache_ingest_result_get_chunk_count (result)),
+              stache_ingest_result_get_document_id (result),
+              stache_ingest_result_get_namespace (result),
+              stache_ingest_result_get_chunk_count (result));
       break;
     }
   return builder_root (builder);
@@ -581,20 +676,17 @@ operation_list_namespaces (StacheStore   *store,
       const char *description = stache_namespace_get_description (ns);
 
       json_builder_begin_object (builder);
-      stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
-      stache_tool_add_string_member (builder, "description", description);
-      json_builder_set_member_name (builder, "created");
-      json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+      stache_tool_add_namespace_members (builder, ns);
       json_builder_end_object (builder);
 
-      g_string_append_printf (text, "%s%s%s\n", stache_namespace_get_name (ns),
-                              description != NULL ? ": " : "", description != NULL ? description : "");
+      render (text, "%s%s%s\n", stache_namespace_get_name (ns),
+              description != NULL ? ": " : "", description != NULL ? description : "");
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
   if (namespaces->len == 0)
-    g_string_append (text, _("No namespaces."));
+    render (text, "%s", _("No namespaces."));
   return builder_root (builder);
 }
 
@@ -605,12 +697,12 @@ append_document_line (GString        *text,
   const char *source = stache_document_get_source (document);
   guint chunks = stache_document_get_chunk_count (document);
 
-  g_string_append_printf (text, "%s  %s  %s  ", stache_document_get_id (document),
-                          stache_document_get_namespace (document),
-                          source != NULL ? source : (stache_document_get_title (document) != NULL
-                                                     ? stache_document_get_title (document) : "-"));
-  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
-  g_string_append_c (text, '\n');
+  render (text, "%s  %s  %s  ", stache_document_get_id (document),
+          stache_document_get_namespace (document),
+          source != NULL ? source : (stache_document_get_title (document) != NULL
+                                     ? stache_document_get_title (document) : "-"));
+  render (text, g_dngettext (GETTEXT_PACKAGE, "(%u passage)", "(%u passages)", chunks), chunks);
+  render (text, "\n");
 }
 
 static JsonNode *
@@ -641,7 +733,7 @@ operation_list_documents (StacheStore   *store,
   json_builder_end_object (builder);
 
   if (documents->len == 0)
-    g_string_append (text, _("No documents."));
+    render (text, "%s", _("No documents."));
   return builder_root (builder);
 }
 
@@ -670,9 +762,9 @@ operation_get_document (StacheStore   *store,
   summary = stache_document_get_summary (document);
   append_document_line (text, document);
   if (stache_document_get_title (document) != NULL)
-    g_string_append_printf (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
+    render (text, "%s: %s\n", _("Title"), stache_document_get_title (document));
   if (summary != NULL)
-    g_string_append_printf (text, "%s: %s\n", _("Summary"), summary);
+    render (text, "%s: %s\n", _("Summary"), summary);
   return builder_root (builder);
 }
 
@@ -695,7 +787,7 @@ operation_delete_document (StacheStore   *store,
   json_builder_add_boolean_value (builder, TRUE);
   json_builder_end_object (builder);
 
-  g_string_append_printf (text, _("Deleted document %s."), id);
+  render (text, _("Deleted document %s."), id);
   return builder_root (builder);
 }
 

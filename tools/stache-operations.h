@@ -8,9 +8,18 @@
 
 G_BEGIN_DECLS
 
-/* Runs an operation whose @args passed stache_operation_check_arguments():
- * returns its structured result (what the output schema describes), and
- * appends a plain-text rendering to @text. */
+/* The most results (search) or passages (ask) one call may ask for, in
+ * every front end: the command's --top-k, REST's top_k member, MCP's top_k
+ * argument. The "maximum" of top_k in tools/operations/search.input.json
+ * and ask.input.json must be this number: stache_operation_get_schema()
+ * refuses to start with a schema that says otherwise. A plain integer
+ * literal, for G_STRINGIFY(). */
+#define STACHE_OPERATION_MAX_TOP_K 1000
+
+/* Runs an operation whose @args passed stache_operation_check_arguments()
+ * (or were built by a front end that checked them its own way): returns
+ * its structured result (what the output schema describes), and appends a
+ * plain-text rendering to @text unless it is NULL. */
 typedef JsonNode *(*StacheOperationFunc) (StacheStore   *store,
                                           JsonObject    *args,
                                           GCancellable  *cancellable,
@@ -29,6 +38,14 @@ typedef struct {
 
 const StacheOperation *stache_operations                (guint                 *n_operations);
 const StacheOperation *stache_operation_find            (const char            *name);
+/* Runs the operation @name, one of stache_operations(), on @args: the
+ * front ends' way to call an operation they name */
+JsonNode              *stache_operation_run             (const char            *name,
+                                                         StacheStore           *store,
+                                                         JsonObject            *args,
+                                                         GCancellable          *cancellable,
+                                                         GString               *text,
+                                                         GError               **error);
 /* The JSON Schema of the arguments (@output FALSE) or of the result */
 JsonNode              *stache_operation_get_schema      (const StacheOperation *operation,
                                                          gboolean               output);
@@ -56,6 +73,16 @@ StacheOperationFailure stache_operation_classify_error  (const GError          *
  * not_empty, not_supported, upstream_error, upstream_unavailable,
  * internal_error */
 const char            *stache_operation_failure_code    (StacheOperationFailure failure);
+/* What a client of any front end is told about @error, of class
+ * @failure: its own message when the client can act on it; for a service
+ * that failed, that with the service's reason (the HTTP client redacts
+ * the secrets it knows); for anything else a sentence that sends to the
+ * log, as a provider's message may name a server or a path. Sets
+ * *@out_log when @error's own message belongs in the program's log (a
+ * failed service, an internal failure). */
+char                  *stache_operation_error_message   (const GError          *error,
+                                                         StacheOperationFailure failure,
+                                                         gboolean              *out_log);
 
 /* Whether @node is of the JSON Schema type @type ("object", "string",
  * "integer", …) */
@@ -65,5 +92,9 @@ gboolean               stache_tool_node_has_type        (JsonNode              *
  * string */
 const char            *stache_tool_member_string        (JsonObject            *object,
                                                          const char            *name);
+/* Where a search result, as stache_tool_add_result() writes it, comes
+ * from: its metadata's source, else its document id (as
+ * stache_tool_result_source() says of the result itself) */
+const char            *stache_tool_result_object_source (JsonObject            *result);
 
 G_END_DECLS

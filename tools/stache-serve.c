@@ -62,7 +62,6 @@
 #define DEFAULT_MAX_BODY_SIZE (16 * 1024 * 1024)
 /* The longest name an uploaded file may have, in bytes */
 #define MAX_UPLOAD_NAME_BYTES 240
-#define MAX_TOP_K 1000
 /* Settings keys. The token key maps to the STACHE_API_TOKEN environment
  * variable and, ending in _token, is redacted by `stache config`. */
 #define TOKEN_KEY "stache_api_token"
@@ -348,8 +347,10 @@ get_top_k (JsonObject  *object,
     return bad_argument (error, _("The member “%s” must be an integer"), "top_k");
 
   value = json_node_get_int (node);
-  if (value < 1 || value > MAX_TOP_K)
-    return bad_argument (error, _("The member “%s” must be between 1 and 1000"), "top_k");
+  if (value < 1 || value > STACHE_OPERATION_MAX_TOP_K)
+    /* TRANSLATORS: a member name, then the smallest and the largest value */
+    return bad_argument (error, _("The member “%s” must be between %d and %d"), "top_k", 1,
+                         STACHE_OPERATION_MAX_TOP_K);
 
   *out = (guint) value;
   return TRUE;
@@ -425,11 +426,7 @@ run_operation (Job         *job,
                JsonObject  *args,
                GError     **error)
 {
-  const StacheOperation *operation = stache_operation_find (name);
-  g_autoptr(GString) text = g_string_new (NULL);
-
-  g_assert (operation != NULL);
-  return operation->run (job->server->store, args, NULL, text, error);
+  return stache_operation_run (name, job->server->store, args, NULL, NULL, error);
 }
 
 /* The arguments every route shares with its operation; top_k 0 is the
@@ -479,41 +476,34 @@ job_ask (Job     *job,
   return run_operation (job, "ask", args, error);
 }
 
+/* An ingest result (stache_tool_add_ingest_result_members()), answered 201
+ * only when something new exists afterwards */
 static JsonNode *
-ingest_result_node (Job                *job,
-                    StacheIngestResult *result)
+ingest_answer (Job      *job,
+               JsonNode *result)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  StacheIngestOutcome outcome = stache_ingest_result_get_outcome (result);
-
-  json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
-  stache_tool_add_string_member (builder, "outcome", stache_ingest_outcome_to_string (outcome));
-  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
-  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
-  json_builder_set_member_name (builder, "chunks");
-  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-  stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
-  json_builder_end_object (builder);
-
-  /* 201 only when something new exists afterwards */
-  job->status = outcome == STACHE_INGEST_OUTCOME_ADDED ? SOUP_STATUS_CREATED : SOUP_STATUS_OK;
-  return json_builder_get_root (builder);
+  if (result != NULL)
+    job->status = g_strcmp0 (stache_tool_member_string (json_node_get_object (result), "outcome"), "added") == 0
+                    ? SOUP_STATUS_CREATED : SOUP_STATUS_OK;
+  return result;
 }
 
 static JsonNode *
 job_ingest_text (Job     *job,
                  GError **error)
 {
-  g_autoptr(StacheIngestResult) result = NULL;
+  g_autoptr(JsonObject) args = json_object_new ();
 
-  result = stache_store_ingest_text_full (job->server->store, job->text, job->namespace_, job->source,
-                                          job->title, job->metadata, NULL, error);
-  if (result == NULL)
-    return NULL;
-
-  return ingest_result_node (job, result);
+  json_object_set_string_member (args, "text", job->text);
+  if (job->namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", job->namespace_);
+  if (job->source != NULL)
+    json_object_set_string_member (args, "source", job->source);
+  if (job->title != NULL)
+    json_object_set_string_member (args, "title", job->title);
+  if (job->metadata != NULL)
+    json_object_set_object_member (args, "metadata", json_object_ref (job->metadata));
+  return ingest_answer (job, run_operation (job, "ingest_text", args, error));
 }
 
 /* An upload is stored under a path made of its namespace and file name,
@@ -525,6 +515,7 @@ job_ingest_upload (Job     *job,
                    GError **error)
 {
   g_autoptr(StacheIngestResult) result = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(GFile) file = NULL;
   g_autofree char *ns_hash = NULL;
   g_autofree char *folder = NULL;
@@ -557,7 +548,10 @@ job_ingest_upload (Job     *job,
   if (result == NULL)
     return NULL;
 
-  return ingest_result_node (job, result);
+  json_builder_begin_object (builder);
+  stache_tool_add_ingest_result_members (builder, result);
+  json_builder_end_object (builder);
+  return ingest_answer (job, json_builder_get_root (builder));
 }
 
 static JsonNode *
@@ -597,14 +591,20 @@ deleted_node (const char *member,
   return node;
 }
 
+/* The operation's {"document_id", "deleted"} is REST's {"deleted", "id"} */
 static JsonNode *
 job_delete_document (Job     *job,
                      GError **error)
 {
-  if (!stache_store_delete_document (job->server->store, job->id, NULL, error))
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(JsonNode) result = NULL;
+
+  json_object_set_string_member (args, "document_id", job->id);
+  result = run_operation (job, "delete_document", args, error);
+  if (result == NULL)
     return NULL;
 
-  return deleted_node ("id", job->id);
+  return deleted_node ("id", stache_tool_member_string (json_node_get_object (result), "document_id"));
 }
 
 static JsonNode *
@@ -613,10 +613,7 @@ namespace_node (StacheNamespace *ns)
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
-  stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
-  stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+  stache_tool_add_namespace_members (builder, ns);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
@@ -698,44 +695,46 @@ set_store_error (SoupServerMessage *msg,
 {
   StacheOperationFailure failure = stache_operation_classify_error (error);
   const char *code = stache_operation_failure_code (failure);
+  gboolean log = FALSE;
+  g_autofree char *message = stache_operation_error_message (error, failure, &log);
+  guint status;
+
+  if (log)
+    g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
+                g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
 
   switch (failure)
     {
     case STACHE_OPERATION_FAILED_ARGUMENT:
-      set_error (msg, SOUP_STATUS_BAD_REQUEST, code, error->message);
-      return;
+      status = SOUP_STATUS_BAD_REQUEST;
+      break;
     case STACHE_OPERATION_FAILED_NOT_FOUND:
-      set_error (msg, SOUP_STATUS_NOT_FOUND, job->not_found != NULL ? job->not_found : code, error->message);
-      return;
+      status = SOUP_STATUS_NOT_FOUND;
+      code = job->not_found != NULL ? job->not_found : code;
+      break;
     case STACHE_OPERATION_FAILED_UNSUPPORTED:
-      set_error (msg, SOUP_STATUS_NOT_IMPLEMENTED, code, error->message);
-      return;
+      status = SOUP_STATUS_NOT_IMPLEMENTED;
+      break;
     case STACHE_OPERATION_FAILED_EXISTS:
-      set_error (msg, SOUP_STATUS_CONFLICT, job->exists != NULL ? job->exists : code, error->message);
-      return;
+      status = SOUP_STATUS_CONFLICT;
+      code = job->exists != NULL ? job->exists : code;
+      break;
     case STACHE_OPERATION_FAILED_NOT_EMPTY:
-      set_error (msg, SOUP_STATUS_CONFLICT, job->not_empty != NULL ? job->not_empty : code, error->message);
-      return;
+      status = SOUP_STATUS_CONFLICT;
+      code = job->not_empty != NULL ? job->not_empty : code;
+      break;
     case STACHE_OPERATION_FAILED_UPSTREAM:
+      status = SOUP_STATUS_BAD_GATEWAY;
+      break;
     case STACHE_OPERATION_FAILED_UNAVAILABLE:
-      /* Not a bug here. Its reason goes to the client (the HTTP client's
-       * messages have every secret it knows redacted). */
-      g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
-                  g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
-      set_error_printf (msg,
-                        failure == STACHE_OPERATION_FAILED_UNAVAILABLE ? SOUP_STATUS_SERVICE_UNAVAILABLE
-                                                                       : SOUP_STATUS_BAD_GATEWAY,
-                        code, _("A service the store uses failed: %s"), error->message);
-      return;
+      status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+      break;
     case STACHE_OPERATION_FAILED_INTERNAL:
     default:
-      /* A provider's message may name a server or a path; it stays in the
-       * log. */
-      g_printerr (_("stache serve: %s %s failed: %s\n"), soup_server_message_get_method (msg),
-                  g_uri_get_path (soup_server_message_get_uri (msg)), error->message);
-      set_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, code, _("The store failed; the server log has the details"));
-      return;
+      status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+      break;
     }
+  set_error (msg, status, code, message);
 }
 
 static void
@@ -2222,7 +2221,7 @@ static const char openapi_components[] =
   "\"Health\": {\"type\": \"object\", \"required\": [\"status\", \"version\"], \"properties\": {"
   "  \"status\": {\"type\": \"string\", \"const\": \"ok\"}, \"version\": {\"type\": \"string\"}}},"
   "\"SearchMode\": {\"type\": \"string\", \"enum\": [\"hybrid\", \"vector\", \"keyword\"], \"default\": \"hybrid\"},"
-  "\"TopK\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000,"
+  "\"TopK\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": " G_STRINGIFY (STACHE_OPERATION_MAX_TOP_K) ","
   "  \"description\": \"Default: the search_top_k setting\"},"
   "\"SearchRequest\": {\"type\": \"object\", \"required\": [\"query\"], \"additionalProperties\": false,"
   "  \"properties\": {\"query\": {\"type\": \"string\", \"minLength\": 1},"

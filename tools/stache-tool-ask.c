@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <glib/gi18n.h>
 
+#include "stache-operations.h"
 #include "stache-tool-commands.h"
 
 static void
@@ -38,11 +39,13 @@ command_ask (int    argc,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (N_("QUESTION"));
   g_autoptr(StacheStore) store = NULL;
-  g_autoptr(StacheAnswer) answer = NULL;
+  g_autoptr(JsonObject) args = NULL;
+  g_autoptr(JsonNode) answer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *question = NULL;
   gboolean streamed = FALSE;
-  GPtrArray *sources;
+  const char *text;
+  JsonArray *sources;
 
   g_option_context_set_summary (context, _("Answer a question from the store, citing the sources."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
@@ -53,9 +56,10 @@ command_ask (int    argc,
       g_printerr ("%s\n", _("stache ask: give a question"));
       return EXIT_USAGE;
     }
-  if (top_k < 1 || top_k > 100)
+  if (top_k < 1 || top_k > STACHE_OPERATION_MAX_TOP_K)
     {
-      g_printerr ("%s\n", _("stache ask: --top-k must be between 1 and 100"));
+      /* TRANSLATORS: the smallest and the largest value */
+      g_printerr (_("stache ask: --top-k must be between %d and %d\n"), 1, STACHE_OPERATION_MAX_TOP_K);
       return EXIT_USAGE;
     }
 
@@ -66,7 +70,12 @@ command_ask (int    argc,
   if (!json)
     g_signal_connect (store, "token", G_CALLBACK (print_token), &streamed);
 
-  answer = stache_store_ask (store, question, namespace_, top_k, NULL, &error);
+  args = json_object_new ();
+  json_object_set_string_member (args, "question", question);
+  if (namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", namespace_);
+  json_object_set_int_member (args, "top_k", top_k);
+  answer = stache_operation_run ("ask", store, args, NULL, NULL, &error);
   if (answer == NULL)
     {
       if (streamed)
@@ -75,30 +84,19 @@ command_ask (int    argc,
       return 1;
     }
 
-  sources = stache_answer_get_sources (answer);
   if (json)
     {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-      json_builder_begin_object (builder);
-      stache_tool_add_string_member (builder, "question", question);
-      stache_tool_add_string_member (builder, "answer", stache_answer_get_text (answer));
-      stache_tool_add_string_member (builder, "model", stache_answer_get_model (answer));
-      json_builder_set_member_name (builder, "sources");
-      json_builder_begin_array (builder);
-      for (guint i = 0; i < sources->len; i++)
-        stache_tool_add_result (builder, g_ptr_array_index (sources, i), i + 1);
-      json_builder_end_array (builder);
-      json_builder_end_object (builder);
-      stache_tool_print_json (builder);
+      stache_tool_print_json_node (answer);
       return 0;
     }
 
+  text = stache_tool_member_string (json_node_get_object (answer), "answer");
   if (!streamed)
-    g_print ("%s", stache_answer_get_text (answer));
+    g_print ("%s", text != NULL ? text : "");
   g_print ("\n\n%s\n", _("Sources:"));
-  for (guint i = 0; i < sources->len; i++)
-    g_print ("  [%u] %s\n", i + 1, stache_tool_result_source (g_ptr_array_index (sources, i)));
+  sources = json_object_get_array_member (json_node_get_object (answer), "sources");
+  for (guint i = 0; i < json_array_get_length (sources); i++)
+    g_print ("  [%u] %s\n", i + 1, stache_tool_result_object_source (json_array_get_object_element (sources, i)));
 
   return 0;
 }

@@ -145,6 +145,30 @@ stache_tool_add_document_members (JsonBuilder    *builder,
   stache_tool_add_string_member (builder, "summary", stache_document_get_summary (document));
 }
 
+void
+stache_tool_add_namespace_members (JsonBuilder     *builder,
+                                   StacheNamespace *ns)
+{
+  stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
+  stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
+  json_builder_set_member_name (builder, "created");
+  json_builder_add_int_value (builder, stache_namespace_get_created (ns));
+}
+
+void
+stache_tool_add_ingest_result_members (JsonBuilder        *builder,
+                                       StacheIngestResult *result)
+{
+  stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
+  stache_tool_add_string_member (builder, "outcome",
+                                 stache_ingest_outcome_to_string (stache_ingest_result_get_outcome (result)));
+  stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
+  stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
+  stache_tool_add_string_member (builder, "title", stache_ingest_result_get_title (result));
+  json_builder_set_member_name (builder, "chunks");
+  json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
+  stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
+}
 
 void
 stache_tool_add_provider_info_members (JsonBuilder        *builder,

@@ -38,6 +38,14 @@ gboolean     stache_tool_parse_mode            (const char         *text,
 /* The members of a document (inside an object the caller opened) */
 void         stache_tool_add_document_members  (JsonBuilder        *builder,
                                                 StacheDocument     *document);
+/* The members of a namespace (inside an object the caller opened): name,
+ * description, created */
+void         stache_tool_add_namespace_members (JsonBuilder        *builder,
+                                                StacheNamespace    *ns);
+/* The members of an ingest result (inside an object the caller opened):
+ * source, outcome, document_id, namespace, title, chunks, reason */
+void         stache_tool_add_ingest_result_members (JsonBuilder        *builder,
+                                                    StacheIngestResult *result);
 
 /* The members of a provider found by discovery: type, name, plugin,
  * module, plugin_file, folder, loader, status, reason, error_code */

@@ -8,7 +8,14 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "stache-operations.h"
 #include "stache-tool-commands.h"
+
+static const char *
+or_dash (const char *text)
+{
+  return text != NULL ? text : "-";
+}
 
 int
 command_documents (int    argc,
@@ -23,7 +30,10 @@ command_documents (int    argc,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (N_("list | show ID | delete ID"));
   g_autoptr(StacheStore) store = NULL;
+  g_autoptr(JsonObject) args = NULL;
+  g_autoptr(JsonNode) result = NULL;
   g_autoptr(GError) error = NULL;
+  JsonObject *object;
   const char *action;
 
   g_option_context_set_summary (context, _("List, show or delete ingested documents."));
@@ -46,83 +56,64 @@ command_documents (int    argc,
   if ((store = stache_tool_open_store ()) == NULL)
     return 1;
 
+  args = json_object_new ();
+  if (g_str_equal (action, "list") && namespace_ != NULL)
+    json_object_set_string_member (args, "namespace", namespace_);
+  if (!g_str_equal (action, "list"))
+    json_object_set_string_member (args, "document_id", argv[2]);
+  result = stache_operation_run (g_str_equal (action, "list") ? "list_documents"
+                                 : g_str_equal (action, "show") ? "get_document" : "delete_document",
+                                 store, args, NULL, NULL, &error);
+  if (result == NULL)
+    {
+      g_printerr ("stache: %s\n", error->message);
+      return 1;
+    }
+  object = json_node_get_object (result);
+
   if (g_str_equal (action, "list"))
     {
-      g_autoptr(GPtrArray) documents = stache_store_list_documents (store, namespace_, NULL, &error);
-
-      if (documents == NULL)
-        {
-          g_printerr ("stache: %s\n", error->message);
-          return 1;
-        }
+      JsonArray *documents = json_object_get_array_member (object, "documents");
 
       if (json)
         {
-          g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-          json_builder_begin_array (builder);
-          for (guint i = 0; i < documents->len; i++)
-            {
-              json_builder_begin_object (builder);
-              stache_tool_add_document_members (builder, g_ptr_array_index (documents, i));
-              json_builder_end_object (builder);
-            }
-          json_builder_end_array (builder);
-          stache_tool_print_json (builder);
+          stache_tool_print_json_node (json_object_get_member (object, "documents"));
           return 0;
         }
 
-      if (documents->len == 0)
+      if (json_array_get_length (documents) == 0)
         g_print ("%s\n", _("No documents."));
-      for (guint i = 0; i < documents->len; i++)
+      for (guint i = 0; i < json_array_get_length (documents); i++)
         {
-          StacheDocument *document = g_ptr_array_index (documents, i);
+          JsonObject *document = json_array_get_object_element (documents, i);
+          const char *source = stache_tool_member_string (document, "source");
 
-          g_print ("%s  %-12s %4u  %s\n", stache_document_get_id (document),
-                   stache_document_get_namespace (document),
-                   stache_document_get_chunk_count (document),
-                   stache_document_get_source (document) != NULL ? stache_document_get_source (document)
-                                                                 : stache_document_get_title (document));
+          g_print ("%s  %-12s %4u  %s\n", stache_tool_member_string (document, "id"),
+                   stache_tool_member_string (document, "namespace"),
+                   (guint) json_object_get_int_member (document, "chunks"),
+                   source != NULL ? source : stache_tool_member_string (document, "title"));
         }
       return 0;
     }
 
   if (g_str_equal (action, "show"))
     {
-      g_autoptr(StacheDocument) document = stache_store_get_document (store, argv[2], NULL, &error);
-
-      if (document == NULL)
-        {
-          g_printerr ("stache: %s\n", error->message);
-          return 1;
-        }
-
       if (json)
         {
-          g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-          json_builder_begin_object (builder);
-          stache_tool_add_document_members (builder, document);
-          json_builder_end_object (builder);
-          stache_tool_print_json (builder);
+          stache_tool_print_json_node (result);
           return 0;
         }
 
       g_print ("%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %u\n%s: %s\n",
-               _("Id"), stache_document_get_id (document),
-               _("Namespace"), stache_document_get_namespace (document),
-               _("Source"), stache_document_get_source (document) ? stache_document_get_source (document) : "-",
-               _("Title"), stache_document_get_title (document) ? stache_document_get_title (document) : "-",
-               _("Chunks"), stache_document_get_chunk_count (document),
-               _("Summary"), stache_document_get_summary (document) ? stache_document_get_summary (document) : "-");
+               _("Id"), stache_tool_member_string (object, "id"),
+               _("Namespace"), stache_tool_member_string (object, "namespace"),
+               _("Source"), or_dash (stache_tool_member_string (object, "source")),
+               _("Title"), or_dash (stache_tool_member_string (object, "title")),
+               _("Chunks"), (guint) json_object_get_int_member (object, "chunks"),
+               _("Summary"), or_dash (stache_tool_member_string (object, "summary")));
       return 0;
     }
 
-  if (!stache_store_delete_document (store, argv[2], NULL, &error))
-    {
-      g_printerr ("stache: %s\n", error->message);
-      return 1;
-    }
   if (!json)
     g_print (_("Deleted %s\n"), argv[2]);
   return 0;

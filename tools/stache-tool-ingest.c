@@ -133,14 +133,7 @@ command_ingest (int    argc,
           StacheIngestResult *result = g_ptr_array_index (all, i);
 
           json_builder_begin_object (builder);
-          stache_tool_add_string_member (builder, "source", stache_ingest_result_get_source (result));
-          stache_tool_add_string_member (builder, "outcome",
-                             stache_ingest_outcome_to_string (stache_ingest_result_get_outcome (result)));
-          stache_tool_add_string_member (builder, "document_id", stache_ingest_result_get_document_id (result));
-          stache_tool_add_string_member (builder, "namespace", stache_ingest_result_get_namespace (result));
-          json_builder_set_member_name (builder, "chunks");
-          json_builder_add_int_value (builder, stache_ingest_result_get_chunk_count (result));
-          stache_tool_add_string_member (builder, "reason", stache_ingest_result_get_reason (result));
+          stache_tool_add_ingest_result_members (builder, result);
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "stache-operations.h"
 #include "stache-tool-commands.h"
 
 int
@@ -52,9 +53,14 @@ command_namespaces (int    argc,
 
   if (g_str_equal (action, "list"))
     {
-      g_autoptr(GPtrArray) namespaces = stache_store_list_namespaces (store, parent, NULL, &error);
+      g_autoptr(JsonObject) args = json_object_new ();
+      g_autoptr(JsonNode) result = NULL;
+      JsonArray *namespaces;
 
-      if (namespaces == NULL)
+      if (parent != NULL)
+        json_object_set_string_member (args, "parent", parent);
+      result = stache_operation_run ("list_namespaces", store, args, NULL, NULL, &error);
+      if (result == NULL)
         {
           g_printerr ("stache: %s\n", error->message);
           return 1;
@@ -62,33 +68,19 @@ command_namespaces (int    argc,
 
       if (json)
         {
-          g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-          json_builder_begin_array (builder);
-          for (guint i = 0; i < namespaces->len; i++)
-            {
-              StacheNamespace *ns = g_ptr_array_index (namespaces, i);
-
-              json_builder_begin_object (builder);
-              stache_tool_add_string_member (builder, "name", stache_namespace_get_name (ns));
-              stache_tool_add_string_member (builder, "description", stache_namespace_get_description (ns));
-              json_builder_set_member_name (builder, "created");
-              json_builder_add_int_value (builder, stache_namespace_get_created (ns));
-              json_builder_end_object (builder);
-            }
-          json_builder_end_array (builder);
-          stache_tool_print_json (builder);
+          stache_tool_print_json_node (json_object_get_member (json_node_get_object (result), "namespaces"));
           return 0;
         }
 
-      if (namespaces->len == 0)
+      namespaces = json_object_get_array_member (json_node_get_object (result), "namespaces");
+      if (json_array_get_length (namespaces) == 0)
         g_print ("%s\n", _("No namespaces."));
-      for (guint i = 0; i < namespaces->len; i++)
+      for (guint i = 0; i < json_array_get_length (namespaces); i++)
         {
-          StacheNamespace *ns = g_ptr_array_index (namespaces, i);
-          const char *text = stache_namespace_get_description (ns);
+          JsonObject *ns = json_array_get_object_element (namespaces, i);
+          const char *text = stache_tool_member_string (ns, "description");
 
-          g_print ("%s%s%s\n", stache_namespace_get_name (ns), text ? "  " : "", text ? text : "");
+          g_print ("%s%s%s\n", stache_tool_member_string (ns, "name"), text ? "  " : "", text ? text : "");
         }
       return 0;
     }

@@ -33,7 +33,6 @@ command_search (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new (N_("QUERY"));
   g_autoptr(StacheStore) store = NULL;
   g_autoptr(JsonObject) args = NULL;
-  g_autoptr(GString) text = NULL;
   g_autoptr(JsonNode) found = NULL;
   JsonArray *results;
   g_autoptr(GError) error = NULL;
@@ -55,9 +54,10 @@ command_search (int    argc,
       g_printerr (_("stache search: unknown mode “%s”; use hybrid, vector or keyword\n"), mode_text);
       return EXIT_USAGE;
     }
-  if (top_k < 1 || top_k > 1000)
+  if (top_k < 1 || top_k > STACHE_OPERATION_MAX_TOP_K)
     {
-      g_printerr ("%s\n", _("stache search: --top-k must be between 1 and 1000"));
+      /* TRANSLATORS: the smallest and the largest value */
+      g_printerr (_("stache search: --top-k must be between %d and %d\n"), 1, STACHE_OPERATION_MAX_TOP_K);
       return EXIT_USAGE;
     }
   if (filter_text != NULL)
@@ -87,8 +87,7 @@ command_search (int    argc,
     json_object_set_object_member (args, "filter", json_object_ref (filter));
   json_object_set_boolean_member (args, "group_by_document", by_document);
 
-  text = g_string_new (NULL);
-  found = stache_operation_find ("search")->run (store, args, NULL, text, &error);
+  found = stache_operation_run ("search", store, args, NULL, NULL, &error);
   if (found == NULL)
     {
       g_printerr ("stache: %s\n", error->message);
@@ -108,13 +107,8 @@ command_search (int    argc,
   for (guint i = 0; i < json_array_get_length (results); i++)
     {
       JsonObject *result = json_array_get_object_element (results, i);
-      JsonObject *metadata = json_object_get_member (result, "metadata") != NULL &&
-                             JSON_NODE_HOLDS_OBJECT (json_object_get_member (result, "metadata"))
-                               ? json_object_get_object_member (result, "metadata") : NULL;
-      const char *document_id = stache_tool_member_string (result, "document_id");
-      const char *source = metadata != NULL ? stache_tool_member_string (metadata, "source") : NULL;
 
-      g_print ("%u. %s  (%.3f)\n", i + 1, source != NULL ? source : document_id,
+      g_print ("%u. %s  (%.3f)\n", i + 1, stache_tool_result_object_source (result),
                json_object_get_double_member (result, "score"));
       stache_tool_print_passage (stache_tool_member_string (result, "text") != NULL
                                    ? stache_tool_member_string (result, "text") : "");

@@ -4,10 +4,13 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import contextlib
 import json
 import os
 import queue
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,6 +23,7 @@ STACHE = os.environ["STACHE_TEST_TOOL"]
 BUILTINS = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
 
 LATEST = "2025-11-25"
+MAX_TOP_K = 1000      # STACHE_OPERATION_MAX_TOP_K
 TIMEOUT = 60          # a hang fails the test instead of blocking it
 QUIET = 1.0           # how long silence must last to count as "no answer"
 
@@ -160,6 +164,10 @@ class McpTestCase(unittest.TestCase):
         self.client = McpClient(self.env)
 
     def tearDown(self):
+        self.stop_client()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def stop_client(self):
         if self.client.proc.poll() is None:
             self.client.proc.kill()
             self.client.proc.wait()
@@ -168,7 +176,6 @@ class McpTestCase(unittest.TestCase):
                 stream.close()
             except (OSError, ValueError):
                 pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def finish(self):
         """Closes the session: exit status 0, and stdout held only JSON-RPC."""
@@ -220,9 +227,10 @@ class McpTestCase(unittest.TestCase):
         self.assertEqual(search["properties"]["mode"]["enum"], ["hybrid", "vector", "keyword"])
         self.assertEqual(search["properties"]["top_k"]["type"], "integer")
         self.assertEqual(search["properties"]["top_k"]["minimum"], 1)
-        self.assertEqual(search["properties"]["top_k"]["maximum"], 100)
+        # One top_k limit for the command, REST and MCP (STACHE_OPERATION_MAX_TOP_K)
+        self.assertEqual(search["properties"]["top_k"]["maximum"], MAX_TOP_K)
         self.assertEqual(by_name["ask"]["inputSchema"]["required"], ["question"])
-        self.assertEqual(by_name["ask"]["inputSchema"]["properties"]["top_k"]["maximum"], 20)
+        self.assertEqual(by_name["ask"]["inputSchema"]["properties"]["top_k"]["maximum"], MAX_TOP_K)
         self.assertEqual(by_name["ingest_text"]["inputSchema"]["required"], ["text"])
         self.assertEqual(by_name["get_document"]["inputSchema"]["required"], ["document_id"])
         self.assertEqual(by_name["delete_document"]["inputSchema"]["required"], ["document_id"])
@@ -530,15 +538,15 @@ class McpTestCase(unittest.TestCase):
         cases = [
             ("search", {}, ["query"]),                                     # missing required
             ("search", {"query": 42}, ["query", "string"]),                # wrong type
-            ("search", {"query": "x", "top_k": 0}, ["top_k", "1", "100"]),  # out of range
-            ("search", {"query": "x", "top_k": 101}, ["top_k"]),
+            ("search", {"query": "x", "top_k": 0}, ["top_k", "1", "1000"]),  # out of range
+            ("search", {"query": "x", "top_k": 1001}, ["top_k", "1000"]),
             ("search", {"query": "x", "top_k": 2.5}, ["top_k", "integer"]),
             ("search", {"query": "x", "top_k": "5"}, ["top_k", "integer"]),
             ("search", {"query": "x", "mode": "fuzzy"}, ["mode", "fuzzy", "keyword"]),
             ("search", {"query": "x", "colour": "red"}, ["colour"]),         # unknown property
             ("search", {"query": ""}, ["query"]),
             ("search", {"query": "x", "filter": "topic=a"}, ["filter", "object"]),
-            ("ask", {"question": "q", "top_k": 21}, ["top_k"]),
+            ("ask", {"question": "q", "top_k": 1001}, ["top_k", "1000"]),
             ("ask", {"question": None}, ["question"]),
             ("ingest_text", {"source": "a.txt"}, ["text"]),
             ("ingest_text", {"text": "t", "metadata": [1]}, ["metadata"]),
@@ -557,6 +565,7 @@ class McpTestCase(unittest.TestCase):
         both = self.client.call("search", {"top_k": 0, "x": 1})
         self.assert_tool_error(both, "query", "top_k", "“x”")
         self.assertFalse(self.client.call("search", {"query": "x", "top_k": 5.0}).get("isError"))
+        self.assertFalse(self.client.call("search", {"query": "x", "top_k": MAX_TOP_K}).get("isError"))
         self.assertFalse(self.client.call("list_documents").get("isError"))
         self.finish()
 
@@ -566,6 +575,52 @@ class McpTestCase(unittest.TestCase):
                                "no-such-doc")
         self.assert_tool_error(self.client.call("search", {"query": "x", "filter": {"$bogus": [1]}}))
         self.assert_alive()
+        self.finish()
+
+    def restart(self, **settings):
+        """A new server, with @settings in its environment"""
+        self.stop_client()
+        self.env.update(settings)
+        self.client = McpClient(self.env)
+
+    # Store errors are told as REST tells them (stache_operation_error_message())
+
+    def test_failed_service_is_said_so(self):
+        with socket.socket() as probe:   # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.restart(EMBEDDING_PROVIDER="openai", OPENAI_BASE_URL="http://127.0.0.1:%d/v1" % port,
+                     OPENAI_API_KEY="sk-mcp-test-0123456789", HTTP_MAX_RETRIES="0", HTTP_CONNECT_TIMEOUT="2")
+        self.client.initialize()
+        result = self.client.call("search", {"query": "anything", "mode": "vector"})
+        self.assert_tool_error(result, "A service the store uses failed", "127.0.0.1")
+        self.finish()
+        self.assertIn(b"stache mcp: search failed", self.client.stderr)
+
+    def test_internal_failure_goes_to_the_log(self):
+        self.client.initialize()
+        added = self.client.call("ingest_text", {"text": "Bees dance to show where the flowers are."})
+        db = os.path.join(self.env["XDG_DATA_HOME"], "stache", "stache.db")
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            connection.execute("CREATE TRIGGER boom BEFORE DELETE ON chunks "
+                               "BEGIN SELECT RAISE(ABORT, 'disk on fire in /secret/place'); END")
+            connection.commit()
+        result = self.client.call("delete_document", {"document_id": added["structuredContent"]["document_id"]})
+        self.assert_tool_error(result, "log")
+        self.assertNotIn("/secret/place", result["content"][0]["text"])
+        self.finish()
+        self.assertIn(b"stache mcp: delete_document failed", self.client.stderr)
+        self.assertIn(b"/secret/place", self.client.stderr)
+
+    def test_top_k_limit_is_the_one_of_every_front_end(self):
+        self.client.initialize()
+        tools = {tool["name"]: tool for tool in self.client.request("tools/list")["result"]["tools"]}
+        openapi = json.loads(subprocess.run([STACHE, "serve", "--openapi"], env=self.env, capture_output=True,
+                                            text=True, timeout=TIMEOUT, check=True).stdout)
+        rest = openapi["components"]["schemas"]["TopK"]["maximum"]
+        self.assertEqual(rest, MAX_TOP_K)
+        for name in ("search", "ask"):
+            self.assertEqual(tools[name]["inputSchema"]["properties"]["top_k"]["maximum"], rest, name)
         self.finish()
 
     # ---- concurrency ----
@@ -590,6 +645,9 @@ class McpTestCase(unittest.TestCase):
         text = "Crème brûlée\nneeds a torch.\n\n焦糖布丁 — “quoted”\ttabs"
         result = self.client.call("ingest_text", {"text": text, "source": "dessert\nnotes.md"})
         self.assertFalse(result.get("isError"), result)
+        # The members of REST's IngestResult, in its order
+        self.assertEqual(list(result["structuredContent"]),
+                         ["source", "outcome", "document_id", "namespace", "title", "chunks", "reason"])
         hits = self.client.call("search", {"query": "brûlée torch"})["structuredContent"]["results"]
         self.assertIn("Crème brûlée", hits[0]["text"])
         self.finish()

@@ -31,6 +31,9 @@ BUILTINS = os.environ["STACHE_TEST_BUILTIN_PLUGINS"]
 TEST_TOKEN = "s3cr3t-token-for-tests"
 TIMEOUT = 120
 
+# REST's IngestResult, POST /v1/documents and /v1/documents/upload, in order
+INGEST_RESULT_MEMBERS = ["source", "outcome", "document_id", "namespace", "title", "chunks", "reason"]
+
 # Every route the server has; openapi.json must list exactly these.
 ROUTES = {
     ("GET", "/openapi.json"),
@@ -278,6 +281,10 @@ class EndpointTests(ServeTestCase):
         result = response.json()
         self.assertEqual(result["outcome"], "added")
         self.assertEqual(result["namespace"], "texts")
+        # The documented IngestResult, in its order (the ingest_text operation's, as MCP's)
+        self.assertEqual(list(result), INGEST_RESULT_MEMBERS)
+        self.assertEqual((result["source"], result["title"], result["chunks"], result["reason"]),
+                         ("memo://lighthouse", "Lighthouse", 1, None))
         document_id = result["document_id"]
 
         again = self.curl("POST", "/v1/documents", body)
@@ -326,6 +333,7 @@ class EndpointTests(ServeTestCase):
         self.assertEqual(result["outcome"], "added")
         self.assertEqual(result["namespace"], "uploads")
         self.assertGreater(result["chunks"], 0)
+        self.assertEqual(list(result), INGEST_RESULT_MEMBERS)
 
         # The same name in the same namespace is the same document.
         again = self.curl("POST", "/v1/documents/upload",
@@ -408,6 +416,11 @@ class EndpointTests(ServeTestCase):
         self.assertError(self.curl("POST", "/v1/search", {"query": 5}), 400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "top_k": 0}), 400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "top_k": "3"}), 400, "invalid_argument")
+        too_many = self.assertError(self.curl("POST", "/v1/search", {"query": "x", "top_k": 1001}),
+                                    400, "invalid_argument")
+        self.assertIn("top_k", too_many)
+        self.assertIn("1000", too_many)
+        self.assertError(self.curl("POST", "/v1/ask", {"question": "x", "top_k": 1001}), 400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "mode": "psychic"}),
                          400, "invalid_argument")
         self.assertError(self.curl("POST", "/v1/search", {"query": "x", "colour": "red"}),
@@ -468,6 +481,8 @@ class EndpointTests(ServeTestCase):
         schemes = document["components"]["securitySchemes"]
         self.assertEqual(schemes["bearerAuth"], {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"})
         self.assertEqual(document["security"], [{"bearerAuth": []}])
+        # STACHE_OPERATION_MAX_TOP_K, as in the command and MCP's schemas
+        self.assertEqual(document["components"]["schemas"]["TopK"]["maximum"], 1000)
         error = document["components"]["schemas"]["Error"]
         self.assertEqual(error["required"], ["error"])
         self.assertEqual(set(error["properties"]["error"]["required"]), {"code", "message"})
@@ -506,6 +521,22 @@ class EndpointTests(ServeTestCase):
         # `stache serve --openapi` prints the same document.
         printed = json.loads(self.run_stache("serve", "--openapi").stdout)
         self.assertEqual(printed, document)
+
+
+class DefaultTopKTests(ServeTestCase):
+    def test_search_top_k_setting_is_the_default(self):
+        # REST's top_k defaults to the search_top_k setting, by document too
+        self.run_stache("ingest", "--namespace", "notes", SAMPLES)
+        self.env["SEARCH_TOP_K"] = "3"
+        self.start_server()
+        for by_document in (False, True):
+            response = self.curl("POST", "/v1/search", {"query": "starter flour water",
+                                                        "group_by_document": by_document})
+            self.assertEqual(response.status, 200, response.body)
+            ids = [r["document_id"] for r in response.json()["results"]]
+            self.assertEqual(len(ids), 3, by_document)
+            if by_document:
+                self.assertEqual(len(set(ids)), 3)
 
 
 class AuthTests(ServeTestCase):

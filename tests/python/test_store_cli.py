@@ -133,6 +133,9 @@ class NoConfigurationTests(StoreCliTestCase):
         self.assertEqual(docs[0]["title"], "Sourdough at home")
         shown = self.json_of("documents", "show", docs[0]["id"])
         self.assertGreater(shown["chunks"], 0)
+        # The get_document operation, as REST's GET /v1/documents/{id} and MCP's tool give it
+        self.assertEqual(shown["metadata"]["stache_dimensions"], 384)
+        self.assertEqual({k: v for k, v in shown.items() if k != "metadata"}, docs[0])
 
         names = [n["name"] for n in self.json_of("namespaces", "list")]
         self.assertIn("kitchen", names)
@@ -153,6 +156,11 @@ class NoConfigurationTests(StoreCliTestCase):
         self.run_stache("search", expect=2)
         self.run_stache("search", "x", "--mode", "telepathy", expect=2)
         self.run_stache("search", "x", "--filter", "{not json", expect=2)
+        # One top_k limit (STACHE_OPERATION_MAX_TOP_K) for the command, REST and MCP
+        for command in ("search", "ask"):
+            refused = self.run_stache(command, "x", "--top-k", "1001", expect=2)
+            self.assertIn("--top-k", refused.stderr)
+            self.assertIn("1000", refused.stderr)
         self.run_stache("ingest", expect=2)
         self.run_stache("documents", "frobnicate", expect=2)
 
