@@ -315,13 +315,14 @@ sublinear (gint32 count)
  * the time, so each thread remembers the stems' hashes by the words'
  * hashes (a 64-bit hash names a word: a collision among the words of a
  * store is as likely as one among their features, which the vectors
- * tolerate anyway). */
-#define STEM_CACHE_SLOTS 16384   /* a power of two; emptied when 3/4 full */
+ * tolerate anyway), in a direct-mapped table: a word takes the slot of
+ * its hash, replacing whatever was there, so frequent words stay and a
+ * vocabulary larger than the table costs only the rare words a miss. */
+#define STEM_CACHE_SLOTS 16384   /* a power of two: 256 KiB a thread */
 
 typedef struct
 {
   guint   owner;                 /* the HashingEmbedder's id */
-  guint   used;
   guint64 words[STEM_CACHE_SLOTS];   /* 0: free */
   guint64 stems[STEM_CACHE_SLOTS];
 } StemCache;
@@ -340,7 +341,6 @@ thread_stem_cache (guint owner)
   if (cache->owner != owner)
     {
       memset (cache->words, 0, sizeof cache->words);
-      cache->used = 0;
       cache->owner = owner;
     }
 
@@ -358,7 +358,7 @@ fnv_u64 (guint64 h,
 }
 
 /* The hash of the stem of the word @start..@end, whose own hash is @word */
-static guint64
+static inline guint64
 stem_hash (StemCache     *cache,
            StacheStemmer *stemmer,
            guint64        word,
@@ -366,28 +366,18 @@ stem_hash (StemCache     *cache,
            const char    *end)
 {
   guint64 key = word != 0 ? word : 1;
-  guint i = (guint) key & (STEM_CACHE_SLOTS - 1);
+  /* the high bits: FNV's low bits mix poorly */
+  guint i = (guint) (key >> 40) & (STEM_CACHE_SLOTS - 1);
   g_autofree char *stem = NULL;
-  guint64 h;
 
-  for (; cache->words[i] != 0; i = (i + 1) & (STEM_CACHE_SLOTS - 1))
-    if (cache->words[i] == key)
-      return cache->stems[i];
+  if (G_LIKELY (cache->words[i] == key))
+    return cache->stems[i];
 
   stem = stache_stemmer_stem (stemmer, start, end - start);
-  h = fnv_bytes (fnv_start (KIND_WORD), stem, stem + strlen (stem));
-
-  if (cache->used >= STEM_CACHE_SLOTS / 4 * 3)
-    {
-      memset (cache->words, 0, sizeof cache->words);
-      cache->used = 0;
-      i = (guint) key & (STEM_CACHE_SLOTS - 1);
-    }
   cache->words[i] = key;
-  cache->stems[i] = h;
-  cache->used++;
+  cache->stems[i] = fnv_bytes (fnv_start (KIND_WORD), stem, stem + strlen (stem));
 
-  return h;
+  return cache->stems[i];
 }
 
 #define NORM_LANES 8
