@@ -427,13 +427,17 @@ arg_top_k (JsonObject *args)
   return node != NULL ? (guint) node_get_number (node) : 5;
 }
 
+/* @name's value, @fallback when it is absent (the schema checked it) */
 static gboolean
 arg_boolean (JsonObject *args,
-             const char *name)
+             const char *name,
+             gboolean    fallback)
 {
   JsonNode *node = json_object_get_member (args, name);
 
-  return node != NULL && stache_tool_node_has_type (node, "boolean") && json_node_get_boolean (node);
+  if (node == NULL || !stache_tool_node_has_type (node, "boolean"))
+    return fallback;
+  return json_node_get_boolean (node);
 }
 
 /* How many chunks a by-document search asks for per document it returns:
@@ -530,7 +534,8 @@ operation_search (StacheStore   *store,
   if (json_object_has_member (args, "filter"))
     filter = json_object_get_object_member (args, "filter");
 
-  if (arg_boolean (args, "group_by_document"))
+  /* People look for documents: one passage each unless told otherwise */
+  if (arg_boolean (args, "group_by_document", TRUE))
     results = search_by_document (store, args, mode, filter, cancellable, error);
   else
     results = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),

@@ -17,6 +17,7 @@ command_search (int    argc,
 {
   gboolean json = FALSE;
   gboolean by_document = FALSE;
+  gboolean by_chunk = FALSE;
   g_autofree char *namespace_ = NULL;
   g_autofree char *mode_text = NULL;
   g_autofree char *filter_text = NULL;
@@ -26,7 +27,10 @@ command_search (int    argc,
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many results (default 5)"), N_("N") },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode_text, N_("hybrid (default), vector or keyword"), N_("MODE") },
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter_text, N_("Metadata filter as JSON"), N_("JSON") },
-    { "by-document", 0, 0, G_OPTION_ARG_NONE, &by_document, N_("One result per document, the best of its passages"), NULL },
+    { "by-document", 0, 0, G_OPTION_ARG_NONE, &by_document,
+      N_("One result per document, the best of its passages (the default)"), NULL },
+    { "by-chunk", 0, 0, G_OPTION_ARG_NONE, &by_chunk,
+      N_("The best passages, several of one document if they rank so"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -40,13 +44,19 @@ command_search (int    argc,
   g_autofree char *query = NULL;
   StacheSearchMode mode;
 
-  g_option_context_set_summary (context, _("Search the store; best passages first, with their sources."));
+  g_option_context_set_summary (context, _("Search the store: the best documents first, each with its best "
+                                           "passage and source (--by-chunk: the best passages)."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!stache_tool_parse_options (context, &argc, &argv))
     return EXIT_USAGE;
   if (argc < 2)
     {
       g_printerr ("%s\n", _("stache search: give a query"));
+      return EXIT_USAGE;
+    }
+  if (by_document && by_chunk)
+    {
+      g_printerr ("%s\n", _("stache search: give --by-document or --by-chunk, not both"));
       return EXIT_USAGE;
     }
   if (!stache_tool_parse_mode (mode_text, &mode))
@@ -85,7 +95,7 @@ command_search (int    argc,
   json_object_set_string_member (args, "mode", mode_text != NULL ? mode_text : "hybrid");
   if (filter != NULL)
     json_object_set_object_member (args, "filter", json_object_ref (filter));
-  json_object_set_boolean_member (args, "group_by_document", by_document);
+  json_object_set_boolean_member (args, "group_by_document", !by_chunk);
 
   found = stache_operation_run ("search", store, args, NULL, NULL, &error);
   if (found == NULL)

@@ -104,12 +104,15 @@ class NoConfigurationTests(StoreCliTestCase):
     def test_search_by_document(self):
         self.json_of("ingest", SAMPLES)
         query = "starter flour water"
-        by_chunk = self.json_of("search", "-k", "7", query)["results"]
-        by_document = self.json_of("search", "-k", "7", "--by-document", query)["results"]
+        by_chunk = self.json_of("search", "-k", "7", "--by-chunk", query)["results"]
+        by_document = self.json_of("search", "-k", "7", query)["results"]
         chunk_ids = [r["document_id"] for r in by_chunk]
         document_ids = [r["document_id"] for r in by_document]
-        # The plain search repeats a document; by document, each comes once,
-        # best first, with its best chunk, in the chunk ranking's order
+        # By chunk, a document comes again; by document (the default, and
+        # what --by-document asks for), each comes once, best first, with
+        # its best chunk, in the chunk ranking's order
+        self.assertEqual(self.json_of("search", "-k", "7", "--by-document", query)["results"], by_document)
+        self.run_stache("search", "--by-chunk", "--by-document", query, expect=2)
         self.assertGreater(len(chunk_ids), len(set(chunk_ids)), by_chunk)
         self.assertEqual(len(document_ids), len(set(document_ids)), by_document)
         self.assertEqual(len(document_ids), 7)
