@@ -440,14 +440,56 @@ arg_boolean (JsonObject *args,
   return json_node_get_boolean (node);
 }
 
-/* How many chunks a by-document search asks for per document it returns:
- * the best hits of a long document often come in a row. It asks for no
- * more chunks than a plain search may (STACHE_OPERATION_MAX_TOP_K). */
+/* How many chunks a by-document search asks for per document it returns
+ * when the candidate pool holds too few documents: the best hits of a long
+ * document often come in a row. It asks for no more chunks than a plain
+ * search may (STACHE_OPERATION_MAX_TOP_K). */
 #define CHUNKS_PER_DOCUMENT 5
 
+/* Adds to @documents the best chunk of each document of @chunks not in
+ * @seen, in order, until there are @top_k */
+static void
+add_documents (GPtrArray  *documents,
+               GHashTable *seen,
+               GPtrArray  *chunks,
+               guint       top_k)
+{
+  for (guint i = 0; i < chunks->len && documents->len < top_k; i++)
+    {
+      StacheSearchResult *hit = g_ptr_array_index (chunks, i);
+      const char *document_id = stache_search_result_get_document_id (hit);
+      const char *key = document_id != NULL ? document_id : stache_search_result_get_id (hit);
+
+      /* A chunk stored without a document stands for itself. */
+      if (key == NULL || !g_hash_table_add (seen, g_strdup (key)))
+        continue;
+      g_ptr_array_add (documents, g_object_ref (hit));
+    }
+}
+
+static gboolean
+read_setting (StacheStore  *store,
+              const char   *key,
+              gint64        fallback,
+              guint        *value,
+              GError      **error)
+{
+  gint64 read = 0;
+
+  /* Settings the store checked when it was opened */
+  if (!stache_settings_get_int_range (stache_store_get_settings (store), key, fallback, 1, G_MAXINT,
+                                      &read, error))
+    return FALSE;
+  *value = (guint) read;
+  return TRUE;
+}
+
 /* The best chunk of each document, best first, up to top_k documents: the
- * chunk ranking as it is, with the later chunks of a document already
- * shown left out. */
+ * chunk ranking of the store's candidate pool (search_candidates chunks)
+ * as it is, the later chunks of a document already shown left out. When
+ * the pool holds fewer documents, a larger search adds the next ones
+ * after them, so the first documents never depend on top_k: -k 5 gives the
+ * first five of -k 20. */
 static GPtrArray *
 search_by_document (StacheStore       *store,
                     JsonObject        *args,
@@ -456,48 +498,38 @@ search_by_document (StacheStore       *store,
                     GCancellable      *cancellable,
                     GError           **error)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) chunks = NULL;
-  GPtrArray *documents = g_ptr_array_new_with_free_func (g_object_unref);
-  guint top_k = arg_top_k (args);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) documents = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) pool = NULL;
+  guint top_k = arg_top_k (args), candidates;
 
-  if (top_k == 0)
+  if ((top_k == 0 && !read_setting (store, "search_top_k", 10, &top_k, error)) ||
+      !read_setting (store, "search_candidates", 50, &candidates, error))
+    return NULL;
+  candidates = MIN (candidates, STACHE_OPERATION_MAX_TOP_K);
+
+  pool = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
+                                   candidates, mode, filter, cancellable, error);
+  if (pool == NULL)
+    return NULL;
+  add_documents (documents, seen, pool, top_k);
+
+  if (documents->len < top_k && pool->len == candidates)
     {
-      gint64 value = 0;
+      g_autoptr(GPtrArray) more = NULL;
+      guint wanted = MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, STACHE_OPERATION_MAX_TOP_K);
 
-      /* The search_top_k setting, which stache_store_search_full() takes
-       * for top_k 0. It always has a value, its built-in default at least,
-       * which the store checked when it was opened: 1 is never used. */
-      if (!stache_settings_get_int_range (stache_store_get_settings (store), "search_top_k", 1, 1, G_MAXINT,
-                                          &value, error))
+      if (wanted > candidates)
         {
-          g_ptr_array_unref (documents);
-          return NULL;
+          more = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
+                                           wanted, mode, filter, cancellable, error);
+          if (more == NULL)
+            return NULL;
+          add_documents (documents, seen, more, top_k);
         }
-      top_k = (guint) value;
     }
 
-  chunks = stache_store_search_full (store, arg_string (args, "query"), arg_string (args, "namespace"),
-                                     MIN (MAX (top_k, 1) * CHUNKS_PER_DOCUMENT, STACHE_OPERATION_MAX_TOP_K), mode,
-                                     filter, cancellable, error);
-  if (chunks == NULL)
-    {
-      g_ptr_array_unref (documents);
-      return NULL;
-    }
-
-  for (guint i = 0; i < chunks->len && documents->len < top_k; i++)
-    {
-      StacheSearchResult *hit = g_ptr_array_index (chunks, i);
-      const char *document_id = stache_search_result_get_document_id (hit);
-
-      /* A chunk stored without a document stands for itself. */
-      if (document_id != NULL && !g_hash_table_add (seen, (gpointer) document_id))
-        continue;
-      g_ptr_array_add (documents, g_object_ref (hit));
-    }
-
-  return documents;
+  return g_steal_pointer (&documents);
 }
 
 static JsonNode *

@@ -121,6 +121,26 @@ class NoConfigurationTests(StoreCliTestCase):
         self.assertEqual(document_ids[0], chunk_ids[0])
         self.assertEqual(by_document[0]["chunk_id"], by_chunk[0]["chunk_id"])
 
+    def test_top_k_keeps_the_first_documents(self):
+        # Documents of several chunks (CHUNK_SIZE small): the five first
+        # documents of -k 5 are the first five of -k 20, for every query
+        folder = os.path.join(self.tmp, "notes")
+        write_corpus(folder, 60, 7)
+        self.env["CHUNK_SIZE"] = "300"
+        self.env["CHUNK_OVERLAP"] = "0"
+        # a pool far smaller than -k 20 asks for, as with long documents
+        self.env["SEARCH_CANDIDATES"] = "10"
+        self.json_of("ingest", folder)
+        rng = random.Random(11)
+        for _ in range(30):
+            query = " ".join(rng.choice(WORDS) for _ in range(3))
+            five = [r["document_id"] for r in self.json_of("search", "-k", "5", query)["results"]]
+            twenty = [r["document_id"] for r in self.json_of("search", "-k", "20", query)["results"]]
+            self.assertEqual(len(five), 5, query)
+            self.assertEqual(len(twenty), 20, query)
+            self.assertEqual(len(set(twenty)), 20, query)
+            self.assertEqual(five, twenty[:5], query)
+
     def test_human_output(self):
         out = self.run_stache("ingest", SAMPLES).stdout
         self.assertIn("7 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", out)
