@@ -691,7 +691,10 @@ use_language (SqliteDatabase  *db,
 
   stemmer = stache_stemmer_new (language, error);
   if (stemmer == NULL)
-    return FALSE;
+    {
+      g_prefix_error (error, _("Setting “%s”: "), STACHE_TEXT_LANGUAGE_KEY);
+      return FALSE;
+    }
 
   n_chunks = count_rows (db, "SELECT count (*) FROM chunks");
   if (n_chunks > 0)
