@@ -138,6 +138,31 @@ class SettingsTests(unittest.TestCase):
         self.assertEqual(self.settings.get_string_list("fallbacks"), ["a", "b", "c"])
 
 
+class StemmerTests(unittest.TestCase):
+    """The SDK's word helpers from Python, as a Python provider uses them"""
+
+    def test_stems_and_stop_words(self):
+        english = Stache.Stemmer.new("english")
+        self.assertEqual(english.get_language(), "english")
+        folded, _ = Stache.text_fold("Signing REQUESTS")
+        self.assertEqual([english.stem(w, -1) for w in folded.split()], ["sign", "request"])
+        self.assertTrue(english.is_stop_word("the", -1))
+        self.assertFalse(english.is_stop_word("sign", -1))
+        self.assertEqual(Stache.Stemmer.new("german").stem("häuser", -1), "haus")
+
+    def test_none_keeps_words(self):
+        none = Stache.Stemmer.new("none")
+        self.assertEqual(none.stem("signing", -1), "signing")
+        self.assertFalse(none.is_stop_word("the", -1))
+
+    def test_unknown_language_is_refused(self):
+        with self.assertRaises(GLib.Error) as caught:
+            Stache.Stemmer.new("klingon")
+        self.assertTrue(caught.exception.matches(Stache.error_quark(), Stache.Error.INVALID_ARGUMENT))
+        self.assertIn("klingon", caught.exception.message)
+        self.assertIn("german", caught.exception.message)
+
+
 class DataObjectTests(unittest.TestCase):
     def test_properties_round_trip(self):
         doc = Stache.Document.new("doc-1")
