@@ -3137,6 +3137,32 @@ test_database_migrates_schema_3 (Fixture       *f,
     starters = keyword_ids (db, "research", "starters", NULL);
     g_assert_cmpstr (starters, ==, "");
     assert_verified (db);
+
+    /* Another process rebuilds the index in English meanwhile: this one's
+     * words would not meet it, so its searches and writes say so. */
+    make_sqlite_file (f->db_path, "UPDATE keyword_language SET language = 'english'");
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+
+      results = stache_vector_db_provider_keyword_search (db, "research", "starter", 10, NULL, NULL, &error);
+      g_assert_null (results);
+      g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "another process"));
+      g_assert_nonnull (strstr (error->message, "text_language"));
+      g_clear_error (&error);
+      {
+        g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+        const float values[3] = { 1, 0, 0 };
+        g_autoptr(GArray) vectors = floats (3, values);
+
+        g_ptr_array_add (chunks, chunk_new ("late", "a late starter", NULL, NULL));
+        g_assert_false (stache_vector_db_provider_insert (db, "research", chunks, vectors, NULL, &error));
+        g_assert_error (error, STACHE_ERROR, STACHE_ERROR_FAILED);
+        g_assert_nonnull (strstr (error->message, "another process"));
+      }
+      g_assert_cmpint (count (db, "research"), ==, 7);
+    }
   }
 }
 

@@ -657,6 +657,30 @@ stored_language (SqliteDatabase *db)
   return g_strdup ("none");
 }
 
+/* Inside a transaction: FALSE with @error when another process rebuilt
+ * the keyword index in another language since this one opened the file
+ * (its words would not meet the index's). */
+gboolean
+sqlite_database_check_language (SqliteDatabase  *db,
+                                GError         **error)
+{
+  g_autofree char *stored = NULL;
+  const char *mine;
+
+  if (db->stemmer == NULL)
+    return TRUE;
+  mine = stache_stemmer_get_language (db->stemmer);
+  stored = stored_language (db);
+  if (g_strcmp0 (stored, mine) == 0)
+    return TRUE;
+
+  g_set_error (error, STACHE_ERROR, STACHE_ERROR_FAILED,
+               _("The keyword index of the Stache database “%s” was rebuilt for the text language “%s” "
+                 "by another process; this one uses “%s” (setting “%s”): open the store again"),
+               db->path, stored, mine, STACHE_TEXT_LANGUAGE_KEY);
+  return FALSE;
+}
+
 /* Makes the keyword index speak @language: the first open of the file in
  * this process decides (later ones with another language get the same
  * index, with a warning). An index built in another language is rebuilt
@@ -705,21 +729,21 @@ use_language (SqliteDatabase  *db,
   if (!sqlite_database_begin (db, TRUE, error))
     return FALSE;
   db->stemmer = g_steal_pointer (&stemmer);
-  ok = sqlite_keywords_rebuild (db, n_chunks > 0 ? report_indexed : NULL, NULL, error);
-  if (ok)
-    {
-      g_autoptr(sqlite3_stmt) record = sqlite_database_prepare (db, "UPDATE keyword_language SET language = ?1",
-                                                                NULL);
+  {
+    /* (the language first: the rebuild's writes check it) */
+    g_autoptr(sqlite3_stmt) record = sqlite_database_prepare (db, "UPDATE keyword_language SET language = ?1",
+                                                              NULL);
 
-      ok = record != NULL;
-      if (ok)
-        {
-          sqlite3_bind_text (record, 1, language, -1, SQLITE_STATIC);
-          ok = sqlite3_step (record) == SQLITE_DONE;
-        }
-      if (!ok)
-        sqlite_database_set_error (db, error, _("recording the keyword index's language"));
-    }
+    ok = record != NULL;
+    if (ok)
+      {
+        sqlite3_bind_text (record, 1, language, -1, SQLITE_STATIC);
+        ok = sqlite3_step (record) == SQLITE_DONE;
+      }
+    if (!ok)
+      sqlite_database_set_error (db, error, _("recording the keyword index's language"));
+  }
+  ok = ok && sqlite_keywords_rebuild (db, n_chunks > 0 ? report_indexed : NULL, NULL, error);
   if (!sqlite_database_end (db, ok, ok ? error : NULL))
     {
       /* The index stays as it was: so does its language */

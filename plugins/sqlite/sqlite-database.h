@@ -57,6 +57,8 @@ SqliteDatabase *sqlite_database_open_reader  (SqliteDatabase   *db,
                                               GError          **error);
 void            sqlite_database_close_reader (SqliteDatabase   *reader);
 
+gboolean        sqlite_database_check_language (SqliteDatabase *db,
+                                                GError        **error);
 gboolean        sqlite_database_verify       (SqliteDatabase   *db,
                                               GCancellable     *cancellable,
                                               GError          **error);

@@ -947,6 +947,9 @@ sqlite_keyword_batch_flush (SqliteKeywordBatch  *batch,
   BlockWriter writer;
   guint n_terms = batch->terms->len;
 
+  if (batch->docs->len > 0 && !sqlite_database_check_language (db, error))
+    return FALSE;
+
   for (guint i = 0; i < batch->docs->len; i++)
     {
       const Doc *doc = &g_array_index (batch->docs, Doc, i);

@@ -998,6 +998,12 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
   locker = g_mutex_locker_new (&db->mutex);
   if (!sqlite_database_begin (db, FALSE, error))
     return NULL;
+  if (!sqlite_database_check_language (db, &local_error))
+    {
+      sqlite_database_end (db, FALSE, NULL);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
 
   /* A word in at least half the chunks gets an idf of 1e-6 (BM25's
    * formula turns negative there): leaving it out changes no score by more
