@@ -33,6 +33,8 @@ struct _StacheHttpClient
 {
   GObject    parent_instance;
 
+  guint64    serial;            /* unique in the process, set at init */
+
   char      *provider_name;
   char      *api_name;          /* guarded by mutex; NULL: provider_name */
   guint      connect_timeout;   /* seconds */

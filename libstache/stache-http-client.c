@@ -64,11 +64,14 @@ G_DEFINE_QUARK (stache-http-error-quark, stache_http_error)
 
 /* ---- attempts made by the last request of each thread ---- */
 
+/* Clients are told apart by a serial number, not their address: a client
+ * freed and another made at the same address must not inherit its
+ * figures (it did, now and then, in the tests). */
 typedef struct
 {
-  gconstpointer client;
-  guint         attempts;
-  guint         status;     /* HTTP status of the last attempt, 0 for none */
+  guint64 client;     /* the client's serial */
+  guint   attempts;
+  guint   status;     /* HTTP status of the last attempt, 0 for none */
 } LastAttempts;
 
 static GPrivate last_attempts = G_PRIVATE_INIT (g_free);
@@ -85,7 +88,7 @@ record_attempts (StacheHttpClient *self,
       g_private_set (&last_attempts, last);
     }
 
-  last->client = self;
+  last->client = self->serial;
   last->attempts = attempts;
   last->status = 0;
 }
@@ -96,7 +99,7 @@ record_status (StacheHttpClient *self,
 {
   LastAttempts *last = g_private_get (&last_attempts);
 
-  if (last != NULL && last->client == self)
+  if (last != NULL && last->client == self->serial)
     last->status = status;
 }
 
@@ -127,6 +130,10 @@ stache_http_client_class_init (StacheHttpClientClass *klass)
 static void
 stache_http_client_init (StacheHttpClient *self)
 {
+  static gsize next_serial;   /* pointer-sized, changed with atomic operations */
+
+  /* (on 32-bit systems it wraps after 4 billion clients) */
+  self->serial = (guint64) g_atomic_pointer_add (&next_serial, 1) + 1;
   g_mutex_init (&self->mutex);
   self->headers = g_ptr_array_new_with_free_func (_stache_http_header_free);
   self->secrets = g_ptr_array_new_with_free_func (g_free);
@@ -1314,7 +1321,7 @@ stache_http_client_get_last_status (StacheHttpClient *self)
   g_return_val_if_fail (STACHE_IS_HTTP_CLIENT (self), 0);
 
   last = g_private_get (&last_attempts);
-  if (last == NULL || last->client != self)
+  if (last == NULL || last->client != self->serial)
     return 0;
 
   return last->status;
@@ -1339,7 +1346,7 @@ stache_http_client_get_attempts (StacheHttpClient *self)
   g_return_val_if_fail (STACHE_IS_HTTP_CLIENT (self), 0);
 
   last = g_private_get (&last_attempts);
-  if (last == NULL || last->client != self)
+  if (last == NULL || last->client != self->serial)
     return 0;
 
   return last->attempts;
