@@ -197,15 +197,15 @@ stache_ingest_result_get_reason (StacheIngestResult *self)
  * @outcome: a #StacheIngestOutcome
  *
  * Gets a stable, untranslated name for @outcome, as printed by
- * `stache ingest --json`: `added`, `unchanged`, `replaced`, `skipped` or
- * `failed`.
+ * `stache ingest --json`: `added`, `unchanged`, `replaced`, `skipped`,
+ * `failed` or `removed`.
  *
  * Returns: the name
  */
 const char *
 stache_ingest_outcome_to_string (StacheIngestOutcome outcome)
 {
-  static const char *names[] = { "added", "unchanged", "replaced", "skipped", "failed" };
+  static const char *names[] = { "added", "unchanged", "replaced", "skipped", "failed", "removed" };
 
   g_return_val_if_fail ((guint) outcome < G_N_ELEMENTS (names), NULL);
   return names[outcome];

@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  *   too large, …); the reason says why
  * @STACHE_INGEST_OUTCOME_FAILED: the input could not be read or stored; the
  *   reason says why
+ * @STACHE_INGEST_OUTCOME_REMOVED: a document whose file is gone was removed
+ *   (stache_store_sync_directory())
  *
  * The outcome of ingesting one document.
  */
@@ -33,6 +35,7 @@ typedef enum {
   STACHE_INGEST_OUTCOME_REPLACED,
   STACHE_INGEST_OUTCOME_SKIPPED,
   STACHE_INGEST_OUTCOME_FAILED,
+  STACHE_INGEST_OUTCOME_REMOVED,
 } StacheIngestOutcome;
 
 #define STACHE_TYPE_INGEST_RESULT (stache_ingest_result_get_type ())

@@ -1471,6 +1471,194 @@ ingest_directory (StacheStore         *self,
   return g_steal_pointer (&results);
 }
 
+/* ---- sync: a namespace mirrors a folder ---- */
+
+/* Removes the documents of @ns that were ingested from a file below
+ * @directory (a file document's id is made from its URI) whose file no
+ * longer exists, adding a REMOVED result for each to @results. A file
+ * that exists but could not be read, or a subfolder that could not be
+ * listed, keeps its documents. */
+static gboolean
+remove_gone (StacheStore   *self,
+             GFile         *directory,
+             const char    *ns,
+             GPtrArray     *results,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GPtrArray) documents = NULL;
+
+  documents = stache_document_index_provider_list_documents (self->documents, ns, cancellable, error);
+  if (documents == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < documents->len; i++)
+    {
+      StacheDocument *document = g_ptr_array_index (documents, i);
+      const char *source = stache_document_get_source (document);
+      g_autoptr(GFile) file = NULL;
+      g_autofree char *uri = NULL;
+      g_autofree char *file_id = NULL;
+      StacheIngestResult *removed;
+
+      if (source == NULL || !g_path_is_absolute (source))
+        continue;
+      file = g_file_new_for_path (source);
+      if (!g_file_has_prefix (file, directory))
+        continue;
+      uri = g_file_get_uri (file);
+      file_id = make_document_id (ns, "file", uri);
+      if (g_strcmp0 (file_id, stache_document_get_id (document)) != 0 ||
+          g_file_query_exists (file, cancellable))
+        continue;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      if (!stache_store_delete_document (self, stache_document_get_id (document), cancellable, error))
+        return FALSE;
+      removed = _stache_ingest_result_new (source, ns, STACHE_INGEST_OUTCOME_REMOVED);
+      _stache_ingest_result_set_document (removed, stache_document_get_id (document),
+                                          stache_document_get_title (document), 0);
+      g_ptr_array_add (results, removed);
+    }
+
+  return TRUE;
+}
+
+static GPtrArray *
+sync_directory (StacheStore         *self,
+                GFile               *directory,
+                const char          *namespace_,
+                const char * const  *include,
+                const char * const  *exclude,
+                ProgressSink        *progress,
+                GCancellable        *cancellable,
+                GError             **error)
+{
+  g_autoptr(GPtrArray) results = NULL;
+  const char *ns;
+
+  g_return_val_if_fail (STACHE_IS_STORE (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (directory), NULL);
+
+  if (!_stache_store_resolve_namespace (namespace_, &ns, error))
+    return NULL;
+  results = ingest_directory (self, directory, namespace_, include, exclude, progress, cancellable, error);
+  if (results == NULL || !remove_gone (self, directory, ns, results, cancellable, error))
+    return NULL;
+
+  return g_steal_pointer (&results);
+}
+
+/**
+ * stache_store_sync_directory:
+ * @self: a #StacheStore
+ * @directory: a folder (or a file)
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @include: (array zero-terminated=1) (nullable): globs, as for
+ *   stache_store_ingest_directory()
+ * @exclude: (array zero-terminated=1) (nullable): globs, as for
+ *   stache_store_ingest_directory()
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Makes @namespace_ mirror @directory: ingests it as
+ * stache_store_ingest_directory() does (new files added, changed ones
+ * replaced), then removes the documents that were ingested from files
+ * below @directory that no longer exist, each reported with the outcome
+ * %STACHE_INGEST_OUTCOME_REMOVED. A renamed file is one document: the new
+ * name's added, the old one's removed. A file that exists but cannot be
+ * read, an excluded file and a document ingested from text keep their
+ * documents; a folder that cannot be read is an error and removes nothing.
+ *
+ * Returns: (transfer container) (element-type StacheIngestResult): one
+ *   result per file, then one per removed document, or %NULL with @error
+ */
+GPtrArray *
+stache_store_sync_directory (StacheStore         *self,
+                             GFile               *directory,
+                             const char          *namespace_,
+                             const char * const  *include,
+                             const char * const  *exclude,
+                             GCancellable        *cancellable,
+                             GError             **error)
+{
+  return sync_directory (self, directory, namespace_, include, exclude, NULL, cancellable, error);
+}
+
+static gpointer
+sync_directory_work (gpointer       source,
+                     gpointer       data,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  StoreCall *call = data;
+
+  return sync_directory (source, call->file, call->namespace_,
+                         (const char * const *) call->include,
+                         (const char * const *) call->exclude,
+                         call->progress, cancellable, error);
+}
+
+/**
+ * stache_store_sync_directory_async:
+ * @self: a #StacheStore
+ * @directory: a folder (or a file)
+ * @namespace_: (nullable): the namespace, or %NULL for `default`
+ * @include: (array zero-terminated=1) (nullable): globs
+ * @exclude: (array zero-terminated=1) (nullable): globs
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when done
+ * @user_data: (closure): data for @callback
+ *
+ * Runs stache_store_sync_directory() in a worker thread; #StacheStore::progress
+ * is emitted in the thread-default main context of this call.
+ */
+void
+stache_store_sync_directory_async (StacheStore         *self,
+                                   GFile               *directory,
+                                   const char          *namespace_,
+                                   const char * const  *include,
+                                   const char * const  *exclude,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  StoreCall *call;
+
+  g_return_if_fail (STACHE_IS_STORE (self));
+  g_return_if_fail (G_IS_FILE (directory));
+
+  call = g_new0 (StoreCall, 1);
+  call->file = g_object_ref (directory);
+  call->namespace_ = g_strdup (namespace_);
+  call->include = g_strdupv ((char **) include);
+  call->exclude = g_strdupv ((char **) exclude);
+  call->progress = progress_sink_new (self);
+  _stache_task_run_in_thread (self, stache_store_sync_directory_async, sync_directory_work, call,
+                              store_call_free, (GDestroyNotify) g_ptr_array_unref,
+                              cancellable, callback, user_data);
+}
+
+/**
+ * stache_store_sync_directory_finish:
+ * @self: a #StacheStore
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes stache_store_sync_directory_async().
+ *
+ * Returns: (transfer container) (element-type StacheIngestResult): the
+ *   results, or %NULL with @error
+ */
+GPtrArray *
+stache_store_sync_directory_finish (StacheStore   *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  return _stache_task_finish_pointer (self, result, stache_store_sync_directory_async, error);
+}
+
 static gpointer
 ingest_directory_work (gpointer       source,
                        gpointer       data,

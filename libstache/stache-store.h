@@ -99,6 +99,27 @@ STACHE_AVAILABLE_IN_ALL
 GPtrArray          *stache_store_ingest_directory_finish (StacheStore          *self,
                                                           GAsyncResult         *result,
                                                           GError              **error);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray          *stache_store_sync_directory          (StacheStore          *self,
+                                                          GFile                *directory,
+                                                          const char           *namespace_,
+                                                          const char * const   *include,
+                                                          const char * const   *exclude,
+                                                          GCancellable         *cancellable,
+                                                          GError              **error);
+STACHE_AVAILABLE_IN_ALL
+void                stache_store_sync_directory_async    (StacheStore          *self,
+                                                          GFile                *directory,
+                                                          const char           *namespace_,
+                                                          const char * const   *include,
+                                                          const char * const   *exclude,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray          *stache_store_sync_directory_finish   (StacheStore          *self,
+                                                          GAsyncResult         *result,
+                                                          GError              **error);
 
 STACHE_AVAILABLE_IN_ALL
 GPtrArray          *stache_store_search                  (StacheStore          *self,

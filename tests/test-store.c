@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <stache.h>
 
 #include "stache-test-utils.h"
@@ -962,6 +963,118 @@ test_search_stems_words (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "klingon"));
 }
 
+/* The outcomes of @results, counted: "added 1, removed 2, …" (non-zero only) */
+static char *
+outcomes_of (GPtrArray *results)
+{
+  guint counts[STACHE_INGEST_OUTCOME_REMOVED + 1] = { 0 };
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < results->len; i++)
+    counts[stache_ingest_result_get_outcome (g_ptr_array_index (results, i))]++;
+  for (guint o = 0; o <= STACHE_INGEST_OUTCOME_REMOVED; o++)
+    if (counts[o] > 0)
+      g_string_append_printf (text, "%s%s %u", text->len > 0 ? ", " : "", stache_ingest_outcome_to_string (o),
+                              counts[o]);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static char *
+sync_folder (Fixture    *fixture,
+             const char *folder)
+{
+  g_autoptr(GFile) dir = g_file_new_for_path (folder);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = stache_store_sync_directory (fixture->store, dir, "mirror", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return outcomes_of (results);
+}
+
+static guint
+documents_in (Fixture    *fixture,
+              const char *namespace_)
+{
+  g_autoptr(GPtrArray) documents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  documents = stache_store_list_documents (fixture->store, namespace_, NULL, &error);
+  g_assert_no_error (error);
+  return documents->len;
+}
+
+/* A namespace mirrors a folder: a deleted file's document goes (and its
+ * chunks with it), a renamed file is one document, not two; a file that
+ * cannot be read, a text ingested under a path-like source and documents
+ * of other folders stay; a folder that cannot be read removes nothing. */
+static void
+test_sync_mirrors_folder (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *folder = g_build_filename (fixture->tmp, "mirror", NULL);
+  g_autofree char *a = write_file (fixture, "mirror/a.txt", "Anteaters eat termites.", -1);
+  g_autofree char *b = write_file (fixture, "mirror/b.txt", "Bison roam the prairie.", -1);
+  g_autofree char *c = write_file (fixture, "mirror/sub/c.txt", "Cormorants dive for fish.", -1);
+  g_autofree char *other = write_file (fixture, "elsewhere/d.txt", "Dromedaries cross deserts.", -1);
+  g_autofree char *renamed = g_build_filename (folder, "bison.txt", NULL);
+  g_autofree char *outcomes = NULL;
+  g_autoptr(GFile) other_file = g_file_new_for_path (other);
+  g_autoptr(StacheIngestResult) text = NULL;
+  g_autoptr(StacheIngestResult) elsewhere = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+
+  outcomes = sync_folder (fixture, folder);
+  g_assert_cmpstr (outcomes, ==, "added 3");
+  g_clear_pointer (&outcomes, g_free);
+  elsewhere = stache_store_ingest_file (fixture->store, other_file, "mirror", NULL, &error);
+  g_assert_no_error (error);
+  /* a text whose source names a file below the folder is not that file */
+  text = stache_store_ingest_text_full (fixture->store, "Egrets wade.", "mirror", c, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (documents_in (fixture, "mirror"), ==, 5);
+
+  g_assert_cmpint (g_unlink (a), ==, 0);
+  g_assert_cmpint (g_rename (b, renamed), ==, 0);
+  g_assert_cmpint (g_unlink (c), ==, 0);
+  g_assert_cmpint (g_unlink (other), ==, 0);
+  outcomes = sync_folder (fixture, folder);
+  g_assert_cmpstr (outcomes, ==, "added 1, removed 3");
+  g_clear_pointer (&outcomes, g_free);
+  /* bison.txt, the text, and d.txt (gone, but not below the folder) */
+  g_assert_cmpuint (documents_in (fixture, "mirror"), ==, 3);
+  hits = stache_store_search_full (fixture->store, "anteaters termites", "mirror", 10,
+                                   STACHE_SEARCH_MODE_KEYWORD, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, ==, 0);
+
+  /* A path that is there but cannot be ingested (here a FIFO where the
+   * file was) keeps its document */
+  g_assert_cmpint (g_rename (renamed, a), ==, 0);
+  g_assert_cmpint (mkfifo (renamed, 0600), ==, 0);
+  outcomes = sync_folder (fixture, folder);
+  g_assert_cmpstr (outcomes, ==, "added 1");   /* (a folder walk passes over FIFOs) */
+  g_clear_pointer (&outcomes, g_free);
+  g_assert_cmpuint (documents_in (fixture, "mirror"), ==, 4);
+  g_assert_cmpint (g_unlink (renamed), ==, 0);
+  g_assert_cmpint (g_unlink (a), ==, 0);
+
+  /* A folder that is gone is an error, and nothing is removed */
+  {
+    g_autoptr(GFile) missing = g_file_new_for_path (folder);
+    g_autoptr(GPtrArray) results = NULL;
+    g_autofree char *sub = g_build_filename (folder, "sub", NULL);
+
+    g_assert_cmpint (g_rmdir (sub), ==, 0);
+    g_assert_cmpint (g_rmdir (folder), ==, 0);
+    results = stache_store_sync_directory (fixture->store, missing, "mirror", NULL, NULL, NULL, &error);
+    g_assert_null (results);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_assert_cmpuint (documents_in (fixture, "mirror"), ==, 4);
+  }
+}
+
 #define add_store_test(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -997,6 +1110,7 @@ main (int    argc,
   add_store_test ("/store/ingest/new-model-reembeds", test_new_model_reembeds);
   add_store_test ("/store/search/top-k-does-not-reorder", test_top_k_does_not_reorder);
   add_store_test ("/store/search/stems-words", test_search_stems_words);
+  add_store_test ("/store/sync/mirrors-folder", test_sync_mirrors_folder);
 
   return g_test_run ();
 }

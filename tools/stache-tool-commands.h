@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 int command_ingest     (int argc, char **argv);
+int command_sync       (int argc, char **argv);
 int command_search     (int argc, char **argv);
 int command_ask        (int argc, char **argv);
 int command_documents  (int argc, char **argv);

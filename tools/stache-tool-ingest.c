@@ -1,4 +1,4 @@
-/* stache-tool-ingest.c: `stache ingest`: files and folders into the store, with a progress bar
+/* stache-tool-ingest.c: `stache ingest` and `stache sync`: files and folders into the store, with a progress bar
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -47,10 +47,14 @@ on_progress (StacheStore *store,
   fflush (stderr);
 }
 
-int
-command_ingest (int    argc,
-                char **argv)
+/* `stache ingest`, or with @sync `stache sync` (documents whose files are
+ * gone removed too) */
+static int
+ingest_paths (int       argc,
+              char    **argv,
+              gboolean  sync)
 {
+  const char *command = sync ? "sync" : "ingest";
   gboolean json = FALSE;
   g_autofree char *namespace_ = NULL;
   g_auto(GStrv) include = NULL;
@@ -66,17 +70,21 @@ command_ingest (int    argc,
   g_autoptr(StacheStore) store = NULL;
   g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(JsonBuilder) builder = NULL;
-  guint counts[STACHE_INGEST_OUTCOME_FAILED + 1] = { 0 };
+  guint counts[STACHE_INGEST_OUTCOME_REMOVED + 1] = { 0 };
   Progress progress = { isatty (fileno (stderr)) && !json, 30 };
   gboolean path_error = FALSE;
 
-  g_option_context_set_summary (context, _("Ingest files and folders (text, Markdown, HTML)."));
+  g_option_context_set_summary (context, sync ? _("Make a namespace mirror files and folders (text, Markdown, "
+                                                  "HTML): new files added, changed ones replaced, documents "
+                                                  "whose files are gone removed.")
+                                              : _("Ingest files and folders (text, Markdown, HTML)."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!stache_tool_parse_options (context, &argc, &argv))
     return EXIT_USAGE;
   if (argc < 2)
     {
-      g_printerr ("%s\n", _("stache ingest: give at least one file or folder"));
+      /* Translators: %s is the command, ingest or sync */
+      g_printerr (_("stache %s: give at least one file or folder\n"), command);
       return EXIT_USAGE;
     }
 
@@ -90,9 +98,12 @@ command_ingest (int    argc,
       g_autoptr(GError) error = NULL;
       g_autoptr(GPtrArray) results = NULL;
 
-      results = stache_store_ingest_directory (store, file, namespace_,
-                                               (const char * const *) include,
+      if (sync)
+        results = stache_store_sync_directory (store, file, namespace_, (const char * const *) include,
                                                (const char * const *) exclude, NULL, &error);
+      else
+        results = stache_store_ingest_directory (store, file, namespace_, (const char * const *) include,
+                                                 (const char * const *) exclude, NULL, &error);
       if (results == NULL)
         {
           g_printerr ("stache: %s\n", error->message);
@@ -120,7 +131,7 @@ command_ingest (int    argc,
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "summary");
       json_builder_begin_object (builder);
-      for (guint o = 0; o <= STACHE_INGEST_OUTCOME_FAILED; o++)
+      for (guint o = 0; o <= (sync ? STACHE_INGEST_OUTCOME_REMOVED : STACHE_INGEST_OUTCOME_FAILED); o++)
         {
           json_builder_set_member_name (builder, stache_ingest_outcome_to_string (o));
           json_builder_add_int_value (builder, counts[o]);
@@ -140,6 +151,14 @@ command_ingest (int    argc,
       json_builder_end_object (builder);
       stache_tool_print_json (builder);
     }
+  else if (sync)
+    {
+      /* Translators: the summary after a sync; each %u is a count */
+      g_print (_("%u added, %u unchanged, %u replaced, %u removed, %u skipped, %u failed\n"),
+               counts[STACHE_INGEST_OUTCOME_ADDED], counts[STACHE_INGEST_OUTCOME_UNCHANGED],
+               counts[STACHE_INGEST_OUTCOME_REPLACED], counts[STACHE_INGEST_OUTCOME_REMOVED],
+               counts[STACHE_INGEST_OUTCOME_SKIPPED], counts[STACHE_INGEST_OUTCOME_FAILED]);
+    }
   else
     {
       /* Translators: the summary after ingesting; each %u is a count */
@@ -150,4 +169,18 @@ command_ingest (int    argc,
     }
 
   return path_error || counts[STACHE_INGEST_OUTCOME_FAILED] > 0 ? 1 : 0;
+}
+
+int
+command_ingest (int    argc,
+                char **argv)
+{
+  return ingest_paths (argc, argv, FALSE);
+}
+
+int
+command_sync (int    argc,
+              char **argv)
+{
+  return ingest_paths (argc, argv, TRUE);
 }

@@ -34,6 +34,7 @@ static const struct {
   const char  *summary;
 } commands[] = {
   { "ingest", command_ingest, N_("Ingest files and folders into the store") },
+  { "sync", command_sync, N_("Make a namespace mirror folders: also remove documents whose files are gone") },
   { "search", command_search, N_("Search the store") },
   { "ask", command_ask, N_("Answer a question from the store, with citations") },
   { "documents", command_documents, N_("List, show or delete documents") },

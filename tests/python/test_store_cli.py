@@ -141,6 +141,28 @@ class NoConfigurationTests(StoreCliTestCase):
             self.assertEqual(len(set(twenty)), 20, query)
             self.assertEqual(five, twenty[:5], query)
 
+    def test_sync_removes_documents_of_gone_files(self):
+        folder = os.path.join(self.tmp, "notes")
+        write_corpus(folder, 5, 3)
+        out = self.run_stache("sync", folder).stdout
+        self.assertIn("5 added, 0 unchanged, 0 replaced, 0 removed, 0 skipped, 0 failed", out)
+        os.unlink(os.path.join(folder, "note-0001.txt"))
+        os.rename(os.path.join(folder, "note-0002.txt"), os.path.join(folder, "moved.txt"))
+        summary = self.json_of("sync", folder)["summary"]
+        self.assertEqual((summary["added"], summary["unchanged"], summary["removed"]), (1, 3, 2))
+        listed = self.json_of("documents", "list")
+        sources = sorted(os.path.basename(d["source"]) for d in listed)
+        self.assertEqual(sources, ["moved.txt", "note-0000.txt", "note-0003.txt", "note-0004.txt"])
+        hits = self.json_of("search", "--by-chunk", "-k", "50", "Marker 3-1")["results"]
+        self.assertTrue(hits)
+        self.assertFalse([h for h in hits if h["metadata"]["source"].endswith("note-0001.txt")])
+        self.check_whole_documents(4)
+        # plain ingest stays additive: it never reports or removes anything
+        os.unlink(os.path.join(folder, "note-0000.txt"))
+        summary = self.json_of("ingest", folder)["summary"]
+        self.assertNotIn("removed", summary)
+        self.assertEqual(len(self.json_of("documents", "list")), 4)
+
     def test_human_output(self):
         out = self.run_stache("ingest", SAMPLES).stdout
         self.assertIn("7 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", out)
