@@ -79,6 +79,33 @@ class StoreFromPythonTests(unittest.TestCase):
         self.assertEqual([d for d, _ in seen], sorted(d for d, _ in seen))
         self.assertTrue(all(t == 300 for _, t in seen))
 
+    def test_async_sync_removes_gone_files(self):
+        folder = os.path.join(TMP, "mirrored")
+        os.makedirs(folder)
+        for name in ("kelp.txt", "reef.txt"):
+            with open(os.path.join(folder, name), "w") as f:
+                f.write("Notes on %s forests and sea urchins.\n" % name[:-4])
+        loop = GLib.MainLoop()
+        outcome = {}
+
+        def done(store, result):
+            outcome["results"] = store.sync_directory_finish(result)
+            loop.quit()
+
+        def sync():
+            self.store.sync_directory_async(Gio.File.new_for_path(folder), "mirror", None, None, None, done)
+            GLib.timeout_add_seconds(60, loop.quit)
+            loop.run()
+            return sorted((os.path.basename(r.get_source()), r.get_outcome()) for r in outcome.pop("results"))
+
+        self.assertEqual(sync(), [("kelp.txt", Stache.IngestOutcome.ADDED), ("reef.txt", Stache.IngestOutcome.ADDED)])
+        os.unlink(os.path.join(folder, "reef.txt"))
+        self.assertEqual(sync(), [("kelp.txt", Stache.IngestOutcome.UNCHANGED),
+                                  ("reef.txt", Stache.IngestOutcome.REMOVED)])
+        self.assertEqual(Stache.ingest_outcome_to_string(Stache.IngestOutcome.REMOVED), "removed")
+        self.assertEqual([os.path.basename(d.get_source()) for d in self.store.list_documents("mirror", None)],
+                         ["kelp.txt"])
+
     def test_ask(self):
         samples = Gio.File.new_for_path(os.environ["STACHE_TEST_SAMPLES"])
         self.store.ingest_directory(samples, None, None, None, None)
