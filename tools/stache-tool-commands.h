@@ -19,4 +19,15 @@ int command_plugins    (int argc, char **argv);
 int command_config     (int argc, char **argv);
 int command_check      (int argc, char **argv);
 
+/* stache-tool-watch.c: `stache sync --watch` */
+typedef void (*StacheToolSyncPrint) (GPtrArray *results,
+                                     gpointer   data);
+void stache_tool_watch (StacheStore         *store,
+                        GPtrArray           *roots,
+                        const char          *namespace_,
+                        const char * const  *include,
+                        const char * const  *exclude,
+                        StacheToolSyncPrint  print,
+                        gpointer             print_data);
+
 G_END_DECLS

@@ -163,6 +163,39 @@ class NoConfigurationTests(StoreCliTestCase):
         self.assertNotIn("removed", summary)
         self.assertEqual(len(self.json_of("documents", "list")), 4)
 
+    def test_sync_watch_follows_the_folder(self):
+        folder = os.path.join(self.tmp, "watched")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "first.txt"), "w") as f:
+            f.write("A first note about kelp forests.")
+        proc = subprocess.Popen([STACHE, "sync", "--watch", folder], env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertIn("1 added", proc.stdout.readline())
+
+            def listed_within(seconds, expected):
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    names = sorted(os.path.basename(d["source"]) for d in self.json_of("documents", "list"))
+                    if names == expected:
+                        return names
+                    time.sleep(0.1)
+                return names
+
+            time.sleep(0.5)   # (the monitors are set up after the first sync)
+            with open(os.path.join(folder, "second.txt"), "w") as f:
+                f.write("A second note about sea urchins.")
+            self.assertEqual(listed_within(2, ["first.txt", "second.txt"]), ["first.txt", "second.txt"])
+            self.assertIn("1 added, 1 unchanged", proc.stdout.readline())
+            os.unlink(os.path.join(folder, "first.txt"))
+            self.assertEqual(listed_within(2, ["second.txt"]), ["second.txt"])
+            self.assertIn("1 removed", proc.stdout.readline())
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertNotIn("CRITICAL", err)
+
     def test_human_output(self):
         out = self.run_stache("ingest", SAMPLES).stdout
         self.assertIn("7 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", out)
