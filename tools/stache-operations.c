@@ -279,6 +279,63 @@ stache_tool_result_object_source (JsonObject *result)
   return source != NULL ? source : stache_tool_member_string (result, "document_id");
 }
 
+/* The place a passage comes from within its document: the last heading
+ * of its heading_path ("Sourdough at home > Keeping a starter alive"
+ * gives "Keeping a starter alive"), NULL when it has none */
+static char *
+passage_place (JsonObject *result)
+{
+  JsonNode *metadata = json_object_get_member (result, "metadata");
+  const char *path, *last;
+
+  if (metadata == NULL || !JSON_NODE_HOLDS_OBJECT (metadata))
+    return NULL;
+  path = stache_tool_member_string (json_node_get_object (metadata), "heading_path");
+  if (path == NULL)
+    return NULL;
+  last = g_strrstr (path, " > ");
+  return g_strdup (last != NULL ? last + 3 : path);
+}
+
+void
+stache_tool_render_sources (GString    *out,
+                            JsonArray  *sources,
+                            const char *indent)
+{
+  g_autoptr(GHashTable) done = g_hash_table_new (g_str_hash, g_str_equal);
+  guint n = json_array_get_length (sources);
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *first = json_array_get_object_element (sources, i);
+      const char *document = stache_tool_member_string (first, "document_id");
+      g_autoptr(GString) numbers = g_string_new (NULL);
+      g_autoptr(GPtrArray) places = g_ptr_array_new_with_free_func (g_free);
+
+      if (document != NULL && !g_hash_table_add (done, (gpointer) document))
+        continue;
+      for (guint j = i; j < n; j++)
+        {
+          JsonObject *passage = json_array_get_object_element (sources, j);
+          char *place;
+
+          if (j != i && (document == NULL ||
+                         g_strcmp0 (stache_tool_member_string (passage, "document_id"), document) != 0))
+            continue;
+          g_string_append_printf (numbers, "%s%u", numbers->len > 0 ? ", " : "", j + 1);
+          place = passage_place (passage);
+          if (place != NULL && !g_ptr_array_find_with_equal_func (places, place, g_str_equal, NULL))
+            g_ptr_array_add (places, place);
+          else
+            g_free (place);
+        }
+      g_string_append_printf (out, "%s[%s] %s", indent, numbers->str, stache_tool_result_object_source (first));
+      for (guint p = 0; p < places->len; p++)
+        g_string_append_printf (out, "%s%s", p == 0 ? ": " : "; ", (const char *) g_ptr_array_index (places, p));
+      g_string_append_c (out, '\n');
+    }
+}
+
 static double
 node_get_number (JsonNode *node)
 {
@@ -602,6 +659,7 @@ operation_ask (StacheStore   *store,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(StacheAnswer) answer = NULL;
   GPtrArray *sources;
+  JsonNode *root;
 
   answer = stache_store_ask (store, arg_string (args, "question"), arg_string (args, "namespace"),
                              arg_top_k (args), cancellable, error);
@@ -620,16 +678,12 @@ operation_ask (StacheStore   *store,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
+  root = builder_root (builder);
   render (text, "%s", stache_answer_get_text (answer) != NULL ? stache_answer_get_text (answer) : "");
   render (text, "\n\n%s\n", _("Sources:"));
-  for (guint i = 0; i < sources->len; i++)
-    {
-      StacheSearchResult *result = g_ptr_array_index (sources, i);
-
-      render (text, "[%u] %s (%s: %s)\n", i + 1, stache_tool_result_source (result),
-              _("document"), stache_search_result_get_document_id (result));
-    }
-  return builder_root (builder);
+  if (text != NULL)
+    stache_tool_render_sources (text, json_object_get_array_member (json_node_get_object (root), "sources"), "");
+  return root;
 }
 
 static JsonNode *

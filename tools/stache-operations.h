@@ -96,5 +96,11 @@ const char            *stache_tool_member_string        (JsonObject            *
  * from: its metadata's source, else its document id (as
  * stache_tool_result_source() says of the result itself) */
 const char            *stache_tool_result_object_source (JsonObject            *result);
+/* An answer's sources, as stache_tool_add_result() writes them, one line
+ * per document: the numbers of its passages, where it comes from and the
+ * places cited ("[1, 2] notes.md: Feeding; Hooch") */
+void                   stache_tool_render_sources       (GString               *out,
+                                                         JsonArray             *sources,
+                                                         const char            *indent);
 
 G_END_DECLS

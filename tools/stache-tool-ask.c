@@ -95,8 +95,12 @@ command_ask (int    argc,
     g_print ("%s", text != NULL ? text : "");
   g_print ("\n\n%s\n", _("Sources:"));
   sources = json_object_get_array_member (json_node_get_object (answer), "sources");
-  for (guint i = 0; i < json_array_get_length (sources); i++)
-    g_print ("  [%u] %s\n", i + 1, stache_tool_result_object_source (json_array_get_object_element (sources, i)));
+  {
+    g_autoptr(GString) lines = g_string_new (NULL);
+
+    stache_tool_render_sources (lines, sources, "  ");
+    g_print ("%s", lines->str);
+  }
 
   return 0;
 }

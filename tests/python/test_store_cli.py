@@ -196,6 +196,22 @@ class NoConfigurationTests(StoreCliTestCase):
         self.assertEqual(proc.returncode, 0, err)
         self.assertNotIn("CRITICAL", err)
 
+    def test_ask_names_each_document_once(self):
+        self.run_stache("ingest", SAMPLES)
+        question = "how do I feed a sourdough starter and what is hooch"
+        passages = self.json_of("ask", question)["sources"]
+        out = self.run_stache("ask", question).stdout
+        lines = out.split("Sources:\n", 1)[1].splitlines()
+        documents = [line.split("] ", 1)[1].split(":", 1)[0] for line in lines]
+        # one line per document, with all its passages' numbers, each once
+        self.assertEqual(len(documents), len(set(documents)), out)
+        self.assertEqual(len(documents), len({p["document_id"] for p in passages}), out)
+        numbers = sorted(int(n) for line in lines for n in line.split("]")[0].strip(" [").split(", "))
+        self.assertEqual(numbers, list(range(1, len(passages) + 1)), out)
+        sourdough = [line for line in lines if "sourdough.md" in line]
+        self.assertEqual(len(sourdough), 1, out)
+        self.assertIn("Keeping a starter alive", sourdough[0])
+
     def test_human_output(self):
         out = self.run_stache("ingest", SAMPLES).stdout
         self.assertIn("7 added, 0 unchanged, 0 replaced, 0 skipped, 0 failed", out)
