@@ -82,18 +82,31 @@ get_stemmer (SimpleReranker *self)
   return english;
 }
 
-/* The words of @text, folded, each by its stem; with @surface, the words
- * as they are too (for the stop words) */
+/* The words of @text, folded, each by its stem, borrowed from @memo (word
+ * → stem, kept for the call: the candidates share most of their words, and
+ * Snowball costs more than a lookup); with @surface, the words as they are
+ * too (for the stop words) */
 static GPtrArray *
 split_stems (StacheStemmer  *stemmer,
+             GHashTable     *memo,
              const char     *text,
              GPtrArray     **surface)
 {
   GPtrArray *words = stache_text_split_words (text);
-  GPtrArray *stems = g_ptr_array_new_full (words->len, g_free);
+  GPtrArray *stems = g_ptr_array_sized_new (words->len);
 
   for (guint i = 0; i < words->len; i++)
-    g_ptr_array_add (stems, stache_stemmer_stem (stemmer, g_ptr_array_index (words, i), -1));
+    {
+      const char *word = g_ptr_array_index (words, i);
+      char *stem = g_hash_table_lookup (memo, word);
+
+      if (stem == NULL)
+        {
+          stem = stache_stemmer_stem (stemmer, word, -1);
+          g_hash_table_insert (memo, g_strdup (word), stem);
+        }
+      g_ptr_array_add (stems, stem);
+    }
   if (surface != NULL)
     *surface = words;
   else
@@ -105,7 +118,7 @@ split_stems (StacheStemmer  *stemmer,
 /* What is known of the query, computed once per call */
 typedef struct
 {
-  GPtrArray  *tokens;      /* every word of the query, in order */
+  GPtrArray  *tokens;      /* every word of the query, in order (stems, borrowed) */
   GPtrArray  *terms;       /* the distinct words that count, borrowed from @tokens */
   GHashTable *term_index;  /* word → its index in @terms + 1 */
 } Query;
@@ -113,11 +126,12 @@ typedef struct
 static void
 query_init (Query         *query,
             StacheStemmer *stemmer,
+            GHashTable    *memo,
             const char    *text)
 {
   g_autoptr(GPtrArray) surface = NULL;
 
-  query->tokens = split_stems (stemmer, text, &surface);
+  query->tokens = split_stems (stemmer, memo, text, &surface);
   query->terms = g_ptr_array_new ();
   query->term_index = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -294,6 +308,8 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
                         GError                 **error)
 {
   StacheStemmer *stemmer = get_stemmer (SIMPLE_RERANKER (provider));
+  /* (first, so freed last: the words below are borrowed from it) */
+  g_autoptr(GHashTable) memo = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GArray) ranked = NULL;
   g_autoptr(GPtrArray) texts = NULL;
   g_autofree double *weights = NULL;
@@ -312,7 +328,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
     }
 
-  query_init (&query, stemmer, query_text);
+  query_init (&query, stemmer, memo, query_text);
   ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
 
   /* Split every candidate once, and count in how many each query word
@@ -321,8 +337,8 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
   weights = g_new0 (double, MAX (query.terms->len, 1));
   for (guint i = 0; i < results->len; i++)
     {
-      GPtrArray *words = split_stems (stemmer, stache_search_result_get_text (g_ptr_array_index (results, i)),
-                                      NULL);
+      GPtrArray *words = split_stems (stemmer, memo,
+                                      stache_search_result_get_text (g_ptr_array_index (results, i)), NULL);
       g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
 
       for (guint w = 0; w < words->len; w++)
