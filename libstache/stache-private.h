@@ -23,8 +23,8 @@ G_BEGIN_DECLS
  * least top_k): the same query ranks the same documents at -k 5 and -k 20 */
 #define STACHE_DEFAULT_SEARCH_CANDIDATES     50
 #define STACHE_DEFAULT_TEXT_LANGUAGE         "english"
-#define STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT  0.3
-#define STACHE_DEFAULT_HYBRID_RRF_K          3.0
+#define STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT  0.5
+#define STACHE_DEFAULT_HYBRID_RRF_K          5.0
 #define STACHE_DEFAULT_HTTP_CONNECT_TIMEOUT  10
 #define STACHE_DEFAULT_HTTP_TIMEOUT          120
 #define STACHE_DEFAULT_HTTP_MAX_RETRIES      3

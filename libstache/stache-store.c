@@ -40,7 +40,7 @@
  * top_k, default 50: a query ranks the same documents whatever top_k is),
  * `search_top_k`
  * (default 10), `hybrid_vector_weight` (weight of the vector list in
- * fusion, default 0.3), `hybrid_rrf_k` (default 3), `text_language`
+ * fusion, default 0.5), `hybrid_rrf_k` (default 5), `text_language`
  * (the Snowball stemmer of the keyword index, the hashing embedder and the
  * `simple` reranker, default `english`, `none` for words as they are; a
  * change re-ingests, as a change of embedder does) and
@@ -51,12 +51,13 @@
  */
 
 /* Hybrid fusion trusts the keyword list more than the vector list: with
- * the in-process hashing embedder, vectors are the weaker signal. These
- * defaults were chosen on the man page check (tests/quality), where equal
- * votes and k = 60 made hybrid worse than keyword search alone; the
- * settings hybrid_vector_weight and hybrid_rrf_k change them (a real
- * embedding model deserves a weight near 1): STACHE_DEFAULT_HYBRID_RRF_K
- * and STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT in stache-private.h. */
+ * the in-process hashing embedder, vectors are the weaker signal. The
+ * defaults (vector weight 0.5, RRF k 5) were measured on the three quality
+ * suites (tests/quality/retrieval.py, docs/retrieval-quality.md), where
+ * equal votes with k = 60 lose on one-chunk documents; the settings
+ * hybrid_vector_weight and hybrid_rrf_k change them (a real embedding
+ * model deserves a weight near 1): STACHE_DEFAULT_HYBRID_RRF_K and
+ * STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT in stache-private.h. */
 
 static void stache_store_initable_iface_init (GInitableIface *iface);
 
