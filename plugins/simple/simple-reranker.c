@@ -82,74 +82,148 @@ get_stemmer (SimpleReranker *self)
   return english;
 }
 
-/* The words of @text, folded, each by its stem, borrowed from @memo (word
- * → stem, kept for the call: the candidates share most of their words, and
- * Snowball costs more than a lookup); with @surface, the words as they are
- * too (for the stop words) */
-static GPtrArray *
-split_stems (StacheStemmer  *stemmer,
-             GHashTable     *memo,
-             const char     *text,
-             GPtrArray     **surface)
+/* The words of one call, each a number: words with the same stem get the
+ * same one. The candidates share most of their words, so each distinct
+ * word is stemmed once per call (Snowball costs more than a lookup), and
+ * the rest compares numbers rather than strings. */
+typedef struct
 {
-  GPtrArray *words = stache_text_split_words (text);
-  GPtrArray *stems = g_ptr_array_sized_new (words->len);
+  StacheStemmer *stemmer;
+  GHashTable    *by_word;   /* folded word → its stem's number + 1 */
+  GHashTable    *by_stem;   /* stem → its number + 1 */
+  guint          n_stems;
+} Vocabulary;
 
-  for (guint i = 0; i < words->len; i++)
+static void
+vocabulary_init (Vocabulary    *vocabulary,
+                 StacheStemmer *stemmer)
+{
+  vocabulary->stemmer = stemmer;
+  vocabulary->by_word = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  vocabulary->by_stem = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  vocabulary->n_stems = 0;
+}
+
+static void
+vocabulary_clear (Vocabulary *vocabulary)
+{
+  g_clear_pointer (&vocabulary->by_word, g_hash_table_unref);
+  g_clear_pointer (&vocabulary->by_stem, g_hash_table_unref);
+}
+
+/* The number of the stem of @word (@len bytes, not NUL-terminated) */
+static guint
+vocabulary_number (Vocabulary *vocabulary,
+                   const char *word,
+                   gsize       len)
+{
+  char buffer[128];
+  g_autofree char *long_word = NULL;
+  const char *key = buffer;
+  gpointer found;
+  char *stem;
+
+  if (len < sizeof buffer)
     {
-      const char *word = g_ptr_array_index (words, i);
-      char *stem = g_hash_table_lookup (memo, word);
-
-      if (stem == NULL)
-        {
-          stem = stache_stemmer_stem (stemmer, word, -1);
-          g_hash_table_insert (memo, g_strdup (word), stem);
-        }
-      g_ptr_array_add (stems, stem);
+      memcpy (buffer, word, len);
+      buffer[len] = '\0';
     }
-  if (surface != NULL)
-    *surface = words;
   else
-    g_ptr_array_unref (words);
+    key = long_word = g_strndup (word, len);
 
-  return stems;
+  found = g_hash_table_lookup (vocabulary->by_word, key);
+  if (found != NULL)
+    return GPOINTER_TO_UINT (found) - 1;
+
+  stem = stache_stemmer_stem (vocabulary->stemmer, key, (gssize) len);
+  found = g_hash_table_lookup (vocabulary->by_stem, stem);
+  if (found == NULL)
+    {
+      found = GUINT_TO_POINTER (++vocabulary->n_stems);
+      g_hash_table_insert (vocabulary->by_stem, stem, found);
+    }
+  else
+    g_free (stem);
+  g_hash_table_insert (vocabulary->by_word, g_strdup (key), found);
+
+  return GPOINTER_TO_UINT (found) - 1;
+}
+
+/* The stem numbers of the words of @text, folded, in order; with
+ * @surface, the words as they are too (for the stop words) */
+static GArray *
+split_numbers (Vocabulary  *vocabulary,
+               const char  *text,
+               GPtrArray  **surface)
+{
+  GArray *numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree char *folded = NULL;
+  const char *pos, *end, *start, *stop;
+  gsize len = 0;
+
+  if (surface != NULL)
+    *surface = g_ptr_array_new_with_free_func (g_free);
+  if (text == NULL)
+    return numbers;
+
+  folded = stache_text_fold (text, &len);
+  pos = folded;
+  end = folded + len;
+  while (stache_text_next_word (&pos, end, &start, &stop))
+    {
+      guint number = vocabulary_number (vocabulary, start, (gsize) (stop - start));
+
+      g_array_append_val (numbers, number);
+      if (surface != NULL)
+        g_ptr_array_add (*surface, g_strndup (start, (gsize) (stop - start)));
+    }
+
+  return numbers;
 }
 
 /* What is known of the query, computed once per call */
 typedef struct
 {
-  GPtrArray  *tokens;      /* every word of the query, in order (stems, borrowed) */
-  GPtrArray  *terms;       /* the distinct words that count, borrowed from @tokens */
-  GHashTable *term_index;  /* word → its index in @terms + 1 */
+  GArray *tokens;      /* the stem number of every word of the query, in order */
+  guint   n_terms;     /* the distinct words that count */
+  GArray *term_of;     /* stem number → its term's index + 1, 0 for none */
 } Query;
 
+/* The term a stem number is, + 1; 0 when it is none */
+static inline guint
+query_term (const Query *query,
+            guint        number)
+{
+  return number < query->term_of->len ? g_array_index (query->term_of, guint, number) : 0;
+}
+
 static void
-query_init (Query         *query,
-            StacheStemmer *stemmer,
-            GHashTable    *memo,
-            const char    *text)
+query_init (Query      *query,
+            Vocabulary *vocabulary,
+            const char *text)
 {
   g_autoptr(GPtrArray) surface = NULL;
 
-  query->tokens = split_stems (stemmer, memo, text, &surface);
-  query->terms = g_ptr_array_new ();
-  query->term_index = g_hash_table_new (g_str_hash, g_str_equal);
+  query->tokens = split_numbers (vocabulary, text, &surface);
+  query->n_terms = 0;
+  query->term_of = g_array_new (FALSE, TRUE, sizeof (guint));
 
-  for (guint pass = 0; pass < 2 && query->terms->len == 0; pass++)
+  for (guint pass = 0; pass < 2 && query->n_terms == 0; pass++)
     {
       /* Pass 0 leaves the stop words out; pass 1, only needed when the
        * query is all stop words, takes them. */
       for (guint i = 0; i < query->tokens->len; i++)
         {
-          char *token = g_ptr_array_index (query->tokens, i);
+          guint number = g_array_index (query->tokens, guint, i);
 
-          if (pass == 0 && stache_stemmer_is_stop_word (stemmer, g_ptr_array_index (surface, i), -1))
+          if (pass == 0 && stache_stemmer_is_stop_word (vocabulary->stemmer, g_ptr_array_index (surface, i), -1))
             continue;
-          if (g_hash_table_contains (query->term_index, token))
+          if (query_term (query, number) != 0)
             continue;
 
-          g_ptr_array_add (query->terms, token);
-          g_hash_table_insert (query->term_index, token, GUINT_TO_POINTER (query->terms->len));
+          if (number >= query->term_of->len)
+            g_array_set_size (query->term_of, number + 1);
+          g_array_index (query->term_of, guint, number) = ++query->n_terms;
         }
     }
 }
@@ -157,9 +231,8 @@ query_init (Query         *query,
 static void
 query_clear (Query *query)
 {
-  g_clear_pointer (&query->term_index, g_hash_table_unref);
-  g_clear_pointer (&query->terms, g_ptr_array_unref);
-  g_clear_pointer (&query->tokens, g_ptr_array_unref);
+  g_clear_pointer (&query->term_of, g_array_unref);
+  g_clear_pointer (&query->tokens, g_array_unref);
 }
 
 typedef struct
@@ -201,22 +274,15 @@ shortest_window (const Match *matches,
 }
 
 static gboolean
-contains_phrase (GPtrArray *words,
-                 GPtrArray *phrase)
+contains_phrase (GArray *words,
+                 GArray *phrase)
 {
   if (phrase->len == 0 || words->len < phrase->len)
     return FALSE;
 
   for (guint start = 0; start + phrase->len <= words->len; start++)
-    {
-      guint k = 0;
-
-      while (k < phrase->len &&
-             strcmp (g_ptr_array_index (words, start + k), g_ptr_array_index (phrase, k)) == 0)
-        k++;
-      if (k == phrase->len)
-        return TRUE;
-    }
+    if (memcmp (&g_array_index (words, guint, start), phrase->data, phrase->len * sizeof (guint)) == 0)
+      return TRUE;
 
   return FALSE;
 }
@@ -225,12 +291,12 @@ contains_phrase (GPtrArray *words,
  * bonus, weighted. */
 static double
 word_score (const Query  *query,
-            GPtrArray    *words,
+            GArray       *words,
             const double *weights)
 {
   g_autoptr(GArray) matches = NULL;
   g_autofree guint *counts = NULL;
-  guint n_terms = query->terms->len;
+  guint n_terms = query->n_terms;
   guint n_present = 0;
   double coverage, proximity, score;
   double weight_present = 0, weight_all = 0;
@@ -243,8 +309,7 @@ word_score (const Query  *query,
 
   for (guint i = 0; i < words->len; i++)
     {
-      guint index = GPOINTER_TO_UINT (g_hash_table_lookup (query->term_index,
-                                                           g_ptr_array_index (words, i)));
+      guint index = query_term (query, g_array_index (words, guint, i));
       Match match;
 
       if (index == 0)
@@ -307,9 +372,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
                         GCancellable            *cancellable,
                         GError                 **error)
 {
-  StacheStemmer *stemmer = get_stemmer (SIMPLE_RERANKER (provider));
-  /* (first, so freed last: the words below are borrowed from it) */
-  g_autoptr(GHashTable) memo = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  Vocabulary vocabulary;
   g_autoptr(GArray) ranked = NULL;
   g_autoptr(GPtrArray) texts = NULL;
   g_autofree double *weights = NULL;
@@ -328,23 +391,24 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
     }
 
-  query_init (&query, stemmer, memo, query_text);
+  vocabulary_init (&vocabulary, get_stemmer (SIMPLE_RERANKER (provider)));
+  query_init (&query, &vocabulary, query_text);
   ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
 
   /* Split every candidate once, and count in how many each query word
    * appears: an inverse document frequency over this call's candidates. */
-  texts = g_ptr_array_new_full (results->len, (GDestroyNotify) g_ptr_array_unref);
-  weights = g_new0 (double, MAX (query.terms->len, 1));
+  texts = g_ptr_array_new_full (results->len, (GDestroyNotify) g_array_unref);
+  weights = g_new0 (double, MAX (query.n_terms, 1));
   for (guint i = 0; i < results->len; i++)
     {
-      GPtrArray *words = split_stems (stemmer, memo,
-                                      stache_search_result_get_text (g_ptr_array_index (results, i)), NULL);
-      g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
+      GArray *words = split_numbers (&vocabulary, stache_search_result_get_text (g_ptr_array_index (results, i)),
+                                     NULL);
+      g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.n_terms, 1));
 
       for (guint w = 0; w < words->len; w++)
         {
-          guint index = GPOINTER_TO_UINT (g_hash_table_lookup (query.term_index,
-                                                               g_ptr_array_index (words, w)));
+          guint index = query_term (&query, g_array_index (words, guint, w));
+
           if (index != 0 && !seen[index - 1])
             {
               seen[index - 1] = TRUE;
@@ -353,7 +417,8 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
       g_ptr_array_add (texts, words);
     }
-  for (guint t = 0; t < query.terms->len; t++)
+  vocabulary_clear (&vocabulary);
+  for (guint t = 0; t < query.n_terms; t++)
     weights[t] = log (1.0 + (results->len + 1.0) / (weights[t] + 0.5));
 
   for (guint i = 0; i < results->len; i++)
