@@ -58,6 +58,7 @@ struct _SimpleReranker
   StacheProvider parent_instance;
 
   StacheStemmer *stemmer;   /* set by initable_init */
+  guint          serial;    /* unique in the process: names its stems in a thread's table */
 };
 
 static void simple_reranker_iface_init (StacheRerankerProviderInterface *iface);
@@ -82,81 +83,84 @@ get_stemmer (SimpleReranker *self)
   return english;
 }
 
-/* The words of one call, each a number: words with the same stem get the
- * same one. The candidates share most of their words, so each distinct
- * word is stemmed once per call (Snowball costs more than a lookup), and
- * the rest compares numbers rather than strings. */
+/* Words are compared by a 64-bit hash of their stem (two stems of a
+ * store colliding is as likely as never). Stemming costs more than the
+ * rest of the reranker, and the same words come back call after call, so
+ * each thread remembers the stem hashes of words by the words' hashes, in
+ * a direct-mapped table: a word takes the slot of its hash, replacing
+ * whatever was there, so frequent words stay. */
+#define STEM_CACHE_SLOTS 16384   /* a power of two: 256 KiB a thread */
+
 typedef struct
 {
-  StacheStemmer *stemmer;
-  GHashTable    *by_word;   /* folded word → its stem's number + 1 */
-  GHashTable    *by_stem;   /* stem → its number + 1 */
-  guint          n_stems;
-} Vocabulary;
+  guint         owner;                    /* the SimpleReranker's serial */
+  guint64       words[STEM_CACHE_SLOTS];  /* 0: free */
+  guint64       stems[STEM_CACHE_SLOTS];
+} StemCache;
 
-static void
-vocabulary_init (Vocabulary    *vocabulary,
-                 StacheStemmer *stemmer)
+static inline guint64
+hash_bytes (const char *p,
+            gsize       len)
 {
-  vocabulary->stemmer = stemmer;
-  vocabulary->by_word = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  vocabulary->by_stem = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  vocabulary->n_stems = 0;
+  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  for (gsize i = 0; i < len; i++)
+    h = (h ^ (guchar) p[i]) * G_GUINT64_CONSTANT (0x00000100000001b3);
+  return h != 0 ? h : 1;
 }
 
-static void
-vocabulary_clear (Vocabulary *vocabulary)
+static StemCache *
+thread_stem_cache (guint owner)
 {
-  g_clear_pointer (&vocabulary->by_word, g_hash_table_unref);
-  g_clear_pointer (&vocabulary->by_stem, g_hash_table_unref);
-}
+  static GPrivate key = G_PRIVATE_INIT (g_free);
+  StemCache *cache = g_private_get (&key);
 
-/* The number of the stem of @word (@len bytes, not NUL-terminated) */
-static guint
-vocabulary_number (Vocabulary *vocabulary,
-                   const char *word,
-                   gsize       len)
-{
-  char buffer[128];
-  g_autofree char *long_word = NULL;
-  const char *key = buffer;
-  gpointer found;
-  char *stem;
-
-  if (len < sizeof buffer)
+  if (cache == NULL)
     {
-      memcpy (buffer, word, len);
-      buffer[len] = '\0';
+      cache = g_new0 (StemCache, 1);
+      g_private_set (&key, cache);
     }
-  else
-    key = long_word = g_strndup (word, len);
-
-  found = g_hash_table_lookup (vocabulary->by_word, key);
-  if (found != NULL)
-    return GPOINTER_TO_UINT (found) - 1;
-
-  stem = stache_stemmer_stem (vocabulary->stemmer, key, (gssize) len);
-  found = g_hash_table_lookup (vocabulary->by_stem, stem);
-  if (found == NULL)
+  /* (by serial, not address: a reranker made where a freed one lived
+   * may have another language) */
+  if (cache->owner != owner)
     {
-      found = GUINT_TO_POINTER (++vocabulary->n_stems);
-      g_hash_table_insert (vocabulary->by_stem, stem, found);
+      memset (cache->words, 0, sizeof cache->words);
+      cache->owner = owner;
     }
-  else
-    g_free (stem);
-  g_hash_table_insert (vocabulary->by_word, g_strdup (key), found);
 
-  return GPOINTER_TO_UINT (found) - 1;
+  return cache;
 }
 
-/* The stem numbers of the words of @text, folded, in order; with
- * @surface, the words as they are too (for the stop words) */
+/* The stem hash of @word (@len bytes, not NUL-terminated) */
+static guint64
+stem_hash (StemCache     *cache,
+           StacheStemmer *stemmer,
+           const char    *word,
+           gsize          len)
+{
+  guint64 key = hash_bytes (word, len);
+  guint i = (guint) (key >> 40) & (STEM_CACHE_SLOTS - 1);
+  g_autofree char *stem = NULL;
+
+  if (G_LIKELY (cache->words[i] == key))
+    return cache->stems[i];
+
+  stem = stache_stemmer_stem (stemmer, word, (gssize) len);
+  cache->words[i] = key;
+  cache->stems[i] = hash_bytes (stem, strlen (stem));
+
+  return cache->stems[i];
+}
+
+/* The stem hashes of the words of @text, folded, in order; with @surface,
+ * the words as they are too (for the stop words) */
 static GArray *
-split_numbers (Vocabulary  *vocabulary,
-               const char  *text,
-               GPtrArray  **surface)
+split_stems (StemCache      *cache,
+             StacheStemmer  *stemmer,
+             const char     *text,
+             GPtrArray     **surface)
 {
-  GArray *numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  GArray *stems = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autofree char *folded = NULL;
   const char *pos, *end, *start, *stop;
   gsize len = 0;
@@ -164,66 +168,65 @@ split_numbers (Vocabulary  *vocabulary,
   if (surface != NULL)
     *surface = g_ptr_array_new_with_free_func (g_free);
   if (text == NULL)
-    return numbers;
+    return stems;
 
   folded = stache_text_fold (text, &len);
   pos = folded;
   end = folded + len;
   while (stache_text_next_word (&pos, end, &start, &stop))
     {
-      guint number = vocabulary_number (vocabulary, start, (gsize) (stop - start));
+      guint64 stem = stem_hash (cache, stemmer, start, (gsize) (stop - start));
 
-      g_array_append_val (numbers, number);
+      g_array_append_val (stems, stem);
       if (surface != NULL)
         g_ptr_array_add (*surface, g_strndup (start, (gsize) (stop - start)));
     }
 
-  return numbers;
+  return stems;
 }
 
 /* What is known of the query, computed once per call */
 typedef struct
 {
-  GArray *tokens;      /* the stem number of every word of the query, in order */
-  guint   n_terms;     /* the distinct words that count */
-  GArray *term_of;     /* stem number → its term's index + 1, 0 for none */
+  GArray *tokens;      /* the stem hash of every word of the query, in order */
+  GArray *terms;       /* the distinct stem hashes that count */
 } Query;
 
-/* The term a stem number is, + 1; 0 when it is none */
+/* The term @stem is, + 1; 0 when it is none (queries are a few words) */
 static inline guint
 query_term (const Query *query,
-            guint        number)
+            guint64      stem)
 {
-  return number < query->term_of->len ? g_array_index (query->term_of, guint, number) : 0;
+  for (guint t = 0; t < query->terms->len; t++)
+    if (g_array_index (query->terms, guint64, t) == stem)
+      return t + 1;
+  return 0;
 }
 
 static void
-query_init (Query      *query,
-            Vocabulary *vocabulary,
-            const char *text)
+query_init (Query         *query,
+            StemCache     *cache,
+            StacheStemmer *stemmer,
+            const char    *text)
 {
   g_autoptr(GPtrArray) surface = NULL;
 
-  query->tokens = split_numbers (vocabulary, text, &surface);
-  query->n_terms = 0;
-  query->term_of = g_array_new (FALSE, TRUE, sizeof (guint));
+  query->tokens = split_stems (cache, stemmer, text, &surface);
+  query->terms = g_array_new (FALSE, FALSE, sizeof (guint64));
 
-  for (guint pass = 0; pass < 2 && query->n_terms == 0; pass++)
+  for (guint pass = 0; pass < 2 && query->terms->len == 0; pass++)
     {
       /* Pass 0 leaves the stop words out; pass 1, only needed when the
        * query is all stop words, takes them. */
       for (guint i = 0; i < query->tokens->len; i++)
         {
-          guint number = g_array_index (query->tokens, guint, i);
+          guint64 stem = g_array_index (query->tokens, guint64, i);
 
-          if (pass == 0 && stache_stemmer_is_stop_word (vocabulary->stemmer, g_ptr_array_index (surface, i), -1))
+          if (pass == 0 && stache_stemmer_is_stop_word (stemmer, g_ptr_array_index (surface, i), -1))
             continue;
-          if (query_term (query, number) != 0)
+          if (query_term (query, stem) != 0)
             continue;
-
-          if (number >= query->term_of->len)
-            g_array_set_size (query->term_of, number + 1);
-          g_array_index (query->term_of, guint, number) = ++query->n_terms;
+          g_array_append_val (query->terms, stem);
         }
     }
 }
@@ -231,7 +234,7 @@ query_init (Query      *query,
 static void
 query_clear (Query *query)
 {
-  g_clear_pointer (&query->term_of, g_array_unref);
+  g_clear_pointer (&query->terms, g_array_unref);
   g_clear_pointer (&query->tokens, g_array_unref);
 }
 
@@ -281,7 +284,7 @@ contains_phrase (GArray *words,
     return FALSE;
 
   for (guint start = 0; start + phrase->len <= words->len; start++)
-    if (memcmp (&g_array_index (words, guint, start), phrase->data, phrase->len * sizeof (guint)) == 0)
+    if (memcmp (&g_array_index (words, guint64, start), phrase->data, phrase->len * sizeof (guint64)) == 0)
       return TRUE;
 
   return FALSE;
@@ -296,7 +299,7 @@ word_score (const Query  *query,
 {
   g_autoptr(GArray) matches = NULL;
   g_autofree guint *counts = NULL;
-  guint n_terms = query->n_terms;
+  guint n_terms = query->terms->len;
   guint n_present = 0;
   double coverage, proximity, score;
   double weight_present = 0, weight_all = 0;
@@ -309,7 +312,7 @@ word_score (const Query  *query,
 
   for (guint i = 0; i < words->len; i++)
     {
-      guint index = query_term (query, g_array_index (words, guint, i));
+      guint index = query_term (query, g_array_index (words, guint64, i));
       Match match;
 
       if (index == 0)
@@ -372,7 +375,8 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
                         GCancellable            *cancellable,
                         GError                 **error)
 {
-  Vocabulary vocabulary;
+  StacheStemmer *stemmer = get_stemmer (SIMPLE_RERANKER (provider));
+  StemCache *cache = thread_stem_cache (SIMPLE_RERANKER (provider)->serial);
   g_autoptr(GArray) ranked = NULL;
   g_autoptr(GPtrArray) texts = NULL;
   g_autofree double *weights = NULL;
@@ -391,23 +395,22 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
     }
 
-  vocabulary_init (&vocabulary, get_stemmer (SIMPLE_RERANKER (provider)));
-  query_init (&query, &vocabulary, query_text);
+  query_init (&query, cache, stemmer, query_text);
   ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
 
   /* Split every candidate once, and count in how many each query word
    * appears: an inverse document frequency over this call's candidates. */
   texts = g_ptr_array_new_full (results->len, (GDestroyNotify) g_array_unref);
-  weights = g_new0 (double, MAX (query.n_terms, 1));
+  weights = g_new0 (double, MAX (query.terms->len, 1));
   for (guint i = 0; i < results->len; i++)
     {
-      GArray *words = split_numbers (&vocabulary, stache_search_result_get_text (g_ptr_array_index (results, i)),
-                                     NULL);
-      g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.n_terms, 1));
+      GArray *words = split_stems (cache, stemmer, stache_search_result_get_text (g_ptr_array_index (results, i)),
+                                   NULL);
+      g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
 
       for (guint w = 0; w < words->len; w++)
         {
-          guint index = query_term (&query, g_array_index (words, guint, w));
+          guint index = query_term (&query, g_array_index (words, guint64, w));
 
           if (index != 0 && !seen[index - 1])
             {
@@ -417,8 +420,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
       g_ptr_array_add (texts, words);
     }
-  vocabulary_clear (&vocabulary);
-  for (guint t = 0; t < query.n_terms; t++)
+  for (guint t = 0; t < query.terms->len; t++)
     weights[t] = log (1.0 + (results->len + 1.0) / (weights[t] + 0.5));
 
   for (guint i = 0; i < results->len; i++)
@@ -491,6 +493,9 @@ simple_reranker_class_finalize (SimpleRerankerClass *klass)
 static void
 simple_reranker_init (SimpleReranker *self)
 {
+  static gint next_serial;
+
+  self->serial = (guint) g_atomic_int_add (&next_serial, 1) + 1;
 }
 
 /* ---- GInitable: the language of the words ---- */
