@@ -1202,6 +1202,7 @@ typedef struct
   char         **include;
   char         **exclude;
   ProgressSink  *progress; /* where ingest_directory_async emits ::progress */
+  gboolean       sync;     /* sync_directory_async: gone files' documents removed too */
 } StoreCall;
 
 static void
@@ -1587,17 +1588,42 @@ stache_store_sync_directory (StacheStore         *self,
 }
 
 static gpointer
-sync_directory_work (gpointer       source,
-                     gpointer       data,
-                     GCancellable  *cancellable,
-                     GError       **error)
+directory_work (gpointer       source,
+                gpointer       data,
+                GCancellable  *cancellable,
+                GError       **error)
 {
   StoreCall *call = data;
 
-  return sync_directory (source, call->file, call->namespace_,
-                         (const char * const *) call->include,
-                         (const char * const *) call->exclude,
-                         call->progress, cancellable, error);
+  return (call->sync ? sync_directory : ingest_directory) (source, call->file, call->namespace_,
+                                                          (const char * const *) call->include,
+                                                          (const char * const *) call->exclude,
+                                                          call->progress, cancellable, error);
+}
+
+/* ingest_directory_async and sync_directory_async */
+static void
+start_directory_call (StacheStore         *self,
+                      gpointer             source_tag,
+                      gboolean             sync,
+                      GFile               *directory,
+                      const char          *namespace_,
+                      const char * const  *include,
+                      const char * const  *exclude,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  StoreCall *call = g_new0 (StoreCall, 1);
+
+  call->file = g_object_ref (directory);
+  call->namespace_ = g_strdup (namespace_);
+  call->include = g_strdupv ((char **) include);
+  call->exclude = g_strdupv ((char **) exclude);
+  call->progress = progress_sink_new (self);
+  call->sync = sync;
+  _stache_task_run_in_thread (self, source_tag, directory_work, call, store_call_free,
+                              (GDestroyNotify) g_ptr_array_unref, cancellable, callback, user_data);
 }
 
 /**
@@ -1624,20 +1650,11 @@ stache_store_sync_directory_async (StacheStore         *self,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
-  StoreCall *call;
-
   g_return_if_fail (STACHE_IS_STORE (self));
   g_return_if_fail (G_IS_FILE (directory));
 
-  call = g_new0 (StoreCall, 1);
-  call->file = g_object_ref (directory);
-  call->namespace_ = g_strdup (namespace_);
-  call->include = g_strdupv ((char **) include);
-  call->exclude = g_strdupv ((char **) exclude);
-  call->progress = progress_sink_new (self);
-  _stache_task_run_in_thread (self, stache_store_sync_directory_async, sync_directory_work, call,
-                              store_call_free, (GDestroyNotify) g_ptr_array_unref,
-                              cancellable, callback, user_data);
+  start_directory_call (self, stache_store_sync_directory_async, TRUE, directory, namespace_, include, exclude,
+                        cancellable, callback, user_data);
 }
 
 /**
@@ -1657,20 +1674,6 @@ stache_store_sync_directory_finish (StacheStore   *self,
                                     GError       **error)
 {
   return _stache_task_finish_pointer (self, result, stache_store_sync_directory_async, error);
-}
-
-static gpointer
-ingest_directory_work (gpointer       source,
-                       gpointer       data,
-                       GCancellable  *cancellable,
-                       GError       **error)
-{
-  StoreCall *call = data;
-
-  return ingest_directory (source, call->file, call->namespace_,
-                           (const char * const *) call->include,
-                           (const char * const *) call->exclude,
-                           call->progress, cancellable, error);
 }
 
 /**
@@ -1701,20 +1704,11 @@ stache_store_ingest_directory_async (StacheStore         *self,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data)
 {
-  StoreCall *call;
-
   g_return_if_fail (STACHE_IS_STORE (self));
   g_return_if_fail (G_IS_FILE (directory));
 
-  call = g_new0 (StoreCall, 1);
-  call->file = g_object_ref (directory);
-  call->namespace_ = g_strdup (namespace_);
-  call->include = g_strdupv ((char **) include);
-  call->exclude = g_strdupv ((char **) exclude);
-  call->progress = progress_sink_new (self);
-  _stache_task_run_in_thread (self, stache_store_ingest_directory_async, ingest_directory_work, call,
-                              store_call_free, (GDestroyNotify) g_ptr_array_unref,
-                              cancellable, callback, user_data);
+  start_directory_call (self, stache_store_ingest_directory_async, FALSE, directory, namespace_, include, exclude,
+                        cancellable, callback, user_data);
 }
 
 /**
