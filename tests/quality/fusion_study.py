@@ -3,14 +3,14 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Not a test. It ingests the same pages as man_pages.py, fetches long
+# Not a test. It ingests the man pages man_pages.py samples, fetches long
 # vector and keyword candidate lists once per query straight from the
 # store's vector database, and then replays the store's search in Python
 # under other parameters: the reciprocal-rank-fusion constant k, a weight
 # per list, the number of candidates per list, score fusion instead of rank
 # fusion, with and without the store's reranker. The first rows replay the
-# store's own settings and must equal what man_pages.py measures through
-# stache_store_search_full(); the study checks that before printing.
+# store's own settings and must equal what stache_store_search_full() gives
+# for the same queries; the study checks that before printing.
 #
 # Reranker weights are compile-time constants of the simple plugin: to try
 # others, build a copy of the plugin with other values and put its folder
@@ -93,14 +93,8 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="stache-fusion-")
     try:
-        os.environ["XDG_DATA_HOME"] = os.path.join(tmp, "data")
-        os.environ["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
-        os.environ["XDG_DATA_DIRS"] = os.path.join(tmp, "data-dirs")
-        os.environ["STACHE_PLUGIN_PATH"] = os.path.abspath(args.plugins) if ":" not in args.plugins \
-            else ":".join(os.path.abspath(p) for p in args.plugins.split(":"))
-        for key in list(os.environ):
-            if key.endswith("_PROVIDER"):
-                del os.environ[key]
+        man_pages.isolate_environment(tmp, os.path.abspath(args.plugins) if ":" not in args.plugins
+                                      else ":".join(os.path.abspath(p) for p in args.plugins.split(":")))
         return study(args, pages, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,43 +1,26 @@
 #!/usr/bin/python3
-# man_pages.py: known-item retrieval over the machine's own man pages
+# man_pages.py: the machine's own man pages as a known-item corpus
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Each sampled page of section 1 becomes one document (its text without the
-# NAME section); the one-line description from its NAME section ("list
-# directory contents" for ls) becomes a query whose only right answer is
-# that page. For each search mode the program reports recall@k (the share of
-# queries whose page is among the first k results) and the mean reciprocal
-# rank (1/rank of the page's first chunk, 0 when it is missing), and fails
-# when hybrid search does worse than keyword search alone on either.
-#
-# Exit codes: 0 pass, 1 hybrid worse than keyword (or an error), 2 bad
-# command line, 77 (meson's "skipped") when the machine has too few usable
-# man pages.
-#
-# Run from a build tree:
-#   GI_TYPELIB_PATH=build/libstache LD_LIBRARY_PATH=build/libstache \
-#     /usr/bin/python3 tests/quality/man_pages.py --plugins build/plugins
-# Options for experiments: --set reranker_provider=none, --set
-# hashing_dimensions=1024, --sample 200, --json.
+# A module, not a program: retrieval.py (the quality suites) and
+# fusion_study.py read pages through it. Each sampled page of section 1
+# becomes one document (its text without the NAME section); the one-line
+# description from its NAME section ("list directory contents" for ls)
+# becomes a query whose only right answer is that page. The troff is
+# turned into text here, with the man and mdoc macros and the named
+# characters and strings of man pages as Debian ships them.
 
-import argparse
 import gzip
 import hashlib
-import json
 import os
 import re
-import shutil
-import sys
-import tempfile
-import time
 
 SKIP = 77
 NAMESPACE = "manpages"
 MIN_PAGES = 50
 MIN_TEXT_CHARS = 200
 MIN_DESCRIPTION_WORDS = 3
-MODES = ("vector", "keyword", "hybrid")
 
 # ---- troff to text ----
 
@@ -483,176 +466,14 @@ def find_plugins(args):
     return os.path.abspath(guess) if os.path.isdir(guess) else None
 
 
-def parse_command_line():
-    parser = argparse.ArgumentParser(description="Known-item retrieval over man pages.")
-    parser.add_argument("--man-dir", default="/usr/share/man/man1")
-    parser.add_argument("--sample", type=int, default=400, help="pages to use (400)")
-    parser.add_argument("--top-k", type=int, default=10)
-    parser.add_argument("--exclude", metavar="REGEX",
-                        help="leave out page files whose name matches, e.g. '^gcloud_'")
-    parser.add_argument("--plugins", help="folder of the built-in plugins (build/plugins); "
-                        "a:b puts plugin folder a first")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a store setting, e.g. reranker_provider=none")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    parser.add_argument("--dump", metavar="FILE",
-                        help="write every query, its page and its rank per mode as JSON")
-    parser.add_argument("--no-check", action="store_true",
-                        help="report only; do not fail when hybrid is worse")
-    args = parser.parse_args()
-    for item in args.set:
-        if "=" not in item:
-            parser.error(f"--set wants KEY=VALUE, not {item!r}")
-    if args.sample < 1 or args.top_k < 1:
-        parser.error("--sample and --top-k must be positive")
-    return args
-
-
-def main():
-    args = parse_command_line()
-    plugins = find_plugins(args)
-    if plugins is None:
-        print("man_pages: cannot find the built-in plugins; pass --plugins build/plugins",
-              file=sys.stderr)
-        return 1
-
-    t0 = time.monotonic()
-    try:
-        names, pages = sample_pages(args.man_dir, args.sample, args.exclude)
-    except re.error as e:
-        print(f"man_pages: bad --exclude pattern: {e}", file=sys.stderr)
-        return 2
-    t_parse = time.monotonic() - t0
-    minimum = min(MIN_PAGES, args.sample)
-    if len(pages) < minimum:
-        print(f"SKIP: only {len(pages)} usable man pages in {args.man_dir} "
-              f"({len(names)} files); at least {minimum} are needed. "
-              "Install man pages (e.g. apt-get install manpages coreutils with "
-              "/usr/share/man not excluded in /etc/dpkg/dpkg.cfg.d) to run this check.")
-        return SKIP
-
-    tmp = tempfile.mkdtemp(prefix="stache-quality-")
-    try:
-        # Everything the store reads comes from here, never the user's setup.
-        os.environ["XDG_DATA_HOME"] = os.path.join(tmp, "data")
-        os.environ["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
-        os.environ["XDG_DATA_DIRS"] = os.path.join(tmp, "data-dirs")
-        os.environ["STACHE_PLUGIN_PATH"] = plugins
-        os.environ["SQLITE_PATH"] = os.path.join(tmp, "stache.db")
-        for key in list(os.environ):
-            if key.endswith("_PROVIDER"):
-                del os.environ[key]
-        return evaluate(args, names, pages, t_parse, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def evaluate(args, names, pages, t_parse, tmp):
-    import gi
-    gi.require_version("Stache", "1.0")
-    from gi.repository import Stache
-
-    settings = Stache.Settings.new()
-    settings.set_string("sqlite_path", os.path.join(tmp, "stache.db"))
-    for item in args.set:
-        key, value = item.split("=", 1)
-        settings.set_string(key, value)
-    store = Stache.Store.new(settings)
-
-    t0 = time.monotonic()
-    doc_ids = []
-    chunks = 0
-    chars = 0
-    for page, description, text in pages:
-        result = store.ingest_text_full(text, NAMESPACE, f"man:{page}", None, None, None)
-        doc_ids.append(result.get_document_id())
-        chunks += result.get_chunk_count()
-        chars += len(text)
-    t_ingest = time.monotonic() - t0
-    stored = store.count_chunks(NAMESPACE, None)
-    if stored != chunks:
-        print(f"man_pages: the store holds {stored} chunks, ingest reported {chunks}",
-              file=sys.stderr)
-        return 1
-
-    mode_enum = {
-        "vector": Stache.SearchMode.VECTOR,
-        "keyword": Stache.SearchMode.KEYWORD,
-        "hybrid": Stache.SearchMode.HYBRID,
-    }
-    figures = {}
-    ranks = {m: [] for m in MODES}
-    for mode in MODES:
-        t0 = time.monotonic()
-        for (page, description, _), doc_id in zip(pages, doc_ids):
-            results = store.search_full(description, NAMESPACE, args.top_k, mode_enum[mode],
-                                        None, None)
-            rank = 0
-            for position, hit in enumerate(results, 1):
-                if hit.get_document_id() == doc_id:
-                    rank = position
-                    break
-            ranks[mode].append(rank)
-        elapsed = time.monotonic() - t0
-        found = sum(1 for r in ranks[mode] if r > 0)
-        figures[mode] = {
-            "found": found,
-            "recall": found / len(pages),
-            "mrr": sum(1.0 / r for r in ranks[mode] if r > 0) / len(pages),
-            "seconds": elapsed,
-        }
-
-    n = len(pages)
-    k = args.top_k
-    settings_note = ", ".join(args.set) if args.set else "defaults"
-    print(f"Known-item retrieval over man pages ({args.man_dir})")
-    families = {}
-    for page, _, _ in pages:
-        family = re.split(r"[-_.]", page, maxsplit=1)[0]
-        families[family] = families.get(family, 0) + 1
-    family, family_size = max(families.items(), key=lambda kv: (kv[1], kv[0]))
-    print(f"  corpus:  {n} pages of {len(names)} files (every k-th name, k = "
-          f"{max(1, len(names) // args.sample)}, usable ones), {chunks} chunks, "
-          f"{chars / 1e6:.2f} M characters")
-    print(f"           largest family: {family}* with {family_size} pages")
-    print(f"  queries: {n} NAME descriptions, top_k {k}; settings: {settings_note}"
-          + (f"; excluded /{args.exclude}/" if args.exclude else ""))
-    print(f"  time:    parse {t_parse:.1f} s, ingest {t_ingest:.1f} s "
-          f"({chunks / max(t_ingest, 1e-9):.0f} chunks/s)")
-    print()
-    print(f"  {'mode':<8} {'recall@' + str(k):>10} {'found':>7} {'MRR':>7} {'time s':>8} {'ms/query':>9}")
-    for mode in MODES:
-        f = figures[mode]
-        print(f"  {mode:<8} {f['recall']:>10.3f} {f['found']:>4d}/{n:<3d}{f['mrr']:>6.3f} "
-              f"{f['seconds']:>8.1f} {1000 * f['seconds'] / n:>9.1f}")
-    print()
-
-    if args.json:
-        print(json.dumps({"pages": n, "files": len(names), "chunks": chunks,
-                          "characters": chars, "settings": args.set,
-                          "parse_seconds": t_parse, "ingest_seconds": t_ingest,
-                          "modes": figures}, indent=2))
-    if args.dump:
-        with open(args.dump, "w") as f:
-            json.dump([{"page": p, "query": d, "document_id": doc,
-                        **{m: ranks[m][i] for m in MODES}}
-                       for i, ((p, d, _), doc) in enumerate(zip(pages, doc_ids))], f, indent=1)
-
-    hybrid = figures["hybrid"]
-    keyword = figures["keyword"]
-    worse = []
-    if hybrid["found"] < keyword["found"]:
-        worse.append(f"recall@{k} {hybrid['recall']:.3f} < keyword {keyword['recall']:.3f}")
-    if hybrid["mrr"] < keyword["mrr"] - 1e-12:
-        worse.append(f"MRR {hybrid['mrr']:.3f} < keyword {keyword['mrr']:.3f}")
-    if worse:
-        print("FAIL: hybrid search is worse than keyword search alone: " + "; ".join(worse))
-        return 0 if args.no_check else 1
-    print("PASS: hybrid search is not worse than keyword search alone "
-          f"(recall@{k} {hybrid['recall']:.3f} vs {keyword['recall']:.3f}, "
-          f"MRR {hybrid['mrr']:.3f} vs {keyword['mrr']:.3f})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def isolate_environment(tmp, plugins, also_unset=()):
+    """Makes everything a store reads come from @tmp and the plugin
+    folders @plugins, never the user's setup: XDG folders, no provider
+    chosen by the environment, nor any variable named in @also_unset."""
+    os.environ["XDG_DATA_HOME"] = os.path.join(tmp, "data")
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
+    os.environ["XDG_DATA_DIRS"] = os.path.join(tmp, "data-dirs")
+    os.environ["STACHE_PLUGIN_PATH"] = plugins
+    for key in list(os.environ):
+        if key.endswith("_PROVIDER") or key in also_unset:
+            del os.environ[key]

@@ -298,14 +298,8 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="stache-quality-")
     try:
-        # Everything the store reads comes from here, never the user's setup.
-        os.environ["XDG_DATA_HOME"] = os.path.join(tmp, "data")
-        os.environ["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
-        os.environ["XDG_DATA_DIRS"] = os.path.join(tmp, "data-dirs")
-        os.environ["STACHE_PLUGIN_PATH"] = plugins
-        for key in list(os.environ):
-            if key.endswith("_PROVIDER") or key in ("SQLITE_PATH", "TEXT_LANGUAGE"):
-                del os.environ[key]
+        # (the store's file and language come from the settings made here)
+        man_pages.isolate_environment(tmp, plugins, ("SQLITE_PATH", "TEXT_LANGUAGE"))
 
         import gi
         gi.require_version("Stache", "1.0")
