@@ -717,23 +717,21 @@ stache_vector_db_provider_count_finish (StacheVectorDbProvider  *self,
  * Returns: (transfer container) (element-type StacheSearchResult): the
  *   results, or %NULL with @error set; the array owns its elements
  */
-GPtrArray *
-stache_vector_db_provider_keyword_search (StacheVectorDbProvider  *self,
-                                          const char              *namespace_,
-                                          const char              *query,
-                                          guint                    top_k,
-                                          JsonObject              *filter,
-                                          GCancellable            *cancellable,
-                                          GError                 **error)
+static GPtrArray *
+keyword_search (StacheVectorDbProvider  *self,
+                gboolean                 documents,
+                const char              *namespace_,
+                const char              *query,
+                guint                    top_k,
+                JsonObject              *filter,
+                GCancellable            *cancellable,
+                GError                 **error)
 {
-  StacheVectorDbProviderInterface *iface;
+  StacheVectorDbProviderInterface *iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
+  GList *(*method) (StacheVectorDbProvider *, const char *, const char *, guint, JsonObject *,
+                    GCancellable *, GError **);
   GError *local_error = NULL;
   GList *results;
-
-  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
-  g_return_val_if_fail (query != NULL, NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (filter != NULL && !stache_filter_validate (filter, error))
     return NULL;
@@ -747,14 +745,14 @@ stache_vector_db_provider_keyword_search (StacheVectorDbProvider  *self,
   if (top_k == 0)
     return g_ptr_array_new_with_free_func (g_object_unref);
 
-  iface = STACHE_VECTOR_DB_PROVIDER_GET_IFACE (self);
-  if (iface->keyword_search == NULL)
+  method = documents ? iface->keyword_search_documents : iface->keyword_search;
+  if (method == NULL)
     {
-      _stache_set_not_supported (error, self, "keyword_search");
+      _stache_set_not_supported (error, self, documents ? "keyword_search_documents" : "keyword_search");
       return NULL;
     }
 
-  results = iface->keyword_search (self, namespace_, query, top_k, filter, cancellable, &local_error);
+  results = method (self, namespace_, query, top_k, filter, cancellable, &local_error);
   if (local_error != NULL)
     {
       g_list_free_full (results, g_object_unref);
@@ -763,6 +761,81 @@ stache_vector_db_provider_keyword_search (StacheVectorDbProvider  *self,
     }
 
   return _stache_object_list_to_array (results);
+}
+
+GPtrArray *
+stache_vector_db_provider_keyword_search (StacheVectorDbProvider  *self,
+                                          const char              *namespace_,
+                                          const char              *query,
+                                          guint                    top_k,
+                                          JsonObject              *filter,
+                                          GCancellable            *cancellable,
+                                          GError                 **error)
+{
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return keyword_search (self, FALSE, namespace_, query, top_k, filter, cancellable, error);
+}
+
+/**
+ * StacheVectorDbProviderInterface::keyword_search_documents:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: the words to look for
+ * @top_k: the most documents to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds the documents that best match the words of @query, each scored as
+ * one text; for each, its best chunk with the document's score, best
+ * first.
+ *
+ * Returns: (transfer full) (element-type StacheSearchResult) (nullable): the
+ *   results, %NULL for none
+ */
+
+/**
+ * stache_vector_db_provider_keyword_search_documents:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: the words to look for
+ * @top_k: the most documents to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds documents by their words, each document scored as one text (the
+ * words of all its chunks: query words spread over several chunks add
+ * up), for stores with the `document_keyword_search` capability. Each
+ * result is the document's best chunk, carrying the document's score;
+ * one per document. Others fail with %STACHE_ERROR_NOT_SUPPORTED.
+ * #StacheStore fuses this list with the chunk lists in hybrid and keyword
+ * search (setting `hybrid_document_weight`).
+ *
+ * This may block; #StacheStore calls it from a worker thread.
+ *
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, or %NULL with @error set; the array owns its elements
+ */
+GPtrArray *
+stache_vector_db_provider_keyword_search_documents (StacheVectorDbProvider  *self,
+                                                    const char              *namespace_,
+                                                    const char              *query,
+                                                    guint                    top_k,
+                                                    JsonObject              *filter,
+                                                    GCancellable            *cancellable,
+                                                    GError                 **error)
+{
+  g_return_val_if_fail (STACHE_IS_VECTOR_DB_PROVIDER (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return keyword_search (self, TRUE, namespace_, query, top_k, filter, cancellable, error);
 }
 
 /**

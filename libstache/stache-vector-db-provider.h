@@ -42,6 +42,9 @@ G_DECLARE_INTERFACE (StacheVectorDbProvider, stache_vector_db_provider, STACHE, 
  *   transaction (fails with %STACHE_ERROR_NOT_SUPPORTED otherwise, and the
  *   default takes over)
  * @verify: reads every stored item and reports damage; optional
+ * @keyword_search_documents: finds documents by words, each scored as one
+ *   text (all its chunks), and returns each one's best chunk; optional,
+ *   announced with the `document_keyword_search` capability
  *
  * The virtual methods of #StacheVectorDbProvider, all synchronous (a
  * plugin in a scripting language implements `do_insert`, `do_search`,
@@ -105,9 +108,16 @@ struct _StacheVectorDbProviderInterface
   gboolean    (*verify)               (StacheVectorDbProvider       *self,
                                        GCancellable                 *cancellable,
                                        GError                      **error);
+  GList      *(*keyword_search_documents) (StacheVectorDbProvider  *self,
+                                           const char              *namespace_,
+                                           const char              *query,
+                                           guint                    top_k,
+                                           JsonObject              *filter,
+                                           GCancellable            *cancellable,
+                                           GError                 **error);
 
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[7];
 };
 
 STACHE_AVAILABLE_IN_ALL
@@ -192,6 +202,14 @@ GPtrArray  *stache_vector_db_provider_keyword_search       (StacheVectorDbProvid
                                                             JsonObject              *filter,
                                                             GCancellable            *cancellable,
                                                             GError                 **error);
+STACHE_AVAILABLE_IN_ALL
+GPtrArray  *stache_vector_db_provider_keyword_search_documents (StacheVectorDbProvider  *self,
+                                                                const char              *namespace_,
+                                                                const char              *query,
+                                                                guint                    top_k,
+                                                                JsonObject              *filter,
+                                                                GCancellable            *cancellable,
+                                                                GError                 **error);
 STACHE_AVAILABLE_IN_ALL
 gboolean    stache_vector_db_provider_replace_document     (StacheVectorDbProvider  *self,
                                                             const char              *namespace_,

@@ -3023,7 +3023,7 @@ test_database_migrates_schema_1 (Fixture       *f,
     g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (float));
     g_autofree char *found = NULL;
 
-    g_assert_cmpint (user_version (f->db_path), ==, 4);
+    g_assert_cmpint (user_version (f->db_path), ==, 5);
     g_assert_cmpint (count (db, "default"), ==, 19);
     g_assert_cmpint (count (db, "research"), ==, 7);
     assert_verified (db);
@@ -3078,7 +3078,7 @@ test_database_migrates_schema_2 (Fixture       *f,
     g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
     g_autofree char *starter = NULL, *everywhere = NULL, *none = NULL;
 
-    g_assert_cmpint (user_version (f->db_path), ==, 4);
+    g_assert_cmpint (user_version (f->db_path), ==, 5);
     g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM sqlite_master WHERE name LIKE 'chunks_fts%'"),
                      ==, 0);
     g_assert_cmpint (read_int64 (f->db_path, "SELECT sum (docs) FROM keyword_segments"), ==, 26);
@@ -3112,7 +3112,7 @@ test_database_migrates_schema_3 (Fixture       *f,
     g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
     g_autofree char *starter = NULL, *starters = NULL;
 
-    g_assert_cmpint (user_version (f->db_path), ==, 4);
+    g_assert_cmpint (user_version (f->db_path), ==, 5);
     g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_language WHERE language = 'english'"),
                      ==, 1);
     g_assert_cmpint (read_int64 (f->db_path, "SELECT sum (docs) FROM keyword_segments"), ==, 26);

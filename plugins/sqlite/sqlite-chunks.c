@@ -819,7 +819,7 @@ sqlite_write_insert_chunks (SqliteWrite    *write,
       rowid = sqlite3_last_insert_rowid (write->db->handle);
       g_clear_pointer (&insert, sqlite_statement_release);
 
-      sqlite_keyword_batch_add (write->keywords, rowid, text);
+      sqlite_keyword_batch_add (write->keywords, rowid, namespace_, stache_chunk_get_document_id (chunk), text);
 
       memcpy (unit, vectors + (gsize) i * dims, dims * sizeof (float));
       sqlite_kernel_normalize (unit, dims);

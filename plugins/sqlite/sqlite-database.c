@@ -26,8 +26,9 @@
  * 2: vectors packed per namespace in vector_segments (sqlite-chunks.c),
  *    keyword rows written by the code that writes the chunks.
  * 3: the keyword index of our own (sqlite-keywords.c) rather than FTS5.
- * 4: the keyword index keeps stems, in the language keyword_language names. */
-#define SCHEMA_VERSION 4
+ * 4: the keyword index keeps stems, in the language keyword_language names.
+ * 5: keyword segments record their documents' runs (whole-document scores). */
+#define SCHEMA_VERSION 5
 #define BUSY_TIMEOUT_MS 10000
 /* Large pages let a segment of vectors sit in one page, where a scan
  * reads it in place (see sqlite-chunks.h); set on new files only. */
@@ -657,6 +658,39 @@ stored_language (SqliteDatabase *db)
   return g_strdup ("none");
 }
 
+/* ---- migration from schema 4 ---- */
+
+/* Schema 5's keyword segments know which chunks make a document: the index
+ * is rebuilt from the chunk rows in the language it had, in one
+ * transaction (a kill leaves schema 4 as it was). */
+static gboolean
+migrate_from_4 (SqliteDatabase  *db,
+                GError         **error)
+{
+  g_autofree char *language = NULL;
+  gint64 n_chunks = count_rows (db, "SELECT count (*) FROM chunks");
+  gboolean ok;
+
+  if (n_chunks > 0)
+    /* Translators: printed once, on stderr, when an older store is first opened */
+    g_printerr (_("Stache: building a new keyword index for the database “%s” (%ld chunks); "
+                  "this happens once…\n"), db->path, (long) n_chunks);
+
+  if (!sqlite_database_begin (db, TRUE, error))
+    return FALSE;
+  language = stored_language (db);
+  db->stemmer = stache_stemmer_new (language, error);
+  ok = db->stemmer != NULL &&
+       /* (a store of schema 2 had the table made new, with the column) */
+       (count_rows (db, "SELECT count (*) FROM pragma_table_info ('keyword_segments') WHERE name = 'runs'") > 0 ||
+        exec (db, "ALTER TABLE keyword_segments ADD COLUMN runs BLOB", _("creating the tables"), error)) &&
+       sqlite_keywords_rebuild (db, n_chunks > 0 ? report_indexed : NULL, NULL, error) &&
+       exec (db, "PRAGMA user_version = 5", _("creating the tables"), error);
+  /* (use_language() decides the language the process uses) */
+  g_clear_object (&db->stemmer);
+  return sqlite_database_end (db, ok, ok ? error : NULL);
+}
+
 /* Inside a transaction: FALSE with @error when another process rebuilt
  * the keyword index in another language since this one opened the file
  * (its words would not meet the index's). */
@@ -837,8 +871,10 @@ database_open (const char    *path,
         ok = migrate_from_1 (db, error);
       if (ok && version <= 2)
         ok = migrate_from_2 (db, error);
-      if (ok)
+      if (ok && version <= 3)
         ok = migrate_from_3 (db, error);
+      if (ok)
+        ok = migrate_from_4 (db, error);
     }
   else if (ok && !has_schema)
     ok = create_schema (db, error);

@@ -272,6 +272,7 @@ typedef struct
 {
   gint64  rowid;
   guint32 length;
+  guint32 key;       /* its document, numbered in the batch */
   gboolean removed;
 } Doc;
 
@@ -288,6 +289,9 @@ struct _SqliteKeywordBatch
   guint32     n_postings;
   guint32     postings_size;
   GArray     *docs;       /* Doc */
+  GHashTable *keys;       /* document → 1 + its number in the batch */
+  guint32     n_keys;
+  GString    *key;        /* a document's key, being looked up */
   gboolean    unsorted;   /* a rowid came after a larger one */
   gboolean    removed;    /* chunks of segments were taken out */
   /* while adding one chunk */
@@ -307,6 +311,8 @@ sqlite_keyword_batch_new (StacheStemmer *stemmer)
   batch->postings_size = 4096;
   batch->postings = g_new (Posting, batch->postings_size);
   batch->docs = g_array_new (FALSE, FALSE, sizeof (Doc));
+  batch->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  batch->key = g_string_new (NULL);
   batch->n_slots = 1024;
   batch->slots = g_new0 (guint64, batch->n_slots);
   batch->lower = g_string_sized_new (1024);
@@ -325,6 +331,8 @@ sqlite_keyword_batch_free (SqliteKeywordBatch *batch)
   g_array_unref (batch->terms);
   g_free (batch->postings);
   g_array_unref (batch->docs);
+  g_hash_table_unref (batch->keys);
+  g_string_free (batch->key, TRUE);
   g_free (batch->slots);
   g_string_free (batch->lower, TRUE);
   g_array_unref (batch->words);
@@ -345,6 +353,8 @@ batch_reset (SqliteKeywordBatch *batch)
   batch->n_postings = 0;
   batch->removed = FALSE;
   g_array_set_size (batch->docs, 0);
+  g_hash_table_remove_all (batch->keys);
+  batch->n_keys = 0;
   memset (batch->slots, 0, batch->n_slots * sizeof (guint64));
   batch->unsorted = FALSE;
 }
@@ -556,12 +566,35 @@ batch_add_ascii (SqliteKeywordBatch *batch,
     }
 }
 
+/* The number in the batch of the document @document_id of @namespace_; a
+ * chunk of no document is one of its own */
+static guint32
+batch_document_key (SqliteKeywordBatch *batch,
+                    const char         *namespace_,
+                    const char         *document_id)
+{
+  gpointer found;
+
+  if (document_id == NULL)
+    return batch->n_keys++;
+  g_string_assign (batch->key, namespace_ != NULL ? namespace_ : "");
+  g_string_append_c (batch->key, '/');
+  g_string_append (batch->key, document_id);
+  found = g_hash_table_lookup (batch->keys, batch->key->str);
+  if (found != NULL)
+    return GPOINTER_TO_UINT (found) - 1;
+  g_hash_table_insert (batch->keys, g_strdup (batch->key->str), GUINT_TO_POINTER (batch->n_keys + 1));
+  return batch->n_keys++;
+}
+
 void
 sqlite_keyword_batch_add (SqliteKeywordBatch *batch,
                           gint64              rowid,
+                          const char         *namespace_,
+                          const char         *document_id,
                           const char         *text)
 {
-  Doc doc = { rowid, 0, FALSE };
+  Doc doc = { rowid, 0, batch_document_key (batch, namespace_, document_id), FALSE };
   const guchar *p;
   Doc *added;
 
@@ -720,15 +753,160 @@ next_segment_id (SqliteDatabase  *db,
   return sqlite3_column_int64 (stmt, 0);
 }
 
+/* ---- documents ---- */
+
+/* A run of a segment's chunks (in rowid order) of one document, from the
+ * chunk @head up to the next run's head: a document's chunks are written
+ * together, so a run is usually the whole document as one segment holds
+ * it. Documents are scored from their runs (a document whose chunks came
+ * in two writes counts as two). A segment keeps its runs in its `runs`
+ * column as varints: (head − the previous head, chunks, words), each. */
+typedef struct
+{
+  gint64  head;
+  guint32 chunks;
+  guint32 words;
+} Run;
+
+static void
+encode_runs (const Run *runs,
+             guint      n,
+             Buffer    *out)
+{
+  gint64 previous = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      put_varint (out, (guint64) (runs[i].head - previous));
+      put_varint (out, runs[i].chunks);
+      put_varint (out, runs[i].words);
+      previous = runs[i].head;
+    }
+}
+
+/* Decodes the runs of @segment onto @runs; FALSE when they are not well
+ * formed: heads in order and in the segment's range, no empty run */
+static gboolean
+decode_runs (const guint8  *data,
+             gsize          size,
+             const Segment *segment,
+             GArray        *runs)
+{
+  const guint8 *pos = data, *end = data + size;
+  guint old_len = runs->len;
+  gint64 head = 0;
+
+  while (pos < end)
+    {
+      guint64 delta, chunks, words;
+      Run run;
+
+      if (!get_varint (&pos, end, &delta) || !get_varint (&pos, end, &chunks) ||
+          !get_varint (&pos, end, &words) || (delta == 0 && runs->len > old_len) ||
+          delta > (guint64) G_MAXINT64 - (guint64) head || chunks == 0 || chunks > G_MAXUINT32 ||
+          words > G_MAXUINT32)
+        goto damaged;
+      head += (gint64) delta;
+      if (head < segment->first_rowid || head > segment->last_rowid)
+        goto damaged;
+      run.head = head;
+      run.chunks = (guint32) chunks;
+      run.words = (guint32) words;
+      g_array_append_val (runs, run);
+    }
+  return TRUE;
+
+damaged:
+  g_array_set_size (runs, old_len);
+  return FALSE;
+}
+
+/* The runs of @segment, read from the database onto @runs */
+static gboolean
+read_runs (SqliteDatabase  *db,
+           const Segment   *segment,
+           GArray          *runs,
+           GError         **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = sqlite_database_prepare (db, "SELECT runs FROM keyword_segments WHERE id = ?1",
+                                                          error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, segment->id);
+  switch (sqlite3_step (stmt))
+    {
+    case SQLITE_ROW:
+      break;
+    case SQLITE_DONE:
+      return set_damaged (db, error);
+    default:
+      return sqlite_database_set_error (db, error, _("reading the keyword index"));
+    }
+  if (sqlite3_column_type (stmt, 0) != SQLITE_BLOB ||
+      !decode_runs (sqlite3_column_blob (stmt, 0), (gsize) sqlite3_column_bytes (stmt, 0), segment, runs))
+    return set_damaged (db, error);
+  return TRUE;
+}
+
+/* Where @rowid would go in @deleted (sorted): the number of its entries
+ * below @rowid */
+static guint
+lower_bound (GArray *deleted,
+             gint64  rowid)
+{
+  guint lo = 0, hi = deleted != NULL ? deleted->len : 0;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (deleted, gint64, mid) < rowid)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* Takes the @deleted chunks out of @runs (of one segment, ending at
+ * @last): a run with none left goes, one with some left keeps its share
+ * of the words (a run's chunks are not counted one by one) */
+static void
+runs_drop_deleted (GArray *runs,
+                   gint64  last,
+                   GArray *deleted)
+{
+  guint kept = 0;
+
+  for (guint i = 0; i < runs->len; i++)
+    {
+      Run run = g_array_index (runs, Run, i);
+      gint64 end = i + 1 < runs->len ? g_array_index (runs, Run, i + 1).head : last + 1;
+      guint gone = lower_bound (deleted, end) - lower_bound (deleted, run.head);
+
+      if (gone >= run.chunks)
+        continue;
+      if (gone > 0)
+        {
+          run.words = (guint32) ((guint64) run.words * (run.chunks - gone) / run.chunks);
+          run.chunks -= gone;
+        }
+      g_array_index (runs, Run, kept++) = run;
+    }
+  g_array_set_size (runs, kept);
+}
+
 static gboolean
 insert_segment (SqliteDatabase  *db,
                 const Segment   *segment,
+                const Buffer    *runs,
                 GError         **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
   stmt = sqlite_database_prepare (db, "INSERT INTO keyword_segments (id, level, first_rowid, last_rowid, docs, "
-                                      "tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
+                                      "tokens, runs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, segment->id);
@@ -737,6 +915,8 @@ insert_segment (SqliteDatabase  *db,
   sqlite3_bind_int64 (stmt, 4, segment->last_rowid);
   sqlite3_bind_int64 (stmt, 5, segment->docs);
   sqlite3_bind_int64 (stmt, 6, segment->tokens);
+  /* (never NULL: a segment without runs is one from before them) */
+  sqlite3_bind_blob (stmt, 7, runs->len > 0 ? (const void *) runs->data : "", (int) runs->len, SQLITE_STATIC);
   return sqlite_database_exec_step (db, stmt, _("writing the keyword index"), error);
 }
 
@@ -932,6 +1112,18 @@ compare_postings_by_rowid (gconstpointer a,
   return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
+static int
+compare_docs_by_rowid (gconstpointer a,
+                       gconstpointer b,
+                       gpointer      user_data)
+{
+  GArray *docs = user_data;
+  gint64 ra = g_array_index (docs, Doc, *(const guint32 *) a).rowid;
+  gint64 rb = g_array_index (docs, Doc, *(const guint32 *) b).rowid;
+
+  return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
 static gboolean maintain (SqliteDatabase *db, GError **error);
 
 gboolean
@@ -998,9 +1190,44 @@ sqlite_keyword_batch_flush (SqliteKeywordBatch  *batch,
     order[t] = t;
   g_qsort_with_data (order, (gint) n_terms, sizeof (guint32), compare_batch_terms, batch);
 
-  segment.id = next_segment_id (db, error);
-  if (segment.id == 0 || !insert_segment (db, &segment, error))
-    return FALSE;
+  /* The documents' runs, in rowid order */
+  {
+    g_autofree guint32 *by_rowid = g_new (guint32, batch->docs->len);
+    g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
+    Buffer encoded = { NULL, 0, 0 };
+    guint32 key = 0;
+    gboolean ok;
+
+    for (guint i = 0; i < batch->docs->len; i++)
+      by_rowid[i] = i;
+    if (batch->unsorted)
+      g_qsort_with_data (by_rowid, (gint) batch->docs->len, sizeof (guint32), compare_docs_by_rowid, batch->docs);
+    for (guint i = 0; i < batch->docs->len; i++)
+      {
+        const Doc *doc = &g_array_index (batch->docs, Doc, by_rowid[i]);
+        Run *run;
+
+        if (doc->removed)
+          continue;
+        if (runs->len == 0 || doc->key != key)
+          {
+            Run new_run = { doc->rowid, 0, 0 };
+
+            g_array_append_val (runs, new_run);
+            key = doc->key;
+          }
+        run = &g_array_index (runs, Run, runs->len - 1);
+        run->chunks++;
+        run->words += doc->length;
+      }
+    encode_runs ((const Run *) (gpointer) runs->data, runs->len, &encoded);
+
+    segment.id = next_segment_id (db, error);
+    ok = segment.id != 0 && insert_segment (db, &segment, &encoded, error);
+    buffer_clear (&encoded);
+    if (!ok)
+      return FALSE;
+  }
 
   block_writer_init (&writer, db, segment.id);
   for (guint o = 0; o < n_terms; o++)
@@ -1306,6 +1533,9 @@ sqlite_keywords_count (SqliteDatabase  *db,
 struct _SqliteKeywordQuery
 {
   GArray *candidates;   /* SqliteKeywordHit, in rowid order */
+  GArray *documents;    /* SqliteKeywordHit: a document's best chunk and the
+                         * document's score, in rowid order; NULL when not
+                         * asked for */
   GArray *top;          /* SqliteKeywordHit, best first */
 };
 
@@ -1315,6 +1545,7 @@ sqlite_keyword_query_free (SqliteKeywordQuery *query)
   if (query == NULL)
     return;
   g_array_unref (query->candidates);
+  g_clear_pointer (&query->documents, g_array_unref);
   g_clear_pointer (&query->top, g_array_unref);
   g_free (query);
 }
@@ -1325,38 +1556,122 @@ sqlite_keyword_query_size (SqliteKeywordQuery *query)
   return query->candidates->len;
 }
 
+/* The live runs of every segment, in rowid order: documents as the index
+ * knows them */
+static GArray *
+load_runs (SqliteDatabase  *db,
+           GArray          *segments,
+           GArray          *deleted,
+           GError         **error)
+{
+  g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
+  g_autoptr(GArray) own = g_array_new (FALSE, FALSE, sizeof (Run));
+
+  for (guint i = 0; i < segments->len; i++)
+    {
+      const Segment *segment = &g_array_index (segments, Segment, i);
+
+      g_array_set_size (own, 0);
+      if (!read_runs (db, segment, own, error))
+        return NULL;
+      if (segment->deleted_docs > 0)
+        runs_drop_deleted (own, segment->last_rowid, deleted);
+      g_array_append_vals (runs, own->data, own->len);
+    }
+  return g_steal_pointer (&runs);
+}
+
+/* The run of @rowid, looking on from *@run (rowids come in order) */
+static inline guint
+run_of (const Run *runs,
+        guint      n_runs,
+        guint      run,
+        gint64     rowid)
+{
+  while (run + 1 < n_runs && runs[run + 1].head <= rowid)
+    run++;
+  return run;
+}
+
+static inline double
+bm25 (double tf,
+      double length,
+      double avgdl)
+{
+  return (tf * (BM25_K1 + 1.0)) / (tf + BM25_K1 * (1.0 - BM25_B + BM25_B * length / avgdl));
+}
+
+static inline double
+bm25_idf (double n,
+          double df)
+{
+  double idf = log ((n - df + 0.5) / (df + 0.5));
+
+  return idf > 0.0 ? idf : 1e-6;
+}
+
 SqliteKeywordQuery *
 sqlite_keyword_query_new (SqliteDatabase  *db,
                           GPtrArray       *words,
                           const gboolean  *skip,
+                          gboolean         documents,
                           GCancellable    *cancellable,
                           GError         **error)
 {
   g_autoptr(GArray) segments = list_segments (db, error);
   g_autoptr(GArray) deleted = NULL;
+  g_autoptr(GArray) runs = NULL;
   g_autoptr(SqliteKeywordQuery) query = NULL;
   g_autofree PostingList *lists = NULL;
   g_autofree double *weights = NULL;
+  g_autofree guint *times = NULL;
+  g_autofree double *doc_weights = NULL;
+  g_autofree double *doc_tf = NULL;
   g_autofree guint *cursor = NULL;
-  guint n_lists = 0;
+  const Run *run_list = NULL;
+  guint n_lists = 0, n_runs = 0, run = 0;
   gint64 n_docs, n_tokens;
-  double avgdl;
-  gboolean ok = TRUE;
+  double avgdl, doc_avgdl = 1.0;
+  SqliteKeywordHit document = { 0, 0 };
+  double best_chunk = -1.0;
+  gboolean ok = TRUE, in_document = FALSE;
 
   if (segments == NULL || !load_deleted (db, segments, &deleted, error))
     return NULL;
 
   query = g_new0 (SqliteKeywordQuery, 1);
   query->candidates = g_array_new (FALSE, FALSE, sizeof (SqliteKeywordHit));
+  if (documents)
+    query->documents = g_array_new (FALSE, FALSE, sizeof (SqliteKeywordHit));
   live_totals (segments, &n_docs, &n_tokens);
   if (n_docs <= 0)
     return g_steal_pointer (&query);
   avgdl = (double) n_tokens / (double) n_docs;
 
+  if (documents)
+    {
+      gint64 words_in_runs = 0;
+
+      runs = load_runs (db, segments, deleted, error);
+      if (runs == NULL)
+        return NULL;
+      run_list = (const Run *) (gpointer) runs->data;
+      n_runs = runs->len;
+      for (guint r = 0; r < n_runs; r++)
+        words_in_runs += run_list[r].words;
+      if (n_runs == 0)
+        documents = FALSE;
+      else
+        doc_avgdl = MAX ((double) words_in_runs / n_runs, 1.0);
+    }
+
   /* One list per distinct word; a word given twice weighs twice, as two
    * phrases would in FTS5's bm25() */
   lists = g_new0 (PostingList, words->len);
   weights = g_new0 (double, words->len);
+  times = g_new0 (guint, words->len);
+  doc_weights = g_new0 (double, words->len);
+  doc_tf = g_new0 (double, words->len);
   for (guint w = 0; w < words->len && ok; w++)
     {
       const char *word = g_ptr_array_index (words, w);
@@ -1379,12 +1694,29 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
           break;
         }
       df = (double) lists[n_lists].rowids->len;
-      idf = log (((double) n_docs - df + 0.5) / (df + 0.5));
-      if (idf <= 0.0)
-        idf = 1e-6;
+      idf = bm25_idf ((double) n_docs, df);
       for (guint v = w; v < words->len; v++)
         if ((skip == NULL || !skip[v]) && g_str_equal (word, g_ptr_array_index (words, v)))
-          weights[n_lists] += idf;
+          times[n_lists]++;
+      weights[n_lists] = idf * times[n_lists];
+
+      if (documents)
+        {
+          const gint64 *rowids = (const gint64 *) (gpointer) lists[n_lists].rowids->data;
+          guint at = 0, last = G_MAXUINT, doc_df = 0;
+
+          /* In how many documents */
+          for (guint p = 0; p < lists[n_lists].rowids->len; p++)
+            {
+              at = run_of (run_list, n_runs, at, rowids[p]);
+              if (at != last)
+                {
+                  doc_df++;
+                  last = at;
+                }
+            }
+          doc_weights[n_lists] = bm25_idf ((double) n_runs, (double) doc_df) * times[n_lists];
+        }
       n_lists++;
     }
 
@@ -1401,6 +1733,27 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
       if (rowid == G_MAXINT64)
         break;
 
+      /* A chunk of the next document: the last one is complete */
+      if (documents)
+        {
+          guint next = run_of (run_list, n_runs, run, rowid);
+
+          if (in_document && next != run)
+            {
+              document.score = 0;
+              for (guint l = 0; l < n_lists; l++)
+                {
+                  if (doc_tf[l] > 0)
+                    document.score += doc_weights[l] * bm25 (doc_tf[l], run_list[run].words, doc_avgdl);
+                  doc_tf[l] = 0;
+                }
+              g_array_append_val (query->documents, document);
+              best_chunk = -1.0;
+            }
+          run = next;
+          in_document = TRUE;
+        }
+
       hit.rowid = rowid;
       hit.score = 0;
       for (guint l = 0; l < n_lists; l++)
@@ -1409,11 +1762,25 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
             double tf = g_array_index (lists[l].tfs, guint32, cursor[l]);
             double length = g_array_index (lists[l].lengths, guint32, cursor[l]);
 
-            hit.score += weights[l] * ((tf * (BM25_K1 + 1.0)) /
-                                       (tf + BM25_K1 * (1.0 - BM25_B + BM25_B * length / avgdl)));
+            hit.score += weights[l] * bm25 (tf, length, avgdl);
+            doc_tf[l] += tf;
             cursor[l]++;
           }
       g_array_append_val (query->candidates, hit);
+
+      if (documents && hit.score > best_chunk)
+        {
+          best_chunk = hit.score;
+          document.rowid = rowid;
+        }
+    }
+  if (ok && documents && in_document)
+    {
+      document.score = 0;
+      for (guint l = 0; l < n_lists; l++)
+        if (doc_tf[l] > 0)
+          document.score += doc_weights[l] * bm25 (doc_tf[l], run_list[run].words, doc_avgdl);
+      g_array_append_val (query->documents, document);
     }
 
   for (guint l = 0; l < n_lists; l++)
@@ -1463,13 +1830,14 @@ sift_down (SqliteKeywordHit *heap,
     }
 }
 
-const SqliteKeywordHit *
-sqlite_keyword_query_top (SqliteKeywordQuery *query,
-                          gsize               limit,
-                          gsize              *n_hits)
+static const SqliteKeywordHit *
+query_top (SqliteKeywordQuery *query,
+           GArray             *from,
+           gsize               limit,
+           gsize              *n_hits)
 {
-  const SqliteKeywordHit *all = (const SqliteKeywordHit *) (gpointer) query->candidates->data;
-  gsize n = query->candidates->len;
+  const SqliteKeywordHit *all = (const SqliteKeywordHit *) (gpointer) from->data;
+  gsize n = from->len;
   SqliteKeywordHit *heap;
   gsize kept = 0;
 
@@ -1500,6 +1868,24 @@ sqlite_keyword_query_top (SqliteKeywordQuery *query,
   qsort (heap, limit, sizeof (SqliteKeywordHit), compare_hits);
   *n_hits = limit;
   return heap;
+}
+
+const SqliteKeywordHit *
+sqlite_keyword_query_top (SqliteKeywordQuery *query,
+                          gsize               limit,
+                          gsize              *n_hits)
+{
+  return query_top (query, query->candidates, limit, n_hits);
+}
+
+const SqliteKeywordHit *
+sqlite_keyword_query_top_documents (SqliteKeywordQuery *query,
+                                    gsize               limit,
+                                    gsize              *n_hits)
+{
+  g_return_val_if_fail (query->documents != NULL, NULL);
+
+  return query_top (query, query->documents, limit, n_hits);
 }
 
 /* ---- merging ---- */
@@ -1557,7 +1943,9 @@ merge_segments (SqliteDatabase  *db,
 {
   g_autofree Cursor *cursors = g_new0 (Cursor, to - from);
   g_autoptr(GArray) deleted = NULL;
+  g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
   Buffer data = { NULL, 0, 0 };
+  Buffer encoded_runs = { NULL, 0, 0 };
   PostingList list = { NULL, NULL, NULL };
   Segment merged = { 0, level, G_MAXINT64, G_MININT64, 0, 0, 0, 0 };
   BlockWriter writer = { NULL, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, 0 };
@@ -1579,9 +1967,25 @@ merge_segments (SqliteDatabase  *db,
   if (deleted == NULL)
     return FALSE;
 
+  /* Their documents' runs, without the deleted chunks */
+  for (guint i = from; i < to; i++)
+    {
+      const Segment *segment = &g_array_index (segments, Segment, i);
+      g_autoptr(GArray) own = g_array_new (FALSE, FALSE, sizeof (Run));
+
+      if (!read_runs (db, segment, own, error))
+        return FALSE;
+      runs_drop_deleted (own, segment->last_rowid, deleted);
+      g_array_append_vals (runs, own->data, own->len);
+    }
+  encode_runs ((const Run *) (gpointer) runs->data, runs->len, &encoded_runs);
+
   merged.id = next_segment_id (db, error);
   if (merged.id == 0)
-    return FALSE;
+    {
+      buffer_clear (&encoded_runs);
+      return FALSE;
+    }
 
   /* One statement per segment, stepped side by side in term order */
   for (guint i = 0; i < n; i++)
@@ -1661,7 +2065,7 @@ merge_segments (SqliteDatabase  *db,
   for (guint i = 0; i < n; i++)
     g_clear_pointer (&cursors[i].stmt, sqlite3_finalize);
 
-  if (merged.docs > 0 && !insert_segment (db, &merged, error))
+  if (merged.docs > 0 && !insert_segment (db, &merged, &encoded_runs, error))
     goto out;
   {
     g_autoptr(sqlite3_stmt) postings = sqlite_database_prepare (db, "DELETE FROM keyword_postings "
@@ -1699,6 +2103,7 @@ out:
   posting_list_clear (&list);
   block_writer_clear (&writer);
   buffer_clear (&data);
+  buffer_clear (&encoded_runs);
   return ok;
 }
 
@@ -1751,7 +2156,9 @@ sqlite_keywords_rebuild (SqliteDatabase  *db,
 {
   g_autoptr(SqliteKeywordBatch) batch = sqlite_keyword_batch_new (db->stemmer);
   g_autoptr(sqlite3_stmt) rows = NULL;
-  gint64 done = 0, total = 0;
+  g_autofree char *last_namespace = NULL;
+  g_autofree char *last_document = NULL;
+  gint64 done = 0, total = 0, pending = 0;
   int rc;
 
   if (sqlite3_exec (db->handle, "DELETE FROM keyword_postings; DELETE FROM keyword_segments; "
@@ -1769,14 +2176,20 @@ sqlite_keywords_rebuild (SqliteDatabase  *db,
     }
 
   /* (a statement of its own: the flushes use the cached ones) */
-  if (sqlite3_prepare_v2 (db->handle, "SELECT rowid, text FROM chunks ORDER BY rowid", -1, &rows, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2 (db->handle, "SELECT rowid, text, namespace, document_id FROM chunks ORDER BY rowid",
+                          -1, &rows, NULL) != SQLITE_OK)
     return sqlite_database_set_error (db, error, _("building the keyword index"));
   while ((rc = sqlite3_step (rows)) == SQLITE_ROW)
     {
       const char *text = (const char *) sqlite3_column_text (rows, 1);
+      const char *namespace_ = (const char *) sqlite3_column_text (rows, 2);
+      const char *document_id = (const char *) sqlite3_column_text (rows, 3);
+      gboolean same_document = document_id != NULL && g_strcmp0 (namespace_, last_namespace) == 0 &&
+                               g_strcmp0 (document_id, last_document) == 0;
 
-      sqlite_keyword_batch_add (batch, sqlite3_column_int64 (rows, 0), text != NULL ? text : "");
-      if (++done % REBUILD_BATCH == 0)
+      /* A segment ends where a document does: documents are scored from
+       * their runs in one segment */
+      if (pending >= REBUILD_BATCH && !same_document)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             {
@@ -1790,6 +2203,18 @@ sqlite_keywords_rebuild (SqliteDatabase  *db,
             }
           if (progress != NULL)
             progress (done, total);
+          pending = 0;
+        }
+      sqlite_keyword_batch_add (batch, sqlite3_column_int64 (rows, 0), namespace_, document_id,
+                                text != NULL ? text : "");
+      done++;
+      pending++;
+      if (!same_document)
+        {
+          g_free (last_namespace);
+          g_free (last_document);
+          last_namespace = g_strdup (namespace_);
+          last_document = g_strdup (document_id);
         }
     }
   sqlite3_finalize (g_steal_pointer (&rows));
@@ -1932,6 +2357,26 @@ sqlite_keywords_verify (SqliteDatabase  *db,
                 g_array_append_val (all, rowid);
               }
         }
+
+      /* The documents' runs count the segment's chunks */
+      {
+        g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
+        gint64 in_runs = 0;
+        GError *local_error = NULL;
+
+        if (!read_runs (db, segment, runs, &local_error))
+          {
+            g_propagate_error (error, local_error);
+            goto out;
+          }
+        for (guint r = 0; r < runs->len; r++)
+          in_runs += g_array_index (runs, Run, r).chunks;
+        if (in_runs != segment->docs)
+          {
+            set_damaged (db, error);
+            goto out;
+          }
+      }
 
       /* Chunks without a word have no posting: at most this many */
       if (distinct > segment->docs - segment->deleted_docs || tokens != segment->tokens - segment->deleted_tokens)

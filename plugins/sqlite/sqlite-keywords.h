@@ -23,7 +23,8 @@ G_BEGIN_DECLS
   "  docs INTEGER NOT NULL," \
   "  tokens INTEGER NOT NULL," \
   "  deleted_docs INTEGER NOT NULL DEFAULT 0," \
-  "  deleted_tokens INTEGER NOT NULL DEFAULT 0);" \
+  "  deleted_tokens INTEGER NOT NULL DEFAULT 0," \
+  "  runs BLOB);" \
   "CREATE TABLE IF NOT EXISTS keyword_postings (" \
   "  segment INTEGER NOT NULL," \
   "  term BLOB NOT NULL," \
@@ -41,9 +42,12 @@ typedef struct _SqliteKeywordBatch SqliteKeywordBatch;
 
 SqliteKeywordBatch *sqlite_keyword_batch_new     (StacheStemmer      *stemmer);
 void                sqlite_keyword_batch_free    (SqliteKeywordBatch *batch);
-/* Adds the words of the chunk of @rowid, whose text is @text */
+/* Adds the words of the chunk of @rowid, whose text is @text, of the
+ * document @document_id (NULL for a chunk of no document) in @namespace_ */
 void                sqlite_keyword_batch_add     (SqliteKeywordBatch *batch,
                                                   gint64              rowid,
+                                                  const char         *namespace_,
+                                                  const char         *document_id,
                                                   const char         *text);
 /* Takes the chunk of @rowid (whose text was @text) out of the index */
 gboolean            sqlite_keyword_batch_remove  (SqliteKeywordBatch *batch,
@@ -80,10 +84,13 @@ gboolean            sqlite_keywords_count        (SqliteDatabase     *db,
                                                   gint64             *n_chunks,
                                                   GError            **error);
 /* Scores every chunk holding at least one of @words (those not set in
- * @skip) with BM25 (k1 1.2, b 0.75; a word given twice counts twice) */
+ * @skip) with BM25 (k1 1.2, b 0.75; a word given twice counts twice).
+ * With @documents, every document holding one of them too, as one text
+ * (its chunks' words added up), for sqlite_keyword_query_top_documents() */
 SqliteKeywordQuery *sqlite_keyword_query_new     (SqliteDatabase     *db,
                                                   GPtrArray          *words,
                                                   const gboolean     *skip,
+                                                  gboolean            documents,
                                                   GCancellable       *cancellable,
                                                   GError            **error);
 void                sqlite_keyword_query_free    (SqliteKeywordQuery *query);
@@ -92,6 +99,12 @@ void                sqlite_keyword_query_free    (SqliteKeywordQuery *query);
 const SqliteKeywordHit *sqlite_keyword_query_top (SqliteKeywordQuery *query,
                                                   gsize               limit,
                                                   gsize              *n_hits);
+/* The best @limit documents, as sqlite_keyword_query_top() gives chunks:
+ * each hit is the document's best chunk (by its own score) with the
+ * document's score. Only for a query made with documents. */
+const SqliteKeywordHit *sqlite_keyword_query_top_documents (SqliteKeywordQuery *query,
+                                                            gsize               limit,
+                                                            gsize              *n_hits);
 /* How many chunks were scored */
 gsize               sqlite_keyword_query_size    (SqliteKeywordQuery *query);
 

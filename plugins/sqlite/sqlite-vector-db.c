@@ -900,6 +900,7 @@ free_results (GList *results)
 static gboolean
 keyword_rank (SqliteDatabase      *db,
               SqliteKeywordQuery  *query,
+              gboolean             documents,
               const char          *namespace_,
               guint                top_k,
               JsonObject          *filter,
@@ -914,7 +915,8 @@ keyword_rank (SqliteDatabase      *db,
   limit = MAX ((gsize) top_k, namespace_ != NULL || filter != NULL ? KEYWORD_FIRST_ROUND : 0);
   for (;;)
     {
-      const SqliteKeywordHit *hits = sqlite_keyword_query_top (query, limit, &n_hits);
+      const SqliteKeywordHit *hits = documents ? sqlite_keyword_query_top_documents (query, limit, &n_hits)
+                                               : sqlite_keyword_query_top (query, limit, &n_hits);
 
       for (gsize i = seen; i < n_hits && n_results < top_k; i++)
         {
@@ -966,14 +968,17 @@ failed:
   return FALSE;
 }
 
+/* The best @top_k chunks for the words of @query, or with @documents the
+ * best chunk of each of the best @top_k documents */
 static GList *
-stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
-                                        const char              *namespace_,
-                                        const char              *query,
-                                        guint                    top_k,
-                                        JsonObject              *filter,
-                                        GCancellable            *cancellable,
-                                        GError                 **error)
+keyword_search (StacheVectorDbProvider  *provider,
+                gboolean                 documents,
+                const char              *namespace_,
+                const char              *query,
+                guint                    top_k,
+                JsonObject              *filter,
+                GCancellable            *cancellable,
+                GError                 **error)
 {
   StacheSqliteVectorDb *self = STACHE_SQLITE_VECTOR_DB (provider);
   g_autoptr(GMutexLocker) locker = NULL;
@@ -1021,20 +1026,22 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
         }
   if (local_error == NULL && n_skipped > 0 && n_skipped < words->len)
     {
-      g_autoptr(SqliteKeywordQuery) rare = sqlite_keyword_query_new (db, words, skip, cancellable, &local_error);
+      g_autoptr(SqliteKeywordQuery) rare = sqlite_keyword_query_new (db, words, skip, documents, cancellable,
+                                                                     &local_error);
 
       if (rare != NULL &&
-          keyword_rank (db, rare, namespace_, top_k, filter, &results, cancellable, &local_error) &&
+          keyword_rank (db, rare, documents, namespace_, top_k, filter, &results, cancellable, &local_error) &&
           g_list_length (results) < top_k)
         g_clear_pointer (&results, free_results);
     }
 
   if (local_error == NULL && results == NULL)
     {
-      g_autoptr(SqliteKeywordQuery) all = sqlite_keyword_query_new (db, words, NULL, cancellable, &local_error);
+      g_autoptr(SqliteKeywordQuery) all = sqlite_keyword_query_new (db, words, NULL, documents, cancellable,
+                                                                    &local_error);
 
       if (all != NULL)
-        keyword_rank (db, all, namespace_, top_k, filter, &results, cancellable, &local_error);
+        keyword_rank (db, all, documents, namespace_, top_k, filter, &results, cancellable, &local_error);
     }
 
   if (!sqlite_database_end (db, local_error == NULL, local_error == NULL ? &local_error : NULL) ||
@@ -1046,6 +1053,30 @@ stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
     }
 
   return results;
+}
+
+static GList *
+stache_sqlite_vector_db_keyword_search (StacheVectorDbProvider  *provider,
+                                        const char              *namespace_,
+                                        const char              *query,
+                                        guint                    top_k,
+                                        JsonObject              *filter,
+                                        GCancellable            *cancellable,
+                                        GError                 **error)
+{
+  return keyword_search (provider, FALSE, namespace_, query, top_k, filter, cancellable, error);
+}
+
+static GList *
+stache_sqlite_vector_db_keyword_search_documents (StacheVectorDbProvider  *provider,
+                                                  const char              *namespace_,
+                                                  const char              *query,
+                                                  guint                    top_k,
+                                                  JsonObject              *filter,
+                                                  GCancellable            *cancellable,
+                                                  GError                 **error)
+{
+  return keyword_search (provider, TRUE, namespace_, query, top_k, filter, cancellable, error);
 }
 
 /* ---- delete / count ---- */
@@ -1270,7 +1301,8 @@ static char **
 stache_sqlite_vector_db_get_capabilities (StacheVectorDbProvider *provider)
 {
   const char * const caps[] = {
-    "vector_search", "keyword_search", "metadata_filter", "batch_insert", "namespaces", "ann", NULL
+    "vector_search", "keyword_search", "document_keyword_search", "metadata_filter", "batch_insert", "namespaces",
+    "ann", NULL
   };
 
   return g_strdupv ((char **) caps);
@@ -1380,6 +1412,7 @@ stache_sqlite_vector_db_iface_init (StacheVectorDbProviderInterface *iface)
   iface->count = stache_sqlite_vector_db_count;
   iface->get_capabilities = stache_sqlite_vector_db_get_capabilities;
   iface->keyword_search = stache_sqlite_vector_db_keyword_search;
+  iface->keyword_search_documents = stache_sqlite_vector_db_keyword_search_documents;
   iface->replace_document = stache_sqlite_vector_db_replace_document;
   iface->write_documents = stache_sqlite_vector_db_write_documents;
   iface->verify = stache_sqlite_vector_db_verify;
