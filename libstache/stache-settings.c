@@ -77,6 +77,7 @@ static const struct {
   { "search_candidates", G_STRINGIFY (STACHE_DEFAULT_SEARCH_CANDIDATES) },
   { "hybrid_vector_weight", G_STRINGIFY (STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT) },
   { "hybrid_rrf_k", G_STRINGIFY (STACHE_DEFAULT_HYBRID_RRF_K) },
+  { "hybrid_document_weight", G_STRINGIFY (STACHE_DEFAULT_HYBRID_DOCUMENT_WEIGHT) },
   /* Words: the keyword index, the hashing embedder, the simple reranker */
   { "text_language", STACHE_DEFAULT_TEXT_LANGUAGE },
   /* The HTTP client of remote providers (StacheHttpClient) */

@@ -50,6 +50,7 @@ struct _StacheStore
   guint                        candidates;     /* search_candidates */
   double                       vector_weight;  /* of the vector list in fusion */
   double                       rrf_k;
+  double                       document_weight;  /* of the document keyword list */
   char                        *text_language;  /* part of the pipeline signature */
 };
 

@@ -1,5 +1,5 @@
-/* stache-store-search.c: StacheStore's search: the vector and keyword
- * lists, fused by weighted reciprocal rank, then reranked
+/* stache-store-search.c: StacheStore's search: the vector, keyword and
+ * document-keyword lists, fused by weighted reciprocal rank, then reranked
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -54,20 +54,17 @@ compare_fused (gconstpointer a,
  * chunk found by both the vector and the keyword search rises, and neither
  * list's raw scores (cosine vs BM25, on different scales) need comparing. */
 static GPtrArray *
-fuse_rrf (GPtrArray *first,
-          double     first_weight,
-          GPtrArray *second,
-          double     second_weight,
-          double     k)
+fuse_rrf (GPtrArray    **lists,
+          const double  *weights,
+          guint          n_lists,
+          double         k)
 {
   g_autoptr(GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) fused = g_ptr_array_new_with_free_func (g_free);
-  GPtrArray *lists[2] = { first, second };
-  double weights[2] = { first_weight, second_weight };
   GPtrArray *results = g_ptr_array_new_with_free_func (g_object_unref);
   guint order = 0;
 
-  for (guint l = 0; l < 2; l++)
+  for (guint l = 0; l < n_lists; l++)
     {
       for (guint rank = 0; lists[l] != NULL && rank < lists[l]->len; rank++)
         {
@@ -113,7 +110,12 @@ fuse_rrf (GPtrArray *first,
  * @error: return location for a #GError
  *
  * Finds the chunks that best answer @query: candidates by vector and/or
- * keyword search (hybrid fuses both by reciprocal rank), then reranked.
+ * keyword search, then reranked. Hybrid search fuses, by weighted
+ * reciprocal rank, the vector list, the keyword list and, where the vector
+ * database can rank whole documents by their words
+ * (stache_vector_db_provider_keyword_search_documents()), the best chunk
+ * of each of the best documents (settings `hybrid_vector_weight`,
+ * `hybrid_document_weight`, `hybrid_rrf_k`).
  *
  * Returns: (transfer container) (element-type StacheSearchResult): the
  *   results, best first, or %NULL with @error set
@@ -130,6 +132,7 @@ stache_store_search_full (StacheStore       *self,
 {
   g_autoptr(GPtrArray) by_vector = NULL;
   g_autoptr(GPtrArray) by_keyword = NULL;
+  g_autoptr(GPtrArray) by_document = NULL;
   g_autoptr(GPtrArray) candidates = NULL;
   guint n_candidates;
 
@@ -185,17 +188,52 @@ stache_store_search_full (StacheStore       *self,
                        G_OBJECT_TYPE_NAME (self->vectordb));
           return NULL;
         }
+
+      /* In hybrid search, whole documents by their words too: query words
+       * spread over several chunks of one document add up. (Keyword
+       * search stays BM25 over chunks, its scores as the index gives them.) */
+      if (mode == STACHE_SEARCH_MODE_HYBRID && self->document_weight > 0 &&
+          stache_vector_db_provider_has_capability (self->vectordb, "document_keyword_search"))
+        {
+          by_document = stache_vector_db_provider_keyword_search_documents (self->vectordb, namespace_, query,
+                                                                            n_candidates, filter, cancellable,
+                                                                            error);
+          if (by_document == NULL)
+            return NULL;
+        }
     }
 
-  if (by_vector != NULL && by_keyword != NULL)
-    {
-      candidates = fuse_rrf (by_vector, self->vector_weight, by_keyword, 1.0, self->rrf_k);
-      /* The reranker sees as many candidates as from one list alone. */
-      if (candidates->len > n_candidates)
-        g_ptr_array_set_size (candidates, n_candidates);
-    }
-  else
-    candidates = g_ptr_array_ref (by_vector != NULL ? by_vector : by_keyword);
+  /* Reciprocal-rank fusion of the lists there are; the reranker sees as
+   * many candidates as from one list alone. */
+  {
+    GPtrArray *lists[3];
+    double weights[3];
+    guint n_lists = 0;
+
+    if (by_vector != NULL)
+      {
+        lists[n_lists] = by_vector;
+        weights[n_lists++] = self->vector_weight;
+      }
+    if (by_keyword != NULL)
+      {
+        lists[n_lists] = by_keyword;
+        weights[n_lists++] = 1.0;
+      }
+    if (by_document != NULL)
+      {
+        lists[n_lists] = by_document;
+        weights[n_lists++] = self->document_weight;
+      }
+    if (n_lists == 1)
+      candidates = g_ptr_array_ref (lists[0]);
+    else
+      {
+        candidates = fuse_rrf (lists, weights, n_lists, self->rrf_k);
+        if (candidates->len > n_candidates)
+          g_ptr_array_set_size (candidates, n_candidates);
+      }
+  }
 
   if (self->reranker != NULL && candidates->len > 0)
     return stache_reranker_provider_rerank (self->reranker, query, candidates, top_k, cancellable, error);

@@ -20,8 +20,9 @@
  * sentences, then words; Markdown heading paths are kept in each chunk's
  * metadata), embeds the chunks and stores them with their document, all
  * chunks of a document in one step. Searching embeds the query, finds
- * candidates by vector and by keyword, fuses the two lists by reciprocal
- * rank and reranks them. Asking searches, then gives the best passages,
+ * candidates by vector, by keyword and (where the vector database can)
+ * whole documents by keyword, fuses the lists by reciprocal rank and
+ * reranks them. Asking searches, then gives the best passages,
  * numbered, to the LLM provider.
  *
  * With no configuration at all the providers are the embedded defaults:
@@ -40,7 +41,9 @@
  * top_k, default 50: a query ranks the same documents whatever top_k is),
  * `search_top_k`
  * (default 10), `hybrid_vector_weight` (weight of the vector list in
- * fusion, default 0.5), `hybrid_rrf_k` (default 5), `text_language`
+ * fusion, default 0.5), `hybrid_document_weight` (weight of the list of
+ * whole documents ranked by their words, default 1, 0 to leave it out),
+ * `hybrid_rrf_k` (default 5), `text_language`
  * (the Snowball stemmer of the keyword index, the hashing embedder and the
  * `simple` reranker, default `english`, `none` for words as they are; a
  * change re-ingests, as a change of embedder does) and
@@ -57,7 +60,10 @@
  * equal votes with k = 60 lose on one-chunk documents; the settings
  * hybrid_vector_weight and hybrid_rrf_k change them (a real embedding
  * model deserves a weight near 1): STACHE_DEFAULT_HYBRID_RRF_K and
- * STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT in stache-private.h. */
+ * STACHE_DEFAULT_HYBRID_VECTOR_WEIGHT in stache-private.h. The document
+ * list (weight 1, STACHE_DEFAULT_HYBRID_DOCUMENT_WEIGHT) was measured the
+ * same way, before the reranker and after it: before, it gains on man
+ * pages and paraphrases and holds on Debian packages. */
 
 static void stache_store_initable_iface_init (GInitableIface *iface);
 
@@ -151,11 +157,16 @@ stache_store_initable_init (GInitable     *initable,
   self->rrf_k = stache_settings_get_double (self->settings, "hybrid_rrf_k", STACHE_DEFAULT_HYBRID_RRF_K, error);
   if (error != NULL && *error != NULL)
     return FALSE;
-  if (self->vector_weight < 0 || self->vector_weight > 10 || self->rrf_k < 0 || self->rrf_k > 1000)
+  self->document_weight = stache_settings_get_double (self->settings, "hybrid_document_weight",
+                                                      STACHE_DEFAULT_HYBRID_DOCUMENT_WEIGHT, error);
+  if (error != NULL && *error != NULL)
+    return FALSE;
+  if (self->vector_weight < 0 || self->vector_weight > 10 || self->rrf_k < 0 || self->rrf_k > 1000 ||
+      self->document_weight < 0 || self->document_weight > 10)
     {
       g_set_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING,
-                   _("Settings “hybrid_vector_weight” (0 to 10) and “hybrid_rrf_k” (0 to 1000) "
-                     "are out of range"));
+                   _("Settings “hybrid_vector_weight” and “hybrid_document_weight” (0 to 10) and "
+                     "“hybrid_rrf_k” (0 to 1000) are out of range"));
       return FALSE;
     }
 

@@ -59,7 +59,7 @@ test_core_settings_listed (void)
 {
   const char * const core[] = {
     "chunk_size", "chunk_overlap", "max_file_size", "search_top_k", "search_candidates", "hybrid_vector_weight",
-    "hybrid_rrf_k",
+    "hybrid_rrf_k", "hybrid_document_weight",
     "http_connect_timeout", "http_timeout", "http_max_retries", "http_retry_budget", "http_backoff_ms",
     "llm_provider", "embedding_provider", "vectordb_provider", "namespace_provider", "reranker_provider",
     "document_index_provider",
