@@ -1022,6 +1022,205 @@ test_vectordb_keyword_rank_equals_bm25 (Fixture       *f,
   assert_verified (db);
 }
 
+/* Whole documents by their words: the index scores each document as one
+ * text, so its ranking must be FTS5's bm25() over a table with one row per
+ * document holding its chunks' texts one after another. Documents of one
+ * to five chunks in two namespaces, written a few at a time; compared
+ * again after whole documents are deleted (tombstones) and after enough
+ * small writes to merge segments. Each result is a chunk of its document,
+ * one per document. */
+#define DOC_RANK_DOCUMENTS 600
+
+/* Inserts @n documents "PREFIX-i" (chunks "PREFIX-i.c") into @ns */
+static void
+insert_zipf_documents (StacheVectorDbProvider *db,
+                       const char             *ns,
+                       const char             *prefix,
+                       guint                   n,
+                       GRand                  *rand,
+                       const double           *cumulative)
+{
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *document_id = g_strdup_printf ("%s-%u", prefix, i);
+      guint n_chunks = 1 + (guint) g_rand_int_range (rand, 0, 5);
+
+      for (guint c = 0; c < n_chunks; c++)
+        {
+          g_autofree char *id = g_strdup_printf ("%s.%u", document_id, c);
+          g_autofree char *text = zipf_text (rand, cumulative);
+          float v[3] = { 1, (float) i, (float) c };
+
+          g_ptr_array_add (chunks, chunk_new (id, text, document_id, NULL));
+          g_array_append_vals (vectors, v, 3);
+        }
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, ns, chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* An FTS5 table "ref" of the store's documents (their chunks' texts in
+ * rowid order, joined by spaces), rowid → "ns/document" in @ids */
+static sqlite3 *
+reference_document_index (const char *path,
+                          GHashTable *ids)
+{
+  sqlite3 *store = NULL, *ref = NULL;
+  sqlite3_stmt *rows = NULL, *insert = NULL;
+  gint64 rowid = 0;
+
+  g_hash_table_remove_all (ids);
+  g_assert_cmpint (sqlite3_open_v2 (path, &store, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_open (":memory:", &ref), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (ref, "CREATE VIRTUAL TABLE ref USING fts5 (text, "
+                                      "tokenize = 'unicode61 remove_diacritics 2')", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (store, "SELECT namespace, document_id, group_concat (text, ' ') "
+                                              "FROM (SELECT * FROM chunks ORDER BY rowid) "
+                                              "GROUP BY namespace, document_id", -1, &rows, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (ref, "INSERT INTO ref (rowid, text) VALUES (?1, ?2)", -1, &insert, NULL), ==,
+                   SQLITE_OK);
+  while (sqlite3_step (rows) == SQLITE_ROW)
+    {
+      gint64 *key = g_new (gint64, 1);
+
+      *key = ++rowid;
+      g_hash_table_insert (ids, key, g_strdup_printf ("%s/%s", sqlite3_column_text (rows, 0),
+                                                      sqlite3_column_text (rows, 1)));
+      sqlite3_reset (insert);
+      sqlite3_bind_int64 (insert, 1, *key);
+      sqlite3_bind_text (insert, 2, (const char *) sqlite3_column_text (rows, 2), -1, SQLITE_TRANSIENT);
+      g_assert_cmpint (sqlite3_step (insert), ==, SQLITE_DONE);
+    }
+  sqlite3_finalize (rows);
+  sqlite3_finalize (insert);
+  sqlite3_close (store);
+  return ref;
+}
+
+/* Runs @n_queries queries through the store's document search and through
+ * bm25() on @ref, in namespace "rank"; returns how many rows were compared
+ * (scores compared; documents of equal score may come in either order) */
+static guint
+compare_documents_with_bm25 (StacheVectorDbProvider *db,
+                             sqlite3                *ref,
+                             GHashTable             *ids,
+                             GRand                  *rand,
+                             guint                   n_queries)
+{
+  sqlite3_stmt *expected = NULL;
+  guint compared = 0;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (ref, "SELECT rowid, -bm25 (ref) FROM ref WHERE ref MATCH ?1 "
+                                            "ORDER BY bm25 (ref), rowid",
+                                       -1, &expected, NULL), ==, SQLITE_OK);
+  for (guint q = 0; q < n_queries; q++)
+    {
+      g_autoptr(GString) query = g_string_new (NULL);
+      g_autoptr(GString) match = g_string_new (NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+      guint n_words = 1 + q % 4, n = 0;
+
+      for (guint w = 0; w < n_words; w++)
+        {
+          g_autofree char *word = rank_word (40 + (guint) g_rand_int_range (rand, 0, 600));
+
+          g_string_append_printf (query, "%s%s", w > 0 ? " " : "", word);
+          g_string_append_printf (match, "%s\"%s\"", w > 0 ? " OR " : "", word);
+        }
+
+      results = stache_vector_db_provider_keyword_search_documents (db, "rank", query->str, 20, NULL, NULL, &error);
+      g_assert_no_error (error);
+
+      sqlite3_reset (expected);
+      sqlite3_bind_text (expected, 1, match->str, -1, SQLITE_TRANSIENT);
+      while (n < 20 && sqlite3_step (expected) == SQLITE_ROW)
+        {
+          gint64 rowid = sqlite3_column_int64 (expected, 0);
+          const char *name = g_hash_table_lookup (ids, &rowid);
+          double want = sqlite3_column_double (expected, 1);
+          StacheSearchResult *got;
+          const char *document_id;
+
+          g_assert_nonnull (name);
+          if (!g_str_has_prefix (name, "rank/"))
+            continue;
+          g_assert_cmpuint (n, <, results->len);
+          got = g_ptr_array_index (results, n);
+          document_id = stache_search_result_get_document_id (got);
+          g_assert_cmpfloat_with_epsilon (stache_search_result_get_score (got), want, 1e-9 * MAX (1, fabs (want)));
+          /* a chunk of its document, each document once */
+          g_assert_nonnull (document_id);
+          g_assert_true (g_str_has_prefix (stache_search_result_get_id (got), document_id));
+          g_assert_cmpint (stache_search_result_get_id (got)[strlen (document_id)], ==, '.');
+          g_assert_true (g_hash_table_add (seen, (gpointer) document_id));
+          n++;
+          compared++;
+        }
+      g_assert_cmpuint (n, ==, results->len);
+    }
+  sqlite3_finalize (expected);
+  return compared;
+}
+
+static void
+test_vectordb_document_rank_equals_bm25 (Fixture       *f,
+                                         gconstpointer  data)
+{
+  g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autofree double *cumulative = g_new (double, RANK_VOCABULARY);
+  g_autoptr(GHashTable) ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  sqlite3 *ref;
+  double total = 0;
+
+  for (guint i = 0; i < RANK_VOCABULARY; i++)
+    cumulative[i] = (total += 1.0 / (i + 1));
+
+  for (guint w = 0; w < 6; w++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("d%u", w);
+
+      insert_zipf_documents (db, w % 3 == 2 ? "other" : "rank", prefix, DOC_RANK_DOCUMENTS / 6, rand, cumulative);
+    }
+  ref = reference_document_index (f->db_path, ids);
+  g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 60), >, 500);
+  sqlite3_close (ref);
+
+  /* Whole documents deleted: their runs no longer count */
+  for (guint i = 0; i < DOC_RANK_DOCUMENTS / 6; i += 5)
+    {
+      g_autofree char *filter = g_strdup_printf ("{\"document_id\": \"d0-%u\"}", i);
+      g_autoptr(JsonObject) object = json_object (filter);
+
+      stache_vector_db_provider_delete_chunks (db, "rank", NULL, object, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_deleted"), >, 0);
+  ref = reference_document_index (f->db_path, ids);
+  g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 30), >, 250);
+  sqlite3_close (ref);
+
+  /* Many small writes: segments merge, runs with them */
+  for (guint w = 0; w < 20; w++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("s%u", w);
+
+      insert_zipf_documents (db, w % 2 == 0 ? "rank" : "other", prefix, 4, rand, cumulative);
+    }
+  g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_segments"), <, 12);
+  ref = reference_document_index (f->db_path, ids);
+  g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 30), >, 250);
+  sqlite3_close (ref);
+  assert_verified (db);
+}
+
 /* Runs @sql on the store's file through a connection of the test's own */
 static void
 exec_on_file (const char *path,
@@ -3216,6 +3415,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/replace-document", test_vectordb_replace_document);
   ADD ("/sqlite/vectordb/keyword-ranking", test_vectordb_keyword_ranking);
   ADD ("/sqlite/vectordb/keyword-rank-equals-bm25", test_vectordb_keyword_rank_equals_bm25);
+  ADD ("/sqlite/vectordb/document-rank-equals-bm25", test_vectordb_document_rank_equals_bm25);
   ADD ("/sqlite/vectordb/keyword-index-damage-found", test_vectordb_keyword_index_damage_found);
   ADD ("/sqlite/vectordb/keyword-long-words", test_vectordb_keyword_long_words);
   ADD ("/sqlite/vectordb/keyword-accents-and-case", test_vectordb_keyword_accents);

@@ -963,6 +963,103 @@ test_search_stems_words (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "klingon"));
 }
 
+/* The document of the first of the best 3 chunks for "saffron quinoa
+ * turmeric" in a store where one document holds the three words in three
+ * chunks, and fifteen one-chunk documents one word each in shorter
+ * chunks (so each of those beats each of its chunks, by keyword and by
+ * vector); "" when the three-chunk document is not among the three. */
+static char *
+spread_document_rank (Fixture    *fixture,
+                      const char *document_weight)
+{
+  static const char * const words[] = { "saffron", "quinoa", "turmeric" };
+  static const char * const filler[] = {
+    "alder", "birch", "cedar", "dogwood", "elm", "fir", "ginkgo", "hazel", "juniper", "larch", "maple",
+    "oak", "pine", "rowan", "spruce", "teak", "willow", "yew",
+  };
+  g_autofree char *path = g_strdup_printf ("%s/spread-%s.db", fixture->tmp, document_weight);
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GString) spread = g_string_new (NULL);
+  g_autoptr(StacheIngestResult) ingested = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *spread_id = NULL;
+  StacheSearchResult *hit;
+
+  stache_settings_set_string (settings, "sqlite_path", path);
+  stache_settings_set_string (settings, "chunk_size", "180");
+  stache_settings_set_string (settings, "chunk_overlap", "0");
+  stache_settings_set_string (settings, "hybrid_document_weight", document_weight);
+  store = stache_store_new (settings, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 15; i++)
+    {
+      g_autoptr(GString) text = g_string_new (words[i % 3]);
+      g_autofree char *source = g_strdup_printf ("short-%u", i);
+      g_autoptr(StacheIngestResult) result = NULL;
+
+      for (guint w = 0; w < 11; w++)
+        g_string_append_printf (text, " %s%u", filler[(i + w) % G_N_ELEMENTS (filler)], i);
+      g_string_append_c (text, '.');
+      result = stache_store_ingest_text_full (store, text->str, NULL, source, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  /* Three paragraphs of 16 words, one query word each */
+  for (guint p = 0; p < 3; p++)
+    {
+      g_string_append_printf (spread, "%s%s", p > 0 ? "\n\n" : "", words[p]);
+      for (guint w = 0; w < 15; w++)
+        g_string_append_printf (spread, " %sx%u", filler[(p * 5 + w) % G_N_ELEMENTS (filler)], p);
+      g_string_append_c (spread, '.');
+    }
+  ingested = stache_store_ingest_text_full (store, spread->str, NULL, "spread", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stache_ingest_result_get_chunk_count (ingested), ==, 3);
+  spread_id = g_strdup (stache_ingest_result_get_document_id (ingested));
+
+  results = stache_store_search (store, "saffron quinoa turmeric", NULL, 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 3);
+  for (guint i = 0; i < results->len; i++)
+    if (g_strcmp0 (stache_search_result_get_document_id (g_ptr_array_index (results, i)), spread_id) == 0)
+      {
+        g_autofree char *rank = g_strdup_printf ("%u", i + 1);
+
+        hit = g_ptr_array_index (results, i);
+        g_assert_nonnull (strstr (spread->str, stache_search_result_get_text (hit)));
+        return g_steal_pointer (&rank);
+      }
+  return g_strdup ("");
+}
+
+/* Hybrid search fuses a list of whole documents ranked by their words
+ * (hybrid_document_weight): the document whose chunks hold the query's
+ * words between them is found though none of its chunks is among the best
+ * by keyword or by vector; with the list left out (0) it is not among the
+ * first three, and a weight out of range is refused. */
+static void
+test_search_whole_documents (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *heavy = spread_document_rank (fixture, "10");
+  g_autofree char *none = spread_document_rank (fixture, "0");
+  g_autoptr(StacheSettings) settings = stache_settings_new ();
+  g_autoptr(StacheStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (heavy, ==, "1");
+  g_assert_cmpstr (none, ==, "");
+
+  stache_settings_set_string (settings, "sqlite_path", fixture->db_path);
+  stache_settings_set_string (settings, "hybrid_document_weight", "-1");
+  store = stache_store_new (settings, &error);
+  g_assert_null (store);
+  g_assert_error (error, STACHE_ERROR, STACHE_ERROR_INVALID_SETTING);
+  g_assert_nonnull (strstr (error->message, "hybrid_document_weight"));
+}
+
 /* The outcomes of @results, counted: "added 1, removed 2, …" (non-zero only) */
 static char *
 outcomes_of (GPtrArray *results)
@@ -1110,6 +1207,7 @@ main (int    argc,
   add_store_test ("/store/ingest/new-model-reembeds", test_new_model_reembeds);
   add_store_test ("/store/search/top-k-does-not-reorder", test_top_k_does_not_reorder);
   add_store_test ("/store/search/stems-words", test_search_stems_words);
+  add_store_test ("/store/search/whole-documents", test_search_whole_documents);
   add_store_test ("/store/sync/mirrors-folder", test_sync_mirrors_folder);
 
   return g_test_run ();
