@@ -926,6 +926,8 @@ database_close (SqliteDatabase *db)
     db->ann_free (db->ann);
   if (db->scan_free != NULL)
     db->scan_free (db->scan);
+  if (db->keyword_runs_free != NULL)
+    db->keyword_runs_free (db->keyword_runs);
   /* Statements first: a connection with statements left cannot close. */
   g_clear_pointer (&db->statements, g_hash_table_unref);
   if (db->handle != NULL)

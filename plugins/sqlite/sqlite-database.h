@@ -32,6 +32,8 @@ typedef struct
   GMutex      queue_mutex;  /* guards @searches */
   GPtrArray  *searches;     /* vector searches waiting for @mutex (sqlite-vector-db.c) */
   StacheStemmer *stemmer;   /* the keyword index's language; set once, by the first open */
+  gpointer    keyword_runs; /* the keyword index's documents, read last (sqlite-keywords.c) */
+  GDestroyNotify keyword_runs_free;
 } SqliteDatabase;
 
 /* The namespace chunks go to when none is given. */

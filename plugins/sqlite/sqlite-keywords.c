@@ -1550,33 +1550,78 @@ sqlite_keyword_query_free (SqliteKeywordQuery *query)
   g_free (query);
 }
 
-gsize
-sqlite_keyword_query_size (SqliteKeywordQuery *query)
+/* The runs last read, kept with the connection while the database is
+ * unchanged: by another connection (PRAGMA data_version) or by this one
+ * (sqlite3_total_changes64()). A search of a large store read them anew
+ * each time, most of the cost of a document query. */
+typedef struct
 {
-  return query->candidates->len;
+  gint64  data_version;
+  gint64  changes;
+  GArray *runs;
+} RunsCache;
+
+static void
+runs_cache_free (gpointer data)
+{
+  RunsCache *cache = data;
+
+  g_array_unref (cache->runs);
+  g_free (cache);
 }
 
 /* The live runs of every segment, in rowid order: documents as the index
- * knows them */
+ * knows them (a reference) */
 static GArray *
 load_runs (SqliteDatabase  *db,
            GArray          *segments,
            GArray          *deleted,
            GError         **error)
 {
-  g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
-  g_autoptr(GArray) own = g_array_new (FALSE, FALSE, sizeof (Run));
+  g_autoptr(GArray) runs = NULL;
+  RunsCache *cache = db->keyword_runs;
+  gint64 data_version = -1, changes = sqlite3_total_changes64 (db->handle);
 
+  {
+    g_autoptr(sqlite3_stmt) version = sqlite_database_prepare (db, "PRAGMA data_version", error);
+
+    if (version == NULL)
+      return NULL;
+    if (sqlite3_step (version) == SQLITE_ROW)
+      data_version = sqlite3_column_int64 (version, 0);
+  }
+  if (cache != NULL && data_version >= 0 && cache->data_version == data_version && cache->changes == changes)
+    return g_array_ref (cache->runs);
+
+  runs = g_array_new (FALSE, FALSE, sizeof (Run));
   for (guint i = 0; i < segments->len; i++)
     {
       const Segment *segment = &g_array_index (segments, Segment, i);
+      guint from = runs->len;
 
-      g_array_set_size (own, 0);
-      if (!read_runs (db, segment, own, error))
+      if (!read_runs (db, segment, runs, error))
         return NULL;
       if (segment->deleted_docs > 0)
-        runs_drop_deleted (own, segment->last_rowid, deleted);
-      g_array_append_vals (runs, own->data, own->len);
+        {
+          g_autoptr(GArray) own = g_array_new (FALSE, FALSE, sizeof (Run));
+
+          g_array_append_vals (own, &g_array_index (runs, Run, from), runs->len - from);
+          runs_drop_deleted (own, segment->last_rowid, deleted);
+          g_array_set_size (runs, from);
+          g_array_append_vals (runs, own->data, own->len);
+        }
+    }
+
+  if (data_version >= 0)
+    {
+      if (db->keyword_runs_free != NULL)
+        db->keyword_runs_free (db->keyword_runs);
+      cache = g_new (RunsCache, 1);
+      cache->data_version = data_version;
+      cache->changes = changes;
+      cache->runs = g_array_ref (runs);
+      db->keyword_runs = cache;
+      db->keyword_runs_free = runs_cache_free;
     }
   return g_steal_pointer (&runs);
 }
@@ -1720,7 +1765,24 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
       n_lists++;
     }
 
-  /* Every chunk in any list, in rowid order, with its score */
+  /* Every chunk in any list, in rowid order, with its score (room made
+   * once: growing the arrays a hit at a time copied them over and over) */
+  {
+    guint most = 0;
+
+    for (guint l = 0; l < n_lists; l++)
+      most += lists[l].rowids->len;
+    if (documents)
+      {
+        g_array_set_size (query->documents, MIN (most, n_runs));
+        g_array_set_size (query->documents, 0);
+      }
+    else
+      {
+        g_array_set_size (query->candidates, most);
+        g_array_set_size (query->candidates, 0);
+      }
+  }
   cursor = g_new0 (guint, MAX (n_lists, 1));
   while (ok)
     {
@@ -1766,7 +1828,9 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
             doc_tf[l] += tf;
             cursor[l]++;
           }
-      g_array_append_val (query->candidates, hit);
+      /* (a query of documents keeps each one's best chunk only) */
+      if (!documents)
+        g_array_append_val (query->candidates, hit);
 
       if (documents && hit.score > best_chunk)
         {

@@ -85,8 +85,8 @@ gboolean            sqlite_keywords_count        (SqliteDatabase     *db,
                                                   GError            **error);
 /* Scores every chunk holding at least one of @words (those not set in
  * @skip) with BM25 (k1 1.2, b 0.75; a word given twice counts twice).
- * With @documents, every document holding one of them too, as one text
- * (its chunks' words added up), for sqlite_keyword_query_top_documents() */
+ * With @documents, every document holding one of them instead, as one
+ * text (its chunks' words added up), for sqlite_keyword_query_top_documents() */
 SqliteKeywordQuery *sqlite_keyword_query_new     (SqliteDatabase     *db,
                                                   GPtrArray          *words,
                                                   const gboolean     *skip,
@@ -105,8 +105,6 @@ const SqliteKeywordHit *sqlite_keyword_query_top (SqliteKeywordQuery *query,
 const SqliteKeywordHit *sqlite_keyword_query_top_documents (SqliteKeywordQuery *query,
                                                             gsize               limit,
                                                             gsize              *n_hits);
-/* How many chunks were scored */
-gsize               sqlite_keyword_query_size    (SqliteKeywordQuery *query);
 
 /* ---- keeping ---- */
 
