@@ -2384,6 +2384,100 @@ test_vectordb_scan_file_is_a_checked_cache (Fixture       *f,
   }
 }
 
+/* The first scan of a scan file in a process reads it with pread() into a
+ * buffer, a mebibyte at a time; later ones read the mapping. Both give
+ * the exact nearest chunks: 600 vectors of 1024 floats (several reads),
+ * searched from a fresh connection twice, against the dot products
+ * computed here. */
+#define WIDE_DIMS 1024
+#define WIDE_COUNT 600
+
+static void
+test_vectordb_scan_file_read_then_mapped (Fixture       *f,
+                                          gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_autofree float *vectors = g_new (float, (gsize) WIDE_COUNT * WIDE_DIMS);
+  g_autofree float *q = g_new (float, WIDE_DIMS);
+  g_autoptr(GString) expected = g_string_new (NULL);
+  g_autofree char *scan = g_strdup_printf ("%s-scan-1", f->db_path);
+  double scores[WIDE_COUNT];
+  gboolean taken[WIDE_COUNT] = { FALSE };
+
+  for (gsize i = 0; i < (gsize) WIDE_COUNT * WIDE_DIMS; i++)
+    vectors[i] = (float) g_rand_double_range (rand, -1, 1);
+  for (guint d = 0; d < WIDE_DIMS; d++)
+    q[d] = (float) g_rand_double_range (rand, -1, 1);
+
+  /* The expected five: cosine, as the store ranks */
+  for (guint i = 0; i < WIDE_COUNT; i++)
+    {
+      double dot = 0, norm = 0;
+
+      for (guint d = 0; d < WIDE_DIMS; d++)
+        {
+          dot += (double) vectors[(gsize) i * WIDE_DIMS + d] * q[d];
+          norm += (double) vectors[(gsize) i * WIDE_DIMS + d] * vectors[(gsize) i * WIDE_DIMS + d];
+        }
+      scores[i] = dot / sqrt (norm);
+    }
+  for (guint k = 0; k < 5; k++)
+    {
+      guint best = 0;
+
+      while (taken[best])
+        best++;
+      for (guint i = 0; i < WIDE_COUNT; i++)
+        if (!taken[i] && scores[i] > scores[best])
+          best = i;
+      taken[best] = TRUE;
+      g_string_append_printf (expected, "%sw%03u", k > 0 ? "," : "", best);
+    }
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+    g_autoptr(GArray) array = g_array_new (FALSE, FALSE, sizeof (float));
+    g_autoptr(GArray) query = floats (WIDE_DIMS, q);
+    g_autoptr(GPtrArray) results = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *ids = NULL;
+
+    for (guint i = 0; i < WIDE_COUNT; i++)
+      {
+        g_autofree char *id = g_strdup_printf ("w%03u", i);
+
+        g_ptr_array_add (chunks, chunk_new (id, id, NULL, NULL));
+      }
+    g_array_append_vals (array, vectors, (guint) WIDE_COUNT * WIDE_DIMS);
+    g_assert_true (stache_vector_db_provider_insert (db, "wide", chunks, array, NULL, &error));
+    g_assert_no_error (error);
+    /* (the segments, then the copy written) */
+    results = stache_vector_db_provider_search (db, "wide", query, 5, NULL, NULL, &error);
+    g_assert_no_error (error);
+    ids = ids_of (results);
+    g_assert_cmpstr (ids, ==, expected->str);
+    g_assert_true (g_file_test (scan, G_FILE_TEST_EXISTS));
+  }
+
+  {
+    g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
+    g_autoptr(GArray) query = floats (WIDE_DIMS, q);
+
+    for (guint pass = 0; pass < 2; pass++)
+      {
+        g_autoptr(GPtrArray) results = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *ids = NULL;
+
+        results = stache_vector_db_provider_search (db, "wide", query, 5, NULL, NULL, &error);
+        g_assert_no_error (error);
+        ids = ids_of (results);
+        g_assert_cmpstr (ids, ==, expected->str);
+      }
+  }
+}
+
 /* One integer that @sql selects from the file at @path, read-only; -1
  * when it selects no row. */
 static gint64
@@ -3428,6 +3522,7 @@ main (int    argc,
   ADD ("/sqlite/vectordb/two-lengths-in-one-namespace", test_vectordb_two_lengths_in_one_namespace);
   ADD ("/sqlite/vectordb/concurrent-searches-share-scans", test_vectordb_concurrent_searches_share_scans);
   ADD ("/sqlite/vectordb/scan-file-is-a-checked-cache", test_vectordb_scan_file_is_a_checked_cache);
+  ADD ("/sqlite/vectordb/scan-file-read-then-mapped", test_vectordb_scan_file_read_then_mapped);
   ADD ("/sqlite/ann/recall-at-defaults", test_ann_recall_at_defaults);
   ADD ("/sqlite/ann/follows-deletes-and-inserts", test_ann_follows_deletes_and_inserts);
   ADD ("/sqlite/ann/applies-filters", test_ann_applies_filters);

@@ -61,6 +61,8 @@ typedef struct
   gint64    count;
   gsize     dims;
   gint64    checked;     /* monotonic time of the last look at the file */
+  int       fd;          /* the file, open while mapped (-1: none) */
+  gboolean  scanned;     /* a scan read it already, in this process */
 } Mapping;
 
 static void
@@ -70,6 +72,8 @@ mapping_free (gpointer data)
 
   if (mapping->map != NULL)
     munmap (mapping->map, mapping->length);
+  if (mapping->fd >= 0)
+    close (mapping->fd);
   g_free (mapping);
 }
 
@@ -120,9 +124,11 @@ map_file (SqliteDatabase     *db,
       return NULL;
     }
   map = mmap (NULL, (gsize) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-  close (fd);
   if (map == MAP_FAILED)
-    return NULL;
+    {
+      close (fd);
+      return NULL;
+    }
 
   header = map;
   if (memcmp (header->magic, MAGIC, sizeof MAGIC) != 0 || header->space_id != space->id ||
@@ -132,6 +138,7 @@ map_file (SqliteDatabase     *db,
       header->float_size != sizeof (float))
     {
       munmap (map, (gsize) st.st_size);
+      close (fd);
       return NULL;
     }
 
@@ -145,6 +152,7 @@ map_file (SqliteDatabase     *db,
   mapping->stamp = space->stamp;
   mapping->count = space->count;
   mapping->dims = space->dims;
+  mapping->fd = fd;
   return mapping;
 }
 
@@ -172,6 +180,7 @@ sqlite_scan_file_get (SqliteDatabase     *db,
           mapping = g_new0 (Mapping, 1);
           mapping->generation = space->generation;
           mapping->stamp = space->stamp;
+          mapping->fd = -1;
         }
       mapping->checked = now;
       g_hash_table_replace (mappings, g_memdup2 (&space->id, sizeof space->id), mapping);
@@ -186,6 +195,34 @@ sqlite_scan_file_get (SqliteDatabase     *db,
   view->count = mapping->count;
   view->dims = mapping->dims;
   view->generation = mapping->generation;
+  view->vectors_offset = HEADER_SIZE;
+  /* The first scan reads the file; the next ones, the mapping (the view
+   * and the descriptor stay valid until the connection's mutex is
+   * released: a mapping is replaced only under it) */
+  view->fd = mapping->scanned ? -1 : mapping->fd;
+  mapping->scanned = TRUE;
+  return TRUE;
+}
+
+gboolean
+sqlite_scan_view_read (const SqliteScanView *view,
+                       gint64                first,
+                       gsize                 n,
+                       float                *buffer)
+{
+  gsize length = n * view->dims * sizeof (float), done = 0;
+  off_t offset = (off_t) (view->vectors_offset + (gsize) first * view->dims * sizeof (float));
+
+  while (done < length)
+    {
+      gssize got = pread (view->fd, (guint8 *) buffer + done, length - done, offset + (off_t) done);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return FALSE;
+      done += (gsize) got;
+    }
   return TRUE;
 }
 

@@ -478,9 +478,17 @@ scan_space (SqliteDatabase     *db,
   SqliteScanView view;
   int rc;
 
-  /* The mapped copy, read in place, when it is at this generation. */
+  /* The mapped copy, read in place, when it is at this generation; the
+   * first scan in this process reads it into a buffer instead, about a
+   * mebibyte at a time (see SqliteScanView) */
   if (sqlite_scan_file_get (db, space, &view))
     {
+      gsize per_read = MAX (1, (1 << 20) / ((gsize) space->capacity * view.dims * sizeof (float))) * space->capacity;
+      g_autofree float *buffer = NULL;
+      gint64 buffered = -1;   /* the first row in @buffer */
+
+      if (view.fd >= 0)
+        buffer = g_try_malloc (per_read * view.dims * sizeof (float));
       for (gint64 first = 0; first < view.count; first += space->capacity)
         {
           gsize n = (gsize) MIN ((gint64) space->capacity, view.count - first);
@@ -488,6 +496,17 @@ scan_space (SqliteDatabase     *db,
 
           if (++n_segments % 64 == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
             return FALSE;
+          if (buffer != NULL && (buffered < 0 || first >= buffered + (gint64) per_read))
+            {
+              /* (a file that cannot be read is read through the mapping) */
+              if (sqlite_scan_view_read (&view, first, (gsize) MIN ((gint64) per_read, view.count - first),
+                                         buffer))
+                buffered = first;
+              else
+                g_clear_pointer (&buffer, g_free);
+            }
+          if (buffer != NULL)
+            vectors = buffer + (gsize) (first - buffered) * view.dims;
 
           if (!score_block (db, requests, n_requests, queries, vectors,
                             (const guint8 *) (view.rowids + first), n, view.dims, scores, error))
