@@ -3,8 +3,8 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# A module, not a program: retrieval.py (the quality suites) and
-# fusion_study.py read pages through it. Each sampled page of section 1
+# A module, not a program: retrieval.py (the quality suites) reads pages
+# through it. Each sampled page of section 1
 # becomes one document (its text without the NAME section); the one-line
 # description from its NAME section ("list directory contents" for ls)
 # becomes a query whose only right answer is that page. The troff is

@@ -35,7 +35,9 @@
 #   GI_TYPELIB_PATH=build/libstache LD_LIBRARY_PATH=build/libstache \
 #     /usr/bin/python3 tests/quality/retrieval.py --plugins build/plugins \
 #     --corpus debian-packages
-# Options for experiments: --set text_language=none, --sample 200, --json.
+# Options for experiments: --set KEY=VALUE for any store setting (text_language=none,
+# hybrid_document_weight=0, hybrid_vector_weight=0.7, hybrid_rrf_k=10,
+# reranker_provider=none, …), --sample 200, --json, --dump FILE.
 
 import argparse
 import hashlib
