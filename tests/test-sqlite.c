@@ -850,29 +850,36 @@ insert_zipf (StacheVectorDbProvider *db,
   g_assert_no_error (error);
 }
 
-/* Copies the chunks of the store's file into an FTS5 table "ref" of an
- * in-memory database, under the same rowids; @ids gets rowid → "ns/id" */
+/* Copies the texts of the store's file into an FTS5 table "ref" of an
+ * in-memory database: the chunks under their rowids (@ids gets rowid →
+ * "ns/id"), or with @documents one row per document, its chunks' texts in
+ * rowid order joined by spaces (@ids gets rowid → "ns/document") */
 static sqlite3 *
-reference_index (const char *path,
-                 GHashTable *ids)
+reference_index_of (const char *path,
+                    GHashTable *ids,
+                    gboolean    documents)
 {
   sqlite3 *store = NULL, *ref = NULL;
   sqlite3_stmt *rows = NULL, *insert = NULL;
+  gint64 n = 0;
 
   g_hash_table_remove_all (ids);
   g_assert_cmpint (sqlite3_open_v2 (path, &store, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_open (":memory:", &ref), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_exec (ref, "CREATE VIRTUAL TABLE ref USING fts5 (text, "
                                       "tokenize = 'unicode61 remove_diacritics 2')", NULL, NULL, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (store, "SELECT rowid, namespace, id, text FROM chunks", -1, &rows, NULL), ==,
-                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (store, documents ? "SELECT 0, namespace, document_id, group_concat (text, ' ') "
+                                                          "FROM (SELECT * FROM chunks ORDER BY rowid) "
+                                                          "GROUP BY namespace, document_id"
+                                                        : "SELECT rowid, namespace, id, text FROM chunks",
+                                       -1, &rows, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_prepare_v2 (ref, "INSERT INTO ref (rowid, text) VALUES (?1, ?2)", -1, &insert, NULL), ==,
                    SQLITE_OK);
   while (sqlite3_step (rows) == SQLITE_ROW)
     {
       gint64 *rowid = g_new (gint64, 1);
 
-      *rowid = sqlite3_column_int64 (rows, 0);
+      *rowid = documents ? ++n : sqlite3_column_int64 (rows, 0);
       g_hash_table_insert (ids, rowid, g_strdup_printf ("%s/%s", sqlite3_column_text (rows, 1),
                                                         sqlite3_column_text (rows, 2)));
       sqlite3_reset (insert);
@@ -884,6 +891,13 @@ reference_index (const char *path,
   sqlite3_finalize (insert);
   sqlite3_close (store);
   return ref;
+}
+
+static sqlite3 *
+reference_index (const char *path,
+                 GHashTable *ids)
+{
+  return reference_index_of (path, ids, FALSE);
 }
 
 /* Runs @n_queries queries through the store and through FTS5's bm25() on
@@ -1063,44 +1077,6 @@ insert_zipf_documents (StacheVectorDbProvider *db,
   g_assert_no_error (error);
 }
 
-/* An FTS5 table "ref" of the store's documents (their chunks' texts in
- * rowid order, joined by spaces), rowid → "ns/document" in @ids */
-static sqlite3 *
-reference_document_index (const char *path,
-                          GHashTable *ids)
-{
-  sqlite3 *store = NULL, *ref = NULL;
-  sqlite3_stmt *rows = NULL, *insert = NULL;
-  gint64 rowid = 0;
-
-  g_hash_table_remove_all (ids);
-  g_assert_cmpint (sqlite3_open_v2 (path, &store, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_open (":memory:", &ref), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (ref, "CREATE VIRTUAL TABLE ref USING fts5 (text, "
-                                      "tokenize = 'unicode61 remove_diacritics 2')", NULL, NULL, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (store, "SELECT namespace, document_id, group_concat (text, ' ') "
-                                              "FROM (SELECT * FROM chunks ORDER BY rowid) "
-                                              "GROUP BY namespace, document_id", -1, &rows, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (ref, "INSERT INTO ref (rowid, text) VALUES (?1, ?2)", -1, &insert, NULL), ==,
-                   SQLITE_OK);
-  while (sqlite3_step (rows) == SQLITE_ROW)
-    {
-      gint64 *key = g_new (gint64, 1);
-
-      *key = ++rowid;
-      g_hash_table_insert (ids, key, g_strdup_printf ("%s/%s", sqlite3_column_text (rows, 0),
-                                                      sqlite3_column_text (rows, 1)));
-      sqlite3_reset (insert);
-      sqlite3_bind_int64 (insert, 1, *key);
-      sqlite3_bind_text (insert, 2, (const char *) sqlite3_column_text (rows, 2), -1, SQLITE_TRANSIENT);
-      g_assert_cmpint (sqlite3_step (insert), ==, SQLITE_DONE);
-    }
-  sqlite3_finalize (rows);
-  sqlite3_finalize (insert);
-  sqlite3_close (store);
-  return ref;
-}
-
 /* Runs @n_queries queries through the store's document search and through
  * bm25() on @ref, in namespace "rank"; returns how many rows were compared
  * (scores compared; documents of equal score may come in either order) */
@@ -1189,7 +1165,7 @@ test_vectordb_document_rank_equals_bm25 (Fixture       *f,
 
       insert_zipf_documents (db, w % 3 == 2 ? "other" : "rank", prefix, DOC_RANK_DOCUMENTS / 6, rand, cumulative);
     }
-  ref = reference_document_index (f->db_path, ids);
+  ref = reference_index_of (f->db_path, ids, TRUE);
   g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 60), >, 500);
   sqlite3_close (ref);
 
@@ -1203,7 +1179,7 @@ test_vectordb_document_rank_equals_bm25 (Fixture       *f,
       g_assert_no_error (error);
     }
   g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_deleted"), >, 0);
-  ref = reference_document_index (f->db_path, ids);
+  ref = reference_index_of (f->db_path, ids, TRUE);
   g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 30), >, 250);
   sqlite3_close (ref);
 
@@ -1215,7 +1191,7 @@ test_vectordb_document_rank_equals_bm25 (Fixture       *f,
       insert_zipf_documents (db, w % 2 == 0 ? "rank" : "other", prefix, 4, rand, cumulative);
     }
   g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_segments"), <, 12);
-  ref = reference_document_index (f->db_path, ids);
+  ref = reference_index_of (f->db_path, ids, TRUE);
   g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 30), >, 250);
   sqlite3_close (ref);
   assert_verified (db);
