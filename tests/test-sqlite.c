@@ -824,7 +824,40 @@ zipf_text (GRand        *rand,
   return g_string_free (text, FALSE);
 }
 
-/* Inserts @n chunks "PREFIX-i" of Zipf text into @ns */
+/* Inserts @n chunks "PREFIX-i" of Zipf text into @ns; with @documents,
+ * @n documents "PREFIX-i" of one to five chunks "PREFIX-i.c" instead */
+static void
+insert_zipf_of (StacheVectorDbProvider *db,
+                const char             *ns,
+                const char             *prefix,
+                guint                   n,
+                gboolean                documents,
+                GRand                  *rand,
+                const double           *cumulative)
+{
+  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%u", prefix, i);
+      guint n_chunks = documents ? 1 + (guint) g_rand_int_range (rand, 0, 5) : 1;
+
+      for (guint c = 0; c < n_chunks; c++)
+        {
+          g_autofree char *id = documents ? g_strdup_printf ("%s.%u", name, c) : g_strdup (name);
+          g_autofree char *text = zipf_text (rand, cumulative);
+          float v[3] = { 1, (float) i, documents ? (float) c : 1 };
+
+          g_ptr_array_add (chunks, chunk_new (id, text, documents ? name : NULL, NULL));
+          g_array_append_vals (vectors, v, 3);
+        }
+    }
+  g_assert_true (stache_vector_db_provider_insert (db, ns, chunks, vectors, NULL, &error));
+  g_assert_no_error (error);
+}
+
 static void
 insert_zipf (StacheVectorDbProvider *db,
              const char             *ns,
@@ -833,21 +866,7 @@ insert_zipf (StacheVectorDbProvider *db,
              GRand                  *rand,
              const double           *cumulative)
 {
-  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
-  g_autoptr(GError) error = NULL;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("%s-%u", prefix, i);
-      g_autofree char *text = zipf_text (rand, cumulative);
-      float v[3] = { 1, (float) i, 1 };
-
-      g_ptr_array_add (chunks, chunk_new (id, text, NULL, NULL));
-      g_array_append_vals (vectors, v, 3);
-    }
-  g_assert_true (stache_vector_db_provider_insert (db, ns, chunks, vectors, NULL, &error));
-  g_assert_no_error (error);
+  insert_zipf_of (db, ns, prefix, n, FALSE, rand, cumulative);
 }
 
 /* Copies the texts of the store's file into an FTS5 table "ref" of an
@@ -1045,38 +1064,6 @@ test_vectordb_keyword_rank_equals_bm25 (Fixture       *f,
  * one per document. */
 #define DOC_RANK_DOCUMENTS 600
 
-/* Inserts @n documents "PREFIX-i" (chunks "PREFIX-i.c") into @ns */
-static void
-insert_zipf_documents (StacheVectorDbProvider *db,
-                       const char             *ns,
-                       const char             *prefix,
-                       guint                   n,
-                       GRand                  *rand,
-                       const double           *cumulative)
-{
-  g_autoptr(GPtrArray) chunks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
-  g_autoptr(GError) error = NULL;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *document_id = g_strdup_printf ("%s-%u", prefix, i);
-      guint n_chunks = 1 + (guint) g_rand_int_range (rand, 0, 5);
-
-      for (guint c = 0; c < n_chunks; c++)
-        {
-          g_autofree char *id = g_strdup_printf ("%s.%u", document_id, c);
-          g_autofree char *text = zipf_text (rand, cumulative);
-          float v[3] = { 1, (float) i, (float) c };
-
-          g_ptr_array_add (chunks, chunk_new (id, text, document_id, NULL));
-          g_array_append_vals (vectors, v, 3);
-        }
-    }
-  g_assert_true (stache_vector_db_provider_insert (db, ns, chunks, vectors, NULL, &error));
-  g_assert_no_error (error);
-}
-
 /* Runs @n_queries queries through the store's document search and through
  * bm25() on @ref, in namespace "rank"; returns how many rows were compared
  * (scores compared; documents of equal score may come in either order) */
@@ -1163,7 +1150,7 @@ test_vectordb_document_rank_equals_bm25 (Fixture       *f,
     {
       g_autofree char *prefix = g_strdup_printf ("d%u", w);
 
-      insert_zipf_documents (db, w % 3 == 2 ? "other" : "rank", prefix, DOC_RANK_DOCUMENTS / 6, rand, cumulative);
+      insert_zipf_of (db, w % 3 == 2 ? "other" : "rank", prefix, DOC_RANK_DOCUMENTS / 6, TRUE, rand, cumulative);
     }
   ref = reference_index_of (f->db_path, ids, TRUE);
   g_assert_cmpuint (compare_documents_with_bm25 (db, ref, ids, rand, 60), >, 500);
@@ -1188,7 +1175,7 @@ test_vectordb_document_rank_equals_bm25 (Fixture       *f,
     {
       g_autofree char *prefix = g_strdup_printf ("s%u", w);
 
-      insert_zipf_documents (db, w % 2 == 0 ? "rank" : "other", prefix, 4, rand, cumulative);
+      insert_zipf_of (db, w % 2 == 0 ? "rank" : "other", prefix, 4, TRUE, rand, cumulative);
     }
   g_assert_cmpint (read_int64 (f->db_path, "SELECT count (*) FROM keyword_segments"), <, 12);
   ref = reference_index_of (f->db_path, ids, TRUE);
