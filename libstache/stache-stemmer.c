@@ -24,9 +24,10 @@
  *
  * A stemmer may be used from several threads at once (one at a time
  * stems). Snowball takes about a tenth of a microsecond for an English
- * word; callers that meet the same words again and again keep their own
- * table of stems (the keyword index per batch, the hashing embedder per
- * thread).
+ * word; callers that meet the same words again and again and only compare
+ * stems use stache_stemmer_stem_hash(), which remembers them per thread
+ * (the hashing embedder, the `simple` reranker); the keyword index keeps
+ * a table of its own per batch.
  */
 
 /* Snowball works on words; longer "words" (hashes, base64) are kept whole */
@@ -40,6 +41,7 @@ struct _StacheStemmer
   const char * const *stop_words;
   GMutex              mutex;        /* for @stemmer, which is not thread-safe */
   struct sb_stemmer  *stemmer;      /* NULL for "none" */
+  guint64             serial;       /* unique in the process: names its stems in a thread's table */
 };
 
 G_DEFINE_FINAL_TYPE (StacheStemmer, stache_stemmer, G_TYPE_OBJECT)
@@ -130,7 +132,12 @@ stache_stemmer_class_init (StacheStemmerClass *klass)
 static void
 stache_stemmer_init (StacheStemmer *self)
 {
+  static gint next_serial;
+
   g_mutex_init (&self->mutex);
+  /* (by serial, not address: a stemmer made where a freed one lived may
+   * have another language) */
+  self->serial = (guint64) (guint) g_atomic_int_add (&next_serial, 1) + 1;
 }
 
 static gboolean
@@ -248,6 +255,89 @@ stache_stemmer_stem (StacheStemmer *self,
   g_mutex_unlock (&self->mutex);
 
   return stem;
+}
+
+#define FNV_OFFSET_BASIS G_GUINT64_CONSTANT (0xcbf29ce484222325)
+#define FNV_PRIME        G_GUINT64_CONSTANT (0x00000100000001b3)
+
+static inline guint64
+fnv1a (guint64     h,
+       const char *p,
+       gsize       len)
+{
+  for (gsize i = 0; i < len; i++)
+    h = (h ^ (guchar) p[i]) * FNV_PRIME;
+  return h;
+}
+
+/* The stem hashes a thread remembers, by a hash of the word, the seed and
+ * the stemmer, in a direct-mapped table: a word takes the slot of its
+ * hash, replacing whatever was there, so frequent words stay and a
+ * vocabulary larger than the table costs only the rare words a miss. (A
+ * 64-bit hash names a word: two words of a store colliding is as likely as
+ * never.) */
+#define STEM_HASH_SLOTS 16384   /* a power of two: 256 KiB a thread */
+
+typedef struct
+{
+  guint64 words[STEM_HASH_SLOTS];   /* 0: free */
+  guint64 stems[STEM_HASH_SLOTS];
+} StemHashes;
+
+/**
+ * stache_stemmer_stem_hash:
+ * @self: a #StacheStemmer
+ * @word: (array length=length) (element-type guint8): a folded word (see
+ *   stache_text_fold())
+ * @length: its length in bytes
+ * @seed: where the hash starts (FNV-1a's offset basis, `0xcbf29ce484222325`,
+ *   or a value of the caller's, to keep its hashes apart from others)
+ *
+ * Gets the 64-bit FNV-1a hash, started at @seed, of the stem of @word
+ * (what stache_stemmer_stem() gives), for callers that only compare
+ * stems. It is remembered per thread, so a word met again costs a hash of
+ * the word rather than Snowball.
+ *
+ * Returns: the hash of the stem
+ */
+guint64
+stache_stemmer_stem_hash (StacheStemmer *self,
+                          const char    *word,
+                          gsize          length,
+                          guint64        seed)
+{
+  static GPrivate key = G_PRIVATE_INIT (g_free);
+  StemHashes *table = g_private_get (&key);
+  g_autofree char *stem = NULL;
+  guint64 word_hash;
+  guint slot;
+
+  g_return_val_if_fail (STACHE_IS_STEMMER (self), 0);
+  g_return_val_if_fail (word != NULL || length == 0, 0);
+
+  if (G_UNLIKELY (table == NULL))
+    {
+      table = g_new0 (StemHashes, 1);
+      g_private_set (&key, table);
+    }
+
+  /* (the seed and the serial hashed in as bytes: XOR-ed into FNV's state
+   * they only changed its low bits, which the word's first byte could
+   * cancel: "sort" for one stemmer met "wort" for another) */
+  word_hash = fnv1a (FNV_OFFSET_BASIS, (const char *) &seed, sizeof seed);
+  word_hash = fnv1a (word_hash, (const char *) &self->serial, sizeof self->serial);
+  word_hash = fnv1a (word_hash, word, length);
+  if (word_hash == 0)
+    word_hash = 1;
+  /* (the high bits: FNV's low bits mix poorly) */
+  slot = (guint) (word_hash >> 40) & (STEM_HASH_SLOTS - 1);
+  if (G_LIKELY (table->words[slot] == word_hash))
+    return table->stems[slot];
+
+  stem = stache_stemmer_stem (self, word, (gssize) length);
+  table->words[slot] = word_hash;
+  table->stems[slot] = fnv1a (seed, stem, strlen (stem));
+  return table->stems[slot];
 }
 
 /**

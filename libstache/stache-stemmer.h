@@ -38,6 +38,11 @@ char          *stache_stemmer_stem         (StacheStemmer  *self,
                                             const char     *word,
                                             gssize          length);
 STACHE_AVAILABLE_IN_ALL
+guint64        stache_stemmer_stem_hash    (StacheStemmer  *self,
+                                            const char     *word,
+                                            gsize           length,
+                                            guint64         seed);
+STACHE_AVAILABLE_IN_ALL
 gboolean       stache_stemmer_is_stop_word (StacheStemmer  *self,
                                             const char     *word,
                                             gssize          length);

@@ -88,7 +88,6 @@ struct _HashingEmbedder
   /* Set once, by initable_init, before the provider is handed out */
   guint          dimensions;
   StacheStemmer *stemmer;     /* NULL for text_language=none */
-  guint          id;          /* tells its stems from another's in a thread's cache */
 };
 
 static void hashing_embedder_iface_init (StacheEmbeddingProviderInterface *iface);
@@ -308,45 +307,6 @@ sublinear (gint32 count)
   return count >= 0 ? value : -value;
 }
 
-/* ---- stems ---- */
-
-/* With a text language, a word counts by its stem ("signing" as "sign").
- * Stemming costs far more than hashing, and the same words come back all
- * the time, so each thread remembers the stems' hashes by the words'
- * hashes (a 64-bit hash names a word: a collision among the words of a
- * store is as likely as one among their features, which the vectors
- * tolerate anyway), in a direct-mapped table: a word takes the slot of
- * its hash, replacing whatever was there, so frequent words stay and a
- * vocabulary larger than the table costs only the rare words a miss. */
-#define STEM_CACHE_SLOTS 16384   /* a power of two: 256 KiB a thread */
-
-typedef struct
-{
-  guint   owner;                 /* the HashingEmbedder's id */
-  guint64 words[STEM_CACHE_SLOTS];   /* 0: free */
-  guint64 stems[STEM_CACHE_SLOTS];
-} StemCache;
-
-static StemCache *
-thread_stem_cache (guint owner)
-{
-  static GPrivate key = G_PRIVATE_INIT (g_free);
-  StemCache *cache = g_private_get (&key);
-
-  if (cache == NULL)
-    {
-      cache = g_new0 (StemCache, 1);
-      g_private_set (&key, cache);
-    }
-  if (cache->owner != owner)
-    {
-      memset (cache->words, 0, sizeof cache->words);
-      cache->owner = owner;
-    }
-
-  return cache;
-}
-
 static inline guint64
 fnv_u64 (guint64 h,
          guint64 value)
@@ -357,36 +317,12 @@ fnv_u64 (guint64 h,
   return h;
 }
 
-/* The hash of the stem of the word @start..@end, whose own hash is @word */
-static inline guint64
-stem_hash (StemCache     *cache,
-           StacheStemmer *stemmer,
-           guint64        word,
-           const char    *start,
-           const char    *end)
-{
-  guint64 key = word != 0 ? word : 1;
-  /* the high bits: FNV's low bits mix poorly */
-  guint i = (guint) (key >> 40) & (STEM_CACHE_SLOTS - 1);
-  g_autofree char *stem = NULL;
-
-  if (G_LIKELY (cache->words[i] == key))
-    return cache->stems[i];
-
-  stem = stache_stemmer_stem (stemmer, start, end - start);
-  cache->words[i] = key;
-  cache->stems[i] = fnv_bytes (fnv_start (KIND_WORD), stem, stem + strlen (stem));
-
-  return cache->stems[i];
-}
-
 #define NORM_LANES 8
 
 /* Writes the vector of @text into @out (@dimensions floats). @scratch
  * holds N_KINDS × @dimensions counts, any content. */
 static void
 embed_text (HashingEmbedder *self,
-            StemCache       *stems,
             const char      *text,
             float           *out,
             gint32          *scratch)
@@ -412,10 +348,14 @@ embed_text (HashingEmbedder *self,
     {
       guint64 h = fnv_bytes (fnv_start (KIND_WORD), word_start, word_end);
 
-      if (stems != NULL)
+      if (self->stemmer != NULL)
         {
-          /* Stemmed: words by their stems, pairs by their stems' hashes */
-          guint64 stem = stem_hash (stems, self->stemmer, h, word_start, word_end);
+          /* Stemmed: words by their stems (hashed as words are, a word
+           * that is its own stem the same feature as without stemming),
+           * pairs by their stems' hashes; remembered per thread, as
+           * stemming costs far more than hashing */
+          guint64 stem = stache_stemmer_stem_hash (self->stemmer, word_start, (gsize) (word_end - word_start),
+                                                   fnv_start (KIND_WORD));
 
           count_feature (word_counts, dimensions, stem);
           if (prev_start != NULL)
@@ -497,7 +437,6 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
 {
   HashingEmbedder *self = HASHING_EMBEDDER (provider);
   guint dimensions = self->dimensions;
-  StemCache *stems;
   gint32 *scratch;
   g_autoptr(GArray) values = NULL;
   guint n_texts = g_strv_length ((char **) texts);
@@ -512,7 +451,6 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
   values = g_array_sized_new (FALSE, FALSE, sizeof (float), n_texts * dimensions);
   g_array_set_size (values, n_texts * dimensions);
   scratch = thread_scratch (N_KINDS * (gsize) dimensions);
-  stems = self->stemmer != NULL ? thread_stem_cache (self->id) : NULL;
   sublinear_table_init ();
 
   for (guint i = 0; i < n_texts; i++)
@@ -520,7 +458,7 @@ hashing_embedder_embed_batch (StacheEmbeddingProvider  *provider,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
 
-      embed_text (self, stems, texts[i], &g_array_index (values, float, (gsize) i * dimensions), scratch);
+      embed_text (self, texts[i], &g_array_index (values, float, (gsize) i * dimensions), scratch);
     }
 
   return g_steal_pointer (&values);
@@ -586,9 +524,6 @@ hashing_embedder_initable_init (GInitable     *initable,
   GError *local_error = NULL;
   g_autofree char *language = NULL;
   gint64 dimensions;
-  static gint next_id;
-
-  self->id = (guint) g_atomic_int_add (&next_id, 1) + 1;
 
   language = settings != NULL ? stache_settings_get_nonempty (settings, STACHE_TEXT_LANGUAGE_KEY, "english")
                               : g_strdup ("english");

@@ -58,7 +58,6 @@ struct _SimpleReranker
   StacheProvider parent_instance;
 
   StacheStemmer *stemmer;   /* set by initable_init */
-  guint          serial;    /* unique in the process: names its stems in a thread's table */
 };
 
 static void simple_reranker_iface_init (StacheRerankerProviderInterface *iface);
@@ -84,79 +83,23 @@ get_stemmer (SimpleReranker *self)
 }
 
 /* Words are compared by a 64-bit hash of their stem (two stems of a
- * store colliding is as likely as never). Stemming costs more than the
- * rest of the reranker, and the same words come back call after call, so
- * each thread remembers the stem hashes of words by the words' hashes, in
- * a direct-mapped table: a word takes the slot of its hash, replacing
- * whatever was there, so frequent words stay. */
-#define STEM_CACHE_SLOTS 16384   /* a power of two: 256 KiB a thread */
-
-typedef struct
-{
-  guint         owner;                    /* the SimpleReranker's serial */
-  guint64       words[STEM_CACHE_SLOTS];  /* 0: free */
-  guint64       stems[STEM_CACHE_SLOTS];
-} StemCache;
-
+ * store colliding is as likely as never), which the stemmer remembers per
+ * thread: stemming costs more than the rest of the reranker, and the
+ * same words come back call after call. */
 static inline guint64
-hash_bytes (const char *p,
-            gsize       len)
-{
-  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
-
-  for (gsize i = 0; i < len; i++)
-    h = (h ^ (guchar) p[i]) * G_GUINT64_CONSTANT (0x00000100000001b3);
-  return h != 0 ? h : 1;
-}
-
-static StemCache *
-thread_stem_cache (guint owner)
-{
-  static GPrivate key = G_PRIVATE_INIT (g_free);
-  StemCache *cache = g_private_get (&key);
-
-  if (cache == NULL)
-    {
-      cache = g_new0 (StemCache, 1);
-      g_private_set (&key, cache);
-    }
-  /* (by serial, not address: a reranker made where a freed one lived
-   * may have another language) */
-  if (cache->owner != owner)
-    {
-      memset (cache->words, 0, sizeof cache->words);
-      cache->owner = owner;
-    }
-
-  return cache;
-}
-
-/* The stem hash of @word (@len bytes, not NUL-terminated) */
-static guint64
-stem_hash (StemCache     *cache,
-           StacheStemmer *stemmer,
+stem_hash (StacheStemmer *stemmer,
            const char    *word,
            gsize          len)
 {
-  guint64 key = hash_bytes (word, len);
-  guint i = (guint) (key >> 40) & (STEM_CACHE_SLOTS - 1);
-  g_autofree char *stem = NULL;
+  guint64 h = stache_stemmer_stem_hash (stemmer, word, len, G_GUINT64_CONSTANT (0xcbf29ce484222325));
 
-  if (G_LIKELY (cache->words[i] == key))
-    return cache->stems[i];
-
-  stem = stache_stemmer_stem (stemmer, word, (gssize) len);
-  cache->words[i] = key;
-  cache->stems[i] = hash_bytes (stem, strlen (stem));
-
-  return cache->stems[i];
+  return h != 0 ? h : 1;
 }
 
 /* The stem hashes of the words of @text, folded, in order; with @surface,
  * the words as they are too (for the stop words) */
 static GArray *
-split_stems (StemCache      *cache,
-             StacheStemmer  *stemmer,
+split_stems (StacheStemmer  *stemmer,
              const char     *text,
              GPtrArray     **surface)
 {
@@ -175,7 +118,7 @@ split_stems (StemCache      *cache,
   end = folded + len;
   while (stache_text_next_word (&pos, end, &start, &stop))
     {
-      guint64 stem = stem_hash (cache, stemmer, start, (gsize) (stop - start));
+      guint64 stem = stem_hash (stemmer, start, (gsize) (stop - start));
 
       g_array_append_val (stems, stem);
       if (surface != NULL)
@@ -205,13 +148,12 @@ query_term (const Query *query,
 
 static void
 query_init (Query         *query,
-            StemCache     *cache,
             StacheStemmer *stemmer,
             const char    *text)
 {
   g_autoptr(GPtrArray) surface = NULL;
 
-  query->tokens = split_stems (cache, stemmer, text, &surface);
+  query->tokens = split_stems (stemmer, text, &surface);
   query->terms = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   for (guint pass = 0; pass < 2 && query->terms->len == 0; pass++)
@@ -376,7 +318,6 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
                         GError                 **error)
 {
   StacheStemmer *stemmer = get_stemmer (SIMPLE_RERANKER (provider));
-  StemCache *cache = thread_stem_cache (SIMPLE_RERANKER (provider)->serial);
   g_autoptr(GArray) ranked = NULL;
   g_autoptr(GPtrArray) texts = NULL;
   g_autofree double *weights = NULL;
@@ -395,7 +336,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
         }
     }
 
-  query_init (&query, cache, stemmer, query_text);
+  query_init (&query, stemmer, query_text);
   ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), results->len);
 
   /* Split every candidate once, and count in how many each query word
@@ -404,7 +345,7 @@ simple_reranker_rerank (StacheRerankerProvider  *provider,
   weights = g_new0 (double, MAX (query.terms->len, 1));
   for (guint i = 0; i < results->len; i++)
     {
-      GArray *words = split_stems (cache, stemmer, stache_search_result_get_text (g_ptr_array_index (results, i)),
+      GArray *words = split_stems (stemmer, stache_search_result_get_text (g_ptr_array_index (results, i)),
                                    NULL);
       g_autofree gboolean *seen = g_new0 (gboolean, MAX (query.terms->len, 1));
 
@@ -493,9 +434,6 @@ simple_reranker_class_finalize (SimpleRerankerClass *klass)
 static void
 simple_reranker_init (SimpleReranker *self)
 {
-  static gint next_serial;
-
-  self->serial = (guint) g_atomic_int_add (&next_serial, 1) + 1;
 }
 
 /* ---- GInitable: the language of the words ---- */
