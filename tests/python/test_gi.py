@@ -150,6 +150,30 @@ class StemmerTests(unittest.TestCase):
         self.assertFalse(english.is_stop_word("sign", -1))
         self.assertEqual(Stache.Stemmer.new("german").stem("häuser", -1), "haus")
 
+    def test_stem_hash(self):
+        """The FNV-1a hash of the stem from the seed, the same from any
+        stemmer of the language and after the table has it; no two words
+        of two stemmers meet (an XOR-ed serial once made one's "sort"
+        another's "wort")"""
+        def fnv1a(seed, data):
+            h = seed
+            for byte in data:
+                h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+            return h
+
+        seed = 0xcbf29ce484222325
+        stemmers = [Stache.Stemmer.new("english") for _ in range(8)]
+        words = ["sort", "wort", "port", "tort", "signing", "sign", "pop", "top", "line", "mine"]
+        for _ in range(2):   # (the second round from the table)
+            for stemmer in stemmers:
+                for word in words:
+                    data = word.encode()
+                    self.assertEqual(stemmer.stem_hash(data, seed),
+                                     fnv1a(seed, stemmer.stem(word, -1).encode()), (word, stemmer))
+        self.assertEqual(stemmers[0].stem_hash(b"signing", 7), stemmers[5].stem_hash(b"sign", 7))
+        self.assertNotEqual(stemmers[0].stem_hash(b"sort", 7), stemmers[4].stem_hash(b"wort", 7))
+        self.assertNotEqual(stemmers[0].stem_hash(b"sort", 7), stemmers[0].stem_hash(b"sort", 8))
+
     def test_none_keeps_words(self):
         none = Stache.Stemmer.new("none")
         self.assertEqual(none.stem("signing", -1), "signing")
