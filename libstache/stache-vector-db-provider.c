@@ -697,26 +697,7 @@ stache_vector_db_provider_count_finish (StacheVectorDbProvider  *self,
  *   results, %NULL for none
  */
 
-/**
- * stache_vector_db_provider_keyword_search:
- * @self: a #StacheVectorDbProvider
- * @namespace_: (nullable): the namespace to search, or %NULL for all
- * @query: the words to look for
- * @top_k: the most results to return
- * @filter: (nullable): a metadata filter
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
- *
- * Finds chunks by their words rather than their vectors, for stores with
- * the `keyword_search` capability (the embedded SQLite store ranks with
- * BM25 on a keyword index of its own). Others fail with
- * %STACHE_ERROR_NOT_SUPPORTED.
- *
- * This may block; #StacheStore calls it from a worker thread.
- *
- * Returns: (transfer container) (element-type StacheSearchResult): the
- *   results, or %NULL with @error set; the array owns its elements
- */
+/* Both keyword searches: the checks, the method, its list made an array */
 static GPtrArray *
 keyword_search (StacheVectorDbProvider  *self,
                 gboolean                 documents,
@@ -763,6 +744,26 @@ keyword_search (StacheVectorDbProvider  *self,
   return _stache_object_list_to_array (results);
 }
 
+/**
+ * stache_vector_db_provider_keyword_search:
+ * @self: a #StacheVectorDbProvider
+ * @namespace_: (nullable): the namespace to search, or %NULL for all
+ * @query: the words to look for
+ * @top_k: the most results to return
+ * @filter: (nullable): a metadata filter
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finds chunks by their words rather than their vectors, for stores with
+ * the `keyword_search` capability (the embedded SQLite store ranks with
+ * BM25 on a keyword index of its own). Others fail with
+ * %STACHE_ERROR_NOT_SUPPORTED.
+ *
+ * This may block; #StacheStore calls it from a worker thread.
+ *
+ * Returns: (transfer container) (element-type StacheSearchResult): the
+ *   results, or %NULL with @error set; the array owns its elements
+ */
 GPtrArray *
 stache_vector_db_provider_keyword_search (StacheVectorDbProvider  *self,
                                           const char              *namespace_,

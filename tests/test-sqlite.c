@@ -789,6 +789,18 @@ rank_word (guint i)
   return g_strdup_printf ("w%ux", i);
 }
 
+/* The cumulative Zipf weights of the vocabulary's words (s = 1) */
+static double *
+zipf_cumulative (void)
+{
+  double *cumulative = g_new (double, RANK_VOCABULARY);
+  double total = 0;
+
+  for (guint i = 0; i < RANK_VOCABULARY; i++)
+    cumulative[i] = (total += 1.0 / (i + 1));
+  return cumulative;
+}
+
 static guint
 zipf_word (GRand        *rand,
            const double *cumulative)
@@ -998,16 +1010,12 @@ test_vectordb_keyword_rank_equals_bm25 (Fixture       *f,
 {
   g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
-  g_autofree double *cumulative = g_new (double, RANK_VOCABULARY);
+  g_autofree double *cumulative = zipf_cumulative ();
   g_autoptr(GHashTable) ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
   sqlite3 *ref;
   guint compared, longer = 0;
-  double total = 0;
-
-  for (guint i = 0; i < RANK_VOCABULARY; i++)
-    cumulative[i] = (total += 1.0 / (i + 1));
 
   insert_zipf (db, "rank", "r0", RANK_CHUNKS / 2, rand, cumulative);
   insert_zipf (db, "other", "r1", RANK_CHUNKS / 2, rand, cumulative);
@@ -1137,14 +1145,10 @@ test_vectordb_document_rank_equals_bm25 (Fixture       *f,
 {
   g_autoptr(StacheVectorDbProvider) db = open_vectordb (f);
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
-  g_autofree double *cumulative = g_new (double, RANK_VOCABULARY);
+  g_autofree double *cumulative = zipf_cumulative ();
   g_autoptr(GHashTable) ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   g_autoptr(GError) error = NULL;
   sqlite3 *ref;
-  double total = 0;
-
-  for (guint i = 0; i < RANK_VOCABULARY; i++)
-    cumulative[i] = (total += 1.0 / (i + 1));
 
   for (guint w = 0; w < 6; w++)
     {

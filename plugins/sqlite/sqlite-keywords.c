@@ -869,17 +869,19 @@ lower_bound (GArray *deleted,
   return lo;
 }
 
-/* Takes the @deleted chunks out of @runs (of one segment, ending at
- * @last): a run with none left goes, one with some left keeps its share
- * of the words (a run's chunks are not counted one by one) */
+/* Takes the @deleted chunks out of the runs of @runs from @from on (those
+ * of one segment, ending at @last): a run with none left goes, one with
+ * some left keeps its share of the words (a run's chunks are not counted
+ * one by one) */
 static void
 runs_drop_deleted (GArray *runs,
+                   guint   from,
                    gint64  last,
                    GArray *deleted)
 {
-  guint kept = 0;
+  guint kept = from;
 
-  for (guint i = 0; i < runs->len; i++)
+  for (guint i = from; i < runs->len; i++)
     {
       Run run = g_array_index (runs, Run, i);
       gint64 end = i + 1 < runs->len ? g_array_index (runs, Run, i + 1).head : last + 1;
@@ -1602,14 +1604,7 @@ load_runs (SqliteDatabase  *db,
       if (!read_runs (db, segment, runs, error))
         return NULL;
       if (segment->deleted_docs > 0)
-        {
-          g_autoptr(GArray) own = g_array_new (FALSE, FALSE, sizeof (Run));
-
-          g_array_append_vals (own, &g_array_index (runs, Run, from), runs->len - from);
-          runs_drop_deleted (own, segment->last_rowid, deleted);
-          g_array_set_size (runs, from);
-          g_array_append_vals (runs, own->data, own->len);
-        }
+        runs_drop_deleted (runs, from, segment->last_rowid, deleted);
     }
 
   if (data_version >= 0)
@@ -1653,6 +1648,26 @@ bm25_idf (double n,
   double idf = log ((n - df + 0.5) / (df + 0.5));
 
   return idf > 0.0 ? idf : 1e-6;
+}
+
+/* The BM25 score of a document of @words words that holds each of @n_lists
+ * words @tf[l] times (weighed @weights[l]); @tf is emptied for the next */
+static double
+document_score (double       *tf,
+                const double *weights,
+                guint         n_lists,
+                guint32       words,
+                double        avgdl)
+{
+  double score = 0;
+
+  for (guint l = 0; l < n_lists; l++)
+    {
+      if (tf[l] > 0)
+        score += weights[l] * bm25 (tf[l], words, avgdl);
+      tf[l] = 0;
+    }
+  return score;
 }
 
 SqliteKeywordQuery *
@@ -1802,13 +1817,7 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
 
           if (in_document && next != run)
             {
-              document.score = 0;
-              for (guint l = 0; l < n_lists; l++)
-                {
-                  if (doc_tf[l] > 0)
-                    document.score += doc_weights[l] * bm25 (doc_tf[l], run_list[run].words, doc_avgdl);
-                  doc_tf[l] = 0;
-                }
+              document.score = document_score (doc_tf, doc_weights, n_lists, run_list[run].words, doc_avgdl);
               g_array_append_val (query->documents, document);
               best_chunk = -1.0;
             }
@@ -1840,10 +1849,7 @@ sqlite_keyword_query_new (SqliteDatabase  *db,
     }
   if (ok && documents && in_document)
     {
-      document.score = 0;
-      for (guint l = 0; l < n_lists; l++)
-        if (doc_tf[l] > 0)
-          document.score += doc_weights[l] * bm25 (doc_tf[l], run_list[run].words, doc_avgdl);
+      document.score = document_score (doc_tf, doc_weights, n_lists, run_list[run].words, doc_avgdl);
       g_array_append_val (query->documents, document);
     }
 
@@ -2035,12 +2041,11 @@ merge_segments (SqliteDatabase  *db,
   for (guint i = from; i < to; i++)
     {
       const Segment *segment = &g_array_index (segments, Segment, i);
-      g_autoptr(GArray) own = g_array_new (FALSE, FALSE, sizeof (Run));
+      guint first = runs->len;
 
-      if (!read_runs (db, segment, own, error))
+      if (!read_runs (db, segment, runs, error))
         return FALSE;
-      runs_drop_deleted (own, segment->last_rowid, deleted);
-      g_array_append_vals (runs, own->data, own->len);
+      runs_drop_deleted (runs, first, segment->last_rowid, deleted);
     }
   encode_runs ((const Run *) (gpointer) runs->data, runs->len, &encoded_runs);
 
@@ -2426,13 +2431,9 @@ sqlite_keywords_verify (SqliteDatabase  *db,
       {
         g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
         gint64 in_runs = 0;
-        GError *local_error = NULL;
 
-        if (!read_runs (db, segment, runs, &local_error))
-          {
-            g_propagate_error (error, local_error);
-            goto out;
-          }
+        if (!read_runs (db, segment, runs, error))
+          goto out;
         for (guint r = 0; r < runs->len; r++)
           in_runs += g_array_index (runs, Run, r).chunks;
         if (in_runs != segment->docs)
